@@ -1,0 +1,22 @@
+// CLI11 wiring: each command group registers its subcommands and, when one is chosen, leaves the
+// library call to make in `Dispatch`. No logic here beyond binding options.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+#include "vpcctl/base/result.h"
+#include "vpcctl/fabric/context.h"
+
+namespace vpcctl::cli {
+
+struct Dispatch {
+  std::function<Status(fabric::Context&)> action;
+};
+
+void AddInitCommand(CLI::App& app, Dispatch& d);
+void AddNodeCommands(CLI::App& app, Dispatch& d);
+void AddVpcCommands(CLI::App& app, Dispatch& d);
+void AddPlanCommands(CLI::App& app, Dispatch& d);
+
+}  // namespace vpcctl::cli

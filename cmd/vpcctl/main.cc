@@ -1,0 +1,91 @@
+// vpcctl: private layer-2 networks (VPCs) across FreeBSD and Linux hosts.
+// main() parses, dispatches to one library call, and is the only place that catches exceptions.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+
+#include "commands.h"
+#include "vpcctl/base/text.h"
+#include "vpcctl/exec/runner.h"
+#include "vpcctl/store/state_dir.h"
+#include "vpcctl/version.h"
+
+namespace {
+
+constexpr const char* kExitCodes =
+    "Exit codes:\n"
+    "  0  success: everything converged\n"
+    "  1  failure: the operation failed\n"
+    "  2  usage: bad command line or invalid value; nothing was changed\n"
+    "  3  partial: some nodes succeeded, some failed\n"
+    "  4  all nodes failed\n"
+    "  5  not converged: status found drift or a tunnel down\n"
+    "  6  locked: another vpcctl is changing this node's state\n"
+    "\n"
+    "State: --state-dir, else $VPCCTL_STATE_DIR, else /var/lib/vpcctl (Linux), /var/db/vpcctl "
+    "(FreeBSD).";
+
+void PrintError(const std::string& message, bool color) {
+  const char* prefix = color ? "\033[1;31mvpcctl: error:\033[0m " : "vpcctl: error: ";
+  for (const auto& line : vpcctl::Split(message, '\n')) std::cerr << prefix << line << "\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool color = isatty(2) && std::getenv("NO_COLOR") == nullptr;
+  CLI::App app{"vpcctl " VPCCTL_VERSION
+               ": private layer-2 networks (VPCs) spanning FreeBSD and Linux hosts"};
+  app.name("vpcctl");
+  app.require_subcommand(1);
+  app.footer(kExitCodes);
+  app.set_version_flag("--version", VPCCTL_VERSION);
+  std::string state_dir;
+  app.add_option("--state-dir", state_dir, "State directory of this node")->type_name("DIR");
+  vpcctl::cli::Dispatch dispatch;
+  vpcctl::cli::AddInitCommand(app, dispatch);
+  vpcctl::cli::AddNodeCommands(app, dispatch);
+  vpcctl::cli::AddVpcCommands(app, dispatch);
+  vpcctl::cli::AddPlanCommands(app, dispatch);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    PrintError(e.what(), color);
+    std::cerr << "Run `vpcctl --help` (or `vpcctl COMMAND --help`) for usage.\n";
+    return static_cast<int>(vpcctl::Exit::kUsage);
+  }
+  if (!dispatch.action) {
+    PrintError("no command given", color);
+    return static_cast<int>(vpcctl::Exit::kUsage);
+  }
+
+  std::ostringstream command_line;
+  for (int i = 0; i < argc; ++i) command_line << (i ? " " : "") << argv[i];
+  vpcctl::exec::LocalRunner runner;
+  vpcctl::fabric::Output io{std::cout, std::cerr, color};
+  vpcctl::fabric::Context ctx{
+      vpcctl::store::StatePaths{vpcctl::store::ResolveStateDir(state_dir,
+                                                               std::getenv("VPCCTL_STATE_DIR"))},
+      runner, io, command_line.str()};
+  try {
+    vpcctl::Status st = dispatch.action(ctx);
+    std::cout.flush();
+    if (!st.ok()) {
+      PrintError(st.error().message, color);
+      return static_cast<int>(st.error().code);
+    }
+  } catch (const std::exception& e) {
+    PrintError(std::string("internal error: ") + e.what(), color);
+    return static_cast<int>(vpcctl::Exit::kFailure);
+  }
+  return static_cast<int>(vpcctl::Exit::kOk);
+}

@@ -1,0 +1,59 @@
+#include <memory>
+
+#include "commands.h"
+#include "vpcctl/fabric/ops.h"
+
+namespace vpcctl::cli {
+
+void AddNodeCommands(CLI::App& app, Dispatch& d) {
+  auto* node = app.add_subcommand("node", "Manage the fabric's nodes");
+  node->require_subcommand(1);
+
+  auto add = std::make_shared<fabric::NodeAddOptions>();
+  auto* c = node->add_subcommand("add", "Register a node");
+  c->add_option("name", add->name, "Node name, [a-z][a-z0-9-]{0,31}")->required();
+  c->add_option("address", add->address, "Address SSH reaches the node on")->required();
+  c->add_option("--underlay", add->underlay,
+                "Underlay address when it differs from ADDRESS (repeat: one IPv4, one IPv6)")
+      ->type_name("ADDR");
+  c->add_option("--port", add->port, "SSH port (default 22)");
+  c->add_option("--user", add->user, "SSH user (default root; others use sudo -n)");
+  c->add_option("--mtu", add->mtu, "Underlay MTU (default: detected; 1500 with --no-connect)");
+  c->add_option("--platform", add->platform, "linux or freebsd (detected when connecting)");
+  c->add_flag("--no-connect", add->no_connect, "Register without contacting the node");
+  c->callback([add, &d] {
+    d.action = [add](fabric::Context& ctx) { return fabric::NodeAdd(ctx, *add); };
+  });
+
+  auto list_json = std::make_shared<bool>(false);
+  c = node->add_subcommand("list", "List nodes");
+  c->add_flag("--json", *list_json, "Print JSON");
+  c->callback([list_json, &d] {
+    d.action = [list_json](fabric::Context& ctx) { return fabric::NodeList(ctx, *list_json); };
+  });
+
+  struct Named {
+    std::string name;
+    bool json = false;
+    bool force = false;
+  };
+  auto show = std::make_shared<Named>();
+  c = node->add_subcommand("show", "Show one node");
+  c->add_option("name", show->name)->required();
+  c->add_flag("--json", show->json, "Print JSON");
+  c->callback([show, &d] {
+    d.action = [show](fabric::Context& ctx) { return fabric::NodeShow(ctx, show->name, show->json); };
+  });
+
+  auto remove = std::make_shared<Named>();
+  c = node->add_subcommand("remove", "Remove a node (it must not be a member of any VPC)");
+  c->add_option("name", remove->name)->required();
+  c->add_flag("--force", remove->force, "Remove even when the node cannot be reached");
+  c->callback([remove, &d] {
+    d.action = [remove](fabric::Context& ctx) {
+      return fabric::NodeRemove(ctx, remove->name, remove->force);
+    };
+  });
+}
+
+}  // namespace vpcctl::cli

@@ -1,0 +1,82 @@
+#include <memory>
+
+#include "commands.h"
+#include "vpcctl/fabric/ops.h"
+
+namespace vpcctl::cli {
+
+void AddVpcCommands(CLI::App& app, Dispatch& d) {
+  auto* vpc = app.add_subcommand("vpc", "Manage VPCs");
+  vpc->require_subcommand(1);
+
+  auto init = std::make_shared<fabric::VpcInitOptions>();
+  auto* c = vpc->add_subcommand("init", "Create a VPC: allocate its tunnels and addresses");
+  c->add_option("name", init->name, "VPC name, [a-z][a-z0-9]{0,11} (also its bridge's name)")
+      ->required();
+  c->add_option("--peer-network", init->peer_network, "Overlay network (IPv4 or IPv6 CIDR)")
+      ->required()
+      ->type_name("CIDR");
+  c->add_option("--members", init->members, "all, or a comma-separated list of nodes")
+      ->required();
+  c->add_option("--family", init->family, "Underlay family of tunnels: auto, ipv4 or ipv6");
+  c->add_option("--mtu", init->mtu, "Fixed MTU (default: derived from the underlay)");
+  c->add_option("--port", init->port, "VXLAN UDP port (default 4789)");
+  c->add_option("--max-jails", init->max_jails, "Jails allowed in the VPC per node");
+  c->add_option("--max-vms", init->max_vms, "VMs allowed in the VPC per node");
+  c->callback([init, &d] {
+    d.action = [init](fabric::Context& ctx) { return fabric::VpcInit(ctx, *init); };
+  });
+
+  auto list_json = std::make_shared<bool>(false);
+  c = vpc->add_subcommand("list", "List VPCs");
+  c->add_flag("--json", *list_json, "Print JSON");
+  c->callback([list_json, &d] {
+    d.action = [list_json](fabric::Context& ctx) { return fabric::VpcList(ctx, *list_json); };
+  });
+
+  struct Named {
+    std::string name;
+    bool json = false;
+  };
+  auto show = std::make_shared<Named>();
+  c = vpc->add_subcommand("show", "Show a VPC's members, addresses and tunnels");
+  c->add_option("name", show->name)->required();
+  c->add_flag("--json", show->json, "Print JSON");
+  c->callback([show, &d] {
+    d.action = [show](fabric::Context& ctx) { return fabric::VpcShow(ctx, show->name, show->json); };
+  });
+
+  auto* member = vpc->add_subcommand("member", "Add or remove VPC members");
+  member->require_subcommand(1);
+  struct Pair {
+    std::string vpc;
+    std::string node;
+  };
+  auto madd = std::make_shared<Pair>();
+  c = member->add_subcommand("add", "Add a node to a VPC (existing tunnels are kept)");
+  c->add_option("vpc", madd->vpc)->required();
+  c->add_option("node", madd->node)->required();
+  c->callback([madd, &d] {
+    d.action = [madd](fabric::Context& ctx) {
+      return fabric::VpcMemberAdd(ctx, madd->vpc, madd->node);
+    };
+  });
+  auto mrem = std::make_shared<Pair>();
+  c = member->add_subcommand("remove", "Remove a node from a VPC (other tunnels are kept)");
+  c->add_option("vpc", mrem->vpc)->required();
+  c->add_option("node", mrem->node)->required();
+  c->callback([mrem, &d] {
+    d.action = [mrem](fabric::Context& ctx) {
+      return fabric::VpcMemberRemove(ctx, mrem->vpc, mrem->node);
+    };
+  });
+
+  auto del = std::make_shared<Named>();
+  c = vpc->add_subcommand("delete", "Delete a VPC's local record (hosts are not touched)");
+  c->add_option("name", del->name)->required();
+  c->callback([del, &d] {
+    d.action = [del](fabric::Context& ctx) { return fabric::VpcDelete(ctx, del->name); };
+  });
+}
+
+}  // namespace vpcctl::cli

@@ -1,0 +1,28 @@
+// Small string helpers shared by every layer.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vpcctl {
+
+// Quotes a value for an error message: 'abc', with control characters escaped so that a hostile
+// value cannot forge lines of output.
+std::string Quoted(std::string_view value);
+
+// Parses a decimal integer made only of digits (no sign, no spaces, no leading zeros unless "0").
+std::optional<uint64_t> ParseUint(std::string_view text, uint64_t max = UINT64_MAX);
+
+std::vector<std::string> Split(std::string_view text, char sep);
+std::string Join(const std::vector<std::string>& parts, std::string_view sep);
+std::string_view Trim(std::string_view text);
+bool StartsWith(std::string_view text, std::string_view prefix);
+
+// Quotes one argv word for display as a POSIX shell word (only when needed).
+std::string ShellWord(std::string_view word);
+std::string ShellLine(const std::vector<std::string>& argv);
+
+}  // namespace vpcctl

@@ -1,0 +1,59 @@
+// Running commands. The one place that forks. Abstract so tests replace it with FakeRunner.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "vpcctl/base/result.h"
+
+namespace vpcctl::exec {
+
+using Argv = std::vector<std::string>;
+
+struct CommandResult {
+  int exit_code = 0;  // 128 + signal when killed
+  std::string out;
+  std::string err;
+  bool timed_out = false;
+  bool ok() const { return exit_code == 0 && !timed_out; }
+};
+
+class Runner {
+ public:
+  virtual ~Runner() = default;
+  // Runs argv (no shell), feeding `input` on stdin. An error only when it could not be started;
+  // a non-zero exit is a CommandResult.
+  virtual Result<CommandResult> Run(const Argv& argv, const std::string& input,
+                                    std::chrono::milliseconds timeout) = 0;
+};
+
+// fork + execvp in its own process group; on timeout the group gets SIGTERM, then SIGKILL.
+class LocalRunner : public Runner {
+ public:
+  Result<CommandResult> Run(const Argv& argv, const std::string& input,
+                            std::chrono::milliseconds timeout) override;
+};
+
+// Scripted responses for tests: a handler per command line prefix, and a log of every call.
+class FakeRunner : public Runner {
+ public:
+  using Handler = std::function<CommandResult(const Argv&, const std::string& input)>;
+  // Answers commands whose argv starts with `prefix` (longest prefix wins).
+  void On(const Argv& prefix, Handler h);
+  void On(const Argv& prefix, std::string out, int exit_code = 0);
+  Result<CommandResult> Run(const Argv& argv, const std::string& input,
+                            std::chrono::milliseconds timeout) override;
+  const std::vector<Argv>& calls() const { return calls_; }
+
+ private:
+  std::vector<std::pair<Argv, Handler>> handlers_;
+  std::vector<Argv> calls_;
+};
+
+// "Linux" / "FreeBSD" of this machine (uname).
+std::string LocalSystemName();
+
+}  // namespace vpcctl::exec

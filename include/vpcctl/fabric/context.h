@@ -1,0 +1,74 @@
+// The explicit context every operation receives from cmd/: where state lives, how to run commands,
+// where output goes. No globals, so tests build the same context with fakes.
+#pragma once
+
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vpcctl/base/result.h"
+#include "vpcctl/exec/runner.h"
+#include "vpcctl/model/fabric.h"
+#include "vpcctl/store/state_dir.h"
+#include "vpcctl/store/store.h"
+
+namespace vpcctl::fabric {
+
+// Human tables and JSON on `out`; diagnostics on `err`, in one voice ("vpcctl: warning: ...").
+struct Output {
+  std::ostream& out;
+  std::ostream& err;
+  bool color = false;
+  void Warn(const std::string& message) const;
+  void Info(const std::string& message) const;  // progress and notes, on stderr
+};
+
+struct Context {
+  store::StatePaths paths;
+  exec::Runner& runner;
+  Output& io;
+  std::string command_line;  // recorded in the state lock
+};
+
+// An open fabric database for a command. Write sessions hold the state lock and one transaction.
+class Session {
+ public:
+  // Opens the database of an initialised node; refuses with a hint to run `vpcctl init` otherwise.
+  static Result<std::unique_ptr<Session>> Read(Context& ctx);
+  // Also takes the state lock and begins the command's transaction.
+  static Result<std::unique_ptr<Session>> Write(Context& ctx);
+
+  model::Fabric fabric;
+  std::string local_node;
+  store::Store& store() { return *store_; }
+  // Writes nothing by itself: callers save what they changed, then Commit bumps the generation.
+  Status Commit();
+
+ private:
+  Session() = default;
+  static Result<std::unique_ptr<Session>> Open(Context& ctx, bool write);
+  std::optional<store::StateLock> lock_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<store::Transaction> tx_;
+};
+
+// Combines several validation problems into one error; main prints one line per problem.
+class Problems {
+ public:
+  void Add(const Status& s) {
+    if (!s.ok()) errors_.push_back(s.error());
+  }
+  template <class T>
+  void Add(const Result<T>& r) {
+    if (!r.ok()) errors_.push_back(r.error());
+  }
+  void Add(Error e) { errors_.push_back(std::move(e)); }
+  bool empty() const { return errors_.empty(); }
+  Status ToStatus() const;
+
+ private:
+  std::vector<Error> errors_;
+};
+
+}  // namespace vpcctl::fabric

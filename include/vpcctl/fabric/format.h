@@ -1,0 +1,36 @@
+// Output shapes: aligned tables for humans, JSON (stable, documented in the README) for scripts.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "vpcctl/model/fabric.h"
+
+namespace vpcctl::fabric {
+
+class Table {
+ public:
+  explicit Table(std::vector<std::string> header) : header_(std::move(header)) {}
+  void Row(std::vector<std::string> cells) { rows_.push_back(std::move(cells)); }
+  void Print(std::ostream& out) const;
+
+ private:
+  std::vector<std::string> header_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+void PrintJson(std::ostream& out, const nlohmann::json& j);
+
+nlohmann::json NodeJson(const model::Node& n);
+nlohmann::json VpcSummaryJson(const model::Vpc& v);
+nlohmann::json VpcJson(const model::Fabric& f, const model::Vpc& v);
+
+// "ipv4 192.0.2.1, ipv6 2001:db8::1"
+std::string UnderlayText(const model::Node& n);
+// SHA256 fingerprint of the pinned host key, or "-" when none.
+std::string FingerprintText(const model::Node& n);
+
+}  // namespace vpcctl::fabric

@@ -1,0 +1,70 @@
+// The controller's operations on the local fabric: one function per command, each taking the
+// command's options as given on the command line (numbers as text, so that every bad value gets
+// a message naming it) and returning a Status that main() turns into an exit code.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vpcctl/base/result.h"
+#include "vpcctl/fabric/context.h"
+#include "vpcctl/plan/state.h"
+
+namespace vpcctl::fabric {
+
+struct InitOptions {
+  std::string name;
+  std::vector<std::string> addresses;
+  std::string vni_range;  // "LO-HI"; empty: default
+  std::string mtu;        // empty: detected from the interface holding the first address
+  bool json = false;
+};
+Status Init(Context& ctx, const InitOptions& o);
+
+struct NodeAddOptions {
+  std::string name;
+  std::string address;  // where SSH reaches the node
+  std::vector<std::string> underlay;
+  std::string port = "22";
+  std::string user = "root";
+  std::string mtu;       // --no-connect: default 1500
+  std::string platform;  // --no-connect: required
+  bool no_connect = false;
+};
+Status NodeAdd(Context& ctx, const NodeAddOptions& o);
+Status NodeList(Context& ctx, bool json);
+Status NodeShow(Context& ctx, const std::string& name, bool json);
+Status NodeRemove(Context& ctx, const std::string& name, bool force);
+
+struct VpcInitOptions {
+  std::string name;
+  std::string peer_network;
+  std::string members;  // "all" or "a,b,c"
+  std::string family = "auto";
+  std::string mtu;
+  std::string port = "4789";
+  std::string max_jails;
+  std::string max_vms;
+};
+Status VpcInit(Context& ctx, const VpcInitOptions& o);
+Status VpcList(Context& ctx, bool json);
+Status VpcShow(Context& ctx, const std::string& name, bool json);
+Status VpcMemberAdd(Context& ctx, const std::string& vpc, const std::string& node);
+Status VpcMemberRemove(Context& ctx, const std::string& vpc, const std::string& node);
+Status VpcDelete(Context& ctx, const std::string& name);
+
+struct PlanOptions {
+  std::string vpc;
+  std::string node;  // empty: the local node
+  bool json = false;
+};
+// The commands that build the node's part of the VPC from nothing.
+Status Plan(Context& ctx, const PlanOptions& o);
+// FreeBSD rc.conf lines for every VPC of the node.
+Status RenderRcConf(Context& ctx, const std::string& node);
+
+// The MTU of the interface holding `address` in probe output, if any.
+std::optional<int> MtuOfAddress(const plan::Observed& observed, const net::IpAddress& address);
+
+}  // namespace vpcctl::fabric

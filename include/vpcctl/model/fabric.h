@@ -1,0 +1,108 @@
+// The fabric: nodes, VPCs, their members and tunnels. This is what the store holds, what
+// `map export` serialises, and what the planner reads. Plain values, no behaviour beyond lookups.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vpcctl/base/result.h"
+#include "vpcctl/net/ip.h"
+
+namespace vpcctl::model {
+
+enum class Platform { kLinux, kFreeBSD };
+std::string_view PlatformName(Platform p);  // "linux" / "freebsd"
+Result<Platform> ParsePlatform(std::string_view text);
+
+// How a VPC picks the underlay family of each pair: per pair (IPv6 when both ends have one), or
+// forced.
+enum class FamilyPref { kAuto, kV4, kV6 };
+std::string_view FamilyPrefName(FamilyPref f);  // "auto" / "ipv4" / "ipv6"
+Result<FamilyPref> ParseFamilyPref(std::string_view text);
+
+inline constexpr int kDefaultVxlanPort = 4789;
+inline constexpr uint32_t kMaxVni = 16777215;
+// FreeBSD creates a tunnel as the clone vxlan<VNI> and renames it; clone units stop at 32767.
+inline constexpr uint32_t kFreeBsdMaxVni = 32767;
+inline constexpr uint32_t kDefaultVniLo = 100;
+inline constexpr uint32_t kDefaultVniHi = kMaxVni;
+
+struct Node {
+  std::string name;
+  std::string ssh_host;  // IP address or DNS name that SSH reaches
+  int ssh_port = 22;
+  std::string ssh_user = "root";
+  std::optional<net::IpAddress> underlay4;
+  std::optional<net::IpAddress> underlay6;
+  Platform platform = Platform::kLinux;
+  int mtu = 1500;  // underlay MTU
+  bool is_local = false;
+  bool use_sudo = false;       // remote commands go through `sudo -n`
+  std::string remote_vpcctl;   // path of vpcctl on the node; empty: found on PATH
+  std::string host_key;        // pinned host key, "ssh-ed25519 AAAA..."; empty until enrolled
+  std::string remote_version;  // vpcctl version last seen on the node
+  std::string last_check;      // ISO 8601 time and outcome of the last `node check`
+
+  const std::optional<net::IpAddress>& Underlay(net::Family f) const {
+    return f == net::Family::kV4 ? underlay4 : underlay6;
+  }
+};
+
+struct Member {
+  std::string node;
+  net::IpAddress overlay;  // the node's address in the VPC, placed on the VPC bridge
+};
+
+// One per unordered pair of members; a < b by name.
+struct Tunnel {
+  std::string a;
+  std::string b;
+  uint32_t vni = 0;
+  net::Family family = net::Family::kV4;  // underlay family of the pair
+
+  std::string InterfaceName() const { return "vx" + std::to_string(vni); }
+  bool Has(std::string_view node) const { return a == node || b == node; }
+  const std::string& Peer(std::string_view node) const { return a == node ? b : a; }
+};
+
+struct Vpc {
+  uint32_t id = 0;  // sticky fabric-wide number, never reused
+  std::string name;
+  net::Cidr peer_network;
+  FamilyPref family = FamilyPref::kAuto;
+  int mtu = 0;           // effective MTU of tunnels, bridge and guests
+  bool mtu_fixed = false;  // set by --mtu rather than derived
+  int port = kDefaultVxlanPort;
+  std::optional<int> max_jails;
+  std::optional<int> max_vms;
+  std::vector<Member> members;  // in joining order
+  std::vector<Tunnel> tunnels;  // sorted by VNI
+
+  const Member* FindMember(std::string_view node) const;
+  bool HasMember(std::string_view node) const { return FindMember(node) != nullptr; }
+};
+
+struct VniRange {
+  uint32_t lo = kDefaultVniLo;
+  uint32_t hi = kDefaultVniHi;
+  // "LO-HI", 1 <= LO <= HI <= 16777215.
+  static Result<VniRange> Parse(std::string_view text);
+  std::string ToString() const { return std::to_string(lo) + "-" + std::to_string(hi); }
+};
+
+struct Fabric {
+  uint64_t generation = 0;  // bumped by every change; maps carry it
+  VniRange vni_range;
+  std::vector<Node> nodes;  // in registration order
+  std::vector<Vpc> vpcs;    // in creation order
+
+  const Node* FindNode(std::string_view name) const;
+  Node* FindNode(std::string_view name);
+  const Vpc* FindVpc(std::string_view name) const;
+  Vpc* FindVpc(std::string_view name);
+};
+
+}  // namespace vpcctl::model

@@ -1,0 +1,23 @@
+// The grammars for every name vpcctl accepts. Everything that reaches a command line (local argv or
+// a remote command over SSH) has passed one of these first.
+#pragma once
+
+#include <string_view>
+
+#include "vpcctl/base/result.h"
+
+namespace vpcctl::model {
+
+// [a-z][a-z0-9-]{0,31}
+Status ValidateNodeName(std::string_view name);
+// [a-z][a-z0-9]{0,11}, and not a name a kernel interface cloner owns (vx12, bridge0, lo, ...),
+// because the VPC's bridge is named after it.
+Status ValidateVpcName(std::string_view name);
+// [a-z_][a-z0-9_-]{0,31}
+Status ValidateUserName(std::string_view name);
+// An IP address or a DNS name ([a-z0-9-] labels separated by dots, at most 253 characters).
+Status ValidateHost(std::string_view host);
+// A TCP/UDP port 1-65535 given as text.
+Status ValidatePortText(std::string_view text);
+
+}  // namespace vpcctl::model

@@ -1,0 +1,48 @@
+// Reconcile as a diff: the steps that take a node from what it has to what its map wants.
+// Pure. Steps are platform-neutral; a platform driver renders each one to argv lists.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vpcctl/base/result.h"
+#include "vpcctl/plan/state.h"
+
+namespace vpcctl::plan {
+
+enum class Action {
+  kDestroy,        // remove an owned interface that is no longer wanted (or wrong)
+  kCreateTunnel,   // vxlan to one peer, with MTU and owner tag
+  kCreateBridge,   // the VPC bridge, with MTU and owner tag
+  kSetOwner,       // adopt an interface identical to the one we would create
+  kSetMtu,
+  kAddMember,      // put a tunnel on the bridge, isolated (FreeBSD: private)
+  kSetIsolated,
+  kAddAddress,     // overlay address on the bridge
+  kRemoveAddress,
+  kUp,
+};
+std::string_view ActionName(Action a);
+
+struct Step {
+  Action action = Action::kUp;
+  std::string vpc;      // the VPC the step belongs to
+  std::string ifname;   // the interface acted on (member for kAddMember / kSetIsolated)
+  std::string bridge;   // kAddMember, kSetIsolated: the bridge; kAddMember: see from_bridge
+  std::string from_bridge;  // kAddMember: the bridge it leaves, when it was elsewhere
+  DesiredTunnel tunnel;     // kCreateTunnel
+  int mtu = 0;              // kCreateTunnel, kCreateBridge, kSetMtu
+  uint32_t vpc_id = 0;      // kCreateBridge (FreeBSD derives the clone unit from it)
+  net::IfAddress address;   // kAddAddress, kRemoveAddress
+  std::string reason;       // why the step is needed ("missing", "mtu 1500, want 1450")
+};
+
+// One line for humans: "create tunnel vx101 to h2 (vni 101, 192.0.2.1 -> 192.0.2.2:4789)".
+std::string Describe(const Step& s);
+
+// The steps, in dependency order: removals, tunnels, bridges, members, addresses, up.
+// Refuses (listing every one) interfaces in the way that vpcctl does not own.
+Result<std::vector<Step>> Diff(const Desired& desired, const Observed& observed);
+
+}  // namespace vpcctl::plan

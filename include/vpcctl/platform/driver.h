@@ -1,0 +1,35 @@
+// One driver per OS: renders plan steps to argv lists and parses probe output. Pure: drivers never
+// run anything; exec/ and ssh/ do. Both drivers are golden-tested on any machine.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vpcctl/base/result.h"
+#include "vpcctl/model/fabric.h"
+#include "vpcctl/plan/diff.h"
+#include "vpcctl/plan/state.h"
+
+namespace vpcctl::platform {
+
+using Argv = std::vector<std::string>;
+
+class Driver {
+ public:
+  virtual ~Driver() = default;
+  virtual model::Platform platform() const = 0;
+  // The commands that carry out one step, in order.
+  virtual std::vector<Argv> Render(const plan::Step& step) const = 0;
+  // The commands whose output ParseProbe reads, in order.
+  virtual std::vector<Argv> ProbeCommands() const = 0;
+  // Parses the outputs of ProbeCommands() (same order) into the observed state.
+  virtual Result<plan::Observed> ParseProbe(const std::vector<std::string>& outputs) const = 0;
+};
+
+const Driver& DriverFor(model::Platform p);
+
+// Every command of a plan, flattened, in order.
+std::vector<Argv> RenderAll(const Driver& d, const std::vector<plan::Step>& steps);
+
+}  // namespace vpcctl::platform

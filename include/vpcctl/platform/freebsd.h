@@ -1,0 +1,33 @@
+// FreeBSD driver: ifconfig(8) with vxlan(4), if_bridge(4); rc.conf(5) rendering. The grammar it
+// follows: clones are created by cloner name (vxlanN, bridgeN) and renamed in a separate call,
+// create-time vxlan parameters come right after `create`, per-member bridge flags name the member,
+// addresses go on the bridge, never on a member.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vpcctl/platform/driver.h"
+
+namespace vpcctl::platform {
+
+class FreeBsdDriver : public Driver {
+ public:
+  model::Platform platform() const override { return model::Platform::kFreeBSD; }
+  std::vector<Argv> Render(const plan::Step& step) const override;
+  std::vector<Argv> ProbeCommands() const override;
+  Result<plan::Observed> ParseProbe(const std::vector<std::string>& outputs) const override;
+};
+
+// Clone unit of a VPC's bridge before it is renamed to the VPC name: 10000 + VPC id, away from the
+// bridge0, bridge1, ... that people and other tools create.
+uint32_t FreeBsdBridgeUnit(uint32_t vpc_id);
+
+// Parses `ifconfig -a` text (FreeBSD 13-15 formats).
+Result<plan::Observed> ParseIfconfig(std::string_view text);
+
+// rc.conf lines that recreate the node's VPC interfaces at boot, for `vpcctl render rc.conf`.
+std::string RenderRcConf(const plan::Desired& desired);
+
+}  // namespace vpcctl::platform

@@ -1,0 +1,33 @@
+// Linux driver: iproute2 (`ip`, `bridge`). Parsers read `ip -j -d link show`, `ip -j addr show` and
+// `bridge -j -d link show`.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vpcctl/platform/driver.h"
+
+namespace vpcctl::platform {
+
+class LinuxDriver : public Driver {
+ public:
+  model::Platform platform() const override { return model::Platform::kLinux; }
+  std::vector<Argv> Render(const plan::Step& step) const override;
+  std::vector<Argv> ProbeCommands() const override;
+  Result<plan::Observed> ParseProbe(const std::vector<std::string>& outputs) const override;
+};
+
+// Interfaces with kind, MTU, flags, ifalias, vxlan parameters and bridge-port data.
+Result<std::vector<plan::ObservedInterface>> ParseIpLink(std::string_view json);
+// Addresses per interface name.
+Result<std::map<std::string, std::vector<net::IfAddress>>> ParseIpAddr(std::string_view json);
+struct BridgePort {
+  std::string master;
+  bool isolated = false;
+};
+// Bridge ports per interface name.
+Result<std::map<std::string, BridgePort>> ParseBridgeLink(std::string_view json);
+
+}  // namespace vpcctl::platform

@@ -1,0 +1,50 @@
+// The state directory: where it is, creating it 0700, and the per-node lock that keeps two
+// vpcctl processes from changing state at the same time.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "vpcctl/base/result.h"
+
+namespace vpcctl::store {
+
+// /var/db/vpcctl on FreeBSD, /var/lib/vpcctl elsewhere.
+std::string DefaultStateDir();
+// --state-dir wins, then VPCCTL_STATE_DIR, then the default.
+std::string ResolveStateDir(const std::string& flag, const char* env);
+
+struct StatePaths {
+  std::string dir;
+  std::string db() const { return dir + "/vpcctl.db"; }
+  std::string private_key() const { return dir + "/id_ed25519"; }
+  std::string public_key() const { return dir + "/id_ed25519.pub"; }
+  std::string known_hosts() const { return dir + "/known_hosts"; }
+  std::string lock() const { return dir + "/lock"; }
+};
+
+// Creates the directory (and parents) with mode 0700; tightens a wider mode, with a warning.
+Status EnsureStateDir(const std::string& dir, std::vector<std::string>* warnings);
+
+// An exclusive advisory lock on <state dir>/lock, held for the life of the object. Holds the
+// holder's pid and command so the refusal can say who has it.
+class StateLock {
+ public:
+  // wait: block until the lock is free; otherwise refuse at once with Exit::kLocked.
+  static Result<StateLock> Acquire(const StatePaths& paths, const std::string& what, bool wait);
+  StateLock(StateLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  StateLock& operator=(StateLock&&) = delete;
+  StateLock(const StateLock&) = delete;
+  ~StateLock();
+
+ private:
+  explicit StateLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
+// Writes `data` to `path` atomically (temporary file, fsync, rename) with the given mode.
+Status WriteFileAtomic(const std::string& path, const std::string& data, unsigned mode);
+Result<std::string> ReadFile(const std::string& path);
+bool FileExists(const std::string& path);
+
+}  // namespace vpcctl::store

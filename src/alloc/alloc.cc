@@ -1,0 +1,244 @@
+#include "vpcctl/alloc/alloc.h"
+
+#include <algorithm>
+#include <limits>
+#include <set>
+
+#include "vpcctl/base/text.h"
+
+namespace vpcctl::alloc {
+
+using model::Fabric;
+using model::FamilyPref;
+using model::Node;
+using model::Platform;
+using model::Tunnel;
+using model::Vpc;
+using net::Family;
+
+Result<Family> PairFamily(const Node& a, const Node& b, FamilyPref pref) {
+  auto has = [](const Node& n, Family f) { return n.Underlay(f).has_value(); };
+  if (pref == FamilyPref::kAuto) {
+    if (has(a, Family::kV6) && has(b, Family::kV6)) return Family::kV6;
+    if (has(a, Family::kV4) && has(b, Family::kV4)) return Family::kV4;
+    return UsageError("nodes " + Quoted(a.name) + " and " + Quoted(b.name) +
+                      " have no underlay address family in common (" + a.name + ": " +
+                      (has(a, Family::kV4) ? "ipv4" : "ipv6") + " only, " + b.name + ": " +
+                      (has(b, Family::kV4) ? "ipv4" : "ipv6") + " only)");
+  }
+  Family f = pref == FamilyPref::kV4 ? Family::kV4 : Family::kV6;
+  for (const Node* n : {&a, &b}) {
+    if (!has(*n, f)) {
+      return UsageError("node " + Quoted(n->name) + " has no " + std::string(net::FamilyName(f)) +
+                        " underlay address, but the VPC forces --family " +
+                        std::string(net::FamilyName(f)));
+    }
+  }
+  return f;
+}
+
+int Overhead(Family underlay) { return underlay == Family::kV4 ? 50 : 70; }
+
+namespace {
+
+Family LoneFamily(const Node& n, FamilyPref pref) {
+  if (pref == FamilyPref::kV4) return Family::kV4;
+  if (pref == FamilyPref::kV6) return Family::kV6;
+  return n.underlay6 ? Family::kV6 : Family::kV4;
+}
+
+// Hands out the lowest free VNI of the fabric's range, in increasing order.
+class VniPool {
+ public:
+  explicit VniPool(const Fabric& f)
+      : next_(f.vni_range.lo), lo_(f.vni_range.lo), hi_(f.vni_range.hi) {
+    for (const auto& v : f.vpcs)
+      for (const auto& t : v.tunnels) used_.push_back(t.vni);
+    std::sort(used_.begin(), used_.end());
+  }
+
+  Result<uint32_t> Take(uint32_t max, const std::string& pair) {
+    while (idx_ < used_.size() && used_[idx_] < next_) ++idx_;
+    while (idx_ < used_.size() && used_[idx_] == next_) {
+      ++next_;
+      ++idx_;
+    }
+    uint32_t limit = std::min(max, hi_);
+    if (next_ > limit) {
+      std::string why = "the VNI range " + std::to_string(lo_) + "-" + std::to_string(hi_) +
+                        " is exhausted";
+      if (max < hi_) {
+        why += " below " + std::to_string(max + 1) +
+               " (a tunnel with a FreeBSD end needs a VNI of at most 32767)";
+      }
+      return Failure("cannot allocate a VNI for tunnel " + pair + ": " + why +
+                     "; widen it with `vpcctl init --vni-range` or remove unused VPCs");
+    }
+    return next_++;
+  }
+
+ private:
+  std::vector<uint32_t> used_;
+  size_t idx_ = 0;
+  uint32_t next_;
+  uint32_t lo_;
+  uint32_t hi_;
+};
+
+Status CheckPeerNetworkFits(const Vpc& vpc, size_t members) {
+  uint64_t usable = vpc.peer_network.UsableHosts();
+  if (usable < members) {
+    return UsageError("peer network " + vpc.peer_network.ToString() + " of VPC " +
+                      Quoted(vpc.name) + " has " + std::to_string(usable) +
+                      " usable addresses, but it needs one per member (" + std::to_string(members) +
+                      ")");
+  }
+  return {};
+}
+
+Result<net::IpAddress> TakeOverlay(const Vpc& vpc) {
+  std::set<net::IpAddress> used;
+  for (const auto& m : vpc.members) used.insert(m.overlay);
+  uint64_t usable = vpc.peer_network.UsableHosts();
+  for (uint64_t n = 0; n < usable && n <= used.size(); ++n) {
+    net::IpAddress a = vpc.peer_network.Host(n);
+    if (!used.count(a)) return a;
+  }
+  return Failure("peer network " + vpc.peer_network.ToString() + " of VPC " + Quoted(vpc.name) +
+                 " is exhausted: " + std::to_string(usable) + " usable addresses, " +
+                 std::to_string(used.size()) + " in use");
+}
+
+// Adds `node` to `vpc` (a copy owned by the caller), allocating from `pool`.
+Status AddMemberTo(const Fabric& fabric, Vpc& vpc, const std::string& node, VniPool& pool) {
+  const Node* n = fabric.FindNode(node);
+  if (!n) {
+    return UsageError("unknown node " + Quoted(node) + " (see `vpcctl node list`)");
+  }
+  if (vpc.HasMember(node)) {
+    return UsageError("node " + Quoted(node) + " is already a member of VPC " + Quoted(vpc.name));
+  }
+  VPC_TRY(CheckPeerNetworkFits(vpc, vpc.members.size() + 1));
+  std::vector<Tunnel> fresh;
+  for (const auto& m : vpc.members) {
+    const Node* other = fabric.FindNode(m.node);
+    VPC_ASSIGN_OR_RETURN(Family f, PairFamily(*n, *other, vpc.family));
+    Tunnel t;
+    t.a = std::min(node, m.node);
+    t.b = std::max(node, m.node);
+    t.family = f;
+    bool freebsd = n->platform == Platform::kFreeBSD || other->platform == Platform::kFreeBSD;
+    VPC_ASSIGN_OR_RETURN(t.vni, pool.Take(freebsd ? model::kFreeBsdMaxVni : model::kMaxVni,
+                                          t.a + "-" + t.b + " in VPC " + vpc.name));
+    fresh.push_back(std::move(t));
+  }
+  VPC_ASSIGN_OR_RETURN(net::IpAddress overlay, TakeOverlay(vpc));
+  vpc.members.push_back(model::Member{node, overlay});
+  vpc.tunnels.insert(vpc.tunnels.end(), fresh.begin(), fresh.end());
+  std::sort(vpc.tunnels.begin(), vpc.tunnels.end(),
+            [](const Tunnel& x, const Tunnel& y) { return x.vni < y.vni; });
+  return {};
+}
+
+Status UpdateMtu(const Fabric& fabric, Vpc& vpc) {
+  if (!vpc.mtu_fixed) vpc.mtu = DerivedMtu(fabric, vpc);
+  return CheckMtu(vpc.mtu, vpc.peer_network.family(), "VPC " + Quoted(vpc.name));
+}
+
+}  // namespace
+
+int DerivedMtu(const Fabric& fabric, const Vpc& vpc) {
+  int mtu = std::numeric_limits<int>::max();
+  for (const auto& t : vpc.tunnels) {
+    const Node* a = fabric.FindNode(t.a);
+    const Node* b = fabric.FindNode(t.b);
+    if (!a || !b) continue;
+    mtu = std::min(mtu, std::min(a->mtu, b->mtu) - Overhead(t.family));
+  }
+  if (mtu == std::numeric_limits<int>::max()) {
+    for (const auto& m : vpc.members) {
+      const Node* n = fabric.FindNode(m.node);
+      if (n) mtu = std::min(mtu, n->mtu - Overhead(LoneFamily(*n, vpc.family)));
+    }
+  }
+  if (mtu == std::numeric_limits<int>::max()) mtu = 1500 - Overhead(Family::kV6);
+  return mtu;
+}
+
+Status CheckMtu(int mtu, Family peer_family, const std::string& context) {
+  int lo = peer_family == Family::kV6 ? 1280 : 576;
+  if (mtu < lo || mtu > 9216) {
+    return UsageError("invalid MTU " + std::to_string(mtu) + " for " + context + ": must be " +
+                      std::to_string(lo) + "-9216 for an " +
+                      std::string(net::FamilyName(peer_family)) + " peer network");
+  }
+  return {};
+}
+
+Status CreateVpc(Fabric& fabric, const VpcSpec& spec, uint32_t next_vpc_id) {
+  if (fabric.FindVpc(spec.name)) {
+    return UsageError("VPC " + Quoted(spec.name) + " already exists");
+  }
+  if (spec.port < 1 || spec.port > 65535) {
+    return UsageError("invalid port " + std::to_string(spec.port) + ": must be 1-65535");
+  }
+  for (const auto& q : {spec.max_jails, spec.max_vms}) {
+    if (q && *q < 0) return UsageError("invalid quota " + std::to_string(*q) + ": must be >= 0");
+  }
+  if (spec.members.empty()) return UsageError("a VPC needs at least one member");
+  Vpc vpc;
+  vpc.id = next_vpc_id;
+  vpc.name = spec.name;
+  vpc.peer_network = spec.peer_network;
+  vpc.family = spec.family;
+  vpc.port = spec.port;
+  vpc.max_jails = spec.max_jails;
+  vpc.max_vms = spec.max_vms;
+  if (spec.mtu) {
+    vpc.mtu = *spec.mtu;
+    vpc.mtu_fixed = true;
+    VPC_TRY(CheckMtu(vpc.mtu, vpc.peer_network.family(), "VPC " + Quoted(vpc.name)));
+  }
+  VPC_TRY(CheckPeerNetworkFits(vpc, spec.members.size()));
+  VniPool pool(fabric);
+  for (const auto& m : spec.members) VPC_TRY(AddMemberTo(fabric, vpc, m, pool));
+  VPC_TRY(UpdateMtu(fabric, vpc));
+  fabric.vpcs.push_back(std::move(vpc));
+  return {};
+}
+
+Status AddMember(Fabric& fabric, const std::string& vpc_name, const std::string& node) {
+  Vpc* vpc = fabric.FindVpc(vpc_name);
+  if (!vpc) return UsageError("unknown VPC " + Quoted(vpc_name) + " (see `vpcctl vpc list`)");
+  Vpc copy = *vpc;
+  VniPool pool(fabric);
+  VPC_TRY(AddMemberTo(fabric, copy, node, pool));
+  VPC_TRY(UpdateMtu(fabric, copy));
+  *vpc = std::move(copy);
+  return {};
+}
+
+Status RemoveMember(Fabric& fabric, const std::string& vpc_name, const std::string& node) {
+  Vpc* vpc = fabric.FindVpc(vpc_name);
+  if (!vpc) return UsageError("unknown VPC " + Quoted(vpc_name) + " (see `vpcctl vpc list`)");
+  if (!vpc->HasMember(node)) {
+    return UsageError("node " + Quoted(node) + " is not a member of VPC " + Quoted(vpc_name));
+  }
+  Vpc copy = *vpc;
+  std::erase_if(copy.members, [&](const model::Member& m) { return m.node == node; });
+  std::erase_if(copy.tunnels, [&](const Tunnel& t) { return t.Has(node); });
+  VPC_TRY(UpdateMtu(fabric, copy));
+  *vpc = std::move(copy);
+  return {};
+}
+
+Status RefreshMtu(Fabric& fabric, const std::string& vpc_name) {
+  Vpc* vpc = fabric.FindVpc(vpc_name);
+  if (!vpc) return UsageError("unknown VPC " + Quoted(vpc_name));
+  Vpc copy = *vpc;
+  VPC_TRY(UpdateMtu(fabric, copy));
+  *vpc = std::move(copy);
+  return {};
+}
+
+}  // namespace vpcctl::alloc

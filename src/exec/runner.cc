@@ -1,0 +1,176 @@
+#include "vpcctl/exec/runner.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "vpcctl/base/text.h"
+
+namespace vpcctl::exec {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void SetNonBlocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
+
+struct Pipe {
+  int fd[2] = {-1, -1};
+  ~Pipe() {
+    for (int f : fd)
+      if (f >= 0) close(f);
+  }
+  void CloseRead() { Close(0); }
+  void CloseWrite() { Close(1); }
+  void Close(int i) {
+    if (fd[i] >= 0) close(fd[i]);
+    fd[i] = -1;
+  }
+};
+
+}  // namespace
+
+Result<CommandResult> LocalRunner::Run(const Argv& argv, const std::string& input,
+                                       std::chrono::milliseconds timeout) {
+  if (argv.empty()) return Failure("empty command");
+  Pipe in, out, err;
+  if (pipe2(in.fd, O_CLOEXEC) != 0 || pipe2(out.fd, O_CLOEXEC) != 0 ||
+      pipe2(err.fd, O_CLOEXEC) != 0) {
+    return Failure(std::string("pipe: ") + std::strerror(errno));
+  }
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid < 0) return Failure(std::string("fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    setpgid(0, 0);
+    dup2(in.fd[0], 0);
+    dup2(out.fd[1], 1);
+    dup2(err.fd[1], 2);
+    signal(SIGPIPE, SIG_DFL);
+    execvp(args[0], args.data());
+    const char* msg = "vpcctl: cannot execute command\n";
+    (void)!write(2, msg, std::strlen(msg));
+    _exit(127);
+  }
+  setpgid(pid, pid);
+  in.CloseRead();
+  out.CloseWrite();
+  err.CloseWrite();
+  SetNonBlocking(in.fd[1]);
+  SetNonBlocking(out.fd[0]);
+  SetNonBlocking(err.fd[0]);
+  if (input.empty()) in.CloseWrite();
+
+  CommandResult r;
+  size_t written = 0;
+  auto deadline = Clock::now() + timeout;
+  bool term_sent = false;
+  auto kill_deadline = deadline;
+  while (out.fd[0] >= 0 || err.fd[0] >= 0) {
+    pollfd fds[3];
+    int n = 0;
+    int idx_in = -1, idx_out = -1, idx_err = -1;
+    if (in.fd[1] >= 0) {
+      fds[n] = {in.fd[1], POLLOUT, 0};
+      idx_in = n++;
+    }
+    if (out.fd[0] >= 0) {
+      fds[n] = {out.fd[0], POLLIN, 0};
+      idx_out = n++;
+    }
+    if (err.fd[0] >= 0) {
+      fds[n] = {err.fd[0], POLLIN, 0};
+      idx_err = n++;
+    }
+    auto now = Clock::now();
+    auto limit = term_sent ? kill_deadline : deadline;
+    int wait_ms = static_cast<int>(
+        std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(limit - now).count()));
+    int rc = poll(fds, static_cast<nfds_t>(n), wait_ms);
+    if (rc < 0 && errno != EINTR) break;
+    if (rc == 0) {
+      if (!term_sent) {
+        r.timed_out = true;
+        kill(-pid, SIGTERM);
+        term_sent = true;
+        kill_deadline = Clock::now() + std::chrono::milliseconds(500);
+        continue;
+      }
+      kill(-pid, SIGKILL);
+      break;
+    }
+    if (idx_in >= 0 && (fds[idx_in].revents & (POLLOUT | POLLERR | POLLHUP))) {
+      ssize_t w = write(in.fd[1], input.data() + written, input.size() - written);
+      if (w > 0) written += static_cast<size_t>(w);
+      if (w < 0 && errno != EAGAIN && errno != EINTR) written = input.size();
+      if (written >= input.size()) in.CloseWrite();
+    }
+    for (auto [idx, pipe, buf] : {std::tuple{idx_out, &out, &r.out}, std::tuple{idx_err, &err, &r.err}}) {
+      if (idx < 0 || !(fds[idx].revents & (POLLIN | POLLERR | POLLHUP))) continue;
+      char chunk[65536];
+      ssize_t got = read(pipe->fd[0], chunk, sizeof chunk);
+      if (got > 0) {
+        buf->append(chunk, static_cast<size_t>(got));
+      } else if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
+        pipe->CloseRead();
+      }
+    }
+  }
+  in.CloseWrite();
+  int status = 0;
+  if (r.timed_out) kill(-pid, SIGKILL);
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status)) {
+    r.exit_code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    r.exit_code = 128 + WTERMSIG(status);
+  }
+  if (r.exit_code == 127 && r.err.find("vpcctl: cannot execute command") != std::string::npos) {
+    return Failure("cannot run " + Quoted(argv[0]) + ": not found or not executable");
+  }
+  return r;
+}
+
+void FakeRunner::On(const Argv& prefix, Handler h) { handlers_.emplace_back(prefix, std::move(h)); }
+
+void FakeRunner::On(const Argv& prefix, std::string out, int exit_code) {
+  On(prefix, [out, exit_code](const Argv&, const std::string&) {
+    CommandResult r;
+    r.out = out;
+    r.exit_code = exit_code;
+    return r;
+  });
+}
+
+Result<CommandResult> FakeRunner::Run(const Argv& argv, const std::string& input,
+                                      std::chrono::milliseconds) {
+  calls_.push_back(argv);
+  const Handler* best = nullptr;
+  size_t best_len = 0;
+  for (const auto& [prefix, h] : handlers_) {
+    if (prefix.size() > argv.size() || (best && prefix.size() < best_len)) continue;
+    if (std::equal(prefix.begin(), prefix.end(), argv.begin())) {
+      best = &h;
+      best_len = prefix.size();
+    }
+  }
+  if (!best) return Failure("fake runner: no handler for " + ShellLine(argv));
+  return (*best)(argv, input);
+}
+
+std::string LocalSystemName() {
+  utsname u{};
+  if (uname(&u) != 0) return "unknown";
+  return u.sysname;
+}
+
+}  // namespace vpcctl::exec

@@ -1,0 +1,60 @@
+#include "vpcctl/fabric/context.h"
+
+#include <ostream>
+
+#include "vpcctl/base/text.h"
+
+namespace vpcctl::fabric {
+
+void Output::Warn(const std::string& message) const {
+  err << (color ? "\033[1;33mvpcctl: warning:\033[0m " : "vpcctl: warning: ") << message << "\n";
+}
+
+void Output::Info(const std::string& message) const { err << message << "\n"; }
+
+Result<std::unique_ptr<Session>> Session::Read(Context& ctx) { return Open(ctx, false); }
+
+Result<std::unique_ptr<Session>> Session::Write(Context& ctx) { return Open(ctx, true); }
+
+Result<std::unique_ptr<Session>> Session::Open(Context& ctx, bool write) {
+  std::unique_ptr<Session> s(new Session());
+  std::string hint = "vpcctl is not initialised in " + ctx.paths.dir +
+                     ": run `vpcctl init --name NAME --address ADDRESS` first (or point "
+                     "--state-dir / VPCCTL_STATE_DIR at an initialised state directory)";
+  if (!store::FileExists(ctx.paths.db())) return UsageError(hint);
+  if (write) {
+    VPC_ASSIGN_OR_RETURN(store::StateLock lock,
+                         store::StateLock::Acquire(ctx.paths, ctx.command_line, false));
+    s->lock_.emplace(std::move(lock));
+  }
+  std::vector<std::string> warnings;
+  VPC_ASSIGN_OR_RETURN(s->store_, store::Store::Open(ctx.paths.db(), false, &warnings));
+  for (const auto& w : warnings) ctx.io.Warn(w);
+  if (write) {
+    s->tx_ = std::make_unique<store::Transaction>(*s->store_);
+    VPC_TRY(s->tx_->Begin());
+  }
+  VPC_ASSIGN_OR_RETURN(auto local, s->store_->GetSetting("local_node"));
+  if (!local) return UsageError(hint);
+  s->local_node = *local;
+  VPC_ASSIGN_OR_RETURN(s->fabric, s->store_->LoadFabric());
+  return s;
+}
+
+Status Session::Commit() {
+  VPC_ASSIGN_OR_RETURN(fabric.generation, store_->BumpGeneration());
+  return tx_->Commit();
+}
+
+Status Problems::ToStatus() const {
+  if (errors_.empty()) return {};
+  std::vector<std::string> lines;
+  Exit code = Exit::kUsage;
+  for (const auto& e : errors_) {
+    lines.push_back(e.message);
+    if (e.code != Exit::kUsage) code = e.code;
+  }
+  return Error{Join(lines, "\n"), code};
+}
+
+}  // namespace vpcctl::fabric

@@ -1,0 +1,120 @@
+#include "vpcctl/fabric/format.h"
+
+#include <algorithm>
+#include <ostream>
+
+#include "vpcctl/ssh/keys.h"
+
+namespace vpcctl::fabric {
+
+using json = nlohmann::json;
+
+void Table::Print(std::ostream& out) const {
+  std::vector<size_t> width(header_.size(), 0);
+  auto measure = [&](const std::vector<std::string>& r) {
+    for (size_t i = 0; i < r.size() && i < width.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  };
+  measure(header_);
+  for (const auto& r : rows_) measure(r);
+  auto print = [&](const std::vector<std::string>& r) {
+    std::string line;
+    for (size_t i = 0; i < r.size() && i < width.size(); ++i) {
+      line += r[i];
+      if (i + 1 < r.size()) line += std::string(width[i] - r[i].size() + 2, ' ');
+    }
+    out << line << "\n";
+  };
+  print(header_);
+  for (const auto& r : rows_) print(r);
+}
+
+void PrintJson(std::ostream& out, const json& j) { out << j.dump(2) << "\n"; }
+
+namespace {
+
+json OptAddr(const std::optional<net::IpAddress>& a) {
+  return a ? json(a->ToString()) : json(nullptr);
+}
+
+json OptInt(const std::optional<int>& v) { return v ? json(*v) : json(nullptr); }
+
+json OptText(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
+
+}  // namespace
+
+std::string UnderlayText(const model::Node& n) {
+  std::string out;
+  if (n.underlay4) out += n.underlay4->ToString();
+  if (n.underlay6) out += (out.empty() ? "" : ", ") + n.underlay6->ToString();
+  return out;
+}
+
+std::string FingerprintText(const model::Node& n) {
+  if (n.host_key.empty()) return "-";
+  auto fp = ssh::Fingerprint(n.host_key);
+  return fp ? *fp : "invalid";
+}
+
+json NodeJson(const model::Node& n) {
+  std::string fp = FingerprintText(n);
+  return json{
+      {"name", n.name},
+      {"platform", model::PlatformName(n.platform)},
+      {"local", n.is_local},
+      {"ssh", {{"host", n.ssh_host}, {"port", n.ssh_port}, {"user", n.ssh_user},
+               {"sudo", n.use_sudo}}},
+      {"underlay", {{"ipv4", OptAddr(n.underlay4)}, {"ipv6", OptAddr(n.underlay6)}}},
+      {"mtu", n.mtu},
+      {"host_key_fingerprint", fp == "-" ? json(nullptr) : json(fp)},
+      {"remote_vpcctl", OptText(n.remote_vpcctl)},
+      {"remote_version", OptText(n.remote_version)},
+      {"last_check", OptText(n.last_check)},
+  };
+}
+
+json VpcSummaryJson(const model::Vpc& v) {
+  return json{{"name", v.name},
+              {"id", v.id},
+              {"peer_network", v.peer_network.ToString()},
+              {"family", model::FamilyPrefName(v.family)},
+              {"mtu", v.mtu},
+              {"port", v.port},
+              {"members", v.members.size()},
+              {"tunnels", v.tunnels.size()}};
+}
+
+json VpcJson(const model::Fabric& f, const model::Vpc& v) {
+  json members = json::array();
+  for (const auto& m : v.members) {
+    const model::Node* n = f.FindNode(m.node);
+    members.push_back({{"node", m.node},
+                       {"platform", n ? json(model::PlatformName(n->platform)) : json(nullptr)},
+                       {"overlay", m.overlay.ToString()},
+                       {"interface", v.name}});
+  }
+  json tunnels = json::array();
+  for (const auto& t : v.tunnels) {
+    json ends = json::array();
+    for (const std::string* end : {&t.a, &t.b}) {
+      const model::Node* n = f.FindNode(*end);
+      json underlay = nullptr;
+      if (n && n->Underlay(t.family)) underlay = n->Underlay(t.family)->ToString();
+      ends.push_back({{"node", *end}, {"interface", t.InterfaceName()}, {"underlay", underlay}});
+    }
+    tunnels.push_back({{"vni", t.vni}, {"family", net::FamilyName(t.family)}, {"ends", ends}});
+  }
+  return json{{"name", v.name},
+              {"id", v.id},
+              {"bridge", v.name},
+              {"peer_network", v.peer_network.ToString()},
+              {"family", model::FamilyPrefName(v.family)},
+              {"mtu", v.mtu},
+              {"mtu_fixed", v.mtu_fixed},
+              {"port", v.port},
+              {"max_jails", OptInt(v.max_jails)},
+              {"max_vms", OptInt(v.max_vms)},
+              {"members", members},
+              {"tunnels", tunnels}};
+}
+
+}  // namespace vpcctl::fabric

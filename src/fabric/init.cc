@@ -1,0 +1,145 @@
+// vpcctl init: registers the local node and generates its key pair.
+#include <ostream>
+
+#include "vpcctl/base/text.h"
+#include "vpcctl/fabric/format.h"
+#include "vpcctl/fabric/ops.h"
+#include "vpcctl/model/names.h"
+#include "vpcctl/platform/driver.h"
+#include "vpcctl/ssh/keys.h"
+
+namespace vpcctl::fabric {
+
+std::optional<int> MtuOfAddress(const plan::Observed& observed, const net::IpAddress& address) {
+  for (const auto& i : observed.interfaces)
+    for (const auto& a : i.addresses)
+      if (a.address == address && i.mtu > 0) return i.mtu;
+  return std::nullopt;
+}
+
+namespace {
+
+Result<model::Platform> LocalPlatform() {
+  std::string sys = exec::LocalSystemName();
+  if (sys == "Linux") return model::Platform::kLinux;
+  if (sys == "FreeBSD") return model::Platform::kFreeBSD;
+  return Failure("unsupported system " + Quoted(sys) + ": vpcctl runs on Linux and FreeBSD");
+}
+
+// Reads the MTU of the interface that holds `address` with the platform's own probe.
+std::optional<int> DetectLocalMtu(Context& ctx, model::Platform p, const net::IpAddress& address) {
+  const auto& driver = platform::DriverFor(p);
+  std::vector<std::string> outputs;
+  for (const auto& argv : driver.ProbeCommands()) {
+    auto r = ctx.runner.Run(argv, "", std::chrono::seconds(10));
+    if (!r || !r->ok()) return std::nullopt;
+    outputs.push_back(r->out);
+  }
+  auto observed = driver.ParseProbe(outputs);
+  if (!observed) return std::nullopt;
+  return MtuOfAddress(*observed, address);
+}
+
+}  // namespace
+
+Status Init(Context& ctx, const InitOptions& o) {
+  Problems problems;
+  problems.Add(model::ValidateNodeName(o.name));
+  model::Node node;
+  node.name = o.name;
+  node.is_local = true;
+  if (o.addresses.empty()) problems.Add(UsageError("init needs at least one --address"));
+  for (const auto& text : o.addresses) {
+    auto a = net::IpAddress::Parse(text);
+    if (!a) {
+      problems.Add(a);
+      continue;
+    }
+    if (a->IsMulticast() || a->IsUnspecified()) {
+      problems.Add(UsageError("invalid underlay address " + Quoted(text) +
+                              ": must be a unicast address"));
+      continue;
+    }
+    auto& slot = a->is_v4() ? node.underlay4 : node.underlay6;
+    if (slot) {
+      problems.Add(UsageError("two " + std::string(net::FamilyName(a->family())) +
+                              " addresses given (" + slot->ToString() + ", " + a->ToString() +
+                              "): a node has at most one IPv4 and one IPv6 underlay address"));
+      continue;
+    }
+    slot = *a;
+  }
+  model::VniRange range;
+  if (!o.vni_range.empty()) {
+    auto r = model::VniRange::Parse(o.vni_range);
+    problems.Add(r);
+    if (r) range = *r;
+  }
+  std::optional<int> mtu;
+  if (!o.mtu.empty()) {
+    auto v = ParseUint(o.mtu, 65535);
+    if (!v || *v < 576) {
+      problems.Add(UsageError("invalid MTU " + Quoted(o.mtu) + ": must be 576-65535"));
+    } else {
+      mtu = static_cast<int>(*v);
+    }
+  }
+  auto platform = LocalPlatform();
+  problems.Add(platform);
+  VPC_TRY(problems.ToStatus());
+  node.platform = *platform;
+  node.ssh_host = o.addresses.front();
+  if (auto a = net::IpAddress::Parse(o.addresses.front())) node.ssh_host = a->ToString();
+
+  std::vector<std::string> warnings;
+  VPC_TRY(store::EnsureStateDir(ctx.paths.dir, &warnings));
+  for (const auto& w : warnings) ctx.io.Warn(w);
+  VPC_ASSIGN_OR_RETURN(store::StateLock lock,
+                       store::StateLock::Acquire(ctx.paths, ctx.command_line, false));
+  warnings.clear();
+  VPC_ASSIGN_OR_RETURN(auto db, store::Store::Open(ctx.paths.db(), true, &warnings));
+  for (const auto& w : warnings) ctx.io.Warn(w);
+  store::Transaction tx(*db);
+  VPC_TRY(tx.Begin());
+  VPC_ASSIGN_OR_RETURN(auto existing, db->GetSetting("local_node"));
+  if (existing) {
+    return UsageError("vpcctl is already initialised in " + ctx.paths.dir + " as node " +
+                      Quoted(*existing) + "; nothing was changed");
+  }
+  if (mtu) {
+    node.mtu = *mtu;
+  } else {
+    auto primary = node.underlay4 ? *node.underlay4 : *node.underlay6;
+    auto detected = DetectLocalMtu(ctx, node.platform, primary);
+    if (detected) {
+      node.mtu = *detected;
+    } else {
+      ctx.io.Warn("no local interface holds " + primary.ToString() +
+                  "; assuming an underlay MTU of 1500 (set it with --mtu)");
+    }
+  }
+  VPC_ASSIGN_OR_RETURN(std::string pubkey,
+                       ssh::EnsureKeyPair(ctx.paths.private_key(), "vpcctl@" + node.name));
+  VPC_TRY(db->SaveNode(node));
+  VPC_TRY(db->SetSetting("local_node", node.name));
+  VPC_TRY(db->SetSetting("vni_range", range.ToString()));
+  VPC_ASSIGN_OR_RETURN(uint64_t gen, db->BumpGeneration());
+  VPC_TRY(tx.Commit());
+  if (o.json) {
+    auto j = NodeJson(node);
+    j["state_dir"] = ctx.paths.dir;
+    j["public_key"] = pubkey;
+    j["vni_range"] = range.ToString();
+    j["generation"] = gen;
+    PrintJson(ctx.io.out, j);
+  } else {
+    ctx.io.out << "initialised node " << node.name << " (" << model::PlatformName(node.platform)
+               << ", underlay " << UnderlayText(node) << ", mtu " << node.mtu << ") in "
+               << ctx.paths.dir << "\n"
+               << "VNI range " << range.ToString() << "\n"
+               << "public key: " << pubkey << "\n";
+  }
+  return {};
+}
+
+}  // namespace vpcctl::fabric

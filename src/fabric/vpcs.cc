@@ -1,0 +1,240 @@
+// vpcctl vpc init/list/show/member add/member remove/delete on the controller's database.
+#include <ostream>
+#include <set>
+
+#include "vpcctl/alloc/alloc.h"
+#include "vpcctl/base/text.h"
+#include "vpcctl/fabric/format.h"
+#include "vpcctl/fabric/ops.h"
+#include "vpcctl/model/names.h"
+
+namespace vpcctl::fabric {
+
+namespace {
+
+bool Overlaps(const net::Cidr& a, const net::Cidr& b) {
+  return a.family() == b.family() && (a.Contains(b.network()) || b.Contains(a.network()));
+}
+
+// A VPC's peer network must not overlap another VPC on a shared node (both bridges would claim
+// the same route), nor hold a member's underlay address.
+Status CheckNetworks(const model::Fabric& f, const model::Vpc& v) {
+  Problems problems;
+  for (const auto& other : f.vpcs) {
+    if (other.name == v.name || !Overlaps(other.peer_network, v.peer_network)) continue;
+    for (const auto& m : v.members) {
+      if (other.HasMember(m.node)) {
+        problems.Add(UsageError("peer network " + v.peer_network.ToString() + " of VPC " +
+                                Quoted(v.name) + " overlaps " + other.peer_network.ToString() +
+                                " of VPC " + Quoted(other.name) + " on node " + Quoted(m.node)));
+        break;
+      }
+    }
+  }
+  for (const auto& m : v.members) {
+    const model::Node* n = f.FindNode(m.node);
+    if (!n) continue;
+    for (const auto* a : {&n->underlay4, &n->underlay6}) {
+      if (*a && v.peer_network.Contains(**a)) {
+        problems.Add(UsageError("peer network " + v.peer_network.ToString() + " of VPC " +
+                                Quoted(v.name) + " contains the underlay address " +
+                                (*a)->ToString() + " of node " + Quoted(n->name)));
+      }
+    }
+  }
+  return problems.ToStatus();
+}
+
+std::optional<int> ParseCount(const std::string& text, const char* what, Problems& problems) {
+  if (text.empty()) return std::nullopt;
+  auto v = ParseUint(text, 1000000);
+  if (!v) {
+    problems.Add(UsageError(std::string("invalid ") + what + " " + Quoted(text) +
+                            ": must be a number 0-1000000"));
+    return std::nullopt;
+  }
+  return static_cast<int>(*v);
+}
+
+void PrintVpc(std::ostream& out, const model::Fabric& f, const model::Vpc& v) {
+  auto quota = [](const std::optional<int>& q) {
+    return q ? std::to_string(*q) : std::string("unlimited");
+  };
+  out << v.name << ": peer network " << v.peer_network.ToString() << ", mtu " << v.mtu
+      << (v.mtu_fixed ? " (set)" : " (derived)") << ", port " << v.port << ", family "
+      << model::FamilyPrefName(v.family) << ", bridge " << v.name << "\n"
+      << "quotas: jails " << quota(v.max_jails) << ", vms " << quota(v.max_vms) << "\n\n";
+  Table members({"MEMBER", "PLATFORM", "OVERLAY"});
+  for (const auto& m : v.members) {
+    const model::Node* n = f.FindNode(m.node);
+    members.Row({m.node, n ? std::string(model::PlatformName(n->platform)) : "?",
+                 m.overlay.ToString() + "/" + std::to_string(v.peer_network.prefix())});
+  }
+  members.Print(out);
+  out << "\n";
+  Table tunnels({"VNI", "A", "IF-A", "B", "IF-B", "FAMILY", "UNDERLAY"});
+  for (const auto& t : v.tunnels) {
+    const model::Node* a = f.FindNode(t.a);
+    const model::Node* b = f.FindNode(t.b);
+    std::string underlay = "?";
+    if (a && b && a->Underlay(t.family) && b->Underlay(t.family)) {
+      underlay = a->Underlay(t.family)->ToString() + " <-> " + b->Underlay(t.family)->ToString();
+    }
+    tunnels.Row({std::to_string(t.vni), t.a, t.InterfaceName(), t.b, t.InterfaceName(),
+                 std::string(net::FamilyName(t.family)), underlay});
+  }
+  if (v.tunnels.empty()) {
+    out << "no tunnels (a VPC needs two members for a tunnel)\n";
+  } else {
+    tunnels.Print(out);
+  }
+}
+
+}  // namespace
+
+Status VpcInit(Context& ctx, const VpcInitOptions& o) {
+  Problems problems;
+  problems.Add(model::ValidateVpcName(o.name));
+  alloc::VpcSpec spec;
+  spec.name = o.name;
+  auto cidr = net::Cidr::Parse(o.peer_network);
+  problems.Add(cidr);
+  if (cidr) spec.peer_network = *cidr;
+  auto family = model::ParseFamilyPref(o.family);
+  problems.Add(family);
+  if (family) spec.family = *family;
+  if (!o.mtu.empty()) {
+    auto v = ParseUint(o.mtu, 65535);
+    if (!v) {
+      problems.Add(UsageError("invalid MTU " + Quoted(o.mtu) + ": must be a number"));
+    } else {
+      spec.mtu = static_cast<int>(*v);
+      if (cidr) {
+        problems.Add(alloc::CheckMtu(*spec.mtu, cidr->family(), "VPC " + Quoted(o.name)));
+      }
+    }
+  }
+  problems.Add(model::ValidatePortText(o.port));
+  spec.port = static_cast<int>(ParseUint(o.port, 65535).value_or(0));
+  spec.max_jails = ParseCount(o.max_jails, "--max-jails", problems);
+  spec.max_vms = ParseCount(o.max_vms, "--max-vms", problems);
+  bool all = o.members == "all";
+  std::set<std::string> seen;
+  if (o.members.empty()) problems.Add(UsageError("--members needs `all` or a list of nodes"));
+  if (!all && !o.members.empty()) {
+    for (const auto& m : Split(o.members, ',')) {
+      auto st = model::ValidateNodeName(m);
+      problems.Add(st);
+      if (!st.ok()) continue;
+      if (!seen.insert(m).second) {
+        problems.Add(UsageError("member " + Quoted(m) + " is given twice"));
+        continue;
+      }
+      spec.members.push_back(m);
+    }
+  }
+  VPC_TRY(problems.ToStatus());
+
+  VPC_ASSIGN_OR_RETURN(auto s, Session::Write(ctx));
+  if (all) {
+    for (const auto& n : s->fabric.nodes) spec.members.push_back(n.name);
+  }
+  VPC_ASSIGN_OR_RETURN(uint32_t id, s->store().NextVpcId());
+  model::Fabric next = s->fabric;
+  VPC_TRY(alloc::CreateVpc(next, spec, id));
+  const model::Vpc& v = *next.FindVpc(spec.name);
+  VPC_TRY(CheckNetworks(next, v));
+  if (spec.mtu && *spec.mtu > alloc::DerivedMtu(next, v)) {
+    ctx.io.Warn("MTU " + std::to_string(*spec.mtu) + " is above the " +
+                std::to_string(alloc::DerivedMtu(next, v)) +
+                " that the members' underlay carries without fragmentation");
+  }
+  VPC_TRY(s->store().SaveVpc(v));
+  VPC_TRY(s->Commit());
+  PrintVpc(ctx.io.out, next, v);
+  return {};
+}
+
+Status VpcList(Context& ctx, bool json) {
+  VPC_ASSIGN_OR_RETURN(auto s, Session::Read(ctx));
+  if (json) {
+    nlohmann::json vpcs = nlohmann::json::array();
+    for (const auto& v : s->fabric.vpcs) vpcs.push_back(VpcSummaryJson(v));
+    PrintJson(ctx.io.out, {{"vpcs", vpcs}, {"generation", s->fabric.generation}});
+    return {};
+  }
+  Table t({"NAME", "PEER NETWORK", "MTU", "PORT", "MEMBERS", "TUNNELS"});
+  for (const auto& v : s->fabric.vpcs) {
+    std::vector<std::string> names;
+    for (const auto& m : v.members) names.push_back(m.node);
+    t.Row({v.name, v.peer_network.ToString(), std::to_string(v.mtu), std::to_string(v.port),
+           names.empty() ? "-" : Join(names, ","), std::to_string(v.tunnels.size())});
+  }
+  t.Print(ctx.io.out);
+  return {};
+}
+
+Status VpcShow(Context& ctx, const std::string& name, bool json) {
+  VPC_TRY(model::ValidateVpcName(name));
+  VPC_ASSIGN_OR_RETURN(auto s, Session::Read(ctx));
+  const model::Vpc* v = s->fabric.FindVpc(name);
+  if (!v) return UsageError("unknown VPC " + Quoted(name) + " (see `vpcctl vpc list`)");
+  if (json) {
+    auto j = VpcJson(s->fabric, *v);
+    j["generation"] = s->fabric.generation;
+    PrintJson(ctx.io.out, j);
+  } else {
+    PrintVpc(ctx.io.out, s->fabric, *v);
+  }
+  return {};
+}
+
+Status VpcMemberAdd(Context& ctx, const std::string& vpc, const std::string& node) {
+  Problems problems;
+  problems.Add(model::ValidateVpcName(vpc));
+  problems.Add(model::ValidateNodeName(node));
+  VPC_TRY(problems.ToStatus());
+  VPC_ASSIGN_OR_RETURN(auto s, Session::Write(ctx));
+  model::Fabric next = s->fabric;
+  VPC_TRY(alloc::AddMember(next, vpc, node));
+  const model::Vpc& v = *next.FindVpc(vpc);
+  VPC_TRY(CheckNetworks(next, v));
+  VPC_TRY(s->store().SaveVpc(v));
+  VPC_TRY(s->Commit());
+  const model::Member* m = v.FindMember(node);
+  size_t tunnels = 0;
+  for (const auto& t : v.tunnels) tunnels += t.Has(node) ? 1 : 0;
+  ctx.io.out << "added " << node << " to " << vpc << ": overlay " << m->overlay.ToString() << ", "
+             << tunnels << " new tunnel" << (tunnels == 1 ? "" : "s") << ", mtu " << v.mtu
+             << "\n";
+  return {};
+}
+
+Status VpcMemberRemove(Context& ctx, const std::string& vpc, const std::string& node) {
+  Problems problems;
+  problems.Add(model::ValidateVpcName(vpc));
+  problems.Add(model::ValidateNodeName(node));
+  VPC_TRY(problems.ToStatus());
+  VPC_ASSIGN_OR_RETURN(auto s, Session::Write(ctx));
+  model::Fabric next = s->fabric;
+  VPC_TRY(alloc::RemoveMember(next, vpc, node));
+  const model::Vpc& v = *next.FindVpc(vpc);
+  VPC_TRY(s->store().SaveVpc(v));
+  VPC_TRY(s->Commit());
+  ctx.io.out << "removed " << node << " from " << vpc << " (mtu " << v.mtu << ")\n";
+  return {};
+}
+
+Status VpcDelete(Context& ctx, const std::string& name) {
+  VPC_TRY(model::ValidateVpcName(name));
+  VPC_ASSIGN_OR_RETURN(auto s, Session::Write(ctx));
+  if (!s->fabric.FindVpc(name)) {
+    return UsageError("unknown VPC " + Quoted(name) + " (see `vpcctl vpc list`)");
+  }
+  VPC_TRY(s->store().DeleteVpc(name));
+  VPC_TRY(s->Commit());
+  ctx.io.out << "deleted VPC " << name << " from the local database\n";
+  return {};
+}
+
+}  // namespace vpcctl::fabric

@@ -1,0 +1,107 @@
+#include "vpcctl/model/names.h"
+
+#include <string>
+
+#include "vpcctl/base/text.h"
+#include "vpcctl/net/ip.h"
+
+namespace vpcctl::model {
+namespace {
+
+bool Lower(char c) { return c >= 'a' && c <= 'z'; }
+bool Digit(char c) { return c >= '0' && c <= '9'; }
+
+// Checks `name` against first-char / rest-char predicates and a maximum length; returns a message
+// fragment explaining the first violation, or empty.
+template <class First, class Rest>
+std::string Check(std::string_view name, size_t max_len, First first, Rest rest) {
+  if (name.empty()) return "must not be empty";
+  if (name.size() > max_len) return "longer than " + std::to_string(max_len) + " characters";
+  if (!first(name[0])) return "must start with a lowercase letter";
+  for (char c : name.substr(1)) {
+    if (!rest(c)) {
+      if (c == ' ' || c == '\t') return "contains a space";
+      if (c == '\n' || c == '\r') return "contains a newline";
+      if (c >= 'A' && c <= 'Z') return "contains an uppercase letter";
+      return "contains the character " + Quoted(std::string_view(&c, 1));
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Status ValidateNodeName(std::string_view name) {
+  std::string why = Check(name, 32, Lower, [](char c) { return Lower(c) || Digit(c) || c == '-'; });
+  if (!why.empty()) {
+    return UsageError("invalid node name " + Quoted(name) + ": " + why +
+                      " (allowed: [a-z][a-z0-9-]{0,31})");
+  }
+  return {};
+}
+
+Status ValidateVpcName(std::string_view name) {
+  std::string why = Check(name, 12, Lower, [](char c) { return Lower(c) || Digit(c); });
+  if (!why.empty()) {
+    return UsageError("invalid VPC name " + Quoted(name) + ": " + why +
+                      " (allowed: [a-z][a-z0-9]{0,11}; it becomes the bridge's interface name)");
+  }
+  static constexpr std::string_view kCloners[] = {
+      "vx",  "vxlan", "bridge", "epair", "tap", "tun",  "lo",   "carp", "gif", "gre",
+      "vlan", "lagg", "wg",    "vnet",  "eth", "ens",  "enp",  "em",   "igb", "ix"};
+  for (std::string_view prefix : kCloners) {
+    if (!StartsWith(name, prefix)) continue;
+    std::string_view rest = name.substr(prefix.size());
+    bool digits = true;
+    for (char c : rest) digits = digits && Digit(c);
+    if (digits) {
+      return UsageError("invalid VPC name " + Quoted(name) +
+                        ": it looks like a kernel interface name (" + std::string(prefix) +
+                        "N), which a VPC's bridge must not take");
+    }
+  }
+  return {};
+}
+
+Status ValidateUserName(std::string_view name) {
+  std::string why = Check(
+      name, 32, [](char c) { return Lower(c) || c == '_'; },
+      [](char c) { return Lower(c) || Digit(c) || c == '_' || c == '-'; });
+  if (!why.empty()) {
+    return UsageError("invalid user name " + Quoted(name) + ": " + why +
+                      " (allowed: [a-z_][a-z0-9_-]{0,31})");
+  }
+  return {};
+}
+
+Status ValidateHost(std::string_view host) {
+  if (net::IpAddress::Parse(host).ok()) return {};
+  auto bad = [&](const std::string& why) {
+    return UsageError("invalid address " + Quoted(host) + ": " + why +
+                      " (expected an IP address or a DNS name)");
+  };
+  if (host.empty()) return bad("must not be empty");
+  if (host.size() > 253) return bad("longer than 253 characters");
+  for (const std::string& label : Split(host, '.')) {
+    if (label.empty() || label.size() > 63) return bad("has an empty or over-long label");
+    if (label.front() == '-' || label.back() == '-') return bad("a label starts or ends with '-'");
+    for (char c : label) {
+      if (!(Lower(c) || Digit(c) || c == '-' || (c >= 'A' && c <= 'Z'))) {
+        return bad("contains the character " + Quoted(std::string_view(&c, 1)));
+      }
+    }
+  }
+  bool all_digits_or_dots = true;
+  for (char c : host) all_digits_or_dots = all_digits_or_dots && (Digit(c) || c == '.');
+  if (all_digits_or_dots) return bad("is neither a valid IPv4 address nor a name");
+  return {};
+}
+
+Status ValidatePortText(std::string_view text) {
+  if (!ParseUint(text, 65535) || *ParseUint(text, 65535) == 0) {
+    return UsageError("invalid port " + Quoted(text) + ": must be 1-65535");
+  }
+  return {};
+}
+
+}  // namespace vpcctl::model

@@ -1,0 +1,67 @@
+#include "vpcctl/plan/state.h"
+
+#include "vpcctl/base/text.h"
+
+namespace vpcctl::plan {
+
+std::string OwnerTag(std::string_view vpc) { return std::string(kOwnerPrefix) + std::string(vpc); }
+
+std::string_view OwnerVpc(std::string_view tag) {
+  if (!StartsWith(tag, kOwnerPrefix)) return {};
+  return tag.substr(kOwnerPrefix.size());
+}
+
+Result<Desired> DesiredFor(const model::Fabric& fabric, std::string_view node,
+                           std::string_view only_vpc) {
+  const model::Node* self = fabric.FindNode(node);
+  if (!self) return UsageError("unknown node " + Quoted(node) + " (see `vpcctl node list`)");
+  Desired d;
+  d.node = self->name;
+  d.platform = self->platform;
+  for (const auto& vpc : fabric.vpcs) {
+    if (!only_vpc.empty() && vpc.name != only_vpc) continue;
+    const model::Member* me = vpc.FindMember(node);
+    if (!me) continue;
+    DesiredVpc dv;
+    dv.vpc = vpc.name;
+    dv.vpc_id = vpc.id;
+    dv.mtu = vpc.mtu;
+    dv.address = net::IfAddress{me->overlay, vpc.peer_network.prefix()};
+    for (const auto& t : vpc.tunnels) {
+      if (!t.Has(node)) continue;
+      const model::Node* peer = fabric.FindNode(t.Peer(node));
+      if (!peer) return Failure("tunnel " + t.InterfaceName() + " names unknown node " + t.Peer(node));
+      const auto& local = self->Underlay(t.family);
+      const auto& remote = peer->Underlay(t.family);
+      if (!local || !remote) {
+        return Failure("tunnel " + t.InterfaceName() + " in VPC " + vpc.name + " needs " +
+                       std::string(net::FamilyName(t.family)) + " underlay addresses on " +
+                       self->name + " and " + peer->name);
+      }
+      dv.tunnels.push_back(DesiredTunnel{t.InterfaceName(), t.vni, *local, *remote, vpc.port,
+                                         peer->name});
+    }
+    d.vpcs.push_back(std::move(dv));
+  }
+  if (!only_vpc.empty() && d.vpcs.empty()) {
+    if (!fabric.FindVpc(only_vpc)) {
+      return UsageError("unknown VPC " + Quoted(only_vpc) + " (see `vpcctl vpc list`)");
+    }
+    return UsageError("node " + Quoted(node) + " is not a member of VPC " + Quoted(only_vpc));
+  }
+  return d;
+}
+
+const ObservedInterface* Observed::Find(std::string_view name) const {
+  for (const auto& i : interfaces)
+    if (i.name == name) return &i;
+  return nullptr;
+}
+
+ObservedInterface* Observed::Find(std::string_view name) {
+  for (auto& i : interfaces)
+    if (i.name == name) return &i;
+  return nullptr;
+}
+
+}  // namespace vpcctl::plan

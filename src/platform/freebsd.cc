@@ -1,0 +1,266 @@
+#include "vpcctl/platform/freebsd.h"
+
+#include <algorithm>
+#include <map>
+
+#include "vpcctl/base/text.h"
+
+namespace vpcctl::platform {
+
+using plan::Action;
+
+uint32_t FreeBsdBridgeUnit(uint32_t vpc_id) { return 10000 + vpc_id; }
+
+namespace {
+
+std::string CloneName(const plan::DesiredTunnel& t) { return "vxlan" + std::to_string(t.vni); }
+
+// The address family word and the address with its prefix, for ifconfig.
+Argv AddressWords(const net::IfAddress& a) {
+  return {a.address.is_v4() ? "inet" : "inet6", a.ToString()};
+}
+
+Argv VxlanCreateArgs(const plan::DesiredTunnel& t) {
+  std::string port = std::to_string(t.port);
+  return {"vxlanid", std::to_string(t.vni), "vxlanlocal", t.local.ToString(), "vxlanremote",
+          t.remote.ToString(), "vxlanlocalport", port, "vxlanremoteport", port};
+}
+
+void Append(Argv& to, const Argv& more) { to.insert(to.end(), more.begin(), more.end()); }
+
+}  // namespace
+
+std::vector<Argv> FreeBsdDriver::Render(const plan::Step& s) const {
+  const std::string& i = s.ifname;
+  std::string tag = plan::OwnerTag(s.vpc);
+  switch (s.action) {
+    case Action::kDestroy:
+      return {{"ifconfig", i, "destroy"}};
+    case Action::kCreateTunnel: {
+      // All vxlan parameters right after `create` (13 drops them after a rename), then rename.
+      std::string clone = CloneName(s.tunnel);
+      Argv create = {"ifconfig", clone, "create"};
+      Append(create, VxlanCreateArgs(s.tunnel));
+      Append(create, {"mtu", std::to_string(s.mtu), "description", tag});
+      return {create, {"ifconfig", clone, "name", i}};
+    }
+    case Action::kCreateBridge: {
+      std::string clone = "bridge" + std::to_string(FreeBsdBridgeUnit(s.vpc_id));
+      return {{"ifconfig", clone, "create", "mtu", std::to_string(s.mtu), "description", tag},
+              {"ifconfig", clone, "name", i}};
+    }
+    case Action::kSetOwner:
+      return {{"ifconfig", i, "description", tag}};
+    case Action::kSetMtu:
+      return {{"ifconfig", i, "mtu", std::to_string(s.mtu)}};
+    case Action::kAddMember: {
+      std::vector<Argv> out;
+      if (!s.from_bridge.empty()) out.push_back({"ifconfig", s.from_bridge, "deletem", i});
+      out.push_back({"ifconfig", s.bridge, "addm", i, "private", i});
+      return out;
+    }
+    case Action::kSetIsolated:
+      return {{"ifconfig", s.bridge, "private", i}};
+    case Action::kAddAddress: {
+      Argv a = {"ifconfig", i};
+      Append(a, AddressWords(s.address));
+      a.push_back("alias");
+      return {a};
+    }
+    case Action::kRemoveAddress: {
+      Argv a = {"ifconfig", i};
+      Append(a, AddressWords(s.address));
+      a.push_back("-alias");
+      return {a};
+    }
+    case Action::kUp:
+      return {{"ifconfig", i, "up"}};
+  }
+  return {};
+}
+
+std::vector<Argv> FreeBsdDriver::ProbeCommands() const { return {{"ifconfig", "-a"}}; }
+
+Result<plan::Observed> FreeBsdDriver::ParseProbe(const std::vector<std::string>& outputs) const {
+  if (outputs.size() != 1) return Failure("freebsd probe: expected 1 output");
+  return ParseIfconfig(outputs[0]);
+}
+
+namespace {
+
+int PrefixFromNetmask(std::string_view hex) {
+  if (!StartsWith(hex, "0x")) return -1;
+  uint64_t v = 0;
+  if (hex.size() < 3 || hex.size() > 10) return -1;
+  for (char c : hex.substr(2)) {
+    v <<= 4;
+    if (c >= '0' && c <= '9')
+      v |= static_cast<uint64_t>(c - '0');
+    else if (c >= 'a' && c <= 'f')
+      v |= static_cast<uint64_t>(c - 'a' + 10);
+    else
+      return -1;
+  }
+  int n = 0;
+  for (int bit = 31; bit >= 0 && (v >> bit & 1); --bit) ++n;
+  return n;
+}
+
+// "192.0.2.1:4789" or "[2001:db8::1]:4789".
+bool ParseEndpoint(std::string_view text, net::IpAddress* addr, int* port) {
+  std::string_view host, p;
+  if (StartsWith(text, "[")) {
+    size_t close = text.find("]:");
+    if (close == std::string_view::npos) return false;
+    host = text.substr(1, close - 1);
+    p = text.substr(close + 2);
+  } else {
+    size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) return false;
+    host = text.substr(0, colon);
+    p = text.substr(colon + 1);
+  }
+  auto a = net::IpAddress::Parse(host);
+  auto n = ParseUint(p, 65535);
+  if (!a || !n) return false;
+  *addr = *a;
+  *port = static_cast<int>(*n);
+  return true;
+}
+
+std::vector<std::string> Words(std::string_view line) {
+  std::vector<std::string> out;
+  for (auto& w : Split(Trim(line), ' '))
+    if (!w.empty()) out.push_back(w);
+  return out;
+}
+
+}  // namespace
+
+Result<plan::Observed> ParseIfconfig(std::string_view text) {
+  plan::Observed obs;
+  struct Membership {
+    std::string bridge;
+    bool isolated;
+  };
+  std::map<std::string, Membership> members;
+  plan::ObservedInterface* cur = nullptr;
+  int index = 0;
+  for (const std::string& raw : Split(text, '\n')) {
+    if (raw.empty()) continue;
+    if (raw[0] != '\t' && raw[0] != ' ') {
+      size_t colon = raw.find(": flags=");
+      if (colon == std::string::npos || colon == 0) {
+        return Failure("cannot parse `ifconfig -a` output: unexpected line " + Quoted(raw));
+      }
+      plan::ObservedInterface o;
+      o.name = raw.substr(0, colon);
+      o.ifindex = ++index;  // order of appearance; ifconfig does not print the index
+      size_t lt = raw.find('<', colon), gt = raw.find('>', colon);
+      if (lt != std::string::npos && gt != std::string::npos && gt > lt) {
+        for (const auto& f : Split(raw.substr(lt + 1, gt - lt - 1), ','))
+          if (f == "UP") o.up = true;
+      }
+      size_t mtu = raw.find(" mtu ", colon);
+      if (mtu != std::string::npos) {
+        auto v = ParseUint(Trim(raw.substr(mtu + 5)), 1u << 20);
+        if (v) o.mtu = static_cast<int>(*v);
+      }
+      obs.interfaces.push_back(std::move(o));
+      cur = &obs.interfaces.back();
+      continue;
+    }
+    if (!cur) return Failure("cannot parse `ifconfig -a` output: data before the first interface");
+    std::string_view line = Trim(raw);
+    auto w = Words(line);
+    if (w.empty()) continue;
+    if (StartsWith(line, "description: ")) {
+      cur->owner = std::string(line.substr(13));
+    } else if (w[0] == "inet" && w.size() >= 4 && w[2] == "netmask") {
+      if (std::find(w.begin(), w.end(), "vhid") != w.end()) continue;  // a CARP address
+      auto a = net::IpAddress::Parse(w[1]);
+      int len = PrefixFromNetmask(w[3]);
+      if (a && len >= 0) cur->addresses.push_back(net::IfAddress{*a, len});
+    } else if (w[0] == "inet6" && w.size() >= 4 && w[2] == "prefixlen") {
+      if (std::find(w.begin(), w.end(), "vhid") != w.end()) continue;
+      std::string addr = w[1].substr(0, w[1].find('%'));
+      auto a = net::IpAddress::Parse(addr);
+      auto len = ParseUint(w[3], 128);
+      if (a && len) cur->addresses.push_back(net::IfAddress{*a, static_cast<int>(*len)});
+    } else if (w[0] == "vxlan" && w.size() >= 7 && w[1] == "vni") {
+      cur->kind = plan::IfKind::kVxlan;
+      auto vni = ParseUint(w[2], model::kMaxVni);
+      if (vni) cur->vni = static_cast<uint32_t>(*vni);
+      for (size_t k = 3; k + 1 < w.size(); k += 2) {
+        net::IpAddress a;
+        int port = 0;
+        if (!ParseEndpoint(w[k + 1], &a, &port)) continue;
+        if (w[k] == "local") {
+          cur->local = a;
+          cur->port = port;  // local and remote ports are equal for tunnels we create
+        } else if (w[k] == "remote" || w[k] == "group") {
+          cur->remote = a;
+        }
+      }
+    } else if (w[0] == "groups:") {
+      for (size_t k = 1; k < w.size(); ++k) {
+        if (w[k] == "bridge") cur->kind = plan::IfKind::kBridge;
+        if (w[k] == "vxlan" && cur->kind == plan::IfKind::kOther) cur->kind = plan::IfKind::kVxlan;
+      }
+    } else if (w[0] == "id" && w.size() >= 4 && w[2] == "priority") {
+      cur->kind = plan::IfKind::kBridge;
+    } else if (w[0] == "member:" && w.size() >= 3) {
+      bool isolated = w[2].find("PRIVATE") != std::string::npos;
+      members[w[1]] = Membership{cur->name, isolated};
+    }
+  }
+  for (auto& o : obs.interfaces) {
+    if (auto it = members.find(o.name); it != members.end()) {
+      o.master = it->second.bridge;
+      o.isolated = it->second.isolated;
+    }
+  }
+  return obs;
+}
+
+std::string RenderRcConf(const plan::Desired& d) {
+  std::string out;
+  out += "# rc.conf lines from vpcctl for node " + d.node + ": ";
+  std::vector<std::string> names;
+  for (const auto& v : d.vpcs) names.push_back(v.vpc);
+  out += names.empty() ? std::string("no VPCs") : "VPC " + Join(names, ", ");
+  out += ".\n# Append to /etc/rc.conf (or /etc/rc.conf.d/vpcctl); they recreate the interfaces at "
+         "boot.\n";
+  if (d.vpcs.empty()) return out;
+  std::vector<std::string> clones;
+  for (const auto& v : d.vpcs) {
+    for (const auto& t : v.tunnels) clones.push_back(CloneName(t));
+    clones.push_back("bridge" + std::to_string(FreeBsdBridgeUnit(v.vpc_id)));
+  }
+  out += "cloned_interfaces=\"${cloned_interfaces} " + Join(clones, " ") + "\"\n";
+  for (const auto& v : d.vpcs) {
+    std::string tag = plan::OwnerTag(v.vpc);
+    std::string mtu = std::to_string(v.mtu);
+    out += "# VPC " + v.vpc + "\n";
+    for (const auto& t : v.tunnels) {
+      std::string clone = CloneName(t);
+      out += "create_args_" + clone + "=\"" + Join(VxlanCreateArgs(t), " ") + "\"\n";
+      out += "ifconfig_" + clone + "_name=\"" + t.ifname + "\"\n";
+      out += "ifconfig_" + t.ifname + "=\"mtu " + mtu + " description " + tag + " up\"\n";
+    }
+    std::string bridge_clone = "bridge" + std::to_string(FreeBsdBridgeUnit(v.vpc_id));
+    out += "ifconfig_" + bridge_clone + "_name=\"" + v.vpc + "\"\n";
+    std::string cfg;
+    if (v.address.address.is_v4()) cfg += "inet " + v.address.ToString() + " ";
+    cfg += "mtu " + mtu + " description " + tag;
+    for (const auto& t : v.tunnels) cfg += " addm " + t.ifname + " private " + t.ifname;
+    cfg += " up";
+    out += "ifconfig_" + v.vpc + "=\"" + cfg + "\"\n";
+    if (v.address.address.is_v6()) {
+      out += "ifconfig_" + v.vpc + "_ipv6=\"inet6 " + v.address.ToString() + "\"\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace vpcctl::platform

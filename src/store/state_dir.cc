@@ -1,0 +1,137 @@
+#include "vpcctl/store/state_dir.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "vpcctl/base/text.h"
+
+namespace vpcctl::store {
+
+std::string DefaultStateDir() {
+#if defined(__FreeBSD__)
+  return "/var/db/vpcctl";
+#else
+  return "/var/lib/vpcctl";
+#endif
+}
+
+std::string ResolveStateDir(const std::string& flag, const char* env) {
+  if (!flag.empty()) return flag;
+  if (env && *env) return env;
+  return DefaultStateDir();
+}
+
+Status EnsureStateDir(const std::string& dir, std::vector<std::string>* warnings) {
+  if (dir.empty()) return UsageError("the state directory must not be empty");
+  std::string partial;
+  for (const auto& part : Split(dir, '/')) {
+    if (part.empty()) {
+      if (partial.empty()) partial = "/";
+      continue;
+    }
+    if (!partial.empty() && partial.back() != '/') partial += '/';
+    partial += part;
+    bool last = partial.size() >= dir.size() - (dir.back() == '/' ? 1 : 0);
+    if (mkdir(partial.c_str(), last ? 0700 : 0755) != 0 && errno != EEXIST) {
+      return Failure("cannot create state directory " + partial + ": " + std::strerror(errno));
+    }
+  }
+  struct stat st {};
+  if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return Failure("state directory " + dir + " is not a directory");
+  }
+  if ((st.st_mode & 077) != 0) {
+    if (chmod(dir.c_str(), 0700) != 0) {
+      return Failure("cannot tighten the mode of " + dir + ": " + std::strerror(errno));
+    }
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    if (warnings) warnings->push_back("state directory " + dir + " had mode " + buf +
+                                      "; tightened to 0700");
+  }
+  return {};
+}
+
+Result<StateLock> StateLock::Acquire(const StatePaths& paths, const std::string& what, bool wait) {
+  std::string path = paths.lock();
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Failure("cannot open lock file " + path + ": " + std::strerror(errno));
+  StateLock lock(fd);
+  if (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
+    if (errno != EWOULDBLOCK) {
+      return Failure("cannot lock " + path + ": " + std::strerror(errno));
+    }
+    char buf[512] = {};
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    std::string holder = n > 0 ? std::string(Trim(std::string(buf, static_cast<size_t>(n))))
+                               : std::string("unknown process");
+    return Error{"another vpcctl is changing the state in " + paths.dir + " (" + holder +
+                     "); try again when it has finished",
+                 Exit::kLocked};
+  }
+  std::string me = "pid " + std::to_string(getpid()) + ": " + what + "\n";
+  if (ftruncate(fd, 0) == 0) {
+    (void)!pwrite(fd, me.data(), me.size(), 0);
+  }
+  return lock;
+}
+
+StateLock::~StateLock() {
+  if (fd_ >= 0) {
+    (void)!ftruncate(fd_, 0);
+    close(fd_);  // releases the flock
+  }
+}
+
+Status WriteFileAtomic(const std::string& path, const std::string& data, unsigned mode) {
+  std::string tmp = path + ".tmp." + std::to_string(getpid());
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return Failure("cannot create " + tmp + ": " + std::strerror(errno));
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = write(fd, data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      close(fd);
+      unlink(tmp.c_str());
+      return Failure("cannot write " + tmp + ": " + std::strerror(e));
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (fchmod(fd, mode) != 0 || fsync(fd) != 0) {
+    int e = errno;
+    close(fd);
+    unlink(tmp.c_str());
+    return Failure("cannot write " + tmp + ": " + std::strerror(e));
+  }
+  close(fd);
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    int e = errno;
+    unlink(tmp.c_str());
+    return Failure("cannot rename " + tmp + " to " + path + ": " + std::strerror(e));
+  }
+  return {};
+}
+
+Result<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Failure("cannot read " + path + ": " + std::strerror(errno));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool FileExists(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0;
+}
+
+}  // namespace vpcctl::store
