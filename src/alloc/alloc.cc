@@ -134,9 +134,12 @@ Status AddMemberTo(const Fabric& fabric, Vpc& vpc, const std::string& node, VniP
   }
   VPC_ASSIGN_OR_RETURN(net::IpAddress overlay, TakeOverlay(vpc));
   vpc.members.push_back(model::Member{node, overlay});
+  // Both runs are sorted by VNI (the pool hands VNIs out in increasing order): merge, don't sort.
+  size_t old_size = vpc.tunnels.size();
   vpc.tunnels.insert(vpc.tunnels.end(), fresh.begin(), fresh.end());
-  std::sort(vpc.tunnels.begin(), vpc.tunnels.end(),
-            [](const Tunnel& x, const Tunnel& y) { return x.vni < y.vni; });
+  std::inplace_merge(vpc.tunnels.begin(), vpc.tunnels.begin() + static_cast<long>(old_size),
+                     vpc.tunnels.end(),
+                     [](const Tunnel& x, const Tunnel& y) { return x.vni < y.vni; });
   return {};
 }
 

@@ -42,6 +42,12 @@ json OptText(const std::string& s) { return s.empty() ? json(nullptr) : json(s);
 
 }  // namespace
 
+std::string SshText(const model::Node& n) {
+  bool v6 = n.ssh_host.find(':') != std::string::npos;
+  return n.ssh_user + "@" + (v6 ? "[" + n.ssh_host + "]" : n.ssh_host) + ":" +
+         std::to_string(n.ssh_port);
+}
+
 std::string UnderlayText(const model::Node& n) {
   std::string out;
   if (n.underlay4) out += n.underlay4->ToString();

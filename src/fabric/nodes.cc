@@ -108,8 +108,7 @@ Status NodeAdd(Context& ctx, const NodeAddOptions& o) {
   VPC_TRY(s->store().SaveNode(node));
   VPC_TRY(s->Commit());
   ctx.io.out << "added node " << node.name << " (" << model::PlatformName(node.platform)
-             << ", ssh " << node.ssh_user << "@" << node.ssh_host << " port " << node.ssh_port
-             << ", underlay " << UnderlayText(node) << ", mtu " << node.mtu << ")\n";
+             << ", ssh " << SshText(node) << ", underlay " << UnderlayText(node) << ", mtu " << node.mtu << ")\n";
   return {};
 }
 
@@ -123,9 +122,8 @@ Status NodeList(Context& ctx, bool json) {
   }
   Table t({"NAME", "PLATFORM", "SSH", "UNDERLAY", "MTU", "HOST KEY", "LAST CHECK"});
   for (const auto& n : s->fabric.nodes) {
-    std::string ssh = n.ssh_user + "@" + n.ssh_host + ":" + std::to_string(n.ssh_port);
     t.Row({n.name + (n.is_local ? " (local)" : ""), std::string(model::PlatformName(n.platform)),
-           ssh, UnderlayText(n), std::to_string(n.mtu), FingerprintText(n),
+           SshText(n), UnderlayText(n), std::to_string(n.mtu), FingerprintText(n),
            n.last_check.empty() ? "-" : n.last_check});
   }
   t.Print(ctx.io.out);
@@ -149,8 +147,7 @@ Status NodeShow(Context& ctx, const std::string& name, bool json) {
   auto& out = ctx.io.out;
   out << "name:         " << n->name << (n->is_local ? " (local)" : "") << "\n"
       << "platform:     " << model::PlatformName(n->platform) << "\n"
-      << "ssh:          " << n->ssh_user << "@" << n->ssh_host << " port " << n->ssh_port
-      << (n->use_sudo ? " (commands through sudo -n)" : "") << "\n"
+      << "ssh:          " << SshText(*n) << (n->use_sudo ? " (commands through sudo -n)" : "") << "\n"
       << "underlay:     " << UnderlayText(*n) << "\n"
       << "mtu:          " << n->mtu << "\n"
       << "host key:     " << FingerprintText(*n) << "\n"

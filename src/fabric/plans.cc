@@ -41,10 +41,7 @@ Status Plan(Context& ctx, const PlanOptions& o) {
   auto& out = ctx.io.out;
   out << "# " << o.vpc << " on " << node << " (" << model::PlatformName(desired.platform)
       << "), from nothing: " << steps.size() << " steps\n";
-  for (const auto& step : steps) {
-    out << "# " << plan::Describe(step) << "\n";
-    for (const auto& argv : driver.Render(step)) out << ShellLine(argv) << "\n";
-  }
+  out << platform::RenderScript(driver, steps);
   return {};
 }
 

@@ -1,5 +1,6 @@
 #include "vpcctl/platform/driver.h"
 
+#include "vpcctl/base/text.h"
 #include "vpcctl/platform/freebsd.h"
 #include "vpcctl/platform/linux.h"
 
@@ -17,6 +18,15 @@ std::vector<Argv> RenderAll(const Driver& d, const std::vector<plan::Step>& step
   for (const auto& s : steps) {
     auto cmds = d.Render(s);
     out.insert(out.end(), cmds.begin(), cmds.end());
+  }
+  return out;
+}
+
+std::string RenderScript(const Driver& d, const std::vector<plan::Step>& steps) {
+  std::string out;
+  for (const auto& s : steps) {
+    out += "# " + plan::Describe(s) + "\n";
+    for (const auto& argv : d.Render(s)) out += ShellLine(argv) + "\n";
   }
   return out;
 }

@@ -229,7 +229,7 @@ std::string RenderRcConf(const plan::Desired& d) {
   std::vector<std::string> names;
   for (const auto& v : d.vpcs) names.push_back(v.vpc);
   out += names.empty() ? std::string("no VPCs") : "VPC " + Join(names, ", ");
-  out += ".\n# Append to /etc/rc.conf (or /etc/rc.conf.d/vpcctl); they recreate the interfaces at "
+  out += ".\n# Append to /etc/rc.conf (or /etc/rc.conf.d/netif); they recreate the interfaces at "
          "boot.\n";
   if (d.vpcs.empty()) return out;
   std::vector<std::string> clones;

@@ -28,7 +28,9 @@ nlohmann::json NodeJson(const model::Node& n);
 nlohmann::json VpcSummaryJson(const model::Vpc& v);
 nlohmann::json VpcJson(const model::Fabric& f, const model::Vpc& v);
 
-// "ipv4 192.0.2.1, ipv6 2001:db8::1"
+// "root@192.0.2.1:22", "root@[2001:db8::1]:22"
+std::string SshText(const model::Node& n);
+// "192.0.2.1, 2001:db8::1"
 std::string UnderlayText(const model::Node& n);
 // SHA256 fingerprint of the pinned host key, or "-" when none.
 std::string FingerprintText(const model::Node& n);

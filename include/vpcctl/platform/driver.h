@@ -31,5 +31,7 @@ const Driver& DriverFor(model::Platform p);
 
 // Every command of a plan, flattened, in order.
 std::vector<Argv> RenderAll(const Driver& d, const std::vector<plan::Step>& steps);
+// The plan as a shell script: a comment describing each step, then its commands.
+std::string RenderScript(const Driver& d, const std::vector<plan::Step>& steps);
 
 }  // namespace vpcctl::platform

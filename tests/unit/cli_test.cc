@@ -1,0 +1,352 @@
+// The vpcctl binary end to end on a scratch state directory: the foundation's must-show scenario
+// and every bad-input case (message naming the value, exit code 2, database unchanged).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "testing.h"
+#include "vpcctl/base/text.h"
+#include "vpcctl/exec/runner.h"
+#include "vpcctl/fabric/format.h"
+#include "vpcctl/store/state_dir.h"
+#include "vpcctl/store/store.h"
+
+namespace vpcctl {
+namespace {
+
+using json = nlohmann::json;
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/vpcctl-cli-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    state_ = dir_ + "/state";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  exec::CommandResult Run(std::vector<std::string> args) {
+    exec::Argv argv = {VPCCTL_BINARY, "--state-dir", state_};
+    argv.insert(argv.end(), args.begin(), args.end());
+    exec::LocalRunner runner;
+    auto r = runner.Run(argv, "", std::chrono::seconds(30));
+    EXPECT_TRUE(r.ok());
+    return *r;
+  }
+
+  void Ok(std::vector<std::string> args) {
+    auto r = Run(args);
+    ASSERT_EQ(r.exit_code, 0) << ShellLine(args) << "\n" << r.err;
+  }
+
+  // Four nodes: h1 (local, dual stack), h2 (FreeBSD, IPv4), h3 (dual stack), h4 (dual stack).
+  void InitFabric(bool with_h4 = true) {
+    Ok({"init", "--name", "h1", "--address", "192.0.2.1", "--address", "2001:db8::1", "--mtu",
+        "1500"});
+    Ok({"node", "add", "h2", "192.0.2.2", "--no-connect", "--platform", "freebsd"});
+    Ok({"node", "add", "h3", "2001:db8::3", "--underlay", "2001:db8::3", "--underlay",
+        "192.0.2.3", "--no-connect", "--platform", "linux"});
+    if (with_h4) {
+      Ok({"node", "add", "h4", "192.0.2.4", "--underlay", "192.0.2.4", "--underlay", "2001:db8::4",
+          "--no-connect", "--platform", "linux"});
+    }
+  }
+
+  // Everything the database holds, generation included.
+  std::string Snapshot() {
+    auto s = store::Store::Open(state_ + "/vpcctl.db", false, nullptr);
+    if (!s.ok()) return "no database: " + s.error().message;
+    auto f = (*s)->LoadFabric();
+    if (!f.ok()) return "unreadable: " + f.error().message;
+    json j;
+    j["generation"] = f->generation;
+    for (const auto& n : f->nodes) j["nodes"].push_back(fabric::NodeJson(n));
+    for (const auto& v : f->vpcs) j["vpcs"].push_back(fabric::VpcJson(*f, v));
+    return j.dump();
+  }
+
+  // A bad input: exit 2, a message naming `value`, and not one byte of state changed.
+  void Refused(std::vector<std::string> args, const std::string& value) {
+    std::string before = Snapshot();
+    auto r = Run(args);
+    EXPECT_EQ(r.exit_code, 2) << ShellLine(args) << "\nstderr: " << r.err;
+    EXPECT_NE(r.err.find(value), std::string::npos)
+        << ShellLine(args) << "\nexpected the message to name " << value << "\nstderr: " << r.err;
+    EXPECT_EQ(r.err.rfind("vpcctl: error: ", 0), 0u) << r.err;
+    EXPECT_EQ(Snapshot(), before) << ShellLine(args) << " changed the database";
+  }
+
+  std::string dir_;
+  std::string state_;
+};
+
+TEST_F(Cli, CommandsBeforeInitSayToRunInit) {
+  for (auto args : std::vector<std::vector<std::string>>{
+           {"node", "list"}, {"vpc", "list"}, {"plan", "vpc1"}, {"vpc", "show", "vpc1"}}) {
+    auto r = Run(args);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("run `vpcctl init"), std::string::npos) << r.err;
+  }
+  EXPECT_FALSE(std::filesystem::exists(state_ + "/vpcctl.db"));
+}
+
+TEST_F(Cli, InitCreatesStateKeysAndModes) {
+  auto r = Run({"init", "--name", "h1", "--address", "192.0.2.1", "--mtu", "1500", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json j = json::parse(r.out);
+  EXPECT_EQ(j["name"], "h1");
+  EXPECT_EQ(j["vni_range"], "100-16777215");
+  EXPECT_EQ(j["public_key"].get<std::string>().rfind("ssh-ed25519 AAAA", 0), 0u);
+  EXPECT_NE(j["public_key"].get<std::string>().find("vpcctl@h1"), std::string::npos);
+  for (auto [file, mode] : {std::pair{"", 0700u}, {"/vpcctl.db", 0600u}, {"/id_ed25519", 0600u}}) {
+    auto st = std::filesystem::status(state_ + file);
+    EXPECT_EQ(static_cast<unsigned>(st.permissions()) & 0777u, mode) << file;
+  }
+  auto again = Run({"init", "--name", "h1", "--address", "192.0.2.1"});
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_NE(again.err.find("already initialised"), std::string::npos);
+}
+
+TEST_F(Cli, VpcShowListsTunnelsAndSurvivesMemberAddAndRemove) {
+  InitFabric(false);
+  Ok({"vpc", "init", "vpc1", "--peer-network", "10.100.0.0/24", "--members", "all"});
+  auto first = Run({"vpc", "show", "vpc1", "--json"});
+  ASSERT_EQ(first.exit_code, 0);
+  json a = json::parse(first.out);
+  ASSERT_EQ(a["tunnels"].size(), 3u);
+  ASSERT_EQ(a["members"].size(), 3u);
+  std::set<uint32_t> vnis;
+  std::set<std::string> overlays;
+  for (const auto& t : a["tunnels"]) {
+    vnis.insert(t["vni"].get<uint32_t>());
+    ASSERT_EQ(t["ends"].size(), 2u);
+    EXPECT_EQ(t["ends"][0]["interface"], "vx" + std::to_string(t["vni"].get<uint32_t>()));
+    EXPECT_EQ(t["ends"][1]["interface"], t["ends"][0]["interface"]);
+  }
+  for (const auto& m : a["members"]) overlays.insert(m["overlay"].get<std::string>());
+  EXPECT_EQ(vnis.size(), 3u);
+  EXPECT_EQ(overlays.size(), 3u);
+
+  Ok({"node", "add", "h4", "192.0.2.4", "--no-connect", "--platform", "linux"});
+  Ok({"vpc", "member", "add", "vpc1", "h4"});
+  json b = json::parse(Run({"vpc", "show", "vpc1", "--json"}).out);
+  ASSERT_EQ(b["tunnels"].size(), 6u);
+  for (const auto& t : a["tunnels"]) {
+    bool kept = false;
+    for (const auto& u : b["tunnels"]) kept = kept || u == t;
+    EXPECT_TRUE(kept) << t.dump();
+  }
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(b["members"][i], a["members"][i]);
+  int new_tunnels = 0;
+  for (const auto& u : b["tunnels"]) {
+    bool has_h4 = u["ends"][0]["node"] == "h4" || u["ends"][1]["node"] == "h4";
+    new_tunnels += has_h4;
+    EXPECT_EQ(vnis.count(u["vni"].get<uint32_t>()), has_h4 ? 0u : 1u);
+  }
+  EXPECT_EQ(new_tunnels, 3);
+
+  Ok({"vpc", "member", "remove", "vpc1", "h4"});
+  json c = json::parse(Run({"vpc", "show", "vpc1", "--json"}).out);
+  a.erase("generation");
+  c.erase("generation");
+  EXPECT_EQ(c, a);
+}
+
+TEST_F(Cli, PlanForAFreeBsdNodeIsolatesTunnelsAndAddressesTheBridge) {
+  InitFabric();
+  Ok({"vpc", "init", "vpc1", "--peer-network", "10.100.0.0/24", "--members", "h1,h2,h3"});
+  auto r = Run({"plan", "vpc1", "--node", "h2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("ifconfig vpc1 addm vx100 private vx100"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ifconfig vpc1 addm vx102 private vx102"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ifconfig vpc1 inet 10.100.0.2/24 alias"), std::string::npos);
+  auto j = json::parse(Run({"plan", "vpc1", "--node", "h2", "--json"}).out);
+  EXPECT_EQ(j["platform"], "freebsd");
+  EXPECT_EQ(j["steps"][0]["action"], "create-tunnel");
+  EXPECT_EQ(j["steps"][0]["commands"][1], json({"ifconfig", "vxlan100", "name", "vx100"}));
+  auto rc = Run({"render", "rc.conf", "--node", "h2"});
+  ASSERT_EQ(rc.exit_code, 0);
+  EXPECT_NE(rc.out.find("ifconfig_vxlan100_name=\"vx100\""), std::string::npos);
+  auto linux_rc = Run({"render", "rc.conf", "--node", "h1"});
+  EXPECT_EQ(linux_rc.exit_code, 2);
+  EXPECT_NE(linux_rc.err.find("'h1' runs linux"), std::string::npos);
+  auto not_member = Run({"plan", "vpc1", "--node", "h4"});
+  EXPECT_EQ(not_member.exit_code, 2);
+  EXPECT_NE(not_member.err.find("not a member"), std::string::npos);
+}
+
+TEST_F(Cli, ListingsHaveJson) {
+  InitFabric();
+  Ok({"vpc", "init", "vpc1", "--peer-network", "10.100.0.0/24", "--members", "all"});
+  auto nodes = json::parse(Run({"node", "list", "--json"}).out);
+  ASSERT_EQ(nodes["nodes"].size(), 4u);
+  EXPECT_EQ(nodes["nodes"][0]["local"], true);
+  EXPECT_EQ(nodes["nodes"][2]["underlay"]["ipv6"], "2001:db8::3");
+  EXPECT_EQ(nodes["nodes"][1]["underlay"]["ipv6"], nullptr);
+  auto vpcs = json::parse(Run({"vpc", "list", "--json"}).out);
+  EXPECT_EQ(vpcs["vpcs"][0]["tunnels"], 6);
+  auto show = json::parse(Run({"node", "show", "h3", "--json"}).out);
+  EXPECT_EQ(show["vpcs"], json({"vpc1"}));
+  EXPECT_EQ(show["platform"], "linux");
+}
+
+TEST_F(Cli, BadNamesAreRefused) {
+  InitFabric();
+  Ok({"vpc", "init", "vpc1", "--peer-network", "10.100.0.0/24", "--members", "h1,h2"});
+  for (const char* name : {"H5", "abcdefghijklmnopqrstuvwxyz0123456", "h;5", "h 5", "h'5",
+                           "h\"5", "h$(id)", "h`id`", "h|5"}) {
+    Refused({"node", "add", name, "192.0.2.50", "--no-connect", "--platform", "linux"},
+            std::string("invalid node name '") + name + "'");
+  }
+  Refused({"node", "add", "", "192.0.2.50", "--no-connect", "--platform", "linux"},
+          "invalid node name ''");
+  for (const char* name : {"VPC2", "abcdefghijklm", "v;2", "v 2", "v'2", "vx7", "bridge0"}) {
+    Refused({"vpc", "init", name, "--peer-network", "10.7.0.0/24", "--members", "all"},
+            std::string("invalid VPC name '") + name + "'");
+  }
+  Refused({"node", "add", "h5", "192.0.2.50", "--user", "r;oot", "--no-connect", "--platform",
+           "linux"},
+          "'r;oot'");
+  Refused({"vpc", "init", "vpc2", "--peer-network", "10.7.0.0/24", "--members", "h1,h$(x)"},
+          "'h$(x)'");
+  Refused({"node", "add", "h5", "192.0.2.50", "--no-connect", "--platform", "openbsd"},
+          "'openbsd'");
+}
+
+TEST_F(Cli, BadCidrsAndTooSmallNetworksAreRefused) {
+  InitFabric();
+  Refused({"vpc", "init", "vpc2", "--peer-network", "10.7.0.1/24", "--members", "all"},
+          "'10.7.0.1/24': host bits are set");
+  Refused({"vpc", "init", "vpc2", "--peer-network", "10.7.0/24", "--members", "all"}, "'10.7.0/24'");
+  Refused({"vpc", "init", "vpc2", "--peer-network", "10.7.0.0", "--members", "all"}, "'10.7.0.0'");
+  Refused({"vpc", "init", "vpc2", "--peer-network", "10.7.0.0/30", "--members", "all"},
+          "10.7.0.0/30");
+  Ok({"vpc", "init", "vpc2", "--peer-network", "10.7.0.0/30", "--members", "h1,h2"});
+  Refused({"vpc", "member", "add", "vpc2", "h3"}, "10.7.0.0/30");
+  Refused({"node", "add", "h5", "192.0.2.50", "--underlay", "192.0.2.5/24", "--no-connect",
+           "--platform", "linux"},
+          "'192.0.2.5/24'");
+}
+
+TEST_F(Cli, BadAndExhaustedVniRangesAreRefused) {
+  for (const char* range : {"5-1", "abc", "0-10", "1-99999999"}) {
+    auto r = Run({"init", "--name", "h1", "--address", "192.0.2.1", "--vni-range", range});
+    EXPECT_EQ(r.exit_code, 2) << range;
+    EXPECT_NE(r.err.find(std::string("'") + range + "'"), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(state_ + "/vpcctl.db")) << "state written for " << range;
+  }
+  Ok({"init", "--name", "h1", "--address", "192.0.2.1", "--vni-range", "100-101", "--mtu",
+      "1500"});
+  Ok({"node", "add", "h2", "192.0.2.2", "--no-connect", "--platform", "linux"});
+  Ok({"node", "add", "h3", "192.0.2.3", "--no-connect", "--platform", "linux"});
+  std::string before = Snapshot();
+  auto r = Run({"vpc", "init", "vpc1", "--peer-network", "10.1.0.0/24", "--members", "all"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("100-101 is exhausted"), std::string::npos) << r.err;
+  EXPECT_EQ(Snapshot(), before);
+}
+
+TEST_F(Cli, BadMembersAreRefused) {
+  InitFabric();
+  Ok({"node", "add", "v6only", "2001:db8::66", "--no-connect", "--platform", "linux"});
+  Ok({"vpc", "init", "vpc1", "--peer-network", "10.100.0.0/24", "--members", "h1,h2"});
+  Refused({"vpc", "init", "vpc2", "--peer-network", "10.2.0.0/24", "--members", "h1,h9"}, "'h9'");
+  Refused({"vpc", "init", "vpc2", "--peer-network", "10.2.0.0/24", "--members", "h1,h1"},
+          "'h1' is given twice");
+  Refused({"vpc", "member", "add", "vpc1", "h2"}, "'h2' is already a member");
+  Refused({"vpc", "member", "add", "vpc1", "h9"}, "'h9'");
+  Refused({"vpc", "member", "remove", "vpc1", "h4"}, "'h4' is not a member");
+  Refused({"vpc", "init", "vpc2", "--peer-network", "10.2.0.0/24", "--members", "h2,v6only"},
+          "no underlay address family in common");
+  Refused({"vpc", "member", "add", "vpc1", "v6only"}, "'v6only'");
+  Refused({"vpc", "init", "vpc2", "--peer-network", "10.2.0.0/24", "--members", "h1,h2",
+           "--family", "ipv6"},
+          "'h2' has no ipv6");
+  Refused({"node", "remove", "h2"}, "'h2' is a member of VPC 'vpc1'");
+  Refused({"vpc", "member", "add", "nope", "h3"}, "unknown VPC 'nope'");
+}
+
+TEST_F(Cli, DuplicatesAreRefused) {
+  InitFabric();
+  Ok({"vpc", "init", "vpc1", "--peer-network", "10.100.0.0/24", "--members", "all"});
+  Refused({"node", "add", "h2", "192.0.2.99", "--no-connect", "--platform", "linux"},
+          "node 'h2' already exists");
+  Refused({"node", "add", "h5", "192.0.2.2", "--no-connect", "--platform", "linux"},
+          "192.0.2.2");
+  Refused({"node", "add", "h5", "198.51.100.5", "--underlay", "2001:db8::3", "--no-connect",
+           "--platform", "linux"},
+          "underlay address 2001:db8::3 already belongs to node 'h3'");
+  Refused({"vpc", "init", "vpc1", "--peer-network", "10.101.0.0/24", "--members", "all"},
+          "VPC 'vpc1' already exists");
+  Refused({"vpc", "init", "vpc2", "--peer-network", "10.100.0.128/25", "--members", "h1,h2"},
+          "overlaps 10.100.0.0/24");
+  Refused({"node", "add", "h5", "192.0.2.50", "--underlay", "192.0.2.51", "--underlay",
+           "192.0.2.52", "--no-connect", "--platform", "linux"},
+          "two ipv4 underlay addresses");
+}
+
+TEST_F(Cli, OutOfRangeValuesAreRefused) {
+  InitFabric();
+  Refused({"vpc", "init", "vpc2", "--peer-network", "fd00::/64", "--members", "h1,h3", "--mtu",
+           "1279"},
+          "invalid MTU 1279");
+  Refused({"vpc", "init", "vpc2", "--peer-network", "10.2.0.0/24", "--members", "h1,h2", "--mtu",
+           "575"},
+          "invalid MTU 575");
+  Refused({"vpc", "init", "vpc2", "--peer-network", "10.2.0.0/24", "--members", "h1,h2", "--mtu",
+           "9217"},
+          "invalid MTU 9217");
+  Refused({"vpc", "init", "vpc2", "--peer-network", "10.2.0.0/24", "--members", "h1,h2", "--mtu",
+           "big"},
+          "'big'");
+  for (const char* port : {"0", "65536", "-1", "http"}) {
+    Refused({"vpc", "init", "vpc2", "--peer-network", "10.2.0.0/24", "--members", "h1,h2",
+             "--port", port},
+            std::string("invalid port '") + port + "'");
+    Refused({"node", "add", "h5", "192.0.2.50", "--port", port, "--no-connect", "--platform",
+             "linux"},
+            std::string("invalid port '") + port + "'");
+  }
+  Refused({"node", "add", "h5", "192.0.2.50", "--mtu", "100", "--no-connect", "--platform",
+           "linux"},
+          "invalid MTU '100'");
+  Ok({"vpc", "init", "vpc2", "--peer-network", "fd00::/64", "--members", "h1,h3", "--mtu",
+      "1280"});
+}
+
+TEST_F(Cli, EveryProblemIsReportedAtOnce) {
+  InitFabric();
+  auto r = Run({"vpc", "init", "VPC", "--peer-network", "10.0.0.1/8", "--members", "h1,h9",
+                "--port", "0"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("invalid VPC name 'VPC'"), std::string::npos);
+  EXPECT_NE(r.err.find("'10.0.0.1/8'"), std::string::npos);
+  EXPECT_NE(r.err.find("invalid port '0'"), std::string::npos);
+}
+
+TEST_F(Cli, ASecondWriterGetsAReadableMessage) {
+  InitFabric();
+  auto lock = store::StateLock::Acquire(store::StatePaths{state_}, "vpcctl vpc deploy vpc1", false);
+  ASSERT_TRUE(lock.ok());
+  std::string before = Snapshot();
+  auto r = Run({"vpc", "init", "vpc1", "--peer-network", "10.100.0.0/24", "--members", "all"});
+  EXPECT_EQ(r.exit_code, 6);
+  EXPECT_NE(r.err.find("another vpcctl is changing the state"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("vpc deploy vpc1"), std::string::npos) << r.err;
+  EXPECT_EQ(Snapshot(), before);
+  auto reader = Run({"node", "list"});
+  EXPECT_EQ(reader.exit_code, 0) << "readers are not blocked";
+}
+
+TEST_F(Cli, UsageErrorsExitTwo) {
+  auto r = Run({"vpc", "frobnicate"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("vpcctl: error:"), std::string::npos);
+  auto help = Run({"--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("Exit codes"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vpcctl

@@ -1,0 +1,79 @@
+// Shared helpers for the unit tests: a sample fabric, fixtures and golden files.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "vpcctl/alloc/alloc.h"
+#include "vpcctl/model/fabric.h"
+
+namespace vpcctl::testing {
+
+inline net::IpAddress Ip(const std::string& s) { return *net::IpAddress::Parse(s); }
+inline net::Cidr Net(const std::string& s) { return *net::Cidr::Parse(s); }
+
+inline model::Node MakeNode(const std::string& name, model::Platform p, const std::string& v4,
+                            const std::string& v6, int mtu = 1500) {
+  model::Node n;
+  n.name = name;
+  n.platform = p;
+  n.ssh_host = v4.empty() ? v6 : v4;
+  if (!v4.empty()) n.underlay4 = Ip(v4);
+  if (!v6.empty()) n.underlay6 = Ip(v6);
+  n.mtu = mtu;
+  return n;
+}
+
+// h1 linux (dual stack), h2 freebsd (IPv4 only), h3 linux (dual stack, MTU 9000), h4 freebsd
+// (dual stack): vpc1 over h1..h3 has one IPv6 pair (h1-h3) and two IPv4 pairs.
+inline model::Fabric SampleNodes() {
+  model::Fabric f;
+  f.nodes.push_back(MakeNode("h1", model::Platform::kLinux, "192.0.2.1", "2001:db8::1"));
+  f.nodes.push_back(MakeNode("h2", model::Platform::kFreeBSD, "192.0.2.2", ""));
+  f.nodes.push_back(MakeNode("h3", model::Platform::kLinux, "192.0.2.3", "2001:db8::3", 9000));
+  f.nodes.push_back(MakeNode("h4", model::Platform::kFreeBSD, "192.0.2.4", "2001:db8::4"));
+  f.nodes[0].is_local = true;
+  return f;
+}
+
+inline model::Fabric SampleFabric() {
+  model::Fabric f = SampleNodes();
+  alloc::VpcSpec spec;
+  spec.name = "vpc1";
+  spec.peer_network = Net("10.100.0.0/24");
+  spec.members = {"h1", "h2", "h3"};
+  auto st = alloc::CreateVpc(f, spec, 1);
+  EXPECT_TRUE(st.ok()) << st.error().message;
+  return f;
+}
+
+inline std::string DataPath(const std::string& rel) { return std::string(VPCCTL_TEST_DATA) + "/" + rel; }
+
+inline std::string ReadData(const std::string& rel) {
+  std::ifstream in(DataPath(rel), std::ios::binary);
+  EXPECT_TRUE(in.good()) << "missing test data " << rel;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Compares `actual` with tests/golden/<rel>; VPCCTL_UPDATE_GOLDEN=1 rewrites the file instead.
+inline void ExpectGolden(const std::string& rel, const std::string& actual) {
+  std::string path = DataPath("golden/" + rel);
+  if (const char* u = std::getenv("VPCCTL_UPDATE_GOLDEN"); u && std::string(u) == "1") {
+    std::ofstream(path, std::ios::binary) << actual;
+    return;
+  }
+  std::ifstream in(path, std::ios::binary);
+  ASSERT_TRUE(in.good()) << "missing golden file " << path
+                         << " (run the tests with VPCCTL_UPDATE_GOLDEN=1 to create it)";
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  EXPECT_EQ(ss.str(), actual) << "golden file " << path << " differs";
+}
+
+}  // namespace vpcctl::testing
