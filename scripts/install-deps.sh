@@ -8,7 +8,7 @@ PACKAGES="build-essential cmake pkg-config ca-certificates
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   openssh-server openssh-client keepalived iperf3 iproute2 iputils-ping
-  procps util-linux python3 sqlite3 time"
+  procps util-linux python3 sqlite3 time openssl"
 
 missing=""
 for p in $PACKAGES; do

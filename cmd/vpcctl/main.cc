@@ -9,6 +9,8 @@
 #include "commands.h"
 #include "vpcctl/base/text.h"
 #include "vpcctl/exec/runner.h"
+#include "vpcctl/exec/terminal.h"
+#include "vpcctl/ssh/client.h"
 #include "vpcctl/store/state_dir.h"
 #include "vpcctl/version.h"
 
@@ -71,11 +73,13 @@ int main(int argc, char** argv) {
   std::ostringstream command_line;
   for (int i = 0; i < argc; ++i) command_line << (i ? " " : "") << argv[i];
   vpcctl::exec::LocalRunner runner;
+  vpcctl::ssh::LibsshClient ssh;
+  vpcctl::exec::RealTerminal terminal;
   vpcctl::fabric::Output io{std::cout, std::cerr, color};
   vpcctl::fabric::Context ctx{
       vpcctl::store::StatePaths{vpcctl::store::ResolveStateDir(state_dir,
                                                                std::getenv("VPCCTL_STATE_DIR"))},
-      runner, io, command_line.str()};
+      runner, ssh, terminal, io, command_line.str()};
   try {
     vpcctl::Status st = dispatch.action(ctx);
     std::cout.flush();

@@ -21,6 +21,16 @@ void AddNodeCommands(CLI::App& app, Dispatch& d) {
   c->add_option("--mtu", add->mtu, "Underlay MTU (default: detected; 1500 with --no-connect)");
   c->add_option("--platform", add->platform, "linux or freebsd (detected when connecting)");
   c->add_flag("--no-connect", add->no_connect, "Register without contacting the node");
+  c->add_option("--identity", add->identity, "Private key to log in with before ours is installed")
+      ->type_name("FILE");
+  c->add_option("--password-file", add->password_file,
+                "File whose first line is the password (never give it on the command line)")
+      ->type_name("FILE");
+  c->add_option("--fingerprint", add->fingerprint, "Expected host key fingerprint, SHA256:...");
+  c->add_flag("--yes", add->yes, "Accept the host key shown on first contact");
+  c->add_option("--remote-vpcctl", add->remote_vpcctl, "Path of vpcctl on the node")
+      ->type_name("PATH");
+  c->add_option("--timeout", add->timeout, "Connect timeout in seconds (default 5)");
   c->callback([add, &d] {
     d.action = [add](fabric::Context& ctx) { return fabric::NodeAdd(ctx, *add); };
   });
@@ -30,6 +40,15 @@ void AddNodeCommands(CLI::App& app, Dispatch& d) {
   c->add_flag("--json", *list_json, "Print JSON");
   c->callback([list_json, &d] {
     d.action = [list_json](fabric::Context& ctx) { return fabric::NodeList(ctx, *list_json); };
+  });
+
+  auto check = std::make_shared<fabric::NodeCheckOptions>();
+  c = node->add_subcommand("check", "Check reachability, host key, login and vpcctl of nodes");
+  c->add_option("names", check->names, "Nodes (default: all)");
+  c->add_option("--timeout", check->timeout, "Connect timeout in seconds (default 5)");
+  c->add_flag("--json", check->json, "Print JSON");
+  c->callback([check, &d] {
+    d.action = [check](fabric::Context& ctx) { return fabric::NodeCheck(ctx, *check); };
   });
 
   struct Named {
@@ -46,7 +65,8 @@ void AddNodeCommands(CLI::App& app, Dispatch& d) {
   });
 
   auto remove = std::make_shared<Named>();
-  c = node->add_subcommand("remove", "Remove a node (it must not be a member of any VPC)");
+  c = node->add_subcommand("remove",
+                           "Remove a node (in no VPC) and our key from its authorized_keys");
   c->add_option("name", remove->name)->required();
   c->add_flag("--force", remove->force, "Remove even when the node cannot be reached");
   c->callback([remove, &d] {

@@ -12,28 +12,32 @@ void Output::Warn(const std::string& message) const {
 
 void Output::Info(const std::string& message) const { err << message << "\n"; }
 
-Result<std::unique_ptr<Session>> Session::Read(Context& ctx) { return Open(ctx, false); }
+Result<std::unique_ptr<Session>> Session::Read(Context& ctx) { return Open(ctx, false, false); }
 
-Result<std::unique_ptr<Session>> Session::Write(Context& ctx) { return Open(ctx, true); }
+Result<std::unique_ptr<Session>> Session::Write(Context& ctx) { return Open(ctx, true, true); }
 
-Result<std::unique_ptr<Session>> Session::Open(Context& ctx, bool write) {
+Result<std::unique_ptr<Session>> Session::Locked(Context& ctx) { return Open(ctx, true, false); }
+
+Status Session::Begin() {
+  tx_ = std::make_unique<store::Transaction>(*store_);
+  return tx_->Begin();
+}
+
+Result<std::unique_ptr<Session>> Session::Open(Context& ctx, bool lock, bool begin) {
   std::unique_ptr<Session> s(new Session());
   std::string hint = "vpcctl is not initialised in " + ctx.paths.dir +
                      ": run `vpcctl init --name NAME --address ADDRESS` first (or point "
                      "--state-dir / VPCCTL_STATE_DIR at an initialised state directory)";
   if (!store::FileExists(ctx.paths.db())) return UsageError(hint);
-  if (write) {
-    VPC_ASSIGN_OR_RETURN(store::StateLock lock,
+  if (lock) {
+    VPC_ASSIGN_OR_RETURN(store::StateLock held,
                          store::StateLock::Acquire(ctx.paths, ctx.command_line, false));
-    s->lock_.emplace(std::move(lock));
+    s->lock_.emplace(std::move(held));
   }
   std::vector<std::string> warnings;
   VPC_ASSIGN_OR_RETURN(s->store_, store::Store::Open(ctx.paths.db(), false, &warnings));
   for (const auto& w : warnings) ctx.io.Warn(w);
-  if (write) {
-    s->tx_ = std::make_unique<store::Transaction>(*s->store_);
-    VPC_TRY(s->tx_->Begin());
-  }
+  if (begin) VPC_TRY(s->Begin());
   VPC_ASSIGN_OR_RETURN(auto local, s->store_->GetSetting("local_node"));
   if (!local) return UsageError(hint);
   s->local_node = *local;
@@ -42,6 +46,7 @@ Result<std::unique_ptr<Session>> Session::Open(Context& ctx, bool write) {
 }
 
 Status Session::Commit() {
+  if (!tx_) return Failure("internal: commit without a transaction");
   VPC_ASSIGN_OR_RETURN(fabric.generation, store_->BumpGeneration());
   return tx_->Commit();
 }

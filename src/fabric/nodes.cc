@@ -1,10 +1,14 @@
-// vpcctl node add/list/show/remove on the controller's database.
+// vpcctl node add/list/show/remove.
 #include <ostream>
 
+#include "vpcctl/alloc/alloc.h"
 #include "vpcctl/base/text.h"
 #include "vpcctl/fabric/format.h"
 #include "vpcctl/fabric/ops.h"
+#include "vpcctl/fabric/remote.h"
 #include "vpcctl/model/names.h"
+#include "vpcctl/platform/driver.h"
+#include "vpcctl/ssh/keys.h"
 
 namespace vpcctl::fabric {
 
@@ -15,9 +19,11 @@ void ParseUnderlay(const NodeAddOptions& o, model::Node& node, Problems& problem
   std::vector<std::string> given = o.underlay;
   if (given.empty()) {
     if (!net::IpAddress::Parse(o.address).ok()) {
-      problems.Add(UsageError("address " + Quoted(o.address) +
-                              " is a name, not an IP address; give the node's underlay addresses "
-                              "with --underlay"));
+      if (model::ValidateHost(o.address).ok()) {
+        problems.Add(UsageError("address " + Quoted(o.address) +
+                                " is a name, not an IP address; give the node's underlay "
+                                "addresses with --underlay"));
+      }
       return;
     }
     given.push_back(o.address);
@@ -44,11 +50,16 @@ void ParseUnderlay(const NodeAddOptions& o, model::Node& node, Problems& problem
   }
 }
 
-// Refuses a node whose name, SSH endpoint or underlay address another node already has.
+// Refuses a node whose name (at another address), SSH endpoint or underlay address another node
+// already has. The same node at the same endpoint is a re-enrolment.
 void CheckUnique(const model::Fabric& f, const model::Node& node, Problems& problems) {
   for (const auto& other : f.nodes) {
     if (other.name == node.name) {
-      problems.Add(UsageError("node " + Quoted(node.name) + " already exists"));
+      if (other.ssh_host != node.ssh_host || other.ssh_port != node.ssh_port) {
+        problems.Add(UsageError("node " + Quoted(node.name) + " already exists (at " +
+                                other.ssh_host + " port " + std::to_string(other.ssh_port) +
+                                "); remove it first to move it"));
+      }
       continue;
     }
     if (other.ssh_host == node.ssh_host && other.ssh_port == node.ssh_port) {
@@ -63,6 +74,204 @@ void CheckUnique(const model::Fabric& f, const model::Node& node, Problems& prob
       }
     }
   }
+}
+
+// A node in a VPC keeps its underlay addresses: its tunnels are built on them.
+Status CheckUnderlayKept(const model::Fabric& f, const model::Node& node) {
+  const model::Node* old = f.FindNode(node.name);
+  if (!old || (old->underlay4 == node.underlay4 && old->underlay6 == node.underlay6)) return {};
+  for (const auto& v : f.vpcs) {
+    if (v.HasMember(node.name)) {
+      return UsageError("node " + Quoted(node.name) + " is a member of VPC " + Quoted(v.name) +
+                        "; its underlay addresses (" + UnderlayText(*old) +
+                        ") cannot change while it is");
+    }
+  }
+  return {};
+}
+
+Result<std::chrono::milliseconds> ParseTimeout(const std::string& text) {
+  auto v = ParseUint(text, 600);
+  if (!v || *v == 0) {
+    return UsageError("invalid timeout " + Quoted(text) + ": must be 1-600 seconds");
+  }
+  return std::chrono::milliseconds(*v * 1000);
+}
+
+// Records the node (and re-derives the MTU of its VPCs), in the session's transaction.
+Status SaveNode(Session& s, const model::Node& node) {
+  model::Fabric next = s.fabric;
+  if (model::Node* existing = next.FindNode(node.name)) {
+    *existing = node;
+  } else {
+    next.nodes.push_back(node);
+  }
+  VPC_TRY(s.store().SaveNode(node));
+  for (const auto& v : next.vpcs) {
+    if (!v.HasMember(node.name)) continue;
+    VPC_TRY(alloc::RefreshMtu(next, v.name));
+    VPC_TRY(s.store().SaveVpc(*next.FindVpc(v.name)));
+  }
+  return {};
+}
+
+struct Enrolment {
+  ssh::HostKey host_key;
+  std::string fingerprint;
+  std::string auth;
+  bool key_added = false;
+};
+
+// Connects on first contact or re-enrolment, installs our key, detects what it can.
+Result<Enrolment> Enrol(Context& ctx, const NodeAddOptions& o, const std::string& local_node,
+                        std::chrono::milliseconds timeout, model::Node& node, bool detect_mtu) {
+  VPC_ASSIGN_OR_RETURN(auto pins, ssh::LoadKnownHosts(ctx.paths.known_hosts()));
+  auto pinned = pins.Find(node.ssh_host, node.ssh_port);
+  std::string where = node.ssh_host + " port " + std::to_string(node.ssh_port);
+  Enrolment e;
+  ssh::ConnectSpec spec;
+  spec.endpoint = EndpointOf(node);
+  spec.timeout = timeout;
+  if (pinned) {
+    spec.check_host_key = PinnedCheck(pins, node);
+  } else {
+    spec.check_host_key = [&](const ssh::HostKey& presented) -> Status {
+      VPC_ASSIGN_OR_RETURN(std::string fp, ssh::Fingerprint(presented.Line()));
+      ctx.io.Info("first contact with " + where + ": host key " + presented.type + " " + fp);
+      if (!o.fingerprint.empty()) {
+        if (o.fingerprint != fp) {
+          return Failure("the host key of " + where + " is " + fp + ", not the " + o.fingerprint +
+                         " given with --fingerprint; nothing was sent");
+        }
+      } else if (!o.yes) {
+        if (!ctx.term.Interactive()) {
+          return UsageError("first contact with " + where + ": confirm its host key with "
+                            "--fingerprint " + fp + " (after checking it on the host) or accept "
+                            "it with --yes; nothing was sent");
+        }
+        VPC_ASSIGN_OR_RETURN(bool yes, ctx.term.Confirm("Trust this host key?"));
+        if (!yes) return UsageError("host key of " + where + " not accepted; nothing was sent");
+      }
+      return {};
+    };
+  }
+  spec.identities = {ctx.paths.private_key()};
+  if (!o.identity.empty()) spec.identities.push_back(o.identity);
+  std::string prompt = "Password for " + node.ssh_user + "@" + node.ssh_host + ": ";
+  spec.password = [&]() -> Result<std::optional<std::string>> {
+    if (!o.password_file.empty()) {
+      VPC_ASSIGN_OR_RETURN(std::string text, store::ReadFile(o.password_file));
+      std::string pw = text.substr(0, text.find('\n'));
+      if (!pw.empty() && pw.back() == '\r') pw.pop_back();
+      if (pw.empty()) return UsageError("password file " + Quoted(o.password_file) + " is empty");
+      return std::optional<std::string>(pw);
+    }
+    if (!ctx.term.Interactive()) return std::optional<std::string>();
+    VPC_ASSIGN_OR_RETURN(std::string pw, ctx.term.ReadSecret(prompt));
+    return std::optional<std::string>(pw);
+  };
+  auto conn = ctx.ssh.Connect(spec);
+  if (!conn) {
+    Error err = conn.take_error();
+    if (err.kind == ssh::kErrAuth && o.password_file.empty() && o.identity.empty() &&
+        !ctx.term.Interactive()) {
+      err.message += "; on first contact give --password-file FILE or --identity FILE";
+    }
+    return err;
+  }
+  e.auth = (*conn)->auth_method();
+
+  VPC_ASSIGN_OR_RETURN(std::string ours, store::ReadFile(ctx.paths.public_key()));
+  auto words = Split(std::string(Trim(ours)), ' ');
+  if (words.size() < 2) return Failure("cannot read our public key " + ctx.paths.public_key());
+  VPC_ASSIGN_OR_RETURN(auto install,
+                       ssh::RemoteCommand::Script({words[0], words[1], "vpcctl@" + local_node}));
+  VPC_ASSIGN_OR_RETURN(auto installed, (*conn)->Run(install, false, kInstallKeyScript, timeout * 4));
+  if (!installed.ok()) {
+    return Failure("node " + Quoted(node.name) + ": cannot install our key in ~/.ssh/"
+                   "authorized_keys: " + std::string(Trim(installed.err)));
+  }
+  e.key_added = Trim(installed.out) == "added";
+
+  auto run = [&](std::vector<std::string> argv) -> Result<ssh::RemoteResult> {
+    VPC_ASSIGN_OR_RETURN(auto cmd, ssh::RemoteCommand::Make(std::move(argv)));
+    return (*conn)->Run(cmd, false, "", timeout * 4);
+  };
+  VPC_ASSIGN_OR_RETURN(auto uname, run({"uname", "-s"}));
+  std::string sys(Trim(uname.out));
+  if (sys == "Linux") {
+    node.platform = model::Platform::kLinux;
+  } else if (sys == "FreeBSD") {
+    node.platform = model::Platform::kFreeBSD;
+  } else {
+    return Failure("node " + Quoted(node.name) + " runs " + Quoted(sys) +
+                   "; vpcctl supports Linux and FreeBSD");
+  }
+  if (detect_mtu) {
+    const auto& driver = platform::DriverFor(node.platform);
+    std::vector<std::string> outputs;
+    bool probed = true;
+    for (const auto& argv : driver.ProbeCommands()) {
+      auto r = run(argv);
+      if (!r || !r->ok()) {
+        probed = false;
+        break;
+      }
+      outputs.push_back(r->out);
+    }
+    std::optional<int> mtu;
+    if (probed) {
+      if (auto observed = driver.ParseProbe(outputs)) {
+        auto at = net::IpAddress::Parse(node.ssh_host);
+        if (at) mtu = MtuOfAddress(*observed, *at);
+        for (const auto* u : {&node.underlay4, &node.underlay6})
+          if (!mtu && *u) mtu = MtuOfAddress(*observed, **u);
+      }
+    }
+    if (mtu) {
+      node.mtu = *mtu;
+    } else {
+      ctx.io.Warn("could not find the interface holding " + node.ssh_host + " on " + node.name +
+                  "; assuming an underlay MTU of 1500 (set it with --mtu)");
+    }
+  }
+  auto version = run(RemoteVpcctl(node, {"--version"}));
+  if (version && version->ok()) {
+    node.remote_version = std::string(Trim(version->out));
+  } else {
+    node.remote_version.clear();
+    ctx.io.Warn("vpcctl was not found on " + node.name +
+                (node.remote_vpcctl.empty() ? std::string(" (not on PATH)")
+                                            : " at " + node.remote_vpcctl) +
+                "; deploying to this node will need it: install it there, or give "
+                "--remote-vpcctl PATH");
+  }
+  // Pin the key this connection was verified with: reconnect with our key alone, which both
+  // proves key authentication now works and reads the presented key under the same check.
+  ssh::HostKey presented;
+  ssh::ConnectSpec again;
+  again.endpoint = spec.endpoint;
+  again.timeout = timeout;
+  again.identities = {ctx.paths.private_key()};
+  again.check_host_key = [&](const ssh::HostKey& k) -> Status {
+    presented = k;
+    if (pinned && !(*pinned == k)) return PinnedCheck(pins, node)(k);
+    return {};
+  };
+  conn->reset();
+  auto verify = ctx.ssh.Connect(again);
+  if (!verify) {
+    return Failure("node " + Quoted(node.name) + ": our key was installed, but logging in with it "
+                   "failed: " + verify.error().message +
+                   " (check PubkeyAuthentication and AuthorizedKeysFile in its sshd_config)");
+  }
+  e.host_key = presented;
+  VPC_ASSIGN_OR_RETURN(e.fingerprint, ssh::Fingerprint(presented.Line()));
+  pins.Pin(node.ssh_host, node.ssh_port, presented);
+  VPC_TRY(ssh::SaveKnownHosts(ctx.paths.known_hosts(), pins));
+  node.host_key = presented.Line();
+  node.last_check = UtcNow() + " ok";
+  return e;
 }
 
 }  // namespace
@@ -80,6 +289,7 @@ Status NodeAdd(Context& ctx, const NodeAddOptions& o) {
   node.ssh_port = static_cast<int>(ParseUint(o.port, 65535).value_or(22));
   node.ssh_user = o.user;
   node.use_sudo = o.user != "root";
+  node.remote_vpcctl = o.remote_vpcctl;
   ParseUnderlay(o, node, problems);
   if (!o.mtu.empty()) {
     auto v = ParseUint(o.mtu, 65535);
@@ -89,26 +299,81 @@ Status NodeAdd(Context& ctx, const NodeAddOptions& o) {
       node.mtu = static_cast<int>(*v);
     }
   }
-  if (!o.no_connect) {
-    problems.Add(UsageError("node add without --no-connect needs SSH enrolment; give --no-connect "
-                            "--platform linux|freebsd to register the node without contacting it"));
-  } else if (o.platform.empty()) {
-    problems.Add(UsageError("--no-connect needs --platform linux|freebsd (it cannot be detected "
-                            "without connecting)"));
-  } else {
+  if (!o.platform.empty()) {
     auto p = model::ParsePlatform(o.platform);
     problems.Add(p);
     if (p) node.platform = *p;
   }
+  if (!o.remote_vpcctl.empty()) {
+    if (o.remote_vpcctl[0] != '/') {
+      problems.Add(UsageError("invalid --remote-vpcctl " + Quoted(o.remote_vpcctl) +
+                              ": must be an absolute path"));
+    } else {
+      problems.Add(ssh::ValidateToken(o.remote_vpcctl));
+    }
+  }
+  auto timeout = ParseTimeout(o.timeout);
+  problems.Add(timeout);
+  if (o.no_connect) {
+    if (o.platform.empty()) {
+      problems.Add(UsageError("--no-connect needs --platform linux|freebsd (it cannot be "
+                              "detected without connecting)"));
+    }
+    for (const auto* opt : {&o.identity, &o.password_file, &o.fingerprint}) {
+      if (!opt->empty()) problems.Add(UsageError("--no-connect does not connect: drop " + *opt));
+    }
+  } else {
+    if (!o.identity.empty() && !o.password_file.empty()) {
+      problems.Add(UsageError("give --identity or --password-file, not both"));
+    }
+    if (!o.fingerprint.empty() && o.yes) {
+      problems.Add(UsageError("give --fingerprint or --yes, not both"));
+    }
+    if (!o.fingerprint.empty() && !StartsWith(o.fingerprint, "SHA256:")) {
+      problems.Add(UsageError("invalid fingerprint " + Quoted(o.fingerprint) +
+                              ": expected SHA256:... as `ssh-keygen -lf` prints it"));
+    }
+    for (const auto* f : {&o.identity, &o.password_file}) {
+      if (!f->empty() && !store::FileExists(*f)) {
+        problems.Add(UsageError("cannot read " + Quoted(*f) + ": no such file"));
+      }
+    }
+  }
   VPC_TRY(problems.ToStatus());
 
-  VPC_ASSIGN_OR_RETURN(auto s, Session::Write(ctx));
+  VPC_ASSIGN_OR_RETURN(auto s, Session::Locked(ctx));
   CheckUnique(s->fabric, node, problems);
+  problems.Add(CheckUnderlayKept(s->fabric, node));
   VPC_TRY(problems.ToStatus());
-  VPC_TRY(s->store().SaveNode(node));
+  const model::Node* existing = s->fabric.FindNode(node.name);
+  if (existing && existing->is_local) {
+    return UsageError("node " + Quoted(node.name) + " is this node (registered by `vpcctl init`)");
+  }
+  Enrolment enrolled;
+  if (!o.no_connect) {
+    VPC_ASSIGN_OR_RETURN(enrolled, Enrol(ctx, o, s->local_node, *timeout, node, o.mtu.empty()));
+    if (!o.platform.empty() && model::PlatformName(node.platform) != o.platform) {
+      ctx.io.Warn("--platform " + o.platform + " ignored: " + node.name + " runs " +
+                  std::string(model::PlatformName(node.platform)));
+    }
+  } else if (existing) {
+    node.host_key = existing->host_key;
+  }
+  VPC_TRY(s->Begin());
+  VPC_TRY(SaveNode(*s, node));
   VPC_TRY(s->Commit());
-  ctx.io.out << "added node " << node.name << " (" << model::PlatformName(node.platform)
-             << ", ssh " << SshText(node) << ", underlay " << UnderlayText(node) << ", mtu " << node.mtu << ")\n";
+  auto& out = ctx.io.out;
+  out << (existing ? "updated" : "added") << " node " << node.name << " ("
+      << model::PlatformName(node.platform) << ", ssh " << SshText(node) << ", underlay "
+      << UnderlayText(node) << ", mtu " << node.mtu << ")\n";
+  if (!o.no_connect) {
+    out << "  host key " << enrolled.fingerprint << " pinned; authenticated with "
+        << enrolled.auth << "; our key " << (enrolled.key_added ? "installed" : "was already")
+        << " in ~" << (node.ssh_user == "root" ? "root" : node.ssh_user)
+        << "/.ssh/authorized_keys (vpcctl@" << s->local_node << ")\n";
+    if (node.use_sudo) out << "  remote commands will run through sudo -n\n";
+    if (!node.remote_version.empty()) out << "  vpcctl " << node.remote_version << " on the node\n";
+  }
   return {};
 }
 
@@ -147,7 +412,8 @@ Status NodeShow(Context& ctx, const std::string& name, bool json) {
   auto& out = ctx.io.out;
   out << "name:         " << n->name << (n->is_local ? " (local)" : "") << "\n"
       << "platform:     " << model::PlatformName(n->platform) << "\n"
-      << "ssh:          " << SshText(*n) << (n->use_sudo ? " (commands through sudo -n)" : "") << "\n"
+      << "ssh:          " << SshText(*n) << (n->use_sudo ? " (commands through sudo -n)" : "")
+      << "\n"
       << "underlay:     " << UnderlayText(*n) << "\n"
       << "mtu:          " << n->mtu << "\n"
       << "host key:     " << FingerprintText(*n) << "\n"
@@ -158,9 +424,9 @@ Status NodeShow(Context& ctx, const std::string& name, bool json) {
   return {};
 }
 
-Status NodeRemove(Context& ctx, const std::string& name, bool /*force*/) {
+Status NodeRemove(Context& ctx, const std::string& name, bool force) {
   VPC_TRY(model::ValidateNodeName(name));
-  VPC_ASSIGN_OR_RETURN(auto s, Session::Write(ctx));
+  VPC_ASSIGN_OR_RETURN(auto s, Session::Locked(ctx));
   const model::Node* n = s->fabric.FindNode(name);
   if (!n) return UsageError("unknown node " + Quoted(name) + " (see `vpcctl node list`)");
   if (n->is_local) {
@@ -175,9 +441,41 @@ Status NodeRemove(Context& ctx, const std::string& name, bool /*force*/) {
     }
   }
   VPC_TRY(problems.ToStatus());
+  VPC_ASSIGN_OR_RETURN(auto pins, ssh::LoadKnownHosts(ctx.paths.known_hosts()));
+  std::string removed_note = "it was never enrolled over SSH";
+  if (pins.Find(n->ssh_host, n->ssh_port)) {
+    auto remove_key = [&]() -> Result<std::string> {
+      VPC_ASSIGN_OR_RETURN(auto conn, ConnectNode(ctx, pins, *n, kDefaultConnectTimeout));
+      VPC_ASSIGN_OR_RETURN(std::string ours, store::ReadFile(ctx.paths.public_key()));
+      auto words = Split(std::string(Trim(ours)), ' ');
+      if (words.size() < 2) return Failure("cannot read our public key");
+      VPC_ASSIGN_OR_RETURN(auto cmd, ssh::RemoteCommand::Script({words[0], words[1]}));
+      VPC_ASSIGN_OR_RETURN(auto r, conn->Run(cmd, false, kRemoveKeyScript, kDefaultCommandTimeout));
+      if (!r.ok()) return Failure("removing our key failed: " + std::string(Trim(r.err)));
+      return std::string(Trim(r.out));
+    };
+    auto r = remove_key();
+    if (!r) {
+      if (!force) {
+        return Failure(r.error().message + "\ncannot remove our key from " + name +
+                       "'s authorized_keys; nothing was changed (use --force to remove the node "
+                       "anyway and clean its authorized_keys by hand)");
+      }
+      ctx.io.Warn(r.error().message + "; removing " + name +
+                  " anyway (--force): remove the vpcctl@" + s->local_node +
+                  " line from its authorized_keys by hand");
+      removed_note = "our key is still in its authorized_keys";
+    } else {
+      removed_note = *r == "removed" ? "our key was removed from its authorized_keys"
+                                     : "our key was not in its authorized_keys";
+    }
+    pins.Forget(n->ssh_host, n->ssh_port);
+    VPC_TRY(ssh::SaveKnownHosts(ctx.paths.known_hosts(), pins));
+  }
+  VPC_TRY(s->Begin());
   VPC_TRY(s->store().DeleteNode(name));
   VPC_TRY(s->Commit());
-  ctx.io.out << "removed node " << name << "\n";
+  ctx.io.out << "removed node " << name << " (" << removed_note << ")\n";
   return {};
 }
 

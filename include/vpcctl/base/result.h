@@ -20,8 +20,12 @@ enum class Exit : int {
 };
 
 struct Error {
+  Error() = default;
+  Error(std::string m, Exit c = Exit::kFailure, std::string k = {})  // NOLINT
+      : message(std::move(m)), code(c), kind(std::move(k)) {}
   std::string message;
   Exit code = Exit::kFailure;
+  std::string kind;  // optional category for callers that report by kind ("connect", "auth", ...)
 };
 
 inline Error UsageError(std::string message) { return Error{std::move(message), Exit::kUsage}; }

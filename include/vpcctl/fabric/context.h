@@ -9,7 +9,9 @@
 
 #include "vpcctl/base/result.h"
 #include "vpcctl/exec/runner.h"
+#include "vpcctl/exec/terminal.h"
 #include "vpcctl/model/fabric.h"
+#include "vpcctl/ssh/client.h"
 #include "vpcctl/store/state_dir.h"
 #include "vpcctl/store/store.h"
 
@@ -27,6 +29,8 @@ struct Output {
 struct Context {
   store::StatePaths paths;
   exec::Runner& runner;
+  ssh::Client& ssh;
+  exec::Terminal& term;
   Output& io;
   std::string command_line;  // recorded in the state lock
 };
@@ -38,6 +42,10 @@ class Session {
   static Result<std::unique_ptr<Session>> Read(Context& ctx);
   // Also takes the state lock and begins the command's transaction.
   static Result<std::unique_ptr<Session>> Write(Context& ctx);
+  // Takes the state lock without a transaction yet: for commands that talk to nodes before they
+  // write (no one else can write meanwhile). Call Begin() before saving.
+  static Result<std::unique_ptr<Session>> Locked(Context& ctx);
+  Status Begin();
 
   model::Fabric fabric;
   std::string local_node;
@@ -47,7 +55,7 @@ class Session {
 
  private:
   Session() = default;
-  static Result<std::unique_ptr<Session>> Open(Context& ctx, bool write);
+  static Result<std::unique_ptr<Session>> Open(Context& ctx, bool lock, bool begin);
   std::optional<store::StateLock> lock_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<store::Transaction> tx_;

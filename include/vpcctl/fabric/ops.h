@@ -28,11 +28,27 @@ struct NodeAddOptions {
   std::vector<std::string> underlay;
   std::string port = "22";
   std::string user = "root";
-  std::string mtu;       // --no-connect: default 1500
-  std::string platform;  // --no-connect: required
+  std::string mtu;       // default: detected (1500 with --no-connect)
+  std::string platform;  // --no-connect: required; otherwise detected
   bool no_connect = false;
+  std::string identity;       // private key to authenticate with before ours is installed
+  std::string password_file;  // first line is the password
+  std::string fingerprint;    // expected SHA256:... of the host key on first contact
+  bool yes = false;           // accept the host key on first contact
+  std::string remote_vpcctl;  // path of vpcctl on the node
+  std::string timeout = "5";  // connect timeout, seconds
 };
+// Registers a node; unless --no-connect, enrols it over SSH (pins its host key, installs our public
+// key, detects platform, MTU and vpcctl). Running it again for the same node re-enrols it.
 Status NodeAdd(Context& ctx, const NodeAddOptions& o);
+
+struct NodeCheckOptions {
+  std::vector<std::string> names;  // empty: every node
+  std::string timeout = "5";
+  bool json = false;
+};
+// Reachability, host key, authentication, remote vpcctl and round trip of each node, in parallel.
+Status NodeCheck(Context& ctx, const NodeCheckOptions& o);
 Status NodeList(Context& ctx, bool json);
 Status NodeShow(Context& ctx, const std::string& name, bool json);
 Status NodeRemove(Context& ctx, const std::string& name, bool force);

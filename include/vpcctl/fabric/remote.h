@@ -1,0 +1,51 @@
+// Reaching nodes: connections verified against the pinned host key, remote vpcctl invocations,
+// and bounded parallel fan-out.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vpcctl/base/result.h"
+#include "vpcctl/fabric/context.h"
+#include "vpcctl/model/fabric.h"
+#include "vpcctl/ssh/client.h"
+#include "vpcctl/ssh/known_hosts.h"
+
+namespace vpcctl::fabric {
+
+inline constexpr std::chrono::milliseconds kDefaultConnectTimeout{5000};
+inline constexpr std::chrono::milliseconds kDefaultCommandTimeout{60000};
+
+ssh::Endpoint EndpointOf(const model::Node& n);
+
+// Accepts only the key pinned for the node; a changed key is refused naming both fingerprints, a
+// node without a pin is refused with a hint to enrol it.
+ssh::HostKeyCheck PinnedCheck(const ssh::KnownHosts& pins, const model::Node& n);
+
+// An authenticated connection to an enrolled node, with our key.
+Result<std::unique_ptr<ssh::Connection>> ConnectNode(Context& ctx, const ssh::KnownHosts& pins,
+                                                     const model::Node& n,
+                                                     std::chrono::milliseconds timeout);
+
+// `vpcctl` on the node, or the path recorded with --remote-vpcctl, followed by `args`.
+std::vector<std::string> RemoteVpcctl(const model::Node& n, std::vector<std::string> args);
+
+// Runs argv on the node (through `sudo -n` for non-root users).
+Result<ssh::RemoteResult> RunOn(ssh::Connection& c, const model::Node& n,
+                                std::vector<std::string> argv, const std::string& input,
+                                std::chrono::milliseconds timeout);
+
+// The key-management scripts sent to `sh -s` (constant text; arguments are validated tokens).
+extern const char* const kInstallKeyScript;
+extern const char* const kRemoveKeyScript;
+
+// Calls fn(0..n-1) on at most `width` threads at once.
+void ParallelFor(size_t n, size_t width, const std::function<void(size_t)>& fn);
+
+// "2026-11-22T01:02:03Z"
+std::string UtcNow();
+
+}  // namespace vpcctl::fabric

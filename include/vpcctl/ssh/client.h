@@ -1,0 +1,109 @@
+// The SSH layer everything remote goes through: connect with a timeout, verify the host key before
+// anything is sent, authenticate, run commands with stdin, captured output, exit status and a
+// timeout. Abstract so unit tests use FakeClient.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "vpcctl/base/result.h"
+#include "vpcctl/ssh/command.h"
+#include "vpcctl/ssh/known_hosts.h"
+
+namespace vpcctl::ssh {
+
+// Error kinds Connect reports (Error::kind).
+inline constexpr const char* kErrConnect = "connect";
+inline constexpr const char* kErrHostKey = "hostkey";
+inline constexpr const char* kErrAuth = "auth";
+
+struct Endpoint {
+  std::string host;
+  int port = 22;
+  std::string user = "root";
+  std::string Describe() const;  // "root@192.0.2.1 port 22"
+};
+
+struct RemoteResult {
+  int exit_status = -1;
+  std::string out;
+  std::string err;
+  bool timed_out = false;
+  double ms = 0;  // wall time of the command
+  bool ok() const { return exit_status == 0 && !timed_out; }
+};
+
+// Decides whether to trust the host key the server presented; called after key exchange and before
+// anything is sent. An error aborts the connection.
+using HostKeyCheck = std::function<Status(const HostKey& presented)>;
+// Supplies a password when key authentication fails; nullopt when none is available.
+using PasswordSource = std::function<Result<std::optional<std::string>>()>;
+
+struct ConnectSpec {
+  Endpoint endpoint;
+  std::chrono::milliseconds timeout{5000};
+  HostKeyCheck check_host_key;
+  std::vector<std::string> identities;  // private key files, tried in order
+  PasswordSource password;              // may be empty
+};
+
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  virtual Result<RemoteResult> Run(const RemoteCommand& cmd, bool sudo, const std::string& input,
+                                   std::chrono::milliseconds timeout) = 0;
+  // How authentication succeeded: "key FILE" or "password".
+  virtual std::string auth_method() const = 0;
+  // Milliseconds the connection took (TCP, key exchange, authentication).
+  virtual double connect_ms() const = 0;
+};
+
+class Client {
+ public:
+  virtual ~Client() = default;
+  // Errors carry kind kErrConnect, kErrHostKey or kErrAuth.
+  virtual Result<std::unique_ptr<Connection>> Connect(const ConnectSpec& spec) = 0;
+};
+
+// libssh. Reads no ~/.ssh/config and no system known_hosts: host keys are verified only by
+// ConnectSpec::check_host_key.
+class LibsshClient : public Client {
+ public:
+  LibsshClient();
+  Result<std::unique_ptr<Connection>> Connect(const ConnectSpec& spec) override;
+};
+
+// A scripted SSH world for unit tests. Thread-safe.
+class FakeClient : public Client {
+ public:
+  struct Host {
+    HostKey key;
+    bool reachable = true;
+    std::set<std::string> accepted_identities;  // private key paths that authenticate
+    std::optional<std::string> password;
+    // Answers a command line (as sent, quoted) with its stdin.
+    std::function<RemoteResult(const std::string& line, const std::string& input)> handler;
+  };
+  void AddHost(const std::string& host, int port, Host h);
+  Host* Find(const std::string& host, int port);
+  Result<std::unique_ptr<Connection>> Connect(const ConnectSpec& spec) override;
+  // Every command line run on host:port, in order.
+  std::vector<std::string> Commands(const std::string& host, int port);
+  int connects() const { return connects_; }
+
+ private:
+  friend class FakeConnection;
+  std::mutex mu_;
+  std::map<std::string, Host> hosts_;
+  std::map<std::string, std::vector<std::string>> log_;
+  int connects_ = 0;
+};
+
+}  // namespace vpcctl::ssh

@@ -1,0 +1,167 @@
+// vpcctl node check: every node in parallel, over the same verified connections deploy uses.
+#include <chrono>
+#include <mutex>
+#include <ostream>
+
+#include "vpcctl/base/text.h"
+#include "vpcctl/fabric/format.h"
+#include "vpcctl/fabric/ops.h"
+#include "vpcctl/fabric/remote.h"
+#include "vpcctl/model/names.h"
+#include "vpcctl/version.h"
+
+namespace vpcctl::fabric {
+
+namespace {
+
+struct CheckResult {
+  std::string node;
+  bool local = false;
+  std::string reach = "-";     // ok | failed
+  std::string host_key = "-";  // ok | CHANGED | unpinned
+  std::string auth = "-";      // key | password | failed
+  std::string version;
+  double connect_ms = -1;
+  double rtt_ms = -1;
+  std::string error;
+  bool ok() const { return error.empty(); }
+};
+
+CheckResult CheckOne(Context& ctx, const ssh::KnownHosts& pins, const model::Node& n,
+                     std::chrono::milliseconds timeout) {
+  CheckResult r;
+  r.node = n.name;
+  if (n.is_local) {
+    r.local = true;
+    r.reach = r.host_key = r.auth = "local";
+    r.version = VPCCTL_VERSION;
+    return r;
+  }
+  auto conn = ConnectNode(ctx, pins, n, timeout);
+  if (!conn) {
+    const Error& e = conn.error();
+    r.error = e.message;
+    if (e.kind == ssh::kErrConnect) {
+      r.reach = "failed";
+    } else if (e.kind == ssh::kErrHostKey) {
+      r.reach = "ok";
+      r.host_key = pins.Find(n.ssh_host, n.ssh_port) ? "CHANGED" : "unpinned";
+    } else {
+      r.reach = "ok";
+      r.host_key = "ok";
+      r.auth = "failed";
+    }
+    return r;
+  }
+  r.reach = r.host_key = "ok";
+  r.auth = StartsWith((*conn)->auth_method(), "key") ? "key" : (*conn)->auth_method();
+  r.connect_ms = (*conn)->connect_ms();
+  auto version = RunOn(**conn, n, RemoteVpcctl(n, {"--version"}), "", timeout);
+  if (!version) {
+    r.error = "node " + Quoted(n.name) + ": " + version.error().message;
+    return r;
+  }
+  r.rtt_ms = version->ms;
+  if (version->ok()) {
+    r.version = std::string(Trim(version->out));
+  } else {
+    r.error = "node " + Quoted(n.name) + ": vpcctl is not runnable there (" +
+              std::string(Trim(version->err.empty() ? version->out : version->err)) + ")";
+  }
+  return r;
+}
+
+nlohmann::json OrNull(const std::string& s) { return s.empty() ? nlohmann::json() : nlohmann::json(s); }
+nlohmann::json OrNull(double v) { return v < 0 ? nlohmann::json() : nlohmann::json(v); }
+
+std::string Ms(double v) {
+  if (v < 0) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", v);
+  return buf;
+}
+
+}  // namespace
+
+Status NodeCheck(Context& ctx, const NodeCheckOptions& o) {
+  Problems problems;
+  for (const auto& n : o.names) problems.Add(model::ValidateNodeName(n));
+  auto secs = ParseUint(o.timeout, 600);
+  if (!secs || *secs == 0) {
+    problems.Add(UsageError("invalid timeout " + Quoted(o.timeout) + ": must be 1-600 seconds"));
+  }
+  VPC_TRY(problems.ToStatus());
+  std::chrono::milliseconds timeout(*secs * 1000);
+  VPC_ASSIGN_OR_RETURN(auto s, Session::Read(ctx));
+  std::vector<const model::Node*> nodes;
+  if (o.names.empty()) {
+    for (const auto& n : s->fabric.nodes) nodes.push_back(&n);
+  } else {
+    for (const auto& name : o.names) {
+      const model::Node* n = s->fabric.FindNode(name);
+      if (!n) {
+        problems.Add(UsageError("unknown node " + Quoted(name) + " (see `vpcctl node list`)"));
+      } else {
+        nodes.push_back(n);
+      }
+    }
+    VPC_TRY(problems.ToStatus());
+  }
+  VPC_ASSIGN_OR_RETURN(auto pins, ssh::LoadKnownHosts(ctx.paths.known_hosts()));
+  std::vector<CheckResult> results(nodes.size());
+  ParallelFor(nodes.size(), 32,
+              [&](size_t i) { results[i] = CheckOne(ctx, pins, *nodes[i], timeout); });
+
+  // Record what was seen: the last check and the remote version.
+  std::string now = UtcNow();
+  auto recorded = [&]() -> Status {
+    VPC_ASSIGN_OR_RETURN(auto w, Session::Write(ctx));
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      if (results[i].local) continue;
+      model::Node* n = w->fabric.FindNode(nodes[i]->name);
+      if (!n) continue;
+      n->last_check = now + (results[i].ok() ? " ok" : " failed");
+      if (!results[i].version.empty()) n->remote_version = results[i].version;
+      VPC_TRY(w->store().SaveNode(*n));
+    }
+    return w->Commit();
+  }();
+  if (!recorded.ok()) ctx.io.Warn("could not record the check: " + recorded.error().message);
+
+  size_t failed = 0, remote = 0;
+  for (const auto& r : results) {
+    if (!r.local) ++remote;
+    if (!r.ok()) ++failed;
+  }
+  if (o.json) {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& r : results) {
+      arr.push_back({{"name", r.node},
+                     {"ok", r.ok()},
+                     {"local", r.local},
+                     {"reachable", r.reach},
+                     {"host_key", r.host_key},
+                     {"auth", r.auth},
+                     {"version", OrNull(r.version)},
+                     {"connect_ms", OrNull(r.connect_ms)},
+                     {"rtt_ms", OrNull(r.rtt_ms)},
+                     {"error", OrNull(r.error)}});
+    }
+    PrintJson(ctx.io.out, {{"nodes", arr}, {"failed", failed}});
+  } else {
+    Table t({"NODE", "REACH", "HOST KEY", "AUTH", "VPCCTL", "CONNECT MS", "RTT MS"});
+    for (const auto& r : results) {
+      t.Row({r.node, r.reach, r.host_key, r.auth, r.version.empty() ? "-" : r.version,
+             Ms(r.connect_ms), Ms(r.rtt_ms)});
+    }
+    t.Print(ctx.io.out);
+    for (const auto& r : results)
+      if (!r.ok()) ctx.io.err << "vpcctl: error: " << r.error << "\n";
+  }
+  if (failed == 0) return {};
+  Exit code = failed >= remote ? Exit::kAllFailed : Exit::kPartial;
+  return Error{std::to_string(failed) + " of " + std::to_string(remote) + " nodes failed the check",
+               code};
+}
+
+}  // namespace vpcctl::fabric

@@ -1,0 +1,223 @@
+# End-to-end harness: hosts made of network namespaces on one underlay bridge, each with its own
+# mount namespace (per-host /root, /var/lib/vpcctl and, for password hosts, /etc/shadow) and its
+# own sshd, so each behaves like a separate machine. Sourced by tests/e2e/*_test.sh.
+#
+#                 netns ${E2E_P}ul: bridge "ul"
+#        +---------------+---------------+---------------+
+#      eth0            eth0            eth0            eth0
+#   ${E2E_P}h1      ${E2E_P}h2      ${E2E_P}h3      ${E2E_P}h4 ...
+#   10.77.0.1       10.77.0.2       10.77.0.3       10.77.0.4     (underlay IPv4)
+#   fd77::1         fd77::2         fd77::3         fd77::4       (underlay IPv6)
+#
+# Every address lives inside namespaces the test creates; nothing leaves them.
+# Teardown (always, via trap) kills every process in the namespaces, deletes them and the work dir.
+
+set -u
+E2E_P="vpce$$"
+E2E_DIR=""
+E2E_FAILS=0
+E2E_HOSTS=""
+VPCCTL_SRC="${VPCCTL:-}"
+
+e2e_log() { printf '%s\n' "$*" >&2; }
+e2e_skip() {
+    printf 'SKIP: %s\n' "$*"
+    exit 77
+}
+
+# Skips (exit 77, shown as skipped by ctest) where namespaces cannot be made.
+e2e_require() {
+    [ "$(id -u)" = 0 ] || e2e_skip "end-to-end tests need root (network and mount namespaces)"
+    [ -n "$VPCCTL_SRC" ] && [ -x "$VPCCTL_SRC" ] || e2e_skip "VPCCTL must name the built vpcctl binary"
+    for tool in ip unshare nsenter /usr/sbin/sshd ssh-keygen openssl; do
+        command -v "$tool" >/dev/null 2>&1 || e2e_skip "$tool is not installed (scripts/install-deps.sh)"
+    done
+    if ! ip netns add "${E2E_P}probe" 2>/dev/null; then
+        e2e_skip "cannot create network namespaces here"
+    fi
+    ip netns del "${E2E_P}probe"
+    unshare -m true 2>/dev/null || e2e_skip "cannot create mount namespaces here"
+}
+
+e2e_ns() { printf '%s%s' "$E2E_P" "$1"; }
+e2e_ip4() { printf '10.77.0.%s' "${1#h}"; }
+e2e_ip6() { printf 'fd77::%s' "${1#h}"; }
+
+e2e_teardown() {
+    local h ns pid
+    set +e
+    for h in $E2E_HOSTS; do
+        ns=$(e2e_ns "$h")
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+    done
+    for h in $E2E_HOSTS ul; do
+        ns=$(e2e_ns "$h")
+        ip netns del "$ns" 2>/dev/null
+    done
+    if [ -n "$E2E_DIR" ] && [ -d "$E2E_DIR" ]; then
+        [ "${E2E_KEEP:-0}" = 1 ] && e2e_log "keeping $E2E_DIR" || rm -rf "$E2E_DIR"
+    fi
+    rmdir /var/lib/vpcctl 2>/dev/null
+    E2E_HOSTS=""
+}
+
+# e2e_setup N [PASSWORD_HOSTS...]: hosts h1..hN; the named ones accept root's password.
+e2e_setup() {
+    local n=$1 i h ns d
+    shift
+    trap e2e_teardown EXIT
+    trap 'exit 130' INT TERM
+    E2E_DIR=$(mktemp -d /tmp/vpcctl-e2e.XXXXXX)
+    chmod 755 "$E2E_DIR"
+    mkdir -p "$E2E_DIR/bin" /var/lib/vpcctl /run/sshd
+    cp "$VPCCTL_SRC" "$E2E_DIR/bin/vpcctl"
+    VPCCTL_BIN="$E2E_DIR/bin/vpcctl"
+    E2E_PASSWORD="e2e-$$-secret"
+    printf '%s\n' "$E2E_PASSWORD" > "$E2E_DIR/password"
+    chmod 600 "$E2E_DIR/password"
+    ip netns add "$(e2e_ns ul)"
+    E2E_HOSTS="ul"
+    ip -n "$(e2e_ns ul)" link add ul type bridge
+    ip -n "$(e2e_ns ul)" link set ul up
+    for i in $(seq 1 "$n"); do
+        e2e_add_host "h$i" "$@"
+    done
+}
+
+# e2e_add_host NAME [PASSWORD_HOSTS...]
+e2e_add_host() {
+    local h=$1 ns d pw=no
+    shift
+    for p in "$@"; do [ "$p" = "$h" ] && pw=yes; done
+    ns=$(e2e_ns "$h")
+    d="$E2E_DIR/$h"
+    mkdir -p "$d/root/.ssh" "$d/state"
+    chmod 700 "$d/root" "$d/root/.ssh" "$d/state"
+    ip netns add "$ns"
+    E2E_HOSTS="$E2E_HOSTS $h"
+    ip -n "$ns" link set lo up
+    ip -n "$(e2e_ns ul)" link add "$h" type veth peer name eth0 netns "$ns"
+    ip -n "$(e2e_ns ul)" link set "$h" master ul up
+    ip -n "$ns" addr add "$(e2e_ip4 "$h")/24" dev eth0
+    ip -n "$ns" addr add "$(e2e_ip6 "$h")/64" dev eth0 nodad
+    ip -n "$ns" link set eth0 up
+    ssh-keygen -q -t ed25519 -N '' -C "$h" -f "$d/ssh_host_ed25519_key"
+    cat > "$d/sshd_config" <<CFG
+Port 22
+ListenAddress $(e2e_ip4 "$h")
+ListenAddress $(e2e_ip6 "$h")
+HostKey $d/ssh_host_ed25519_key
+PidFile $d/sshd.pid
+AuthorizedKeysFile .ssh/authorized_keys
+PermitRootLogin $([ $pw = yes ] && echo yes || echo prohibit-password)
+PasswordAuthentication $pw
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes yes
+PrintMotd no
+LogLevel VERBOSE
+MaxStartups 100
+MaxSessions 100
+CFG
+    local binds="mount --bind $d/root /root && mount --bind $d/state /var/lib/vpcctl"
+    if [ $pw = yes ]; then
+        local hash
+        hash=$(openssl passwd -6 -salt "$(printf '%08d' $$)" "$E2E_PASSWORD")
+        awk -F: -v OFS=: -v h="$hash" '$1 == "root" { $2 = h } { print }' /etc/shadow > "$d/shadow"
+        chmod 640 "$d/shadow"
+        binds="$binds && mount --bind $d/shadow /etc/shadow"
+    fi
+    printf '%s\n' "$binds" > "$d/binds"
+    e2e_start_sshd "$h"
+}
+
+e2e_start_sshd() {
+    local h=$1 d="$E2E_DIR/$1" ns
+    ns=$(e2e_ns "$h")
+    ip netns exec "$ns" unshare -m --propagation private sh -c \
+        "$(cat "$d/binds") && exec /usr/sbin/sshd -D -e -f $d/sshd_config" >>"$d/sshd.log" 2>&1 &
+    echo $! > "$d/sshd.bgpid"
+    disown $! 2>/dev/null
+    e2e_wait_port "$h"
+}
+
+e2e_stop_sshd() {
+    local h=$1 d="$E2E_DIR/$1" pid
+    pid=$(cat "$d/sshd.bgpid")
+    kill "$pid" 2>/dev/null
+    for _ in $(seq 1 100); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.02
+    done
+    kill -9 "$pid" 2>/dev/null
+    true
+}
+
+e2e_wait_port() {
+    local h=$1 ns i
+    ns=$(e2e_ns "$h")
+    for i in $(seq 1 100); do
+        if ip netns exec "$ns" bash -c "echo > /dev/tcp/$(e2e_ip4 "$h")/22" 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.05
+    done
+    e2e_log "sshd on $h did not start:"
+    cat "$E2E_DIR/$h/sshd.log" >&2
+    return 1
+}
+
+# e2e_on HOST CMD...: runs CMD on HOST, in its network and mount namespaces (those of its sshd).
+e2e_on() {
+    local h=$1 pid
+    shift
+    pid=$(cat "$E2E_DIR/$h/sshd.bgpid")
+    nsenter --target "$pid" --mount --net -- "$@"
+}
+
+# e2e_vpcctl HOST ARGS...: vpcctl on HOST with its own state directory.
+e2e_vpcctl() {
+    local h=$1
+    shift
+    e2e_on "$h" "$VPCCTL_BIN" "$@"
+}
+
+# A key of the harness's own, authorised on the given hosts, for --identity bootstraps.
+e2e_bootstrap_key() {
+    local h
+    [ -f "$E2E_DIR/bootstrap" ] || ssh-keygen -q -t ed25519 -N '' -C bootstrap -f "$E2E_DIR/bootstrap"
+    for h in "$@"; do
+        cat "$E2E_DIR/bootstrap.pub" >> "$E2E_DIR/$h/root/.ssh/authorized_keys"
+        chmod 600 "$E2E_DIR/$h/root/.ssh/authorized_keys"
+    done
+}
+
+e2e_now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+e2e_pass() { printf 'PASS: %s\n' "$*"; }
+e2e_fail() {
+    printf 'FAIL: %s\n' "$*"
+    E2E_FAILS=$((E2E_FAILS + 1))
+}
+# e2e_check DESCRIPTION CMD...: passes when CMD succeeds.
+e2e_check() {
+    local what=$1
+    shift
+    if "$@"; then e2e_pass "$what"; else e2e_fail "$what"; fi
+}
+# e2e_expect_fail DESCRIPTION CMD...: passes when CMD fails.
+e2e_expect_fail() {
+    local what=$1
+    shift
+    if "$@"; then e2e_fail "$what"; else e2e_pass "$what"; fi
+}
+e2e_contains() { case "$1" in *"$2"*) return 0 ;; *) return 1 ;; esac; }
+
+e2e_finish() {
+    if [ "$E2E_FAILS" -gt 0 ]; then
+        printf '%s check(s) failed\n' "$E2E_FAILS"
+        exit 1
+    fi
+    printf 'all checks passed\n'
+    exit 0
+}

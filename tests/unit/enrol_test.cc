@@ -1,0 +1,266 @@
+// node add / node check / node remove against a scripted SSH world (FakeClient): what is sent,
+// what is refused before anything is sent, and what is recorded.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "testing.h"
+#include "vpcctl/base/text.h"
+#include "vpcctl/fabric/ops.h"
+#include "vpcctl/ssh/client.h"
+#include "vpcctl/ssh/keys.h"
+#include "vpcctl/store/state_dir.h"
+
+namespace vpcctl::fabric {
+namespace {
+
+const ssh::HostKey kKeyA{"ssh-ed25519", "AAAAC3NzaC1lZDI1NTE5AAAAIGJ0h4w6yHLNzXI+TcAYnhFN0TfIBbnUMRYR2lkHIX1V"};
+const ssh::HostKey kKeyB{"ssh-ed25519", "AAAAC3NzaC1lZDI1NTE5AAAAIK4LZ3mZZ+qsZ1Q/Ga4xLzWvXy0rgVJL8YZqBLpMvlSk"};
+
+class ScriptedTerminal : public exec::Terminal {
+ public:
+  bool interactive = false;
+  bool answer = false;
+  std::string secret;
+  bool Interactive() const override { return interactive; }
+  Result<std::string> ReadSecret(const std::string&) override { return secret; }
+  Result<bool> Confirm(const std::string&) override { return answer; }
+};
+
+class Enrol : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/vpcctl-enrol-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    ctx_ = std::make_unique<Context>(Context{store::StatePaths{dir_ + "/state"}, runner_, ssh_,
+                                             term_, io_, "vpcctl test"});
+    InitOptions init;
+    init.name = "h1";
+    init.addresses = {"192.0.2.200"};
+    init.mtu = "1500";
+    ASSERT_TRUE(Init(*ctx_, init).ok());
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // A Linux host at `ip` whose sshd accepts `password`, answering like a real one.
+  // Installing our key (the sh -s script) makes the host accept it, as a real sshd would.
+  ssh::FakeClient::Host LinuxHost(const ssh::HostKey& key, const std::string& ip) {
+    ssh::FakeClient::Host h;
+    h.key = key;
+    h.password = "s3cret";
+    h.handler = [this, ip](const std::string& line, const std::string& input) {
+      ssh::RemoteResult r{0, "", "", false, 1.0};
+      if (StartsWith(line, "'sh' '-s' '--'")) {
+        if (input.find("authorized_keys") != std::string::npos) {
+          ++authorized_;
+          if (input.find("echo added") != std::string::npos) TrustOurKey(ip);
+        }
+        r.out = installed_++ == 0 ? "added\n" : "present\n";
+      } else if (line.find("'uname' '-s'") != std::string::npos) {
+        r.out = "Linux\n";
+      } else if (line.find("'ip' '-j' '-d' 'link'") != std::string::npos) {
+        r.out = testing::ReadData("fixtures/linux/h1-vpc1.ip-link.json");
+      } else if (line.find("'ip' '-j' 'addr'") != std::string::npos) {
+        r.out = testing::ReadData("fixtures/linux/h1-vpc1.ip-addr.json");
+      } else if (line.find("'bridge'") != std::string::npos) {
+        r.out = testing::ReadData("fixtures/linux/h1-vpc1.bridge-link.json");
+      } else if (line.find("'--version'") != std::string::npos) {
+        r.out = "0.1.0\n";
+      } else {
+        r.exit_status = 127;
+      }
+      return r;
+    };
+    return h;
+  }
+
+  void WritePassword(const std::string& pw) {
+    std::ofstream(dir_ + "/pw") << pw << "\n";
+  }
+
+  NodeAddOptions Add(const std::string& name, const std::string& addr) {
+    NodeAddOptions o;
+    o.name = name;
+    o.address = addr;
+    o.password_file = dir_ + "/pw";
+    o.yes = true;
+    return o;
+  }
+
+  // Grants our key on the fake host (what installing it does on a real one).
+  void TrustOurKey(const std::string& host) {
+    ssh_.Find(host, 22)->accepted_identities.insert(dir_ + "/state/id_ed25519");
+  }
+
+  std::string dir_;
+  exec::FakeRunner runner_;
+  ssh::FakeClient ssh_;
+  ScriptedTerminal term_;
+  std::ostringstream out_, err_;
+  Output io_{out_, err_, false};
+  std::unique_ptr<Context> ctx_;
+  int installed_ = 0;
+  int authorized_ = 0;
+};
+
+TEST_F(Enrol, PasswordBootstrapPinsInstallsAndDetects) {
+  ssh_.AddHost("192.0.2.1", 22, LinuxHost(kKeyA, "192.0.2.1"));
+  WritePassword("s3cret");
+  Status st = NodeAdd(*ctx_, Add("h2", "192.0.2.1"));
+  ASSERT_TRUE(st.ok()) << st.error().message << err_.str();
+  EXPECT_NE(out_.str().find("authenticated with password"), std::string::npos) << out_.str();
+  auto pins = ssh::LoadKnownHosts(dir_ + "/state/known_hosts");
+  ASSERT_TRUE(pins.ok());
+  EXPECT_EQ(pins->Find("192.0.2.1", 22), kKeyA);
+  auto cmds = ssh_.Commands("192.0.2.1", 22);
+  ASSERT_FALSE(cmds.empty());
+  EXPECT_NE(cmds[0].find("'vpcctl@h1'"), std::string::npos) << "our key carries vpcctl@h1";
+  EXPECT_EQ(authorized_, 1);
+  std::ostringstream show;
+  Output show_io{show, err_, false};
+  Context show_ctx{ctx_->paths, runner_, ssh_, term_, show_io, "t"};
+  ASSERT_TRUE(NodeShow(show_ctx, "h2", true).ok());
+  auto j = nlohmann::json::parse(show.str());
+  EXPECT_EQ(j["platform"], "linux");
+  EXPECT_EQ(j["mtu"], 1500);
+  EXPECT_EQ(j["remote_version"], "0.1.0");
+  EXPECT_EQ(j["host_key_fingerprint"], *ssh::Fingerprint(kKeyA.Line()));
+  EXPECT_FALSE(j["ssh"]["sudo"].get<bool>());
+  // The password is nowhere in the state directory.
+  for (const auto& f : std::filesystem::directory_iterator(dir_ + "/state")) {
+    auto text = store::ReadFile(f.path().string());
+    ASSERT_TRUE(text.ok());
+    EXPECT_EQ(text->find("s3cret"), std::string::npos) << f.path();
+  }
+}
+
+TEST_F(Enrol, FirstContactWithoutConfirmationSendsNothing) {
+  ssh_.AddHost("192.0.2.1", 22, LinuxHost(kKeyA, "192.0.2.1"));
+  WritePassword("s3cret");
+  auto o = Add("h2", "192.0.2.1");
+  o.yes = false;
+  Status st = NodeAdd(*ctx_, o);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, Exit::kUsage);
+  EXPECT_NE(st.error().message.find("--fingerprint " + *ssh::Fingerprint(kKeyA.Line())),
+            std::string::npos);
+  EXPECT_TRUE(ssh_.Commands("192.0.2.1", 22).empty());
+  EXPECT_FALSE(store::FileExists(dir_ + "/state/known_hosts"));
+  // On a terminal, the question is asked; "no" refuses too.
+  term_.interactive = true;
+  term_.answer = false;
+  EXPECT_FALSE(NodeAdd(*ctx_, o).ok());
+  EXPECT_TRUE(ssh_.Commands("192.0.2.1", 22).empty());
+  term_.answer = true;
+  Status yes = NodeAdd(*ctx_, o);
+  EXPECT_TRUE(yes.ok()) << yes.error().message;
+}
+
+TEST_F(Enrol, MatchingFingerprintIsAcceptedAndAWrongOneIsNot) {
+  ssh_.AddHost("192.0.2.1", 22, LinuxHost(kKeyA, "192.0.2.1"));
+  WritePassword("s3cret");
+  auto o = Add("h2", "192.0.2.1");
+  o.yes = false;
+  o.fingerprint = *ssh::Fingerprint(kKeyB.Line());
+  EXPECT_FALSE(NodeAdd(*ctx_, o).ok());
+  EXPECT_TRUE(ssh_.Commands("192.0.2.1", 22).empty());
+  o.fingerprint = *ssh::Fingerprint(kKeyA.Line());
+  Status st = NodeAdd(*ctx_, o);
+  EXPECT_TRUE(st.ok()) << st.error().message;
+}
+
+TEST_F(Enrol, AChangedHostKeyIsRefusedByEveryCommandBeforeAnythingIsSent) {
+  ssh_.AddHost("192.0.2.1", 22, LinuxHost(kKeyA, "192.0.2.1"));
+  WritePassword("s3cret");
+  TrustOurKey("192.0.2.1");
+  ASSERT_TRUE(NodeAdd(*ctx_, Add("h2", "192.0.2.1")).ok());
+  size_t sent = ssh_.Commands("192.0.2.1", 22).size();
+  ssh_.Find("192.0.2.1", 22)->key = kKeyB;
+  NodeCheckOptions check;
+  Status st = NodeCheck(*ctx_, check);
+  ASSERT_FALSE(st.ok());
+  std::string all = st.error().message + err_.str();
+  EXPECT_NE(all.find(*ssh::Fingerprint(kKeyA.Line())), std::string::npos) << all;
+  EXPECT_NE(all.find(*ssh::Fingerprint(kKeyB.Line())), std::string::npos) << all;
+  EXPECT_FALSE(NodeRemove(*ctx_, "h2", false).ok());
+  auto again = Add("h2", "192.0.2.1");
+  EXPECT_FALSE(NodeAdd(*ctx_, again).ok()) << "re-adding must not accept the new key";
+  EXPECT_EQ(ssh_.Commands("192.0.2.1", 22).size(), sent);
+}
+
+TEST_F(Enrol, AWrongOrEmptyPasswordChangesNothing) {
+  ssh_.AddHost("192.0.2.1", 22, LinuxHost(kKeyA, "192.0.2.1"));
+  WritePassword("wrong");
+  Status st = NodeAdd(*ctx_, Add("h2", "192.0.2.1"));
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("password was refused"), std::string::npos);
+  WritePassword("");
+  st = NodeAdd(*ctx_, Add("h2", "192.0.2.1"));
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("is empty"), std::string::npos);
+  EXPECT_TRUE(ssh_.Commands("192.0.2.1", 22).empty());
+  EXPECT_FALSE(store::FileExists(dir_ + "/state/known_hosts"));
+}
+
+TEST_F(Enrol, NonRootUsersRunRemoteCommandsThroughSudo) {
+  ssh_.AddHost("192.0.2.1", 22, LinuxHost(kKeyA, "192.0.2.1"));
+  WritePassword("s3cret");
+  TrustOurKey("192.0.2.1");
+  auto o = Add("h2", "192.0.2.1");
+  o.user = "deploy";
+  ASSERT_TRUE(NodeAdd(*ctx_, o).ok()) << err_.str();
+  EXPECT_NE(out_.str().find("sudo -n"), std::string::npos);
+  NodeCheckOptions check;
+  ASSERT_TRUE(NodeCheck(*ctx_, check).ok()) << err_.str();
+  auto cmds = ssh_.Commands("192.0.2.1", 22);
+  EXPECT_EQ(cmds.back(), "sudo -n 'vpcctl' '--version'");
+}
+
+TEST_F(Enrol, CheckRunsInParallelAndReportsPartialFailure) {
+  WritePassword("s3cret");
+  for (int i = 2; i <= 9; ++i) {
+    std::string ip = "192.0.2." + std::to_string(i);
+    ssh_.AddHost(ip, 22, LinuxHost(kKeyA, ip));
+    TrustOurKey(ip);
+    auto o = Add("h" + std::to_string(i), ip);
+    o.mtu = "1500";
+    Status st = NodeAdd(*ctx_, o);
+    ASSERT_TRUE(st.ok()) << st.error().message;
+  }
+  ssh_.Find("192.0.2.5", 22)->reachable = false;
+  NodeCheckOptions check;
+  check.json = true;
+  out_.str("");
+  Status st = NodeCheck(*ctx_, check);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, Exit::kPartial);
+  auto j = nlohmann::json::parse(out_.str());
+  EXPECT_EQ(j["failed"], 1);
+  ASSERT_EQ(j["nodes"].size(), 9u);
+  EXPECT_EQ(j["nodes"][4]["name"], "h5");
+  EXPECT_EQ(j["nodes"][4]["reachable"], "failed");
+  EXPECT_EQ(j["nodes"][5]["auth"], "key");
+}
+
+TEST_F(Enrol, RemoveDeletesOurKeyOrRefusesWhenUnreachable) {
+  ssh_.AddHost("192.0.2.1", 22, LinuxHost(kKeyA, "192.0.2.1"));
+  WritePassword("s3cret");
+  TrustOurKey("192.0.2.1");
+  ASSERT_TRUE(NodeAdd(*ctx_, Add("h2", "192.0.2.1")).ok());
+  ssh_.Find("192.0.2.1", 22)->reachable = false;
+  Status st = NodeRemove(*ctx_, "h2", false);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("--force"), std::string::npos);
+  ssh_.Find("192.0.2.1", 22)->reachable = true;
+  ASSERT_TRUE(NodeRemove(*ctx_, "h2", false).ok());
+  auto cmds = ssh_.Commands("192.0.2.1", 22);
+  EXPECT_TRUE(StartsWith(cmds.back(), "'sh' '-s' '--' 'ssh-ed25519'"));
+  auto pins = ssh::LoadKnownHosts(dir_ + "/state/known_hosts");
+  EXPECT_FALSE(pins->Find("192.0.2.1", 22).has_value());
+}
+
+}  // namespace
+}  // namespace vpcctl::fabric
