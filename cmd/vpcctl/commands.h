@@ -18,5 +18,7 @@ void AddInitCommand(CLI::App& app, Dispatch& d);
 void AddNodeCommands(CLI::App& app, Dispatch& d);
 void AddVpcCommands(CLI::App& app, Dispatch& d);
 void AddPlanCommands(CLI::App& app, Dispatch& d);
+// After AddVpcCommands: adds vpc sync/deploy/destroy/status, deploy, map, apply, status.
+void AddDeployCommands(CLI::App& app, Dispatch& d);
 
 }  // namespace vpcctl::cli

@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
   vpcctl::cli::AddNodeCommands(app, dispatch);
   vpcctl::cli::AddVpcCommands(app, dispatch);
   vpcctl::cli::AddPlanCommands(app, dispatch);
+  vpcctl::cli::AddDeployCommands(app, dispatch);
 
   try {
     app.parse(argc, argv);
@@ -75,7 +76,7 @@ int main(int argc, char** argv) {
   vpcctl::exec::LocalRunner runner;
   vpcctl::ssh::LibsshClient ssh;
   vpcctl::exec::RealTerminal terminal;
-  vpcctl::fabric::Output io{std::cout, std::cerr, color};
+  vpcctl::fabric::Output io{std::cin, std::cout, std::cerr, color};
   vpcctl::fabric::Context ctx{
       vpcctl::store::StatePaths{vpcctl::store::ResolveStateDir(state_dir,
                                                                std::getenv("VPCCTL_STATE_DIR"))},

@@ -167,6 +167,15 @@ Result<CommandResult> FakeRunner::Run(const Argv& argv, const std::string& input
   return (*best)(argv, input);
 }
 
+std::string SelfPath() {
+  char buf[4096];
+  for (const char* link : {"/proc/self/exe", "/proc/curproc/file"}) {
+    ssize_t n = readlink(link, buf, sizeof buf - 1);
+    if (n > 0) return std::string(buf, static_cast<size_t>(n));
+  }
+  return "vpcctl";
+}
+
 std::string LocalSystemName() {
   utsname u{};
   if (uname(&u) != 0) return "unknown";

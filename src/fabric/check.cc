@@ -124,7 +124,7 @@ Status NodeCheck(Context& ctx, const NodeCheckOptions& o) {
       if (!results[i].version.empty()) n->remote_version = results[i].version;
       VPC_TRY(w->store().SaveNode(*n));
     }
-    return w->Commit();
+    return w->Commit(false);
   }();
   if (!recorded.ok()) ctx.io.Warn("could not record the check: " + recorded.error().message);
 

@@ -31,7 +31,7 @@ Result<std::unique_ptr<Session>> Session::Open(Context& ctx, bool lock, bool beg
   if (!store::FileExists(ctx.paths.db())) return UsageError(hint);
   if (lock) {
     VPC_ASSIGN_OR_RETURN(store::StateLock held,
-                         store::StateLock::Acquire(ctx.paths, ctx.command_line, false));
+                         store::StateLock::Acquire(ctx.paths.lock(), ctx.command_line));
     s->lock_.emplace(std::move(held));
   }
   std::vector<std::string> warnings;
@@ -45,9 +45,11 @@ Result<std::unique_ptr<Session>> Session::Open(Context& ctx, bool lock, bool beg
   return s;
 }
 
-Status Session::Commit() {
+Status Session::Commit(bool bump_generation) {
   if (!tx_) return Failure("internal: commit without a transaction");
-  VPC_ASSIGN_OR_RETURN(fabric.generation, store_->BumpGeneration());
+  if (bump_generation) {
+    VPC_ASSIGN_OR_RETURN(fabric.generation, store_->BumpGeneration());
+  }
   return tx_->Commit();
 }
 

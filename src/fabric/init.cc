@@ -1,5 +1,6 @@
 // vpcctl init: registers the local node and generates its key pair.
 #include <ostream>
+#include <random>
 
 #include "vpcctl/base/text.h"
 #include "vpcctl/fabric/format.h"
@@ -17,13 +18,25 @@ std::optional<int> MtuOfAddress(const plan::Observed& observed, const net::IpAdd
   return std::nullopt;
 }
 
-namespace {
-
 Result<model::Platform> LocalPlatform() {
   std::string sys = exec::LocalSystemName();
   if (sys == "Linux") return model::Platform::kLinux;
   if (sys == "FreeBSD") return model::Platform::kFreeBSD;
   return Failure("unsupported system " + Quoted(sys) + ": vpcctl runs on Linux and FreeBSD");
+}
+
+namespace {
+
+// 128 random bits, hex: identifies this controller's fabric in every map it sends.
+std::string NewFabricId() {
+  std::random_device rd;
+  std::string out;
+  const char* hex = "0123456789abcdef";
+  for (int i = 0; i < 8; ++i) {
+    uint32_t v = rd();
+    for (int k = 0; k < 4; ++k) out += hex[(v >> (k * 4)) & 0xf];
+  }
+  return out;
 }
 
 // Reads the MTU of the interface that holds `address` with the platform's own probe.
@@ -95,7 +108,7 @@ Status Init(Context& ctx, const InitOptions& o) {
   VPC_TRY(store::EnsureStateDir(ctx.paths.dir, &warnings));
   for (const auto& w : warnings) ctx.io.Warn(w);
   VPC_ASSIGN_OR_RETURN(store::StateLock lock,
-                       store::StateLock::Acquire(ctx.paths, ctx.command_line, false));
+                       store::StateLock::Acquire(ctx.paths.lock(), ctx.command_line));
   warnings.clear();
   VPC_ASSIGN_OR_RETURN(auto db, store::Store::Open(ctx.paths.db(), true, &warnings));
   for (const auto& w : warnings) ctx.io.Warn(w);
@@ -123,6 +136,7 @@ Status Init(Context& ctx, const InitOptions& o) {
   VPC_TRY(db->SaveNode(node));
   VPC_TRY(db->SetSetting("local_node", node.name));
   VPC_TRY(db->SetSetting("vni_range", range.ToString()));
+  VPC_TRY(db->SetSetting("fabric_id", NewFabricId()));
   VPC_ASSIGN_OR_RETURN(uint64_t gen, db->BumpGeneration());
   VPC_TRY(tx.Commit());
   if (o.json) {

@@ -220,20 +220,25 @@ Status VpcMemberRemove(Context& ctx, const std::string& vpc, const std::string& 
   VPC_TRY(alloc::RemoveMember(next, vpc, node));
   const model::Vpc& v = *next.FindVpc(vpc);
   VPC_TRY(s->store().SaveVpc(v));
+  // The next deploy of the VPC also reaches the departed node, to remove its tunnels there.
+  VPC_TRY(s->store().AddCleanup(vpc, node));
   VPC_TRY(s->Commit());
-  ctx.io.out << "removed " << node << " from " << vpc << " (mtu " << v.mtu << ")\n";
+  ctx.io.out << "removed " << node << " from " << vpc << " (mtu " << v.mtu
+             << "); `vpcctl vpc deploy " << vpc << "` removes its tunnels on every node\n";
   return {};
 }
 
 Status VpcDelete(Context& ctx, const std::string& name) {
   VPC_TRY(model::ValidateVpcName(name));
   VPC_ASSIGN_OR_RETURN(auto s, Session::Write(ctx));
-  if (!s->fabric.FindVpc(name)) {
-    return UsageError("unknown VPC " + Quoted(name) + " (see `vpcctl vpc list`)");
-  }
+  const model::Vpc* v = s->fabric.FindVpc(name);
+  if (!v) return UsageError("unknown VPC " + Quoted(name) + " (see `vpcctl vpc list`)");
+  // Hosts keep the VPC's interfaces; the next `vpcctl deploy` removes them.
+  for (const auto& m : v->members) VPC_TRY(s->store().AddCleanup(name, m.node));
   VPC_TRY(s->store().DeleteVpc(name));
   VPC_TRY(s->Commit());
-  ctx.io.out << "deleted VPC " << name << " from the local database\n";
+  ctx.io.out << "deleted VPC " << name << " from the local database; its interfaces stay on the "
+             << "hosts until `vpcctl deploy` (or use `vpcctl vpc destroy`)\n";
   return {};
 }
 

@@ -79,6 +79,17 @@ std::vector<Argv> FreeBsdDriver::Render(const plan::Step& s) const {
   return {};
 }
 
+Argv FreeBsdDriver::PingCommand(const std::string&, const net::IpAddress& from,
+                                const net::IpAddress& to, int count) const {
+  // -W is in milliseconds on FreeBSD's ping; ping6 (13 and later) has no -W.
+  if (to.is_v4()) {
+    return {"ping", "-n", "-q", "-c", std::to_string(count), "-i", "0.2", "-W", "1000", "-S",
+            from.ToString(), to.ToString()};
+  }
+  return {"ping6", "-n", "-q", "-c", std::to_string(count), "-i", "0.2", "-S", from.ToString(),
+          to.ToString()};
+}
+
 std::vector<Argv> FreeBsdDriver::ProbeCommands() const { return {{"ifconfig", "-a"}}; }
 
 Result<plan::Observed> FreeBsdDriver::ParseProbe(const std::vector<std::string>& outputs) const {

@@ -50,6 +50,32 @@ std::vector<Argv> LinuxDriver::ProbeCommands() const {
           {"bridge", "-j", "-d", "link", "show"}};
 }
 
+std::vector<Invocation> LinuxDriver::Batch(const std::vector<Argv>& commands) const {
+  std::vector<Invocation> out;
+  for (size_t i = 0; i < commands.size();) {
+    const std::string& prog = commands[i][0];
+    size_t j = i;
+    while (j < commands.size() && commands[j][0] == prog) ++j;
+    if ((prog == "ip" || prog == "bridge") && j - i > 1) {
+      Invocation inv{{prog, "-batch", "-"}, ""};
+      for (size_t k = i; k < j; ++k) {
+        inv.input += ShellLine(Argv(commands[k].begin() + 1, commands[k].end())) + "\n";
+      }
+      out.push_back(std::move(inv));
+    } else {
+      for (size_t k = i; k < j; ++k) out.push_back(Invocation{commands[k], ""});
+    }
+    i = j;
+  }
+  return out;
+}
+
+Argv LinuxDriver::PingCommand(const std::string& bridge, const net::IpAddress&,
+                              const net::IpAddress& to, int count) const {
+  return {"ping", "-n", "-q", "-c", std::to_string(count), "-i", "0.2", "-W", "1", "-I", bridge,
+          to.ToString()};
+}
+
 namespace {
 
 Result<json> ParseArray(std::string_view text, const char* what) {

@@ -59,20 +59,26 @@ Status EnsureStateDir(const std::string& dir, std::vector<std::string>* warnings
   return {};
 }
 
-Result<StateLock> StateLock::Acquire(const StatePaths& paths, const std::string& what, bool wait) {
-  std::string path = paths.lock();
+Result<StateLock> StateLock::Acquire(const std::string& path, const std::string& what,
+                                     std::chrono::milliseconds wait) {
   int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return Failure("cannot open lock file " + path + ": " + std::strerror(errno));
   StateLock lock(fd);
-  if (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK) {
       return Failure("cannot lock " + path + ": " + std::strerror(errno));
+    }
+    if (std::chrono::steady_clock::now() < deadline) {
+      usleep(20000);
+      continue;
     }
     char buf[512] = {};
     ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
     std::string holder = n > 0 ? std::string(Trim(std::string(buf, static_cast<size_t>(n))))
                                : std::string("unknown process");
-    return Error{"another vpcctl is changing the state in " + paths.dir + " (" + holder +
+    std::string dir = path.substr(0, path.rfind('/'));
+    return Error{"another vpcctl is changing the state in " + dir + " (" + holder +
                      "); try again when it has finished",
                  Exit::kLocked};
   }

@@ -395,4 +395,54 @@ Result<uint64_t> Store::BumpGeneration() {
   return g;
 }
 
+Result<std::optional<StoredMap>> Store::LoadMap() {
+  VPC_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("SELECT node, fabric, generation, document, imported_at "
+                                           "FROM map WHERE id = 1"));
+  VPC_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return std::optional<StoredMap>();
+  StoredMap m{s.Text(0), s.Text(1), static_cast<uint64_t>(s.Int(2)), s.Text(3), s.Text(4)};
+  return std::optional<StoredMap>(std::move(m));
+}
+
+Status Store::SaveMap(const StoredMap& m) {
+  VPC_ASSIGN_OR_RETURN(
+      Stmt s, db_.Prepare("INSERT INTO map (id, node, fabric, generation, document, imported_at) "
+                          "VALUES (1, ?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO UPDATE SET "
+                          "node = ?1, fabric = ?2, generation = ?3, document = ?4, "
+                          "imported_at = ?5"));
+  s.Bind(1, m.node)
+      .Bind(2, m.fabric_id)
+      .Bind(3, static_cast<int64_t>(m.generation))
+      .Bind(4, m.document)
+      .Bind(5, m.imported_at);
+  return s.Run();
+}
+
+Status Store::AddCleanup(const std::string& vpc, const std::string& node) {
+  VPC_ASSIGN_OR_RETURN(int64_t id, NodeId(node));
+  VPC_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("INSERT OR IGNORE INTO cleanup (vpc, node_id) "
+                                           "VALUES (?, ?)"));
+  s.Bind(1, vpc).Bind(2, id);
+  return s.Run();
+}
+
+Status Store::RemoveCleanup(const std::string& vpc, const std::string& node) {
+  VPC_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("DELETE FROM cleanup WHERE vpc = ? AND node_id = "
+                                           "(SELECT id FROM node WHERE name = ?)"));
+  s.Bind(1, vpc).Bind(2, node);
+  return s.Run();
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> Store::Cleanups() {
+  VPC_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("SELECT c.vpc, n.name FROM cleanup c JOIN node n ON "
+                                           "n.id = c.node_id ORDER BY c.vpc, n.id"));
+  std::vector<std::pair<std::string, std::string>> out;
+  while (true) {
+    VPC_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.emplace_back(s.Text(0), s.Text(1));
+  }
+  return out;
+}
+
 }  // namespace vpcctl::store

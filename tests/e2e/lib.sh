@@ -192,6 +192,10 @@ e2e_bootstrap_key() {
     done
 }
 
+# e2e_cut HOST / e2e_heal HOST: unplug / replug the host's underlay cable (its addresses stay).
+e2e_cut() { ip -n "$(e2e_ns ul)" link set "$1" down; }
+e2e_heal() { ip -n "$(e2e_ns ul)" link set "$1" up; }
+
 e2e_now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 e2e_pass() { printf 'PASS: %s\n' "$*"; }

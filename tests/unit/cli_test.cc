@@ -327,7 +327,7 @@ TEST_F(Cli, EveryProblemIsReportedAtOnce) {
 
 TEST_F(Cli, ASecondWriterGetsAReadableMessage) {
   InitFabric();
-  auto lock = store::StateLock::Acquire(store::StatePaths{state_}, "vpcctl vpc deploy vpc1", false);
+  auto lock = store::StateLock::Acquire(store::StatePaths{state_}.lock(), "vpcctl vpc deploy vpc1");
   ASSERT_TRUE(lock.ok());
   std::string before = Snapshot();
   auto r = Run({"vpc", "init", "vpc1", "--peer-network", "10.100.0.0/24", "--members", "all"});

@@ -100,7 +100,8 @@ class Enrol : public ::testing::Test {
   ssh::FakeClient ssh_;
   ScriptedTerminal term_;
   std::ostringstream out_, err_;
-  Output io_{out_, err_, false};
+  std::istringstream in_;
+  Output io_{in_, out_, err_, false};
   std::unique_ptr<Context> ctx_;
   int installed_ = 0;
   int authorized_ = 0;
@@ -120,7 +121,7 @@ TEST_F(Enrol, PasswordBootstrapPinsInstallsAndDetects) {
   EXPECT_NE(cmds[0].find("'vpcctl@h1'"), std::string::npos) << "our key carries vpcctl@h1";
   EXPECT_EQ(authorized_, 1);
   std::ostringstream show;
-  Output show_io{show, err_, false};
+  Output show_io{in_, show, err_, false};
   Context show_ctx{ctx_->paths, runner_, ssh_, term_, show_io, "t"};
   ASSERT_TRUE(NodeShow(show_ctx, "h2", true).ok());
   auto j = nlohmann::json::parse(show.str());

@@ -157,10 +157,10 @@ TEST_F(StoreTest, NextVpcIdNeverReusesAnId) {
 
 TEST_F(StoreTest, StateLockRefusesASecondHolder) {
   StatePaths paths{dir_};
-  auto first = StateLock::Acquire(paths, "vpcctl vpc deploy vpc1", false);
+  auto first = StateLock::Acquire(paths.lock(), "vpcctl vpc deploy vpc1");
   ASSERT_TRUE(first.ok());
   // flock locks belong to the open file description: a second open in this process conflicts.
-  auto second = StateLock::Acquire(paths, "vpcctl vpc init vpc2", false);
+  auto second = StateLock::Acquire(paths.lock(), "vpcctl vpc init vpc2");
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.error().code, Exit::kLocked);
   EXPECT_NE(second.error().message.find("vpc deploy vpc1"), std::string::npos)

@@ -56,4 +56,7 @@ class FakeRunner : public Runner {
 // "Linux" / "FreeBSD" of this machine (uname).
 std::string LocalSystemName();
 
+// The path of the running executable (to run this same vpcctl as a child).
+std::string SelfPath();
+
 }  // namespace vpcctl::exec

@@ -19,6 +19,7 @@ namespace vpcctl::fabric {
 
 // Human tables and JSON on `out`; diagnostics on `err`, in one voice ("vpcctl: warning: ...").
 struct Output {
+  std::istream& in;  // maps arrive here (`map import`, `apply --import`)
   std::ostream& out;
   std::ostream& err;
   bool color = false;
@@ -50,8 +51,9 @@ class Session {
   model::Fabric fabric;
   std::string local_node;
   store::Store& store() { return *store_; }
-  // Writes nothing by itself: callers save what they changed, then Commit bumps the generation.
-  Status Commit();
+  // Writes nothing by itself: callers save what they changed, then Commit bumps the generation
+  // (pass false for bookkeeping that is not part of the map: checks, clean-ups).
+  Status Commit(bool bump_generation = true);
 
  private:
   Session() = default;

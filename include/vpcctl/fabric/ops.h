@@ -80,6 +80,9 @@ Status Plan(Context& ctx, const PlanOptions& o);
 // FreeBSD rc.conf lines for every VPC of the node.
 Status RenderRcConf(Context& ctx, const std::string& node);
 
+// linux or freebsd, from uname.
+Result<model::Platform> LocalPlatform();
+
 // The MTU of the interface holding `address` in probe output, if any.
 std::optional<int> MtuOfAddress(const plan::Observed& observed, const net::IpAddress& address);
 

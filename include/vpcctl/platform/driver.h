@@ -15,6 +15,18 @@ namespace vpcctl::platform {
 
 using Argv = std::vector<std::string>;
 
+// One process to run: argv, with `input` on its stdin.
+struct Invocation {
+  Argv argv;
+  std::string input;
+};
+
+struct PingResult {
+  int transmitted = 0;
+  int received = 0;
+  double avg_ms = -1;  // -1 when nothing came back
+};
+
 class Driver {
  public:
   virtual ~Driver() = default;
@@ -25,7 +37,15 @@ class Driver {
   virtual std::vector<Argv> ProbeCommands() const = 0;
   // Parses the outputs of ProbeCommands() (same order) into the observed state.
   virtual Result<plan::Observed> ParseProbe(const std::vector<std::string>& outputs) const = 0;
+  // Groups commands into as few processes as the platform allows (Linux: `ip -batch -`).
+  virtual std::vector<Invocation> Batch(const std::vector<Argv>& commands) const;
+  // Pings `to` from this node's overlay address `from`, through `bridge`, `count` times.
+  virtual Argv PingCommand(const std::string& bridge, const net::IpAddress& from,
+                           const net::IpAddress& to, int count) const = 0;
 };
+
+// Reads the summary lines of ping(8) (iputils and FreeBSD formats).
+Result<PingResult> ParsePing(std::string_view output);
 
 const Driver& DriverFor(model::Platform p);
 

@@ -18,6 +18,8 @@ class FreeBsdDriver : public Driver {
   std::vector<Argv> Render(const plan::Step& step) const override;
   std::vector<Argv> ProbeCommands() const override;
   Result<plan::Observed> ParseProbe(const std::vector<std::string>& outputs) const override;
+  Argv PingCommand(const std::string& bridge, const net::IpAddress& from, const net::IpAddress& to,
+                   int count) const override;
 };
 
 // Clone unit of a VPC's bridge before it is renamed to the VPC name: 10000 + VPC id, away from the

@@ -17,6 +17,11 @@ class LinuxDriver : public Driver {
   std::vector<Argv> Render(const plan::Step& step) const override;
   std::vector<Argv> ProbeCommands() const override;
   Result<plan::Observed> ParseProbe(const std::vector<std::string>& outputs) const override;
+  // Consecutive `ip` commands become one `ip -batch -`, consecutive `bridge` commands one
+  // `bridge -batch -`; order is kept.
+  std::vector<Invocation> Batch(const std::vector<Argv>& commands) const override;
+  Argv PingCommand(const std::string& bridge, const net::IpAddress& from, const net::IpAddress& to,
+                   int count) const override;
 };
 
 // Interfaces with kind, MTU, flags, ifalias, vxlan parameters and bridge-port data.

@@ -2,6 +2,7 @@
 // vpcctl processes from changing state at the same time.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -20,18 +21,20 @@ struct StatePaths {
   std::string private_key() const { return dir + "/id_ed25519"; }
   std::string public_key() const { return dir + "/id_ed25519.pub"; }
   std::string known_hosts() const { return dir + "/known_hosts"; }
-  std::string lock() const { return dir + "/lock"; }
+  std::string lock() const { return dir + "/lock"; }              // controller state changes
+  std::string apply_lock() const { return dir + "/apply.lock"; }  // map import and apply
 };
 
 // Creates the directory (and parents) with mode 0700; tightens a wider mode, with a warning.
 Status EnsureStateDir(const std::string& dir, std::vector<std::string>* warnings);
 
-// An exclusive advisory lock on <state dir>/lock, held for the life of the object. Holds the
-// holder's pid and command so the refusal can say who has it.
+// An exclusive advisory lock on a file in the state directory, held for the life of the object.
+// The file holds the holder's pid and command so that a refusal can say who has it.
 class StateLock {
  public:
-  // wait: block until the lock is free; otherwise refuse at once with Exit::kLocked.
-  static Result<StateLock> Acquire(const StatePaths& paths, const std::string& what, bool wait);
+  // Waits up to `wait` for the lock (zero: refuse at once), then refuses with Exit::kLocked.
+  static Result<StateLock> Acquire(const std::string& lock_path, const std::string& what,
+                                   std::chrono::milliseconds wait = {});
   StateLock(StateLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
   StateLock& operator=(StateLock&&) = delete;
   StateLock(const StateLock&) = delete;

@@ -16,6 +16,15 @@ namespace vpcctl::store {
 
 inline constexpr int64_t kApplicationId = 0x76706363;  // "vpcc"
 
+// The map a node holds (the whole document, as imported).
+struct StoredMap {
+  std::string node;  // which node of the map this one is
+  std::string fabric_id;
+  uint64_t generation = 0;
+  std::string document;
+  std::string imported_at;
+};
+
 class Store {
  public:
   // Opens (and with `create`, creates) the database at `path`, refusing one that is not ours,
@@ -44,6 +53,14 @@ class Store {
   Result<uint32_t> NextVpcId();
   // Increments and returns the fabric generation.
   Result<uint64_t> BumpGeneration();
+
+  Result<std::optional<StoredMap>> LoadMap();
+  Status SaveMap(const StoredMap& m);
+
+  // Nodes owed a clean-up of a VPC they no longer belong to.
+  Status AddCleanup(const std::string& vpc, const std::string& node);
+  Status RemoveCleanup(const std::string& vpc, const std::string& node);
+  Result<std::vector<std::pair<std::string, std::string>>> Cleanups();
 
   int64_t schema_version() const { return schema_version_; }
   Db& db() { return db_; }

@@ -1,0 +1,112 @@
+#include <cstdlib>
+#include <memory>
+
+#include "commands.h"
+#include "vpcctl/fabric/deploy.h"
+#include "vpcctl/fabric/node_ops.h"
+
+namespace vpcctl::cli {
+
+namespace {
+
+void AddFanOutOptions(CLI::App* c, fabric::FanOutOptions& o) {
+  c->add_option("--timeout", o.timeout, "Connect timeout per node, seconds (default 5)");
+  c->add_option("--parallel", o.parallel, "Nodes worked on at once (default 32)");
+  c->add_flag("--json", o.json, "Print JSON");
+}
+
+}  // namespace
+
+void AddDeployCommands(CLI::App& app, Dispatch& d) {
+  auto* vpc = app.get_subcommand("vpc");
+
+  struct Named {
+    std::string name;
+    fabric::FanOutOptions fan;
+  };
+  auto sync = std::make_shared<Named>();
+  auto* c = vpc->add_subcommand("sync", "Push the map to every member (no changes on hosts)");
+  c->add_option("name", sync->name)->required();
+  AddFanOutOptions(c, sync->fan);
+  c->callback([sync, &d] {
+    d.action = [sync](fabric::Context& ctx) { return fabric::VpcSync(ctx, sync->name, sync->fan); };
+  });
+
+  auto deploy = std::make_shared<fabric::DeployOptions>();
+  c = vpc->add_subcommand("deploy", "Sync, then converge every member, in parallel");
+  c->add_option("name", deploy->vpc)->required();
+  c->add_flag("--dry-run", deploy->dry_run, "Show each node's steps; change nothing");
+  AddFanOutOptions(c, *deploy);
+  c->callback([deploy, &d] {
+    d.action = [deploy](fabric::Context& ctx) { return fabric::Deploy(ctx, *deploy); };
+  });
+
+  auto all = std::make_shared<fabric::DeployOptions>();
+  c = app.add_subcommand("deploy", "Deploy every VPC (and finish clean-ups of removed ones)");
+  c->add_flag("--dry-run", all->dry_run, "Show each node's steps; change nothing");
+  AddFanOutOptions(c, *all);
+  c->callback([all, &d] {
+    d.action = [all](fabric::Context& ctx) { return fabric::Deploy(ctx, *all); };
+  });
+
+  auto destroy = std::make_shared<Named>();
+  c = vpc->add_subcommand("destroy", "Remove a VPC's interfaces on every member and its records");
+  c->add_option("name", destroy->name)->required();
+  AddFanOutOptions(c, destroy->fan);
+  c->callback([destroy, &d] {
+    d.action = [destroy](fabric::Context& ctx) {
+      return fabric::VpcDestroy(ctx, destroy->name, destroy->fan);
+    };
+  });
+
+  auto status = std::make_shared<Named>();
+  c = vpc->add_subcommand("status", "Drift and overlay health matrix of a VPC (exit 5 if unhealthy)");
+  c->add_option("name", status->name)->required();
+  AddFanOutOptions(c, status->fan);
+  c->callback([status, &d] {
+    d.action = [status](fabric::Context& ctx) {
+      return fabric::VpcStatus(ctx, status->name, status->fan);
+    };
+  });
+
+  auto* map = app.add_subcommand("map", "The fabric map the controller pushes to nodes");
+  map->require_subcommand(1);
+  c = map->add_subcommand("export", "Print the map as JSON");
+  c->callback([&d] { d.action = [](fabric::Context& ctx) { return fabric::MapExport(ctx); }; });
+  auto import = std::make_shared<fabric::MapImportOptions>();
+  c = map->add_subcommand("import", "Read a map on stdin and store it (atomically)");
+  c->add_option("--node", import->node, "Which node of the map this one is");
+  c->add_flag("--force", import->force, "Accept an older map, or one from another fabric");
+  c->add_flag("--json", import->json, "Print JSON");
+  c->callback([import, &d] {
+    d.action = [import](fabric::Context& ctx) { return fabric::MapImport(ctx, *import); };
+  });
+
+  auto apply = std::make_shared<fabric::ApplyOptions>();
+  auto local = std::make_shared<bool>(false);
+  c = app.add_subcommand("apply", "Converge this node to its map");
+  c->add_flag("--local", *local, "Apply on this node (required)")->required();
+  c->add_flag("--dry-run", apply->dry_run, "Print the steps; change nothing");
+  c->add_flag("--json", apply->json, "Print JSON");
+  c->add_flag("--import", apply->import, "Import the map on stdin first");
+  c->add_option("--map", apply->map_file, "With --dry-run: plan against this map (- for stdin)");
+  c->add_option("--node", apply->node, "With --import or --map: which node of the map this is");
+  c->add_flag("--force", apply->force, "With --import: as `map import --force`");
+  c->callback([apply, &d] {
+    // Fault injection for the crash-recovery tests: die after this many processes.
+    if (const char* k = std::getenv("VPCCTL_FAULT_KILL_AFTER")) apply->kill_after = std::atoi(k);
+    d.action = [apply](fabric::Context& ctx) { return fabric::Apply(ctx, *apply); };
+  });
+
+  auto st = std::make_shared<fabric::StatusLocalOptions>();
+  auto st_local = std::make_shared<bool>(false);
+  c = app.add_subcommand("status", "This node's drift and the health of its tunnels");
+  c->add_flag("--local", *st_local, "Report on this node (required)")->required();
+  c->add_option("--vpc", st->vpc, "Only this VPC");
+  c->add_flag("--json", st->json, "Print JSON");
+  c->callback([st, &d] {
+    d.action = [st](fabric::Context& ctx) { return fabric::StatusLocal(ctx, *st); };
+  });
+}
+
+}  // namespace vpcctl::cli

@@ -1,0 +1,60 @@
+// What runs on each node: importing the map the controller pushes, converging the kernel state
+// to it (`apply --local`), and reporting drift and overlay health (`status --local`). A node needs
+// no `vpcctl init`: its state directory and database are created on first import.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "vpcctl/base/result.h"
+#include "vpcctl/fabric/context.h"
+#include "vpcctl/model/map.h"
+#include "vpcctl/store/store.h"
+
+namespace vpcctl::fabric {
+
+// Prints the controller's map (what `vpc sync` pushes).
+Status MapExport(Context& ctx);
+
+struct MapImportOptions {
+  std::string node;  // which node of the map this is; default: the one of the map held
+  bool force = false;  // accept an older map, or one from another fabric
+  bool json = false;
+};
+// Reads a map on stdin; validates it; refuses an older one; stores it atomically.
+Status MapImport(Context& ctx, const MapImportOptions& o);
+
+struct ApplyOptions {
+  bool dry_run = false;
+  bool json = false;
+  bool import = false;       // read a map on stdin and import it first (what deploy sends)
+  std::string map_file;      // with --dry-run: plan against this map ("-": stdin) without storing
+  std::string node;          // with --import: which node of the map this is
+  bool force = false;        // with --import: as map import --force
+  int kill_after = -1;       // fault injection for tests: SIGKILL self after this many processes
+};
+// Probes, diffs against the node's part of the map, runs the missing steps in dependency order,
+// probes again and verifies. Holds the node's apply lock.
+Status Apply(Context& ctx, const ApplyOptions& o);
+
+struct StatusLocalOptions {
+  std::string vpc;  // empty: every VPC of the node
+  bool json = false;
+};
+// Drift (steps still needed) and a ping of every peer's overlay address through the bridge.
+Status StatusLocal(Context& ctx, const StatusLocalOptions& o);
+
+// Shared by map import and apply --import: validates and stores a map document under the node's
+// apply lock (held by the caller). Returns the generation held before (if any).
+struct ImportOutcome {
+  std::optional<uint64_t> before;
+  uint64_t after = 0;
+  std::string node;
+};
+Result<ImportOutcome> ImportMap(store::Store& db, const std::string& text, const std::string& node,
+                                bool force);
+
+// Opens (creating it if needed) a node's database.
+Result<std::unique_ptr<store::Store>> OpenNodeStore(Context& ctx);
+
+}  // namespace vpcctl::fabric

@@ -1,0 +1,32 @@
+// The fabric map: the JSON document (schema/fabric-map.schema.json) the controller pushes to every
+// member. Serialising is pure; parsing validates every field and every invariant, so that a node
+// never acts on a map it could not have been sent by a correct controller.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "vpcctl/base/result.h"
+#include "vpcctl/model/fabric.h"
+
+namespace vpcctl::model {
+
+inline constexpr int kMapFormat = 1;
+
+struct Map {
+  std::string fabric_id;   // 32 hex digits, set by `vpcctl init` on the controller
+  std::string controller;  // the controller's node name
+  Fabric fabric;           // nodes (without SSH details) and VPCs; fabric.generation
+};
+
+std::string MapToJson(const Map& m);
+
+// Parses and validates a map document; the error names the first bad field.
+Result<Map> ParseMap(std::string_view json);
+
+// The fabric's invariants: valid names, unique nodes/VPCs/underlays, members are nodes, overlay
+// addresses inside the peer network and unique, one tunnel per pair of members with a
+// fabric-unique VNI in its underlay family, MTU and port in range.
+Status ValidateFabric(const Fabric& f);
+
+}  // namespace vpcctl::model

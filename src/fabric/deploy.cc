@@ -1,0 +1,409 @@
+// vpc sync / deploy / destroy / status: the controller's fan-out over SSH.
+#include "vpcctl/fabric/deploy.h"
+
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <set>
+
+#include "vpcctl/base/text.h"
+#include "vpcctl/fabric/format.h"
+#include "vpcctl/fabric/node_ops.h"
+#include "vpcctl/fabric/remote.h"
+#include "vpcctl/model/map.h"
+#include "vpcctl/model/names.h"
+
+namespace vpcctl::fabric {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::chrono::seconds kRemoteCommandTimeout{300};
+
+struct Limits {
+  std::chrono::milliseconds timeout{5000};
+  size_t parallel = 32;
+};
+
+Result<Limits> ParseLimits(const FanOutOptions& o) {
+  Problems problems;
+  Limits l;
+  auto t = ParseUint(o.timeout, 600);
+  if (!t || *t == 0) {
+    problems.Add(UsageError("invalid timeout " + Quoted(o.timeout) + ": must be 1-600 seconds"));
+  } else {
+    l.timeout = std::chrono::milliseconds(*t * 1000);
+  }
+  auto p = ParseUint(o.parallel, 1024);
+  if (!p || *p == 0) {
+    problems.Add(UsageError("invalid --parallel " + Quoted(o.parallel) + ": must be 1-1024"));
+  } else {
+    l.parallel = *p;
+  }
+  VPC_TRY(problems.ToStatus());
+  return l;
+}
+
+// What one node answered (the JSON document a node-side command printed) or why it could not.
+struct Answer {
+  std::string node;
+  bool reached = false;
+  json doc;             // the node's report, when it printed one
+  std::string error;    // empty on success
+  double ms = 0;
+};
+
+// Runs `vpcctl ARGS` on every target with `input` on stdin: over SSH, or as a child process for
+// the local node. Calls on_done (under a lock) as each answer arrives.
+std::vector<Answer> FanOut(Context& ctx, const model::Fabric& fabric,
+                           const std::vector<std::string>& targets,
+                           const std::function<std::vector<std::string>(const model::Node&)>& args,
+                           const std::string& input, const Limits& limits,
+                           const std::function<void(const Answer&)>& on_done) {
+  std::vector<Answer> answers(targets.size());
+  auto pins = ssh::LoadKnownHosts(ctx.paths.known_hosts());
+  std::mutex mu;
+  ParallelFor(targets.size(), limits.parallel, [&](size_t i) {
+    Answer& a = answers[i];
+    a.node = targets[i];
+    auto start = Clock::now();
+    const model::Node* n = fabric.FindNode(targets[i]);
+    auto run = [&]() -> Result<ssh::RemoteResult> {
+      if (!n) return Failure("unknown node");
+      if (n->is_local) {
+        std::vector<std::string> argv = {exec::SelfPath(), "--state-dir", ctx.paths.dir};
+        auto more = args(*n);
+        argv.insert(argv.end(), more.begin(), more.end());
+        VPC_ASSIGN_OR_RETURN(auto r, ctx.runner.Run(argv, input, kRemoteCommandTimeout));
+        return ssh::RemoteResult{r.exit_code, r.out, r.err, r.timed_out, 0};
+      }
+      if (!pins) return pins.error();
+      VPC_ASSIGN_OR_RETURN(auto conn, ConnectNode(ctx, *pins, *n, limits.timeout));
+      return RunOn(*conn, *n, RemoteVpcctl(*n, args(*n)), input, kRemoteCommandTimeout);
+    };
+    auto r = run();
+    a.ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    if (!r) {
+      a.error = r.error().message;
+    } else {
+      a.reached = true;
+      json doc = json::parse(r->out, nullptr, false);
+      if (!doc.is_discarded() && doc.is_object()) a.doc = doc;
+      if (r->timed_out) {
+        a.error = "timed out after " + std::to_string(kRemoteCommandTimeout.count()) + " s";
+      } else if (a.doc.is_object() && a.doc.contains("error") && !a.doc["error"].is_null()) {
+        a.error = a.doc["error"].get<std::string>();
+      } else if (r->exit_status == 127 && !a.doc.is_object()) {
+        a.error = "vpcctl is not installed there (or not on PATH: see `node add --remote-vpcctl`)";
+      } else if (!a.doc.is_object()) {
+        std::string detail(Trim(r->err.empty() ? r->out : r->err));
+        a.error = "exit " + std::to_string(r->exit_status) + (detail.empty() ? "" : ": " + detail);
+      }
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    on_done(a);
+  });
+  return answers;
+}
+
+// Nodes to reach for `vpc` (empty: every VPC): its members, then nodes owed a clean-up.
+std::vector<std::string> Targets(const model::Fabric& f, const std::string& vpc,
+                                 const std::vector<std::pair<std::string, std::string>>& cleanups) {
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  auto add = [&](const std::string& n) {
+    if (seen.insert(n).second) out.push_back(n);
+  };
+  for (const auto& node : f.nodes) {
+    for (const auto& v : f.vpcs) {
+      if ((vpc.empty() || v.name == vpc) && v.HasMember(node.name)) add(node.name);
+    }
+  }
+  for (const auto& [v, n] : cleanups) {
+    if ((vpc.empty() || v == vpc) && f.FindNode(n)) add(n);
+  }
+  return out;
+}
+
+std::string MapFor(Session& s) {
+  auto id = s.store().GetSetting("fabric_id");
+  model::Map m{id.ok() && *id ? **id : std::string(), s.local_node, s.fabric};
+  return model::MapToJson(m);
+}
+
+std::string Ms(double ms) { return std::to_string(static_cast<long>(ms + 0.5)) + " ms"; }
+
+Status Outcome(size_t failed, size_t total, const std::string& what) {
+  if (failed == 0) return {};
+  return Error{std::to_string(failed) + " of " + std::to_string(total) + " nodes failed to " + what,
+               failed >= total ? Exit::kAllFailed : Exit::kPartial};
+}
+
+// The deploy proper, shared by deploy and destroy: push + apply (or dry-run) on `targets`.
+Status Converge(Context& ctx, Session& s, const std::vector<std::string>& targets,
+                const std::string& label, bool dry_run, const Limits& limits, bool json_out) {
+  std::string map = MapFor(s);
+  auto& out = ctx.io.out;
+  if (!json_out) {
+    out << (dry_run ? "planning " : "deploying ") << label << " (generation "
+        << s.fabric.generation << ") to " << targets.size() << " node"
+        << (targets.size() == 1 ? "" : "s") << "\n";
+    out.flush();
+  }
+  auto args = [&](const model::Node& n) -> std::vector<std::string> {
+    if (dry_run) return {"apply", "--local", "--dry-run", "--map", "-", "--node", n.name, "--json"};
+    return {"apply", "--local", "--import", "--node", n.name, "--json"};
+  };
+  auto answers = FanOut(ctx, s.fabric, targets, args, map, limits, [&](const Answer& a) {
+    if (json_out) return;
+    if (!a.error.empty()) {
+      out << "  " << a.node << ": FAILED after " << Ms(a.ms) << ": " << a.error << "\n";
+    } else {
+      size_t changes = a.doc.value("changes", size_t{0});
+      out << "  " << a.node << ": " << (dry_run ? "plan" : "converged") << ", " << changes
+          << (dry_run ? " change(s) needed" : " change(s)") << " (" << Ms(a.ms) << ")\n";
+      if (dry_run) {
+        for (const auto& st : a.doc.value("steps", json::array()))
+          out << "      " << st.value("description", "") << "\n";
+      }
+    }
+    out.flush();
+  });
+  size_t failed = 0;
+  for (const auto& a : answers) failed += a.error.empty() ? 0 : 1;
+  if (!dry_run) {
+    // A node that converged to this map has dropped every VPC it no longer belongs to.
+    VPC_TRY(s.Begin());
+    VPC_ASSIGN_OR_RETURN(auto cleanups, s.store().Cleanups());
+    for (const auto& a : answers) {
+      if (!a.error.empty()) continue;
+      for (const auto& [v, n] : cleanups)
+        if (n == a.node) VPC_TRY(s.store().RemoveCleanup(v, n));
+    }
+    VPC_TRY(s.Commit(false));
+  }
+  if (json_out) {
+    json nodes = json::array();
+    for (const auto& a : answers) {
+      nodes.push_back({{"node", a.node},
+                       {"ok", a.error.empty()},
+                       {"reached", a.reached},
+                       {"changes", a.doc.value("changes", size_t{0})},
+                       {"converged", a.doc.value("converged", false)},
+                       {"generation", a.doc.contains("generation") ? a.doc["generation"] : json()},
+                       {"steps", a.doc.value("steps", json::array())},
+                       {"ms", a.ms},
+                       {"error", a.error.empty() ? json() : json(a.error)}});
+    }
+    PrintJson(out, {{"target", label},
+                    {"dry_run", dry_run},
+                    {"generation", s.fabric.generation},
+                    {"nodes", nodes},
+                    {"failed", failed}});
+  } else {
+    out << "\n";
+    Table t({"NODE", "RESULT", "CHANGES", "GENERATION", "TIME"});
+    for (const auto& a : answers) {
+      std::string gen = a.doc.contains("generation") ? a.doc["generation"].dump() : "-";
+      t.Row({a.node, a.error.empty() ? (dry_run ? "planned" : "converged") : "FAILED",
+             a.error.empty() ? std::to_string(a.doc.value("changes", size_t{0})) : "-", gen,
+             Ms(a.ms)});
+    }
+    t.Print(out);
+  }
+  return Outcome(failed, answers.size(), dry_run ? "plan" : "converge");
+}
+
+}  // namespace
+
+Status Deploy(Context& ctx, const DeployOptions& o) {
+  if (!o.vpc.empty()) VPC_TRY(model::ValidateVpcName(o.vpc));
+  VPC_ASSIGN_OR_RETURN(Limits limits, ParseLimits(o));
+  VPC_ASSIGN_OR_RETURN(auto s, Session::Locked(ctx));
+  if (!o.vpc.empty() && !s->fabric.FindVpc(o.vpc)) {
+    return UsageError("unknown VPC " + Quoted(o.vpc) + " (see `vpcctl vpc list`)");
+  }
+  VPC_ASSIGN_OR_RETURN(auto cleanups, s->store().Cleanups());
+  auto targets = Targets(s->fabric, o.vpc, cleanups);
+  if (targets.empty()) {
+    ctx.io.out << "nothing to deploy: no VPC has members\n";
+    return {};
+  }
+  return Converge(ctx, *s, targets, o.vpc.empty() ? "all VPCs" : "VPC " + o.vpc, o.dry_run, limits,
+                  o.json);
+}
+
+Status VpcSync(Context& ctx, const std::string& vpc, const FanOutOptions& o) {
+  VPC_TRY(model::ValidateVpcName(vpc));
+  VPC_ASSIGN_OR_RETURN(Limits limits, ParseLimits(o));
+  VPC_ASSIGN_OR_RETURN(auto s, Session::Locked(ctx));
+  if (!s->fabric.FindVpc(vpc)) return UsageError("unknown VPC " + Quoted(vpc));
+  VPC_ASSIGN_OR_RETURN(auto cleanups, s->store().Cleanups());
+  auto targets = Targets(s->fabric, vpc, cleanups);
+  std::string map = MapFor(*s);
+  auto args = [](const model::Node& n) -> std::vector<std::string> {
+    return {"map", "import", "--node", n.name, "--json"};
+  };
+  auto answers = FanOut(ctx, s->fabric, targets, args, map, limits, [](const Answer&) {});
+  size_t failed = 0;
+  json nodes = json::array();
+  Table t({"NODE", "BEFORE", "AFTER", "RESULT"});
+  for (const auto& a : answers) {
+    failed += a.error.empty() ? 0 : 1;
+    json before = a.doc.contains("before") ? a.doc["before"] : json();
+    json after = a.doc.contains("after") ? a.doc["after"] : json();
+    nodes.push_back({{"node", a.node},
+                     {"ok", a.error.empty()},
+                     {"before", before},
+                     {"after", after},
+                     {"error", a.error.empty() ? json() : json(a.error)}});
+    t.Row({a.node, before.is_null() ? "-" : before.dump(), after.is_null() ? "-" : after.dump(),
+           a.error.empty() ? "synced" : "FAILED: " + a.error});
+  }
+  if (o.json) {
+    PrintJson(ctx.io.out, {{"vpc", vpc}, {"generation", s->fabric.generation}, {"nodes", nodes},
+                           {"failed", failed}});
+  } else {
+    ctx.io.out << "map generation " << s->fabric.generation << " pushed to " << answers.size()
+               << " node(s) of " << vpc << "\n";
+    t.Print(ctx.io.out);
+  }
+  return Outcome(failed, answers.size(), "take the map");
+}
+
+Status VpcDestroy(Context& ctx, const std::string& vpc, const FanOutOptions& o) {
+  VPC_TRY(model::ValidateVpcName(vpc));
+  VPC_ASSIGN_OR_RETURN(Limits limits, ParseLimits(o));
+  VPC_ASSIGN_OR_RETURN(auto s, Session::Locked(ctx));
+  const model::Vpc* v = s->fabric.FindVpc(vpc);
+  if (!v) return UsageError("unknown VPC " + Quoted(vpc) + " (see `vpcctl vpc list`)");
+  std::vector<std::string> members;
+  for (const auto& m : v->members) members.push_back(m.node);
+  VPC_TRY(s->Begin());
+  for (const auto& m : members) VPC_TRY(s->store().AddCleanup(vpc, m));
+  VPC_TRY(s->store().DeleteVpc(vpc));
+  VPC_TRY(s->Commit());
+  VPC_ASSIGN_OR_RETURN(s->fabric, s->store().LoadFabric());
+  VPC_ASSIGN_OR_RETURN(auto cleanups, s->store().Cleanups());
+  std::vector<std::string> targets;
+  for (const auto& [cv, n] : cleanups)
+    if (cv == vpc) targets.push_back(n);
+  if (!o.json) ctx.io.out << "deleted VPC " << vpc << "; removing its interfaces\n";
+  Status st = Converge(ctx, *s, targets, "the removal of VPC " + vpc, false, limits, o.json);
+  if (!st.ok()) {
+    st = Error{st.error().message + "; the unreached nodes keep " + vpc +
+                   "'s interfaces until `vpcctl deploy` reaches them",
+               st.error().code};
+  }
+  return st;
+}
+
+Status VpcStatus(Context& ctx, const std::string& vpc, const FanOutOptions& o) {
+  VPC_TRY(model::ValidateVpcName(vpc));
+  VPC_ASSIGN_OR_RETURN(Limits limits, ParseLimits(o));
+  VPC_ASSIGN_OR_RETURN(auto s, Session::Read(ctx));
+  const model::Vpc* v = s->fabric.FindVpc(vpc);
+  if (!v) return UsageError("unknown VPC " + Quoted(vpc) + " (see `vpcctl vpc list`)");
+  std::vector<std::string> targets;
+  for (const auto& m : v->members) targets.push_back(m.node);
+  auto args = [&](const model::Node&) -> std::vector<std::string> {
+    return {"status", "--local", "--vpc", vpc, "--json"};
+  };
+  auto answers = FanOut(ctx, s->fabric, targets, args, "", limits, [](const Answer&) {});
+  bool healthy = true;
+  json nodes = json::array();
+  // loss[from][to] = "0% 0.21ms"
+  std::map<std::string, std::map<std::string, std::string>> cell;
+  std::vector<std::string> problems;
+  for (const auto& a : answers) {
+    json entry = {{"node", a.node}, {"reached", a.reached}};
+    const json* mine = nullptr;
+    if (a.doc.is_object() && a.doc.contains("vpcs")) {
+      for (const auto& x : a.doc["vpcs"])
+        if (x.value("name", "") == vpc) mine = &x;
+    }
+    uint64_t gen = a.doc.is_object() ? a.doc.value("generation", uint64_t{0}) : 0;
+    bool stale = a.doc.is_object() && gen < s->fabric.generation;
+    entry["generation"] = a.doc.is_object() ? json(gen) : json();
+    entry["stale"] = stale;
+    entry["drift"] = mine ? (*mine)["drift"] : json::array();
+    entry["peers"] = mine ? (*mine)["peers"] : json::array();
+    std::string err = a.error;
+    if (err.empty() && !mine) err = "VPC " + vpc + " is not in its map (deploy it)";
+    if (err == a.node + ": drift or loss on the overlay") err.clear();
+    entry["error"] = err.empty() ? json() : json(err);
+    if (!err.empty()) {
+      healthy = false;
+      problems.push_back(a.node + ": " + err);
+    }
+    if (stale) {
+      healthy = false;
+      problems.push_back(a.node + ": holds map generation " + std::to_string(gen) +
+                         ", the controller is at " + std::to_string(s->fabric.generation) +
+                         " (run `vpcctl vpc deploy " + vpc + "`)");
+    }
+    if (mine) {
+      for (const auto& d : (*mine)["drift"]) {
+        healthy = false;
+        problems.push_back(a.node + ": drift: " + d.value("description", ""));
+      }
+      for (const auto& p : (*mine)["peers"]) {
+        double loss = p.value("loss_pct", 100.0);
+        char buf[48];
+        if (p["rtt_ms"].is_null()) {
+          std::snprintf(buf, sizeof buf, "%.0f%% loss", loss);
+        } else {
+          std::snprintf(buf, sizeof buf, "%.0f%% %.2fms", loss, p["rtt_ms"].get<double>());
+        }
+        cell[a.node][p.value("node", "")] = buf;
+        if (loss > 0) {
+          healthy = false;
+          problems.push_back(a.node + " -> " + p.value("node", "") + " (" +
+                             p.value("address", "") + "): " + buf);
+        }
+      }
+    }
+    nodes.push_back(entry);
+  }
+  if (o.json) {
+    PrintJson(ctx.io.out, {{"vpc", vpc},
+                           {"generation", s->fabric.generation},
+                           {"healthy", healthy},
+                           {"nodes", nodes},
+                           {"problems", problems}});
+  } else {
+    auto& out = ctx.io.out;
+    out << vpc << ": generation " << s->fabric.generation << ", " << targets.size()
+        << " members, " << (healthy ? "healthy" : "NOT healthy") << "\n\n";
+    std::vector<std::string> header = {"FROM \\ TO", "MAP", "DRIFT"};
+    for (const auto& t : targets) header.push_back(t);
+    Table t(header);
+    for (size_t i = 0; i < answers.size(); ++i) {
+      const auto& n = nodes[i];
+      std::vector<std::string> row = {answers[i].node,
+                                      n["generation"].is_null() ? "-" : n["generation"].dump(),
+                                      n["error"].is_null() ? std::to_string(n["drift"].size()) : "?"};
+      for (const auto& to : targets) {
+        if (to == answers[i].node) {
+          row.push_back("-");
+        } else {
+          auto it = cell[answers[i].node].find(to);
+          row.push_back(it == cell[answers[i].node].end() ? "?" : it->second);
+        }
+      }
+      t.Row(row);
+    }
+    t.Print(out);
+    for (const auto& p : problems) out << "  " << p << "\n";
+  }
+  if (!healthy) {
+    return Error{vpc + " is not healthy: " + std::to_string(problems.size()) + " problem(s)",
+                 Exit::kNotConverged};
+  }
+  return {};
+}
+
+}  // namespace vpcctl::fabric

@@ -1,0 +1,320 @@
+#include "vpcctl/model/map.h"
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "vpcctl/base/text.h"
+#include "vpcctl/model/names.h"
+
+namespace vpcctl::model {
+
+using json = nlohmann::json;
+
+namespace {
+
+json Addr(const std::optional<net::IpAddress>& a) { return a ? json(a->ToString()) : json(); }
+json Count(const std::optional<int>& v) { return v ? json(*v) : json(); }
+
+// Typed access that fails with the path of the bad field instead of throwing.
+class Reader {
+ public:
+  Reader(const json& j, std::string path) : j_(j), path_(std::move(path)) {}
+
+  Result<const json*> Field(const char* key, json::value_t type) const {
+    if (!j_.is_object()) return Bad(path_, "is not an object");
+    auto it = j_.find(key);
+    if (it == j_.end()) return Bad(path_ + "." + key, "is missing");
+    if (it->type() != type &&
+        !(type == json::value_t::number_integer && it->is_number_unsigned())) {
+      return Bad(path_ + "." + key, std::string("must be ") + TypeName(type));
+    }
+    return &*it;
+  }
+  Result<std::string> Str(const char* key) const {
+    VPC_ASSIGN_OR_RETURN(const json* v, Field(key, json::value_t::string));
+    return v->get<std::string>();
+  }
+  Result<int64_t> Int(const char* key, int64_t lo, int64_t hi) const {
+    VPC_ASSIGN_OR_RETURN(const json* v, Field(key, json::value_t::number_integer));
+    if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+      return Bad(path_ + "." + key, "is out of range");
+    }
+    int64_t n = v->get<int64_t>();
+    if (n < lo || n > hi) {
+      return Bad(path_ + "." + key,
+                 "must be " + std::to_string(lo) + "-" + std::to_string(hi) + ", not " +
+                     std::to_string(n));
+    }
+    return n;
+  }
+  // An integer or null (absent counts as null).
+  Result<std::optional<int>> OptCount(const char* key) const {
+    auto it = j_.find(key);
+    if (it == j_.end() || it->is_null()) return std::optional<int>();
+    VPC_ASSIGN_OR_RETURN(int64_t n, Int(key, 0, 1000000));
+    return std::optional<int>(static_cast<int>(n));
+  }
+  Result<std::optional<net::IpAddress>> OptAddr(const char* key, net::Family f) const {
+    if (!j_.is_object()) return Bad(path_, "is not an object");
+    auto it = j_.find(key);
+    if (it == j_.end()) return Bad(path_ + "." + key, "is missing");
+    if (it->is_null()) return std::optional<net::IpAddress>();
+    if (!it->is_string()) return Bad(path_ + "." + key, "must be a string or null");
+    auto a = net::IpAddress::Parse(it->get<std::string>());
+    if (!a || a->family() != f) {
+      return Bad(path_ + "." + key, "is not an " + std::string(net::FamilyName(f)) + " address");
+    }
+    return std::optional<net::IpAddress>(*a);
+  }
+  Status OnlyKeys(std::initializer_list<const char*> keys) const {
+    for (auto it = j_.begin(); it != j_.end(); ++it) {
+      bool known = false;
+      for (const char* k : keys) known = known || it.key() == k;
+      if (!known) return Bad(path_ + "." + it.key(), "is not a field of the map format");
+    }
+    return {};
+  }
+  static Error Bad(const std::string& path, const std::string& why) {
+    return Failure("invalid map: " + path + " " + why);
+  }
+
+ private:
+  static const char* TypeName(json::value_t t) {
+    switch (t) {
+      case json::value_t::string:
+        return "a string";
+      case json::value_t::number_integer:
+        return "an integer";
+      case json::value_t::array:
+        return "an array";
+      case json::value_t::object:
+        return "an object";
+      default:
+        return "of another type";
+    }
+  }
+  const json& j_;
+  std::string path_;
+};
+
+Result<Node> ParseNode(const json& j, const std::string& path) {
+  Reader r(j, path);
+  if (!j.is_object()) return Reader::Bad(path, "is not an object");
+  VPC_TRY(r.OnlyKeys({"name", "platform", "underlay", "mtu"}));
+  Node n;
+  VPC_ASSIGN_OR_RETURN(n.name, r.Str("name"));
+  VPC_TRY(ValidateNodeName(n.name));
+  VPC_ASSIGN_OR_RETURN(std::string p, r.Str("platform"));
+  VPC_ASSIGN_OR_RETURN(n.platform, ParsePlatform(p));
+  VPC_ASSIGN_OR_RETURN(const json* u, r.Field("underlay", json::value_t::object));
+  Reader ur(*u, path + ".underlay");
+  VPC_TRY(ur.OnlyKeys({"ipv4", "ipv6"}));
+  VPC_ASSIGN_OR_RETURN(n.underlay4, ur.OptAddr("ipv4", net::Family::kV4));
+  VPC_ASSIGN_OR_RETURN(n.underlay6, ur.OptAddr("ipv6", net::Family::kV6));
+  if (!n.underlay4 && !n.underlay6) return Reader::Bad(path + ".underlay", "has no address");
+  VPC_ASSIGN_OR_RETURN(int64_t mtu, r.Int("mtu", 576, 65535));
+  n.mtu = static_cast<int>(mtu);
+  n.ssh_host = n.underlay4 ? n.underlay4->ToString() : n.underlay6->ToString();
+  return n;
+}
+
+Result<Vpc> ParseVpc(const json& j, const std::string& path) {
+  Reader r(j, path);
+  if (!j.is_object()) return Reader::Bad(path, "is not an object");
+  VPC_TRY(r.OnlyKeys({"name", "id", "peer_network", "family", "mtu", "port", "max_jails", "max_vms",
+                      "members", "tunnels"}));
+  Vpc v;
+  VPC_ASSIGN_OR_RETURN(v.name, r.Str("name"));
+  VPC_TRY(ValidateVpcName(v.name));
+  VPC_ASSIGN_OR_RETURN(int64_t id, r.Int("id", 1, 22767));
+  v.id = static_cast<uint32_t>(id);
+  VPC_ASSIGN_OR_RETURN(std::string cidr, r.Str("peer_network"));
+  VPC_ASSIGN_OR_RETURN(v.peer_network, net::Cidr::Parse(cidr));
+  VPC_ASSIGN_OR_RETURN(std::string fam, r.Str("family"));
+  VPC_ASSIGN_OR_RETURN(v.family, ParseFamilyPref(fam));
+  VPC_ASSIGN_OR_RETURN(int64_t mtu, r.Int("mtu", 576, 9216));
+  v.mtu = static_cast<int>(mtu);
+  VPC_ASSIGN_OR_RETURN(int64_t port, r.Int("port", 1, 65535));
+  v.port = static_cast<int>(port);
+  VPC_ASSIGN_OR_RETURN(v.max_jails, r.OptCount("max_jails"));
+  VPC_ASSIGN_OR_RETURN(v.max_vms, r.OptCount("max_vms"));
+  VPC_ASSIGN_OR_RETURN(const json* members, r.Field("members", json::value_t::array));
+  for (size_t i = 0; i < members->size(); ++i) {
+    std::string mp = path + ".members[" + std::to_string(i) + "]";
+    Reader mr((*members)[i], mp);
+    if (!(*members)[i].is_object()) return Reader::Bad(mp, "is not an object");
+    VPC_TRY(mr.OnlyKeys({"node", "overlay"}));
+    Member m;
+    VPC_ASSIGN_OR_RETURN(m.node, mr.Str("node"));
+    VPC_ASSIGN_OR_RETURN(std::string overlay, mr.Str("overlay"));
+    auto a = net::IpAddress::Parse(overlay);
+    if (!a) return Reader::Bad(mp + ".overlay", "is not an IP address");
+    m.overlay = *a;
+    v.members.push_back(std::move(m));
+  }
+  VPC_ASSIGN_OR_RETURN(const json* tunnels, r.Field("tunnels", json::value_t::array));
+  for (size_t i = 0; i < tunnels->size(); ++i) {
+    std::string tp = path + ".tunnels[" + std::to_string(i) + "]";
+    Reader tr((*tunnels)[i], tp);
+    if (!(*tunnels)[i].is_object()) return Reader::Bad(tp, "is not an object");
+    VPC_TRY(tr.OnlyKeys({"vni", "a", "b", "family"}));
+    Tunnel t;
+    VPC_ASSIGN_OR_RETURN(int64_t vni, tr.Int("vni", 1, kMaxVni));
+    t.vni = static_cast<uint32_t>(vni);
+    VPC_ASSIGN_OR_RETURN(t.a, tr.Str("a"));
+    VPC_ASSIGN_OR_RETURN(t.b, tr.Str("b"));
+    VPC_ASSIGN_OR_RETURN(std::string f, tr.Str("family"));
+    if (f != "ipv4" && f != "ipv6") return Reader::Bad(tp + ".family", "must be ipv4 or ipv6");
+    t.family = f == "ipv4" ? net::Family::kV4 : net::Family::kV6;
+    v.tunnels.push_back(std::move(t));
+  }
+  return v;
+}
+
+}  // namespace
+
+std::string MapToJson(const Map& m) {
+  json nodes = json::array();
+  for (const auto& n : m.fabric.nodes) {
+    nodes.push_back({{"name", n.name},
+                     {"platform", PlatformName(n.platform)},
+                     {"underlay", {{"ipv4", Addr(n.underlay4)}, {"ipv6", Addr(n.underlay6)}}},
+                     {"mtu", n.mtu}});
+  }
+  json vpcs = json::array();
+  for (const auto& v : m.fabric.vpcs) {
+    json members = json::array();
+    for (const auto& mem : v.members) {
+      members.push_back({{"node", mem.node}, {"overlay", mem.overlay.ToString()}});
+    }
+    json tunnels = json::array();
+    for (const auto& t : v.tunnels) {
+      tunnels.push_back(
+          {{"vni", t.vni}, {"a", t.a}, {"b", t.b}, {"family", net::FamilyName(t.family)}});
+    }
+    vpcs.push_back({{"name", v.name},
+                    {"id", v.id},
+                    {"peer_network", v.peer_network.ToString()},
+                    {"family", FamilyPrefName(v.family)},
+                    {"mtu", v.mtu},
+                    {"port", v.port},
+                    {"max_jails", Count(v.max_jails)},
+                    {"max_vms", Count(v.max_vms)},
+                    {"members", members},
+                    {"tunnels", tunnels}});
+  }
+  json j = {{"format", kMapFormat},   {"fabric", m.fabric_id}, {"generation", m.fabric.generation},
+            {"controller", m.controller}, {"nodes", nodes},   {"vpcs", vpcs}};
+  return j.dump(1) + "\n";
+}
+
+Result<Map> ParseMap(std::string_view text) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) return Failure("invalid map: not a JSON document");
+  if (!j.is_object()) return Failure("invalid map: not a JSON object");
+  Reader r(j, "map");
+  VPC_TRY(r.OnlyKeys({"format", "fabric", "generation", "controller", "nodes", "vpcs"}));
+  VPC_ASSIGN_OR_RETURN(int64_t format, r.Int("format", 0, 1000));
+  if (format != kMapFormat) {
+    return Failure("invalid map: format " + std::to_string(format) + " (this vpcctl reads format " +
+                   std::to_string(kMapFormat) + "; upgrade vpcctl on this node)");
+  }
+  Map m;
+  VPC_ASSIGN_OR_RETURN(m.fabric_id, r.Str("fabric"));
+  bool hex = m.fabric_id.size() == 32;
+  for (char c : m.fabric_id) hex = hex && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+  if (!hex) return Reader::Bad("map.fabric", "must be 32 lowercase hex digits");
+  VPC_ASSIGN_OR_RETURN(int64_t gen, r.Int("generation", 0, INT64_MAX));
+  m.fabric.generation = static_cast<uint64_t>(gen);
+  VPC_ASSIGN_OR_RETURN(m.controller, r.Str("controller"));
+  VPC_TRY(ValidateNodeName(m.controller));
+  VPC_ASSIGN_OR_RETURN(const json* nodes, r.Field("nodes", json::value_t::array));
+  for (size_t i = 0; i < nodes->size(); ++i) {
+    VPC_ASSIGN_OR_RETURN(Node n, ParseNode((*nodes)[i], "map.nodes[" + std::to_string(i) + "]"));
+    m.fabric.nodes.push_back(std::move(n));
+  }
+  VPC_ASSIGN_OR_RETURN(const json* vpcs, r.Field("vpcs", json::value_t::array));
+  for (size_t i = 0; i < vpcs->size(); ++i) {
+    VPC_ASSIGN_OR_RETURN(Vpc v, ParseVpc((*vpcs)[i], "map.vpcs[" + std::to_string(i) + "]"));
+    m.fabric.vpcs.push_back(std::move(v));
+  }
+  auto st = ValidateFabric(m.fabric);
+  if (!st.ok()) return Failure("invalid map: " + st.error().message);
+  return m;
+}
+
+Status ValidateFabric(const Fabric& f) {
+  std::set<std::string> names;
+  std::set<net::IpAddress> underlays;
+  for (const auto& n : f.nodes) {
+    VPC_TRY(ValidateNodeName(n.name));
+    if (!names.insert(n.name).second) return Failure("node " + Quoted(n.name) + " appears twice");
+    for (const auto* a : {&n.underlay4, &n.underlay6}) {
+      if (*a && !underlays.insert(**a).second) {
+        return Failure("underlay address " + (*a)->ToString() + " belongs to two nodes");
+      }
+    }
+  }
+  std::set<std::string> vpc_names;
+  std::set<uint32_t> vpc_ids;
+  std::set<uint32_t> vnis;
+  for (const auto& v : f.vpcs) {
+    std::string where = "VPC " + Quoted(v.name);
+    VPC_TRY(ValidateVpcName(v.name));
+    if (!vpc_names.insert(v.name).second) return Failure(where + " appears twice");
+    if (v.id < 1 || v.id > 22767 || !vpc_ids.insert(v.id).second) {
+      return Failure(where + " has a bad or duplicate id " + std::to_string(v.id));
+    }
+    int lo = v.peer_network.family() == net::Family::kV6 ? 1280 : 576;
+    if (v.mtu < lo || v.mtu > 9216) return Failure(where + " has MTU " + std::to_string(v.mtu));
+    if (v.port < 1 || v.port > 65535) return Failure(where + " has port " + std::to_string(v.port));
+    std::set<std::string> members;
+    std::set<net::IpAddress> overlays;
+    for (const auto& m : v.members) {
+      const Node* n = f.FindNode(m.node);
+      if (!n) return Failure(where + " member " + Quoted(m.node) + " is not a node");
+      if (!members.insert(m.node).second) {
+        return Failure(where + " lists member " + Quoted(m.node) + " twice");
+      }
+      if (!v.peer_network.Contains(m.overlay) || m.overlay == v.peer_network.network() ||
+          (v.peer_network.family() == net::Family::kV4 && v.peer_network.prefix() < 31 &&
+           m.overlay == v.peer_network.Broadcast())) {
+        return Failure(where + " member " + Quoted(m.node) + " has overlay address " +
+                       m.overlay.ToString() + " outside the usable " +
+                       v.peer_network.ToString());
+      }
+      if (!overlays.insert(m.overlay).second) {
+        return Failure(where + " gives overlay address " + m.overlay.ToString() + " twice");
+      }
+    }
+    std::set<std::pair<std::string, std::string>> pairs;
+    for (const auto& t : v.tunnels) {
+      std::string tw = where + " tunnel " + std::to_string(t.vni);
+      if (t.vni < 1 || t.vni > kMaxVni) return Failure(tw + ": VNI out of range");
+      if (!vnis.insert(t.vni).second) return Failure(tw + ": VNI used twice in the fabric");
+      if (!(t.a < t.b)) return Failure(tw + ": ends must be ordered (a < b)");
+      if (!members.count(t.a) || !members.count(t.b)) {
+        return Failure(tw + ": ends " + t.a + ", " + t.b + " are not both members");
+      }
+      if (!pairs.insert({t.a, t.b}).second) return Failure(tw + ": second tunnel for one pair");
+      const Node* a = f.FindNode(t.a);
+      const Node* b = f.FindNode(t.b);
+      if (!a->Underlay(t.family) || !b->Underlay(t.family)) {
+        return Failure(tw + ": both ends need an " + std::string(net::FamilyName(t.family)) +
+                       " underlay address");
+      }
+      bool freebsd = a->platform == Platform::kFreeBSD || b->platform == Platform::kFreeBSD;
+      if (freebsd && t.vni > kFreeBsdMaxVni) return Failure(tw + ": above 32767 with a FreeBSD end");
+    }
+    size_t n = v.members.size();
+    if (pairs.size() != n * (n - (n ? 1 : 0)) / 2) {
+      return Failure(where + " has " + std::to_string(pairs.size()) + " tunnels for " +
+                     std::to_string(n) + " members (a full mesh needs " +
+                     std::to_string(n * (n - (n ? 1 : 0)) / 2) + ")");
+    }
+  }
+  return {};
+}
+
+}  // namespace vpcctl::model

@@ -1,0 +1,167 @@
+#!/bin/bash
+# Deploying real VPCs from one controller across namespace hosts: reach, MTU, no loops,
+# idempotence, member changes, isolation between VPCs, crash recovery, a dead node, bad maps,
+# destroy.
+#
+#                   underlay bridge (10.77.0.0/24, fd77::/64)
+#      +----------------+----------------+----------------+
+#      h1 (controller)  h2               h3               h4 (joins later)
+#      10.77.0.1        10.77.0.2        fd77::3          10.77.0.4
+#      fd77::1          (IPv4 only)      10.77.0.3        fd77::4
+#
+#   vpc1 10.100.0.0/24: h1-h2 over IPv4, h1-h3 over IPv6, h2-h3 over IPv4; MTU 1500-70 = 1430
+#   vpc2 10.200.0.0/24 on h1, h2, h3: must never see vpc1's frames
+. "$(dirname "$0")/lib.sh"
+e2e_require
+e2e_setup 4
+e2e_bootstrap_key h2 h3 h4
+SNIFF="$(cd "$(dirname "$0")" && pwd)/sniff.py"
+V() { e2e_vpcctl h1 "$@"; }
+owned() { e2e_on "$1" ip -j link show | python3 -c 'import json,sys; print(" ".join(sorted(l["ifname"] for l in json.load(sys.stdin) if l.get("ifalias","").startswith("vpcctl:"))))'; }
+ifindexes() { e2e_on "$1" ip -j link show | python3 -c 'import json,sys; print(" ".join("%s=%s" % (l["ifname"], l["ifindex"]) for l in sorted(json.load(sys.stdin), key=lambda l: l["ifname"]) if l.get("ifalias","").startswith("vpcctl:")))'; }
+ping_from() { e2e_on "$1" ping -n -q -c 2 -i 0.2 -W 2 "${@:2}" >/dev/null 2>&1; }
+changes() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(sum(n["changes"] for n in d["nodes"]))'; }
+
+V init --name h1 --address 10.77.0.1 --address fd77::1 >/dev/null
+V node add h2 10.77.0.2 --identity "$E2E_DIR/bootstrap" --yes --remote-vpcctl "$VPCCTL_BIN" >/dev/null 2>&1
+V node add h3 fd77::3 --underlay fd77::3 --underlay 10.77.0.3 --identity "$E2E_DIR/bootstrap" --yes \
+    --remote-vpcctl "$VPCCTL_BIN" >/dev/null 2>&1
+e2e_check "vpc init vpc1 over h1, h2, h3" V vpc init vpc1 --peer-network 10.100.0.0/24 --members h1,h2,h3
+e2e_check "vpc1 derived MTU 1430 (one pair over IPv6)" e2e_contains "$(V vpc show vpc1)" "mtu 1430"
+
+# ---- A 3-node VPC deployed from one controller.
+out=$(V vpc deploy vpc1 2>&1)
+rc=$?
+echo "$out"
+e2e_check "vpc deploy vpc1 exits 0" [ $rc = 0 ]
+for h in h1 h2 h3; do
+    e2e_check "$h printed a progress line" e2e_contains "$out" "  $h: converged"
+done
+e2e_check "h1 has its two tunnels and the bridge" [ "$(owned h1)" = "vpc1 vx100 vx101" ]
+e2e_check "h2 has its two tunnels and the bridge" [ "$(owned h2)" = "vpc1 vx100 vx102" ]
+e2e_check "h3 has its two tunnels and the bridge" [ "$(owned h3)" = "vpc1 vx101 vx102" ]
+e2e_check "h1-h3 runs over IPv6" e2e_contains "$(e2e_on h1 ip -d link show vx101)" "remote fd77::3"
+for from in 1 2 3; do
+    for to in 1 2 3; do
+        [ $from = $to ] && continue
+        e2e_check "h$from pings h$to over the overlay" ping_from h$from 10.100.0.$to
+    done
+done
+e2e_check "ping -M do with payload MTU-28 = 1402 crosses (h1 -> h3, IPv6 underlay)" \
+    ping_from h1 -M do -s 1402 10.100.0.3
+e2e_expect_fail "ping -M do with payload MTU-27 = 1403 is refused" ping_from h1 -M do -s 1403 10.100.0.3
+e2e_check "ping -M do 1402 crosses h2 -> h3 (IPv4 underlay)" ping_from h2 -M do -s 1402 10.100.0.3
+status=$(V vpc status vpc1 2>&1)
+rc=$?
+echo "$status"
+e2e_check "vpc status is healthy (exit 0)" [ $rc = 0 ]
+e2e_check "the status matrix shows loss and latency" e2e_contains "$status" "0% "
+
+# ---- Idempotence: a second deploy changes nothing and keeps every ifindex.
+before=$(for h in h1 h2 h3; do ifindexes $h; done)
+n=$(V vpc deploy vpc1 --json | changes)
+e2e_check "a second deploy reports zero changes (got $n)" [ "$n" = 0 ]
+e2e_check "every vpcctl interface kept its ifindex" [ "$(for h in h1 h2 h3; do ifindexes $h; done)" = "$before" ]
+
+# ---- Two VPCs on the same nodes; a broadcast in vpc1 reaches each node exactly once (no loop)
+# and never appears in vpc2.
+e2e_check "vpc2 on the same nodes deploys" V vpc init vpc2 --peer-network 10.200.0.0/24 --members h1,h2,h3
+e2e_check "deploy vpc2" V vpc deploy vpc2
+marker=c0ffee$(printf '%06x' $$)
+for h in h2 h3; do
+    for b in vpc1 vpc2; do
+        e2e_on $h python3 "$SNIFF" $b "$marker$marker" 4 > "$E2E_DIR/sniff.$h.$b" 2>/dev/null &
+    done
+done
+sleep 1
+rx_before=$(e2e_on h2 cat /sys/class/net/vpc1/statistics/rx_packets)
+e2e_on h1 ping -n -b -q -c 20 -i 0.05 -p "$marker$marker" 10.100.0.255 >/dev/null 2>&1
+wait
+for h in h2 h3; do
+    got=$(cat "$E2E_DIR/sniff.$h.vpc1")
+    e2e_check "20 broadcasts from h1 arrive on $h's vpc1 exactly 20 times (got $got)" [ "$got" = 20 ]
+    got=$(cat "$E2E_DIR/sniff.$h.vpc2")
+    e2e_check "none of them arrives on $h's vpc2 (got $got)" [ "$got" = 0 ]
+done
+rx_after=$(e2e_on h2 cat /sys/class/net/vpc1/statistics/rx_packets)
+e2e_check "h2's vpc1 bridge counters show no storm ($((rx_after - rx_before)) packets)" \
+    [ $((rx_after - rx_before)) -lt 60 ]
+
+# ---- Member changes: h4 joins (only its tunnels appear), then leaves (they go everywhere).
+V node add h4 10.77.0.4 --underlay 10.77.0.4 --underlay fd77::4 --identity "$E2E_DIR/bootstrap" \
+    --yes --remote-vpcctl "$VPCCTL_BIN" >/dev/null 2>&1
+before=$(for h in h1 h2 h3; do ifindexes $h; done)
+e2e_check "vpc member add vpc1 h4" V vpc member add vpc1 h4
+out=$(V vpc deploy vpc1 --json)
+e2e_check "deploy after adding h4 succeeds" [ "$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["failed"])')" = 0 ]
+after=$(for h in h1 h2 h3; do ifindexes $h; done)
+kept=yes
+for entry in $before; do case " $after " in *" $entry "*) ;; *) kept="no ($entry)";; esac; done
+e2e_check "every existing interface kept its ifindex: $kept" [ "$kept" = yes ]
+new_on_h1=$(echo "$after" | tr ' ' '\n' | grep -c .)
+e2e_check "h1 gained exactly one tunnel (to h4)" [ "$new_on_h1" = $(( $(echo "$before" | tr ' ' '\n' | grep -c .) + 3 )) ]
+e2e_check "h4 pings h2 over vpc1" ping_from h4 10.100.0.2
+e2e_check "h4 has three tunnels and the bridge" [ "$(owned h4 | wc -w)" = 4 ]
+e2e_check "vpc member remove vpc1 h4" V vpc member remove vpc1 h4
+e2e_check "deploy after removing h4" V vpc deploy vpc1
+e2e_check "h4's tunnels are gone from h4" [ -z "$(owned h4)" ]
+for h in h1 h2 h3; do
+    e2e_check "h4's tunnel is gone from $h" [ "$(owned $h | wc -w)" = 6 ]
+done
+
+# ---- Crash recovery: an apply killed with SIGKILL midway, then deploy converges.
+e2e_check "vpc3 created" V vpc init vpc3 --peer-network 10.30.0.0/24 --members h1,h2,h3
+map=$(V map export)
+echo "$map" | e2e_on h2 env VPCCTL_FAULT_KILL_AFTER=1 "$VPCCTL_BIN" apply --local --import --node h2 >/dev/null 2>&1
+rc=$?
+e2e_check "the apply on h2 died by SIGKILL (exit $rc)" [ $rc = 137 ]
+drift=$(e2e_on h2 "$VPCCTL_BIN" apply --local --dry-run --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["changes"])')
+e2e_check "it left h2 half-built ($drift steps still needed)" [ "$drift" -gt 0 ]
+e2e_check "deploy after the crash converges" V vpc deploy vpc3
+e2e_check "h2 pings h1 over vpc3" ping_from h2 10.30.0.1
+n=$(V deploy --json | changes)
+e2e_check "deploy of everything is then a no-op (got $n changes)" [ "$n" = 0 ]
+
+# ---- A dead node: deploy converges the others, names it, exits 3 within the timeout.
+e2e_cut h3
+V vpc member add vpc3 h4 >/dev/null
+start=$(e2e_now_ms)
+out=$(V vpc deploy vpc3 --timeout 3 2>&1)
+rc=$?
+took=$(( $(e2e_now_ms) - start ))
+echo "$out"
+e2e_check "deploy with h3 unreachable exits 3 (got $rc)" [ $rc = 3 ]
+e2e_check "... names h3 as failed" e2e_contains "$out" "h3: FAILED"
+e2e_check "... converges the others" e2e_contains "$out" "h4: converged"
+e2e_check "... within the 3 s connect timeout plus a margin (${took} ms)" [ $took -lt 6000 ]
+e2e_expect_fail "status is not healthy while h3 is down" V vpc status vpc3 --timeout 2
+e2e_heal h3
+sleep 1
+e2e_check "after h3 is back, deploy is all green" V vpc deploy vpc3
+e2e_check "and status is healthy" V vpc status vpc3
+
+# ---- Bad maps: stale and malformed maps are refused and change nothing.
+held() { e2e_on h2 sqlite3 /var/lib/vpcctl/vpcctl.db "select generation from map"; }
+gen=$(held)
+stale=$(V map export | python3 -c 'import json,sys; d=json.load(sys.stdin); d["generation"]=1; print(json.dumps(d))')
+out=$(echo "$stale" | e2e_on h2 "$VPCCTL_BIN" map import --node h2 2>&1)
+rc=$?
+e2e_check "a stale map is refused (exit $rc)" [ $rc = 1 ]
+e2e_check "... saying so" e2e_contains "$out" "stale map"
+out=$(echo '{"format": 1, "fabric": "x", "nodes": [' | e2e_on h2 "$VPCCTL_BIN" map import --node h2 2>&1)
+rc=$?
+e2e_check "a malformed map is refused (exit $rc)" [ $rc = 1 ]
+bad=$(V map export | python3 -c 'import json,sys; d=json.load(sys.stdin); d["vpcs"][0]["tunnels"][0]["vni"]=d["vpcs"][0]["tunnels"][1]["vni"]; print(json.dumps(d))')
+out=$(echo "$bad" | e2e_on h2 "$VPCCTL_BIN" map import --node h2 2>&1)
+e2e_check "a map with a duplicate VNI is refused" e2e_contains "$out" "VNI used twice"
+e2e_check "h2 still holds generation $gen" [ "$(held)" = "$gen" ]
+n=$(e2e_on h2 "$VPCCTL_BIN" apply --local --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["changes"])')
+e2e_check "and its next apply changes nothing (got $n)" [ "$n" = 0 ]
+
+# ---- Destroy: no vpcctl-owned interface is left on any host.
+for v in vpc1 vpc2 vpc3; do e2e_check "vpc destroy $v" V vpc destroy $v; done
+for h in h1 h2 h3 h4; do
+    e2e_check "no vpcctl interface left on $h" [ -z "$(owned $h)" ]
+done
+e2e_check "no VPC left on the controller" [ "$(V vpc list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["vpcs"]))')" = 0 ]
+e2e_finish
