@@ -187,6 +187,18 @@ Status Apply(Context& ctx, const ApplyOptions& o) {
     if (held.node.empty()) return UsageError("say which node of the map this one is: --node NAME");
     held.generation = held.map.fabric.generation;
   } else {
+    VPC_ASSIGN_OR_RETURN(auto stored, db->LoadMap());
+    if (!stored && !o.import) {
+      // A node the controller has not reached yet (or a boot before the first deploy).
+      if (o.json) {
+        PrintJson(ctx.io.out, {{"node", nullptr}, {"generation", nullptr}, {"changes", 0},
+                               {"converged", true}, {"steps", json::array()}, {"no_map", true}});
+      } else {
+        ctx.io.out << "no map on this node yet: nothing to apply (the controller pushes one with "
+                      "`vpcctl vpc deploy`)\n";
+      }
+      return {};
+    }
     VPC_ASSIGN_OR_RETURN(held, LoadHeldMap(*db));
     if (!previous) previous = held.generation;
   }

@@ -17,23 +17,25 @@ std::vector<Argv> LinuxDriver::Render(const plan::Step& s) const {
       return {{"ip", "link", "del", "dev", i}};
     case Action::kCreateTunnel: {
       const auto& t = s.tunnel;
-      return {{"ip", "link", "add", i, "mtu", std::to_string(s.mtu), "type", "vxlan", "id",
+      return {{"ip", "link", "add", "name", i, "mtu", std::to_string(s.mtu), "type", "vxlan", "id",
                std::to_string(t.vni), "local", t.local.ToString(), "remote", t.remote.ToString(),
                "dstport", std::to_string(t.port)},
               {"ip", "link", "set", "dev", i, "alias", tag}};
     }
     case Action::kCreateBridge:
-      return {{"ip", "link", "add", i, "mtu", std::to_string(s.mtu), "type", "bridge"},
+      return {{"ip", "link", "add", "name", i, "mtu", std::to_string(s.mtu), "type", "bridge"},
               {"ip", "link", "set", "dev", i, "alias", tag}};
     case Action::kSetOwner:
       return {{"ip", "link", "set", "dev", i, "alias", tag}};
     case Action::kSetMtu:
       return {{"ip", "link", "set", "dev", i, "mtu", std::to_string(s.mtu)}};
+    // Port isolation in ip's bridge_slave form (the same flag as `bridge link set dev X isolated
+    // on`), so that a whole plan is one `ip -batch`.
     case Action::kAddMember:
       return {{"ip", "link", "set", "dev", i, "master", s.bridge},
-              {"bridge", "link", "set", "dev", i, "isolated", "on"}};
+              {"ip", "link", "set", "dev", i, "type", "bridge_slave", "isolated", "on"}};
     case Action::kSetIsolated:
-      return {{"bridge", "link", "set", "dev", i, "isolated", "on"}};
+      return {{"ip", "link", "set", "dev", i, "type", "bridge_slave", "isolated", "on"}};
     case Action::kAddAddress:
       return {{"ip", "addr", "add", s.address.ToString(), "dev", i}};
     case Action::kRemoveAddress:

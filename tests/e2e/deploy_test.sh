@@ -23,6 +23,8 @@ ping_from() { e2e_on "$1" ping -n -q -c 2 -i 0.2 -W 2 "${@:2}" >/dev/null 2>&1; 
 changes() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(sum(n["changes"] for n in d["nodes"]))'; }
 
 V init --name h1 --address 10.77.0.1 --address fd77::1 >/dev/null
+e2e_check "apply on a node that has no map yet is a no-op (what the boot unit runs)" \
+    e2e_on h4 "$VPCCTL_BIN" apply --local
 V node add h2 10.77.0.2 --identity "$E2E_DIR/bootstrap" --yes --remote-vpcctl "$VPCCTL_BIN" >/dev/null 2>&1
 V node add h3 fd77::3 --underlay fd77::3 --underlay 10.77.0.3 --identity "$E2E_DIR/bootstrap" --yes \
     --remote-vpcctl "$VPCCTL_BIN" >/dev/null 2>&1

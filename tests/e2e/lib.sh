@@ -13,7 +13,7 @@
 # Teardown (always, via trap) kills every process in the namespaces, deletes them and the work dir.
 
 set -u
-E2E_P="vpce$$"
+E2E_P="${E2E_PREFIX:-vpce$$}"
 E2E_DIR=""
 E2E_FAILS=0
 E2E_HOSTS=""

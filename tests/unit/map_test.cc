@@ -1,0 +1,113 @@
+#include "vpcctl/model/map.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "testing.h"
+
+namespace vpcctl::model {
+namespace {
+
+using json = nlohmann::json;
+
+Map Sample() { return Map{"0123456789abcdef0123456789abcdef", "h1", testing::SampleFabric()}; }
+
+// Parses the sample map after `edit` changed its JSON; returns the error message or "ok".
+std::string After(const std::function<void(json&)>& edit) {
+  json j = json::parse(MapToJson(Sample()));
+  edit(j);
+  auto m = ParseMap(j.dump());
+  return m.ok() ? "ok" : m.error().message;
+}
+
+TEST(Map, RoundTripsTheFabric) {
+  Map m = Sample();
+  m.fabric.generation = 42;
+  auto back = ParseMap(MapToJson(m));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->fabric_id, m.fabric_id);
+  EXPECT_EQ(back->controller, "h1");
+  EXPECT_EQ(back->fabric.generation, 42u);
+  ASSERT_EQ(back->fabric.nodes.size(), 4u);
+  EXPECT_EQ(back->fabric.nodes[2].mtu, 9000);
+  EXPECT_EQ(back->fabric.nodes[1].platform, Platform::kFreeBSD);
+  const Vpc& v = back->fabric.vpcs.at(0);
+  const Vpc& w = m.fabric.vpcs.at(0);
+  EXPECT_EQ(v.peer_network, w.peer_network);
+  EXPECT_EQ(v.mtu, w.mtu);
+  ASSERT_EQ(v.tunnels.size(), w.tunnels.size());
+  for (size_t i = 0; i < v.tunnels.size(); ++i) {
+    EXPECT_EQ(v.tunnels[i].vni, w.tunnels[i].vni);
+    EXPECT_EQ(v.tunnels[i].family, w.tunnels[i].family);
+  }
+  EXPECT_EQ(MapToJson(*back), MapToJson(m));
+}
+
+TEST(Map, CarriesNoSecretsOrSshDetails) {
+  Map m = Sample();
+  m.fabric.nodes[1].host_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIsecretish";
+  m.fabric.nodes[1].ssh_user = "deploy";
+  std::string text = MapToJson(m);
+  EXPECT_EQ(text.find("AAAAC3Nza"), std::string::npos);
+  EXPECT_EQ(text.find("deploy"), std::string::npos);
+  EXPECT_EQ(text.find("ssh"), std::string::npos);
+}
+
+TEST(Map, RefusesMalformedDocuments) {
+  for (const char* bad : {"", "null", "[]", "{", "{\"format\": 1}", "not json at all"}) {
+    EXPECT_FALSE(ParseMap(bad).ok()) << bad;
+  }
+}
+
+TEST(Map, RefusesEveryBrokenInvariantNamingTheField) {
+  struct Case {
+    const char* expect;
+    std::function<void(json&)> edit;
+  };
+  std::vector<Case> cases = {
+      {"format 2", [](json& j) { j["format"] = 2; }},
+      {"map.fabric", [](json& j) { j["fabric"] = "nothex"; }},
+      {"map.generation", [](json& j) { j["generation"] = -1; }},
+      {"map.surprise", [](json& j) { j["surprise"] = 1; }},
+      {"invalid node name", [](json& j) { j["nodes"][0]["name"] = "H1;x"; }},
+      {"platform", [](json& j) { j["nodes"][0]["platform"] = "plan9"; }},
+      {"map.nodes[1].underlay.ipv4", [](json& j) { j["nodes"][1]["underlay"]["ipv4"] = "fd00::1"; }},
+      {"has no address", [](json& j) { j["nodes"][1]["underlay"] = {{"ipv4", nullptr}, {"ipv6", nullptr}}; }},
+      {"map.nodes[0].mtu", [](json& j) { j["nodes"][0]["mtu"] = 100; }},
+      {"appears twice", [](json& j) { j["nodes"][1]["name"] = "h1"; }},
+      {"belongs to two nodes", [](json& j) { j["nodes"][1]["underlay"]["ipv4"] = "192.0.2.1"; }},
+      {"invalid VPC name", [](json& j) { j["vpcs"][0]["name"] = "bridge0"; }},
+      {"host bits", [](json& j) { j["vpcs"][0]["peer_network"] = "10.100.0.1/24"; }},
+      {"map.vpcs[0].port", [](json& j) { j["vpcs"][0]["port"] = 0; }},
+      {"map.vpcs[0].mtu", [](json& j) { j["vpcs"][0]["mtu"] = 10000; }},
+      {"is not a node", [](json& j) { j["vpcs"][0]["members"][0]["node"] = "ghost"; }},
+      {"outside the usable", [](json& j) { j["vpcs"][0]["members"][0]["overlay"] = "10.9.0.1"; }},
+      {"outside the usable", [](json& j) { j["vpcs"][0]["members"][0]["overlay"] = "10.100.0.255"; }},
+      {"twice", [](json& j) { j["vpcs"][0]["members"][1]["overlay"] = "10.100.0.1"; }},
+      {"VNI used twice", [](json& j) { j["vpcs"][0]["tunnels"][1]["vni"] = j["vpcs"][0]["tunnels"][0]["vni"]; }},
+      {"map.vpcs[0].tunnels[0].vni", [](json& j) { j["vpcs"][0]["tunnels"][0]["vni"] = 0; }},
+      {"ordered", [](json& j) { std::swap(j["vpcs"][0]["tunnels"][0]["a"], j["vpcs"][0]["tunnels"][0]["b"]); }},
+      {"full mesh", [](json& j) { j["vpcs"][0]["tunnels"].erase(0); }},
+      {"underlay address", [](json& j) { j["vpcs"][0]["tunnels"][0]["family"] = "ipv6"; }},
+      {"FreeBSD", [](json& j) { j["vpcs"][0]["tunnels"][0]["vni"] = 40000; }},
+      {"map.vpcs[0].tunnels[0].a", [](json& j) { j["vpcs"][0]["tunnels"][0]["a"] = 7; }},
+  };
+  for (const auto& c : cases) {
+    std::string msg = After(c.edit);
+    EXPECT_NE(msg.find(c.expect), std::string::npos) << "expected '" << c.expect << "' in: " << msg;
+    EXPECT_NE(msg, "ok");
+  }
+  EXPECT_EQ(After([](json&) {}), "ok");
+}
+
+TEST(Map, ValidateFabricAcceptsWhatTheAllocatorBuilds) {
+  Fabric f = testing::SampleFabric();
+  ASSERT_TRUE(alloc::AddMember(f, "vpc1", "h4").ok());
+  EXPECT_TRUE(ValidateFabric(f).ok());
+  ASSERT_TRUE(alloc::RemoveMember(f, "vpc1", "h2").ok());
+  EXPECT_TRUE(ValidateFabric(f).ok());
+}
+
+}  // namespace
+}  // namespace vpcctl::model
