@@ -93,7 +93,7 @@ void AddDeployCommands(CLI::App& app, Dispatch& d) {
   c->add_option("--node", apply->node, "With --import or --map: which node of the map this is");
   c->add_flag("--force", apply->force, "With --import: as `map import --force`");
   c->callback([apply, &d] {
-    // Fault injection for the crash-recovery tests: die after this many processes.
+    // Fault injection for the crash-recovery tests: die after this many commands.
     if (const char* k = std::getenv("VPCCTL_FAULT_KILL_AFTER")) apply->kill_after = std::atoi(k);
     d.action = [apply](fabric::Context& ctx) { return fabric::Apply(ctx, *apply); };
   });

@@ -245,7 +245,10 @@ Status Apply(Context& ctx, const ApplyOptions& o) {
     report["converged"] = true;
     return finish({});
   }
-  auto invocations = driver.Batch(platform::RenderAll(driver, *steps));
+  auto commands = platform::RenderAll(driver, *steps);
+  bool crash = o.kill_after >= 0 && static_cast<size_t>(o.kill_after) < commands.size();
+  if (crash) commands.resize(static_cast<size_t>(o.kill_after));
+  auto invocations = driver.Batch(commands);
   for (size_t i = 0; i < invocations.size(); ++i) {
     const auto& inv = invocations[i];
     auto r = ctx.runner.Run(inv.argv, inv.input, kStepTimeout);
@@ -258,8 +261,8 @@ Status Apply(Context& ctx, const ApplyOptions& o) {
                                                                  std::to_string(r->exit_code)) +
                             ": " + detail + "; the next apply continues from here"));
     }
-    if (o.kill_after >= 0 && static_cast<int>(i) + 1 >= o.kill_after) raise(SIGKILL);
   }
+  if (crash) raise(SIGKILL);
   VPC_ASSIGN_OR_RETURN(plan::Observed after, Probe(ctx, driver));
   auto remaining = plan::Diff(desired, after);
   if (!remaining) return finish(remaining.take_error());

@@ -114,7 +114,7 @@ done
 # ---- Crash recovery: an apply killed with SIGKILL midway, then deploy converges.
 e2e_check "vpc3 created" V vpc init vpc3 --peer-network 10.30.0.0/24 --members h1,h2,h3
 map=$(V map export)
-echo "$map" | e2e_on h2 env VPCCTL_FAULT_KILL_AFTER=1 "$VPCCTL_BIN" apply --local --import --node h2 >/dev/null 2>&1
+echo "$map" | e2e_on h2 env VPCCTL_FAULT_KILL_AFTER=7 "$VPCCTL_BIN" apply --local --import --node h2 >/dev/null 2>&1
 rc=$?
 e2e_check "the apply on h2 died by SIGKILL (exit $rc)" [ $rc = 137 ]
 drift=$(e2e_on h2 "$VPCCTL_BIN" apply --local --dry-run --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["changes"])')
@@ -140,7 +140,8 @@ e2e_expect_fail "status is not healthy while h3 is down" V vpc status vpc3 --tim
 e2e_heal h3
 sleep 1
 e2e_check "after h3 is back, deploy is all green" V vpc deploy vpc3
-e2e_check "and status is healthy" V vpc status vpc3
+healthy() { for _ in 1 2 3 4 5; do V vpc status vpc3 >/dev/null 2>&1 && return 0; sleep 1; done; return 1; }
+e2e_check "and status becomes healthy (neighbours re-learnt within 5 s)" healthy
 
 # ---- Bad maps: stale and malformed maps are refused and change nothing.
 held() { e2e_on h2 sqlite3 /var/lib/vpcctl/vpcctl.db "select generation from map"; }
