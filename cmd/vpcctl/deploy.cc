@@ -71,8 +71,12 @@ void AddDeployCommands(CLI::App& app, Dispatch& d) {
 
   auto* map = app.add_subcommand("map", "The fabric map the controller pushes to nodes");
   map->require_subcommand(1);
+  auto show = std::make_shared<bool>(false);
   c = map->add_subcommand("export", "Print the map as JSON");
-  c->callback([&d] { d.action = [](fabric::Context& ctx) { return fabric::MapExport(ctx); }; });
+  c->add_flag("--show-secrets", *show, "Include VIP secrets (else (redacted))");
+  c->callback([show, &d] {
+    d.action = [show](fabric::Context& ctx) { return fabric::MapExport(ctx, *show); };
+  });
   auto import = std::make_shared<fabric::MapImportOptions>();
   c = map->add_subcommand("import", "Read a map on stdin and store it (atomically)");
   c->add_option("--node", import->node, "Which node of the map this one is");

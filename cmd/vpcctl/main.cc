@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
   vpcctl::cli::AddVpcCommands(app, dispatch);
   vpcctl::cli::AddPlanCommands(app, dispatch);
   vpcctl::cli::AddDeployCommands(app, dispatch);
+  vpcctl::cli::AddVipCommands(app, dispatch);
 
   try {
     app.parse(argc, argv);

@@ -11,17 +11,25 @@ void AddPlanCommands(CLI::App& app, Dispatch& d) {
   c->add_option("vpc", plan->vpc)->required();
   c->add_option("--node", plan->node, "Node (default: this node)");
   c->add_flag("--json", plan->json, "Print JSON");
+  c->add_flag("--show-secrets", plan->show_secrets, "Print VIP secrets instead of (redacted)");
   c->callback([plan, &d] {
     d.action = [plan](fabric::Context& ctx) { return fabric::Plan(ctx, *plan); };
   });
 
   auto* render = app.add_subcommand("render", "Render configuration files");
   render->require_subcommand(1);
-  auto node = std::make_shared<std::string>();
+  struct RcOptions {
+    std::string node;
+    bool show_secrets = false;
+  };
+  auto rc = std::make_shared<RcOptions>();
   c = render->add_subcommand("rc.conf", "FreeBSD rc.conf lines for a node's VPCs");
-  c->add_option("--node", *node, "Node (default: this node)");
-  c->callback([node, &d] {
-    d.action = [node](fabric::Context& ctx) { return fabric::RenderRcConf(ctx, *node); };
+  c->add_option("--node", rc->node, "Node (default: this node)");
+  c->add_flag("--show-secrets", rc->show_secrets, "Print VIP secrets instead of (redacted)");
+  c->callback([rc, &d] {
+    d.action = [rc](fabric::Context& ctx) {
+      return fabric::RenderRcConf(ctx, rc->node, rc->show_secrets);
+    };
   });
 }
 

@@ -99,6 +99,7 @@ Status CheckPeerNetworkFits(const Vpc& vpc, size_t members) {
 Result<net::IpAddress> TakeOverlay(const Vpc& vpc) {
   std::set<net::IpAddress> used;
   for (const auto& m : vpc.members) used.insert(m.overlay);
+  for (const auto& v : vpc.vips) used.insert(v.address);  // a VIP in the peer network is reserved
   uint64_t usable = vpc.peer_network.UsableHosts();
   for (uint64_t n = 0; n < usable && n <= used.size(); ++n) {
     net::IpAddress a = vpc.peer_network.Host(n);
@@ -226,6 +227,12 @@ Status RemoveMember(Fabric& fabric, const std::string& vpc_name, const std::stri
   if (!vpc) return UsageError("unknown VPC " + Quoted(vpc_name) + " (see `vpcctl vpc list`)");
   if (!vpc->HasMember(node)) {
     return UsageError("node " + Quoted(node) + " is not a member of VPC " + Quoted(vpc_name));
+  }
+  for (const auto& v : vpc->vips) {
+    if (v.Rank(node) >= 0) {
+      return UsageError("node " + Quoted(node) + " is in the group of VIP " + v.address.ToString() +
+                        " (vhid " + std::to_string(v.vhid) + "); remove it from the VIP first");
+    }
   }
   Vpc copy = *vpc;
   std::erase_if(copy.members, [&](const model::Member& m) { return m.node == node; });

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "vpcctl/base/text.h"
@@ -174,6 +175,44 @@ std::string SelfPath() {
     if (n > 0) return std::string(buf, static_cast<size_t>(n));
   }
   return "vpcctl";
+}
+
+int PidFromFile(const std::string& pidfile) {
+  FILE* f = std::fopen(pidfile.c_str(), "re");
+  if (!f) return 0;
+  long pid = 0;
+  int n = std::fscanf(f, "%ld", &pid);
+  std::fclose(f);
+  if (n != 1 || pid <= 1 || pid > 1 << 30) return 0;
+  if (kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM) return 0;
+  // A zombie answers kill(0) too; on Linux, /proc tells (an init that does not reap leaves them).
+  std::string stat_path = "/proc/" + std::to_string(pid) + "/stat";
+  if (FILE* st = std::fopen(stat_path.c_str(), "re")) {
+    char buf[512] = {};
+    size_t got = std::fread(buf, 1, sizeof buf - 1, st);
+    std::fclose(st);
+    std::string text(buf, got);
+    size_t close = text.rfind(')');
+    if (close != std::string::npos && close + 2 < text.size() && text[close + 2] == 'Z') return 0;
+  }
+  return static_cast<int>(pid);
+}
+
+Status SignalPidfile(const std::string& pidfile, int sig, std::chrono::milliseconds wait_exit) {
+  int pid = PidFromFile(pidfile);
+  if (pid == 0) return {};
+  if (kill(pid, sig) != 0) {
+    return Failure("cannot signal pid " + std::to_string(pid) + ": " + std::strerror(errno));
+  }
+  auto deadline = std::chrono::steady_clock::now() + wait_exit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (kill(pid, 0) != 0) return {};
+    usleep(20000);
+  }
+  if (wait_exit.count() > 0 && kill(pid, 0) == 0) {
+    kill(pid, SIGKILL);
+  }
+  return {};
 }
 
 std::string LocalSystemName() {

@@ -1,6 +1,10 @@
 // The node side: map import, apply --local, status --local.
 #include <signal.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
 #include <iterator>
 #include <mutex>
 #include <ostream>
@@ -28,7 +32,10 @@ std::string ReadAll(std::istream& in) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-Result<plan::Observed> Probe(Context& ctx, const platform::Driver& driver) {
+// The kernel's interfaces (through the driver's probe), plus the daemon files and daemons the
+// desired state names.
+Result<plan::Observed> Probe(Context& ctx, const platform::Driver& driver,
+                             const plan::Desired& desired) {
   std::vector<std::string> outputs;
   for (const auto& argv : driver.ProbeCommands()) {
     VPC_ASSIGN_OR_RETURN(auto r, ctx.runner.Run(argv, "", kStepTimeout));
@@ -37,7 +44,51 @@ Result<plan::Observed> Probe(Context& ctx, const platform::Driver& driver) {
     }
     outputs.push_back(std::move(r.out));
   }
-  return driver.ParseProbe(outputs);
+  VPC_ASSIGN_OR_RETURN(plan::Observed observed, driver.ParseProbe(outputs));
+  for (const auto& f : desired.files) {
+    if (!store::FileExists(f.path)) continue;
+    VPC_ASSIGN_OR_RETURN(observed.files[f.path], store::ReadFile(f.path));
+  }
+  for (const auto& d : desired.daemons) observed.daemons[d.name] = exec::PidFromFile(d.pidfile) != 0;
+  return observed;
+}
+
+// Carries out the part of a step that is not a command: files and daemon signals.
+Status Effect(const plan::Step& s) {
+  switch (s.action) {
+    case plan::Action::kWriteFile:
+      return store::WriteFileAtomic(s.file.path, s.file.content, s.file.mode);
+    case plan::Action::kRemoveFile:
+      if (std::remove(s.file.path.c_str()) != 0 && errno != ENOENT) {
+        return Failure("cannot remove " + s.file.path + ": " + std::strerror(errno));
+      }
+      return {};
+    case plan::Action::kStartDaemon:
+      for (const auto& f : s.daemon.stale) std::remove(f.c_str());
+      return {};
+    case plan::Action::kReloadDaemon:
+      if (s.daemon.reload_on_hup) return exec::SignalPidfile(s.daemon.pidfile, SIGHUP);
+      return exec::SignalPidfile(s.daemon.pidfile, SIGTERM, std::chrono::seconds(3));
+    case plan::Action::kStopDaemon:
+      VPC_TRY(exec::SignalPidfile(s.daemon.pidfile, SIGTERM, std::chrono::seconds(3)));
+      std::remove(s.daemon.pidfile.c_str());
+      return {};
+    default:
+      return {};
+  }
+}
+
+bool HasEffect(const plan::Step& s) {
+  switch (s.action) {
+    case plan::Action::kWriteFile:
+    case plan::Action::kRemoveFile:
+    case plan::Action::kStartDaemon:
+    case plan::Action::kReloadDaemon:
+    case plan::Action::kStopDaemon:
+      return true;
+    default:
+      return false;
+  }
 }
 
 json StepsJson(const std::vector<plan::Step>& steps) {
@@ -51,8 +102,9 @@ json StepsJson(const std::vector<plan::Step>& steps) {
   return arr;
 }
 
-// The node's part of a map: every VPC it is a member of; nothing when it is not in the map.
-Result<plan::Desired> DesiredOf(const model::Map& map, const std::string& node,
+// The node's part of a map: every VPC it is a member of (nothing when it is not in the map), with
+// the VIP machinery its platform runs.
+Result<plan::Desired> DesiredOf(Context& ctx, const model::Map& map, const std::string& node,
                                 model::Platform platform) {
   plan::Desired d;
   if (map.fabric.FindNode(node)) {
@@ -60,6 +112,7 @@ Result<plan::Desired> DesiredOf(const model::Map& map, const std::string& node,
   }
   d.node = node;
   d.platform = platform;
+  platform::DriverFor(platform).AddVipSetup(d, platform::VipEnv{exec::SelfPath(), ctx.paths.dir});
   return d;
 }
 
@@ -126,11 +179,11 @@ Result<ImportOutcome> ImportMap(store::Store& db, const std::string& text, const
   return out;
 }
 
-Status MapExport(Context& ctx) {
+Status MapExport(Context& ctx, bool show_secrets) {
   VPC_ASSIGN_OR_RETURN(auto s, Session::Read(ctx));
   VPC_ASSIGN_OR_RETURN(auto id, s->store().GetSetting("fabric_id"));
   model::Map m{id.value_or(""), s->local_node, s->fabric};
-  ctx.io.out << model::MapToJson(m);
+  ctx.io.out << model::MapToJson(m, show_secrets);
   return {};
 }
 
@@ -204,8 +257,8 @@ Status Apply(Context& ctx, const ApplyOptions& o) {
   }
   VPC_ASSIGN_OR_RETURN(model::Platform platform, LocalPlatform());
   const auto& driver = platform::DriverFor(platform);
-  VPC_ASSIGN_OR_RETURN(plan::Desired desired, DesiredOf(held.map, held.node, platform));
-  VPC_ASSIGN_OR_RETURN(plan::Observed observed, Probe(ctx, driver));
+  VPC_ASSIGN_OR_RETURN(plan::Desired desired, DesiredOf(ctx, held.map, held.node, platform));
+  VPC_ASSIGN_OR_RETURN(plan::Observed observed, Probe(ctx, driver, desired));
   report["node"] = held.node;
   report["generation"] = held.generation;
   report["previous_generation"] = previous ? json(*previous) : json();
@@ -236,7 +289,7 @@ Status Apply(Context& ctx, const ApplyOptions& o) {
   if (o.dry_run) {
     report["converged"] = steps->empty();
     report["commands"] = json::array();
-    for (const auto& argv : platform::RenderAll(driver, *steps)) {
+    for (const auto& argv : platform::RenderAll(driver, plan::Redacted(*steps))) {
       report["commands"].push_back(ShellLine(argv));
     }
     return finish({});
@@ -245,25 +298,45 @@ Status Apply(Context& ctx, const ApplyOptions& o) {
     report["converged"] = true;
     return finish({});
   }
-  auto commands = platform::RenderAll(driver, *steps);
-  bool crash = o.kill_after >= 0 && static_cast<size_t>(o.kill_after) < commands.size();
-  if (crash) commands.resize(static_cast<size_t>(o.kill_after));
-  auto invocations = driver.Batch(commands);
-  for (size_t i = 0; i < invocations.size(); ++i) {
-    const auto& inv = invocations[i];
-    auto r = ctx.runner.Run(inv.argv, inv.input, kStepTimeout);
-    std::string what = ShellLine(inv.argv);
-    if (!r) return finish(Failure("running `" + what + "`: " + r.error().message));
-    if (!r->ok()) {
-      std::string detail = std::string(Trim(r->err.empty() ? r->out : r->err));
-      return finish(Failure("`" + what + "` failed" +
-                            (r->timed_out ? " (timed out)" : " with exit " +
-                                                                 std::to_string(r->exit_code)) +
-                            ": " + detail + "; the next apply continues from here"));
+  // Interface steps run batched; a step with an effect of its own (files, daemons) first flushes
+  // the batch, then does its effect and its commands.
+  size_t budget = o.kill_after >= 0 ? static_cast<size_t>(o.kill_after) : SIZE_MAX;
+  std::vector<platform::Argv> pending;
+  auto flush = [&]() -> Status {
+    for (const auto& inv : driver.Batch(pending)) {
+      auto r = ctx.runner.Run(inv.argv, inv.input, kStepTimeout);
+      std::string what = ShellLine(inv.argv);
+      if (!r) return Failure("running `" + what + "`: " + r.error().message);
+      if (!r->ok()) {
+        std::string detail = std::string(Trim(r->err.empty() ? r->out : r->err));
+        return Failure("`" + what + "` failed" +
+                       (r->timed_out ? " (timed out)"
+                                     : " with exit " + std::to_string(r->exit_code)) +
+                       ": " + detail + "; the next apply continues from here");
+      }
     }
+    pending.clear();
+    return {};
+  };
+  for (const auto& step : *steps) {
+    if (HasEffect(step)) {
+      if (auto st = flush(); !st.ok()) return finish(st);
+      if (budget == 0) break;
+      if (auto st = Effect(step); !st.ok()) return finish(st);
+    }
+    for (auto& argv : driver.Render(step)) {
+      if (budget == 0) break;
+      --budget;
+      pending.push_back(std::move(argv));
+    }
+    if (HasEffect(step)) {
+      if (auto st = flush(); !st.ok()) return finish(st);
+    }
+    if (budget == 0) break;
   }
-  if (crash) raise(SIGKILL);
-  VPC_ASSIGN_OR_RETURN(plan::Observed after, Probe(ctx, driver));
+  if (auto st = flush(); !st.ok()) return finish(st);
+  if (o.kill_after >= 0 && budget == 0) raise(SIGKILL);
+  VPC_ASSIGN_OR_RETURN(plan::Observed after, Probe(ctx, driver, desired));
   auto remaining = plan::Diff(desired, after);
   if (!remaining) return finish(remaining.take_error());
   report["remaining"] = StepsJson(*remaining);
@@ -282,8 +355,8 @@ Status StatusLocal(Context& ctx, const StatusLocalOptions& o) {
   VPC_ASSIGN_OR_RETURN(HeldMap held, LoadHeldMap(*db));
   VPC_ASSIGN_OR_RETURN(model::Platform platform, LocalPlatform());
   const auto& driver = platform::DriverFor(platform);
-  VPC_ASSIGN_OR_RETURN(plan::Desired desired, DesiredOf(held.map, held.node, platform));
-  VPC_ASSIGN_OR_RETURN(plan::Observed observed, Probe(ctx, driver));
+  VPC_ASSIGN_OR_RETURN(plan::Desired desired, DesiredOf(ctx, held.map, held.node, platform));
+  VPC_ASSIGN_OR_RETURN(plan::Observed observed, Probe(ctx, driver, desired));
   auto steps = plan::Diff(desired, observed);
   json report = {{"node", held.node}, {"generation", held.generation}};
   std::vector<plan::Step> drift;
@@ -347,17 +420,43 @@ Status StatusLocal(Context& ctx, const StatusLocalOptions& o) {
                        {"rtt_ms", j.result.avg_ms < 0 ? json() : json(j.result.avg_ms)},
                        {"error", j.error.empty() ? json() : json(j.error)}});
     }
+    json vips = json::array();
+    const plan::ObservedInterface* bridge = observed.Find(dv.vpc);
+    for (const auto& vip : dv.vips) {
+      bool holds = false;
+      if (bridge) {
+        for (const auto& a : bridge->addresses) holds = holds || a.address == vip.address;
+        for (const auto& v : bridge->vips) {
+          holds = holds || (v.vhid == vip.vhid && v.address == vip.address && v.state == "MASTER");
+        }
+      }
+      json events = json::array();
+      auto recent = db->VipEvents(dv.vpc, vip.vhid, 5);
+      if (recent.ok()) {
+        for (const auto& e : *recent) events.push_back({{"state", e.state}, {"at", e.at}});
+      }
+      vips.push_back({{"vhid", vip.vhid},
+                      {"address", vip.address.ToString()},
+                      {"rank", vip.rank},
+                      {"holds", holds},
+                      {"state", events.empty() ? json() : events[0]["state"]},
+                      {"since", events.empty() ? json() : events[0]["at"]},
+                      {"events", events}});
+    }
     vpcs.push_back({{"name", dv.vpc},
                     {"address", dv.address.ToString()},
                     {"drift", StepsJson(mine)},
-                    {"peers", peers}});
+                    {"peers", peers},
+                    {"vips", vips}});
   }
   // Owned interfaces of VPCs this node no longer has are drift too.
   json stray = json::array();
   for (const auto& s : drift) {
     bool listed = false;
     for (const auto& dv : desired.vpcs) listed = listed || dv.vpc == s.vpc;
-    if (!listed && (o.vpc.empty() || s.vpc == o.vpc)) stray.push_back(plan::Describe(s));
+    if (!listed && (o.vpc.empty() || s.vpc == o.vpc || s.vpc.empty())) {
+      stray.push_back(plan::Describe(s));
+    }
   }
   report["vpcs"] = vpcs;
   report["stray"] = stray;
@@ -384,8 +483,16 @@ Status StatusLocal(Context& ctx, const StatusLocalOptions& o) {
         t.Row({p["node"].get<std::string>(), p["address"].get<std::string>(), loss, rtt});
       }
       t.Print(out);
+      for (const auto& v : v["vips"]) {
+        out << "VIP " << v["address"].get<std::string>() << " (vhid " << v["vhid"] << "): "
+            << (v["holds"].get<bool>() ? "held here" : "not held here");
+        if (!v["state"].is_null()) {
+          out << ", " << v["state"].get<std::string>() << " since " << v["since"].get<std::string>();
+        }
+        out << "\n";
+      }
     }
-    for (const auto& s : stray) out << "stray: " << s.get<std::string>() << "\n";
+    for (const auto& s : stray) out << "drift: " << s.get<std::string>() << "\n";
     if (!drift_error.empty()) out << "error: " << drift_error << "\n";
   }
   if (!healthy) return Error{held.node + ": drift or loss on the overlay", Exit::kNotConverged};

@@ -131,7 +131,7 @@ std::vector<std::string> Targets(const model::Fabric& f, const std::string& vpc,
 std::string MapFor(Session& s) {
   auto id = s.store().GetSetting("fabric_id");
   model::Map m{id.ok() && *id ? **id : std::string(), s.local_node, s.fabric};
-  return model::MapToJson(m);
+  return model::MapToJson(m, /*include_secrets=*/true);  // over SSH stdin, to the nodes only
 }
 
 std::string Ms(double ms) { return std::to_string(static_cast<long>(ms + 0.5)) + " ms"; }
@@ -318,6 +318,7 @@ Status VpcStatus(Context& ctx, const std::string& vpc, const FanOutOptions& o) {
   // loss[from][to] = "0% 0.21ms"
   std::map<std::string, std::map<std::string, std::string>> cell;
   std::vector<std::string> problems;
+  std::map<std::string, std::vector<std::string>> holders;  // VIP address -> nodes holding it
   for (const auto& a : answers) {
     json entry = {{"node", a.node}, {"reached", a.reached}};
     const json* mine = nullptr;
@@ -345,7 +346,17 @@ Status VpcStatus(Context& ctx, const std::string& vpc, const FanOutOptions& o) {
                          ", the controller is at " + std::to_string(s->fabric.generation) +
                          " (run `vpcctl vpc deploy " + vpc + "`)");
     }
+    if (a.doc.is_object()) {
+      for (const auto& d : a.doc.value("stray", json::array())) {
+        healthy = false;
+        problems.push_back(a.node + ": drift: " + d.get<std::string>());
+      }
+    }
     if (mine) {
+      for (const auto& vip : mine->value("vips", json::array())) {
+        auto& h = holders[vip.value("address", "")];
+        if (vip.value("holds", false)) h.push_back(a.node);
+      }
       for (const auto& d : (*mine)["drift"]) {
         healthy = false;
         problems.push_back(a.node + ": drift: " + d.value("description", ""));
@@ -368,11 +379,23 @@ Status VpcStatus(Context& ctx, const std::string& vpc, const FanOutOptions& o) {
     }
     nodes.push_back(entry);
   }
+  json vips = json::array();
+  for (const auto& vip : v->vips) {
+    const auto& h = holders[vip.address.ToString()];
+    vips.push_back({{"address", vip.address.ToString()}, {"vhid", vip.vhid}, {"holders", h}});
+    if (h.size() != 1) {
+      healthy = false;
+      problems.push_back("VIP " + vip.address.ToString() + " (vhid " + std::to_string(vip.vhid) +
+                         ") is held by " +
+                         (h.empty() ? std::string("no node") : Join(h, " and ") + ": split brain"));
+    }
+  }
   if (o.json) {
     PrintJson(ctx.io.out, {{"vpc", vpc},
                            {"generation", s->fabric.generation},
                            {"healthy", healthy},
                            {"nodes", nodes},
+                           {"vips", vips},
                            {"problems", problems}});
   } else {
     auto& out = ctx.io.out;
@@ -397,6 +420,12 @@ Status VpcStatus(Context& ctx, const std::string& vpc, const FanOutOptions& o) {
       t.Row(row);
     }
     t.Print(out);
+    for (const auto& vip : vips) {
+      out << "VIP " << vip["address"].get<std::string>() << " (vhid " << vip["vhid"] << "): held by "
+          << (vip["holders"].empty() ? std::string("nobody")
+                                     : Join(vip["holders"].get<std::vector<std::string>>(), ", "))
+          << "\n";
+    }
     for (const auto& p : problems) out << "  " << p << "\n";
   }
   if (!healthy) {

@@ -21,8 +21,11 @@ Status Plan(Context& ctx, const PlanOptions& o) {
     return UsageError("unknown VPC " + Quoted(o.vpc) + " (see `vpcctl vpc list`)");
   }
   VPC_ASSIGN_OR_RETURN(plan::Desired desired, plan::DesiredFor(s->fabric, node, o.vpc));
-  VPC_ASSIGN_OR_RETURN(auto steps, plan::Diff(desired, plan::Observed{}));
   const auto& driver = platform::DriverFor(desired.platform);
+  // The node's VIP machinery, at its platform's default places.
+  driver.AddVipSetup(desired, platform::VipEnv{"/usr/local/sbin/vpcctl", driver.DefaultStateDir()});
+  VPC_ASSIGN_OR_RETURN(auto steps, plan::Diff(desired, plan::Observed{}));
+  if (!o.show_secrets) steps = plan::Redacted(std::move(steps));
   if (o.json) {
     nlohmann::json js = nlohmann::json::array();
     for (const auto& step : steps) {
@@ -45,7 +48,7 @@ Status Plan(Context& ctx, const PlanOptions& o) {
   return {};
 }
 
-Status RenderRcConf(Context& ctx, const std::string& node_arg) {
+Status RenderRcConf(Context& ctx, const std::string& node_arg, bool show_secrets) {
   if (!node_arg.empty()) VPC_TRY(model::ValidateNodeName(node_arg));
   VPC_ASSIGN_OR_RETURN(auto s, Session::Read(ctx));
   std::string node = node_arg.empty() ? s->local_node : node_arg;
@@ -57,7 +60,7 @@ Status RenderRcConf(Context& ctx, const std::string& node_arg) {
                       "; rc.conf is FreeBSD's (Linux nodes use the systemd unit in dist/)");
   }
   VPC_ASSIGN_OR_RETURN(plan::Desired desired, plan::DesiredFor(s->fabric, node));
-  ctx.io.out << platform::RenderRcConf(desired);
+  ctx.io.out << platform::RenderRcConf(desired, show_secrets);
   return {};
 }
 

@@ -51,6 +51,18 @@ const Member* Vpc::FindMember(std::string_view node) const {
   return nullptr;
 }
 
+const Vip* Vpc::FindVip(int vhid) const {
+  for (const auto& v : vips)
+    if (v.vhid == vhid) return &v;
+  return nullptr;
+}
+
+int Vip::Rank(std::string_view node) const {
+  for (size_t i = 0; i < nodes.size(); ++i)
+    if (nodes[i] == node) return static_cast<int>(i);
+  return -1;
+}
+
 const Node* Fabric::FindNode(std::string_view name) const {
   for (const auto& n : nodes)
     if (n.name == name) return &n;

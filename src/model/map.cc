@@ -90,6 +90,8 @@ class Reader {
         return "an array";
       case json::value_t::object:
         return "an object";
+      case json::value_t::boolean:
+        return "true or false";
       default:
         return "of another type";
     }
@@ -123,7 +125,7 @@ Result<Vpc> ParseVpc(const json& j, const std::string& path) {
   Reader r(j, path);
   if (!j.is_object()) return Reader::Bad(path, "is not an object");
   VPC_TRY(r.OnlyKeys({"name", "id", "peer_network", "family", "mtu", "port", "max_jails", "max_vms",
-                      "members", "tunnels"}));
+                      "members", "tunnels", "vips"}));
   Vpc v;
   VPC_ASSIGN_OR_RETURN(v.name, r.Str("name"));
   VPC_TRY(ValidateVpcName(v.name));
@@ -169,12 +171,42 @@ Result<Vpc> ParseVpc(const json& j, const std::string& path) {
     t.family = f == "ipv4" ? net::Family::kV4 : net::Family::kV6;
     v.tunnels.push_back(std::move(t));
   }
+  auto vips = j.find("vips");
+  if (vips != j.end() && !vips->is_array()) return Reader::Bad(path + ".vips", "must be an array");
+  for (size_t i = 0; vips != j.end() && i < vips->size(); ++i) {
+    std::string vp = path + ".vips[" + std::to_string(i) + "]";
+    const json& e = (*vips)[i];
+    if (!e.is_object()) return Reader::Bad(vp, "is not an object");
+    Reader vr(e, vp);
+    VPC_TRY(vr.OnlyKeys({"vhid", "address", "nodes", "secret", "advert_ms", "preempt"}));
+    Vip vip;
+    VPC_ASSIGN_OR_RETURN(int64_t vhid, vr.Int("vhid", 1, 255));
+    vip.vhid = static_cast<int>(vhid);
+    VPC_ASSIGN_OR_RETURN(std::string addr, vr.Str("address"));
+    auto a = net::IpAddress::Parse(addr);
+    if (!a) return Reader::Bad(vp + ".address", "is not an IP address");
+    vip.address = *a;
+    VPC_ASSIGN_OR_RETURN(const json* nodes, vr.Field("nodes", json::value_t::array));
+    for (const auto& n : *nodes) {
+      if (!n.is_string()) return Reader::Bad(vp + ".nodes", "must hold node names");
+      vip.nodes.push_back(n.get<std::string>());
+    }
+    VPC_ASSIGN_OR_RETURN(vip.secret, vr.Str("secret"));
+    if (vip.secret == kRedacted) {
+      return Reader::Bad(vp + ".secret", "was redacted (export the map with --show-secrets)");
+    }
+    VPC_ASSIGN_OR_RETURN(int64_t advert, vr.Int("advert_ms", 10, 255000));
+    vip.advert_ms = static_cast<int>(advert);
+    VPC_ASSIGN_OR_RETURN(const json* preempt, vr.Field("preempt", json::value_t::boolean));
+    vip.preempt = preempt->get<bool>();
+    v.vips.push_back(std::move(vip));
+  }
   return v;
 }
 
 }  // namespace
 
-std::string MapToJson(const Map& m) {
+std::string MapToJson(const Map& m, bool include_secrets) {
   json nodes = json::array();
   for (const auto& n : m.fabric.nodes) {
     nodes.push_back({{"name", n.name},
@@ -193,6 +225,15 @@ std::string MapToJson(const Map& m) {
       tunnels.push_back(
           {{"vni", t.vni}, {"a", t.a}, {"b", t.b}, {"family", net::FamilyName(t.family)}});
     }
+    json vips = json::array();
+    for (const auto& vip : v.vips) {
+      vips.push_back({{"vhid", vip.vhid},
+                      {"address", vip.address.ToString()},
+                      {"nodes", vip.nodes},
+                      {"secret", include_secrets ? vip.secret : std::string(kRedacted)},
+                      {"advert_ms", vip.advert_ms},
+                      {"preempt", vip.preempt}});
+    }
     vpcs.push_back({{"name", v.name},
                     {"id", v.id},
                     {"peer_network", v.peer_network.ToString()},
@@ -202,7 +243,8 @@ std::string MapToJson(const Map& m) {
                     {"max_jails", Count(v.max_jails)},
                     {"max_vms", Count(v.max_vms)},
                     {"members", members},
-                    {"tunnels", tunnels}});
+                    {"tunnels", tunnels},
+                    {"vips", vips}});
   }
   json j = {{"format", kMapFormat},   {"fabric", m.fabric_id}, {"generation", m.fabric.generation},
             {"controller", m.controller}, {"nodes", nodes},   {"vpcs", vpcs}};
@@ -306,6 +348,36 @@ Status ValidateFabric(const Fabric& f) {
       }
       bool freebsd = a->platform == Platform::kFreeBSD || b->platform == Platform::kFreeBSD;
       if (freebsd && t.vni > kFreeBsdMaxVni) return Failure(tw + ": above 32767 with a FreeBSD end");
+    }
+    std::set<int> vhids;
+    for (const auto& vip : v.vips) {
+      std::string vw = where + " VIP " + vip.address.ToString();
+      if (vip.vhid < 1 || vip.vhid > 255 || !vhids.insert(vip.vhid).second) {
+        return Failure(vw + ": bad or duplicate vhid " + std::to_string(vip.vhid));
+      }
+      if (vip.address.family() != v.peer_network.family() || overlays.count(vip.address)) {
+        return Failure(vw + ": wrong family, or an overlay address");
+      }
+      overlays.insert(vip.address);
+      if (vip.nodes.size() < 2 || vip.nodes.size() > kMaxVipNodes) {
+        return Failure(vw + ": needs 2-" + std::to_string(kMaxVipNodes) + " nodes");
+      }
+      std::set<std::string> group;
+      std::set<Platform> platforms;
+      for (const auto& n : vip.nodes) {
+        if (!members.count(n) || !group.insert(n).second) {
+          return Failure(vw + ": node " + Quoted(n) + " is not a member or is listed twice");
+        }
+        platforms.insert(f.FindNode(n)->platform);
+      }
+      if (platforms.size() != 1) return Failure(vw + ": mixes FreeBSD and Linux nodes");
+      if (auto st = ValidateSecret(vip.secret); !st.ok()) return Failure(vw + ": " + st.error().message);
+      bool carp = *platforms.begin() == Platform::kFreeBSD;
+      if (carp ? (vip.advert_ms < 1000 || vip.advert_ms % 1000 != 0)
+               : (vip.advert_ms > 40950 || vip.advert_ms % 10 != 0)) {
+        return Failure(vw + ": advert interval " + std::to_string(vip.advert_ms) +
+                       " ms is not possible on its platform");
+      }
     }
     size_t n = v.members.size();
     if (pairs.size() != n * (n - (n ? 1 : 0)) / 2) {

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "vpcctl/base/text.h"
+#include "vpcctl/model/fabric.h"
 #include "vpcctl/net/ip.h"
 
 namespace vpcctl::model {
@@ -100,6 +101,23 @@ Status ValidateHost(std::string_view host) {
 Status ValidatePortText(std::string_view text) {
   if (!ParseUint(text, 65535) || *ParseUint(text, 65535) == 0) {
     return UsageError("invalid port " + Quoted(text) + ": must be 1-65535");
+  }
+  return {};
+}
+
+Status ValidateSecret(const std::string& secret) {
+  if (secret.empty()) return UsageError("the VIP secret is empty");
+  if (secret.size() > kMaxSecret) {
+    return UsageError("the VIP secret is " + std::to_string(secret.size()) +
+                      " characters long; CARP keeps at most 19");
+  }
+  for (char c : secret) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              std::string_view("._+=@%^,:/-").find(c) != std::string_view::npos;
+    if (!ok) {
+      return UsageError("the VIP secret holds a character outside [A-Za-z0-9._+=@%^,:/-] "
+                        "(it is written into rc.conf and ifconfig arguments)");
+    }
   }
   return {};
 }

@@ -28,8 +28,30 @@ std::string_view ActionName(Action a) {
       return "remove-address";
     case Action::kUp:
       return "up";
+    case Action::kAddVip:
+      return "add-vip";
+    case Action::kRemoveVip:
+      return "remove-vip";
+    case Action::kWriteFile:
+      return "write-file";
+    case Action::kRemoveFile:
+      return "remove-file";
+    case Action::kStartDaemon:
+      return "start-daemon";
+    case Action::kReloadDaemon:
+      return "reload-daemon";
+    case Action::kStopDaemon:
+      return "stop-daemon";
   }
   return "?";
+}
+
+int AdvSkew(int rank) { return rank * 10; }
+
+std::vector<Step> Redacted(std::vector<Step> steps) {
+  for (auto& s : steps)
+    if (!s.vip.secret.empty()) s.vip.secret = "(redacted)";
+  return steps;
 }
 
 std::string Describe(const Step& s) {
@@ -68,6 +90,28 @@ std::string Describe(const Step& s) {
       break;
     case Action::kUp:
       out = "bring " + s.ifname + " up";
+      break;
+    case Action::kAddVip:
+      out = "add VIP " + s.vip.address.ToString() + " (vhid " + std::to_string(s.vip.vhid) +
+            ", advskew " + std::to_string(AdvSkew(s.vip.rank)) + ") to " + s.ifname;
+      break;
+    case Action::kRemoveVip:
+      out = "remove VIP " + s.address.address.ToString() + " from " + s.ifname;
+      break;
+    case Action::kWriteFile:
+      out = "write " + s.file.path;
+      break;
+    case Action::kRemoveFile:
+      out = "remove " + s.file.path;
+      break;
+    case Action::kStartDaemon:
+      out = "start " + s.daemon.name;
+      break;
+    case Action::kReloadDaemon:
+      out = "reload " + s.daemon.name;
+      break;
+    case Action::kStopDaemon:
+      out = "stop " + s.daemon.name;
       break;
   }
   if (!s.reason.empty()) out += " [" + s.reason + "]";
@@ -111,7 +155,7 @@ bool IsLinkLocal(const net::IpAddress& a) {
 
 struct Builder {
   const Observed& observed;
-  std::vector<Step> destroys, creates, members, addresses, ups;
+  std::vector<Step> destroys, creates, members, addresses, ups, vips, files, daemons;
   std::vector<std::string> problems;
 
   Step Make(Action a, const std::string& vpc, const std::string& ifname, std::string reason) {
@@ -238,12 +282,85 @@ struct Builder {
     }
     if (fresh || !o->up) ups.push_back(Make(Action::kUp, dv.vpc, dv.vpc, fresh ? "new" : "down"));
   }
+
+  // Kernel VIPs (CARP) on the bridge: add the missing, replace the changed, drop the unwanted.
+  void KernelVips(const DesiredVpc& dv) {
+    const ObservedInterface* o = observed.Find(dv.vpc);
+    std::vector<const ObservedVip*> have;
+    if (o && Ours(*o)) {
+      for (const auto& v : o->vips) have.push_back(&v);
+    }
+    for (const auto& want : dv.vips) {
+      const ObservedVip* cur = nullptr;
+      for (const auto* h : have)
+        if (h->vhid == want.vhid) cur = h;
+      std::string why = "missing";
+      if (cur) {
+        int advbase = want.advert_ms / 1000;
+        if (cur->address == want.address && cur->advbase == advbase &&
+            cur->advskew == AdvSkew(want.rank)) {
+          continue;
+        }
+        why = "changed";
+        Step rm = Make(Action::kRemoveVip, dv.vpc, dv.vpc, "changed");
+        rm.address = net::IfAddress{cur->address, cur->address.bits()};
+        vips.push_back(rm);
+      }
+      Step s = Make(Action::kAddVip, dv.vpc, dv.vpc, why);
+      s.vip = want;
+      vips.push_back(s);
+    }
+    for (const auto* h : have) {
+      bool wanted = false;
+      for (const auto& want : dv.vips) wanted = wanted || want.vhid == h->vhid;
+      if (wanted) continue;
+      Step rm = Make(Action::kRemoveVip, dv.vpc, dv.vpc, "no longer in the map");
+      rm.address = net::IfAddress{h->address, h->address.bits()};
+      vips.push_back(rm);
+    }
+  }
+
+  // Daemon files and daemons: rewrite what differs, reload what read a rewritten file.
+  void FilesAndDaemons(const Desired& d) {
+    std::set<std::string> rewritten;
+    for (const auto& f : d.files) {
+      auto it = observed.files.find(f.path);
+      bool exists = it != observed.files.end();
+      if (!f.content.empty() && (!exists || it->second != f.content)) {
+        Step s = Make(Action::kWriteFile, "", f.path, exists ? "changed" : "missing");
+        s.file = f;
+        files.push_back(s);
+        rewritten.insert(f.path);
+      } else if (f.content.empty() && exists) {
+        Step s = Make(Action::kRemoveFile, "", f.path, "no VIP left");
+        s.file = f;
+        files.push_back(s);
+      }
+    }
+    for (const auto& dm : d.daemons) {
+      auto it = observed.daemons.find(dm.name);
+      bool running = it != observed.daemons.end() && it->second;
+      bool wanted = !dm.start.empty();
+      Step s;
+      if (wanted && !running) {
+        s = Make(Action::kStartDaemon, "", dm.name, "not running");
+      } else if (wanted && rewritten.count(dm.config)) {
+        s = Make(Action::kReloadDaemon, "", dm.name, "configuration changed");
+      } else if (!wanted && running) {
+        s = Make(Action::kStopDaemon, "", dm.name, "no VIP left");
+      } else {
+        continue;
+      }
+      s.daemon = dm;
+      daemons.push_back(s);
+    }
+  }
 };
 
 }  // namespace
 
 Result<std::vector<Step>> Diff(const Desired& desired, const Observed& observed) {
-  Builder b{observed, {}, {}, {}, {}, {}, {}};
+  Builder b{observed, {}, {}, {}, {}, {}, {}, {}, {}, {}};
   std::set<std::string> wanted;
   for (const auto& dv : desired.vpcs) {
     wanted.insert(dv.vpc);
@@ -261,10 +378,13 @@ Result<std::vector<Step>> Diff(const Desired& desired, const Observed& observed)
   for (const auto& dv : desired.vpcs) {
     for (const auto& t : dv.tunnels) b.Tunnel(dv, t);
     b.Bridge(dv);
+    if (desired.kernel_vips) b.KernelVips(dv);
   }
+  b.FilesAndDaemons(desired);
   if (!b.problems.empty()) return Failure(Join(b.problems, "\n"));
   std::vector<Step> out;
-  for (auto* group : {&b.destroys, &b.creates, &b.members, &b.addresses, &b.ups})
+  for (auto* group : {&b.destroys, &b.creates, &b.members, &b.addresses, &b.ups, &b.vips,
+                      &b.files, &b.daemons})
     out.insert(out.end(), group->begin(), group->end());
   return out;
 }

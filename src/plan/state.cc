@@ -41,6 +41,25 @@ Result<Desired> DesiredFor(const model::Fabric& fabric, std::string_view node,
       dv.tunnels.push_back(DesiredTunnel{t.InterfaceName(), t.vni, *local, *remote, vpc.port,
                                          peer->name});
     }
+    dv.members = vpc.members.size();
+    for (const auto& vip : vpc.vips) {
+      dv.keep_addresses.push_back(vip.address);
+      int rank = vip.Rank(node);
+      if (rank < 0) continue;
+      DesiredVip v;
+      v.address = vip.address;
+      v.vhid = vip.vhid;
+      v.rank = rank;
+      v.advert_ms = vip.advert_ms;
+      v.preempt = vip.preempt;
+      v.secret = vip.secret;
+      for (const auto& other : vip.nodes) {
+        if (other == node) continue;
+        const model::Member* m = vpc.FindMember(other);
+        if (m) v.peers.push_back(m->overlay);
+      }
+      dv.vips.push_back(std::move(v));
+    }
     d.vpcs.push_back(std::move(dv));
   }
   if (!only_vpc.empty() && d.vpcs.empty()) {

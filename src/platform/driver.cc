@@ -22,6 +22,22 @@ std::vector<Argv> RenderAll(const Driver& d, const std::vector<plan::Step>& step
   return out;
 }
 
+std::optional<std::vector<Argv>> RenderCommon(const plan::Step& s) {
+  switch (s.action) {
+    case plan::Action::kWriteFile:
+    case plan::Action::kRemoveFile:
+      if (s.file.on_change.empty()) return std::vector<Argv>{};
+      return std::vector<Argv>{s.file.on_change};
+    case plan::Action::kStartDaemon:
+      return std::vector<Argv>{s.daemon.start};
+    case plan::Action::kReloadDaemon:
+    case plan::Action::kStopDaemon:
+      return std::vector<Argv>{};
+    default:
+      return std::nullopt;
+  }
+}
+
 std::vector<Invocation> Driver::Batch(const std::vector<Argv>& commands) const {
   std::vector<Invocation> out;
   for (const auto& c : commands) out.push_back(Invocation{c, ""});
@@ -67,6 +83,16 @@ std::string RenderScript(const Driver& d, const std::vector<plan::Step>& steps) 
   std::string out;
   for (const auto& s : steps) {
     out += "# " + plan::Describe(s) + "\n";
+    if (s.action == plan::Action::kWriteFile) {
+      for (const auto& line : Split(s.file.content, '\n'))
+        if (!line.empty()) out += "#   " + line + "\n";
+    }
+    if (s.action == plan::Action::kReloadDaemon) {
+      out += "# kill -HUP $(cat " + s.daemon.pidfile + ")\n";
+    }
+    if (s.action == plan::Action::kStopDaemon) {
+      out += "# kill -TERM $(cat " + s.daemon.pidfile + ")\n";
+    }
     for (const auto& argv : d.Render(s)) out += ShellLine(argv) + "\n";
   }
   return out;

@@ -279,6 +279,24 @@ Result<model::Fabric> Store::LoadFabric() {
       f.vpcs[vpc_index.at(s.Int(1))].tunnels.push_back(std::move(t));
     }
   }
+  {
+    VPC_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("SELECT vpc_id, vhid, address, nodes, secret, "
+                                             "advert_ms, preempt FROM vip ORDER BY vpc_id, vhid"));
+    while (true) {
+      VPC_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) break;
+      model::Vip v;
+      v.vhid = static_cast<int>(s.Int(1));
+      auto a = net::IpAddress::Parse(s.Text(2));
+      if (!a) return Corrupt("VIP address", a.error());
+      v.address = *a;
+      v.nodes = Split(s.Text(3), ',');
+      v.secret = s.Text(4);
+      v.advert_ms = static_cast<int>(s.Int(5));
+      v.preempt = s.Int(6) != 0;
+      f.vpcs[vpc_index.at(s.Int(0))].vips.push_back(std::move(v));
+    }
+  }
   return f;
 }
 
@@ -344,6 +362,9 @@ Status Store::SaveVpc(const model::Vpc& v) {
         .Bind(9, opt(v.max_vms));
     VPC_TRY(s.Run());
   }
+  VPC_ASSIGN_OR_RETURN(Stmt del_v, db_.Prepare("DELETE FROM vip WHERE vpc_id = ?"));
+  del_v.Bind(1, int64_t{v.id});
+  VPC_TRY(del_v.Run());
   VPC_ASSIGN_OR_RETURN(Stmt del_t, db_.Prepare("DELETE FROM tunnel WHERE vpc_id = ?"));
   del_t.Bind(1, int64_t{v.id});
   VPC_TRY(del_t.Run());
@@ -371,6 +392,20 @@ Status Store::SaveVpc(const model::Vpc& v) {
         .Bind(4, ids.at(t.b))
         .Bind(5, net::FamilyName(t.family));
     VPC_TRY(ins_t.Run());
+  }
+  VPC_ASSIGN_OR_RETURN(Stmt ins_v, db_.Prepare("INSERT INTO vip (vpc_id, vhid, address, nodes, "
+                                               "secret, advert_ms, preempt) VALUES (?, ?, ?, ?, "
+                                               "?, ?, ?)"));
+  for (const auto& vip : v.vips) {
+    ins_v.Reset();
+    ins_v.Bind(1, int64_t{v.id})
+        .Bind(2, int64_t{vip.vhid})
+        .Bind(3, vip.address.ToString())
+        .Bind(4, Join(vip.nodes, ","))
+        .Bind(5, vip.secret)
+        .Bind(6, int64_t{vip.advert_ms})
+        .Bind(7, int64_t{vip.preempt});
+    VPC_TRY(ins_v.Run());
   }
   return {};
 }
@@ -441,6 +476,32 @@ Result<std::vector<std::pair<std::string, std::string>>> Store::Cleanups() {
     VPC_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) break;
     out.emplace_back(s.Text(0), s.Text(1));
+  }
+  return out;
+}
+
+Status Store::AddVipEvent(const VipEvent& e) {
+  VPC_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("INSERT INTO vip_event (vpc, vhid, state, at) VALUES "
+                                           "(?, ?, ?, ?)"));
+  s.Bind(1, e.vpc).Bind(2, int64_t{e.vhid}).Bind(3, e.state).Bind(4, e.at);
+  VPC_TRY(s.Run());
+  // Keep the last 100 transitions of each VIP.
+  VPC_ASSIGN_OR_RETURN(Stmt trim, db_.Prepare("DELETE FROM vip_event WHERE vpc = ?1 AND vhid = ?2 "
+                                              "AND id NOT IN (SELECT id FROM vip_event WHERE "
+                                              "vpc = ?1 AND vhid = ?2 ORDER BY id DESC LIMIT 100)"));
+  trim.Bind(1, e.vpc).Bind(2, int64_t{e.vhid});
+  return trim.Run();
+}
+
+Result<std::vector<VipEvent>> Store::VipEvents(const std::string& vpc, int vhid, int limit) {
+  VPC_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("SELECT vpc, vhid, state, at FROM vip_event WHERE "
+                                           "vpc = ? AND vhid = ? ORDER BY id DESC LIMIT ?"));
+  s.Bind(1, vpc).Bind(2, int64_t{vhid}).Bind(3, int64_t{limit});
+  std::vector<VipEvent> out;
+  while (true) {
+    VPC_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    out.push_back(VipEvent{s.Text(0), static_cast<int>(s.Int(1)), s.Text(2), s.Text(3)});
   }
   return out;
 }

@@ -59,4 +59,9 @@ std::string LocalSystemName();
 // The path of the running executable (to run this same vpcctl as a child).
 std::string SelfPath();
 
+// The pid in `pidfile` when that process is alive, else 0.
+int PidFromFile(const std::string& pidfile);
+// Sends `sig` to the process in `pidfile`; with `wait_exit`, waits up to that long for it to go.
+Status SignalPidfile(const std::string& pidfile, int sig, std::chrono::milliseconds wait_exit = {});
+
 }  // namespace vpcctl::exec

@@ -13,8 +13,8 @@
 
 namespace vpcctl::fabric {
 
-// Prints the controller's map (what `vpc sync` pushes).
-Status MapExport(Context& ctx);
+// Prints the controller's map (what `vpc sync` pushes); VIP secrets only with show_secrets.
+Status MapExport(Context& ctx, bool show_secrets);
 
 struct MapImportOptions {
   std::string node;  // which node of the map this is; default: the one of the map held

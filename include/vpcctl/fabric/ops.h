@@ -74,11 +74,12 @@ struct PlanOptions {
   std::string vpc;
   std::string node;  // empty: the local node
   bool json = false;
+  bool show_secrets = false;
 };
 // The commands that build the node's part of the VPC from nothing.
 Status Plan(Context& ctx, const PlanOptions& o);
 // FreeBSD rc.conf lines for every VPC of the node.
-Status RenderRcConf(Context& ctx, const std::string& node);
+Status RenderRcConf(Context& ctx, const std::string& node, bool show_secrets);
 
 // linux or freebsd, from uname.
 Result<model::Platform> LocalPlatform();

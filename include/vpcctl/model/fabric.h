@@ -68,6 +68,22 @@ struct Tunnel {
   const std::string& Peer(std::string_view node) const { return a == node ? b : a; }
 };
 
+// A virtual IP on a VPC's bridge, held by one node of its group at a time.
+inline constexpr int kDefaultAdvertMs = 100;
+inline constexpr size_t kMaxVipNodes = 16;
+inline constexpr size_t kMaxSecret = 19;  // CARP keeps 19 characters of a passphrase
+
+struct Vip {
+  net::IpAddress address;
+  int vhid = 0;                    // 1-255, unique in the VPC (CARP vhid / VRRP router id)
+  std::vector<std::string> nodes;  // preference order: first = preferred master
+  std::string secret;              // CARP passphrase (VRRPv3 has no authentication)
+  int advert_ms = kDefaultAdvertMs;
+  bool preempt = true;
+
+  int Rank(std::string_view node) const;  // position in `nodes`, -1 when absent
+};
+
 struct Vpc {
   uint32_t id = 0;  // sticky fabric-wide number, never reused
   std::string name;
@@ -80,8 +96,10 @@ struct Vpc {
   std::optional<int> max_vms;
   std::vector<Member> members;  // in joining order
   std::vector<Tunnel> tunnels;  // sorted by VNI
+  std::vector<Vip> vips;        // sorted by vhid
 
   const Member* FindMember(std::string_view node) const;
+  const Vip* FindVip(int vhid) const;
   bool HasMember(std::string_view node) const { return FindMember(node) != nullptr; }
 };
 

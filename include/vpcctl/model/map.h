@@ -19,7 +19,10 @@ struct Map {
   Fabric fabric;           // nodes (without SSH details) and VPCs; fabric.generation
 };
 
-std::string MapToJson(const Map& m);
+// VIP secrets are written only with `include_secrets` (what deploy sends); otherwise they read
+// "(redacted)", which ParseMap refuses.
+std::string MapToJson(const Map& m, bool include_secrets = false);
+inline constexpr const char* kRedacted = "(redacted)";
 
 // Parses and validates a map document; the error names the first bad field.
 Result<Map> ParseMap(std::string_view json);

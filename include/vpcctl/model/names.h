@@ -2,6 +2,7 @@
 // a remote command over SSH) has passed one of these first.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "vpcctl/base/result.h"
@@ -17,6 +18,9 @@ Status ValidateVpcName(std::string_view name);
 Status ValidateUserName(std::string_view name);
 // An IP address or a DNS name ([a-z0-9-] labels separated by dots, at most 253 characters).
 Status ValidateHost(std::string_view host);
+// A VIP secret: 1-19 characters from [A-Za-z0-9._+=@%^,:/-] (it appears in ifconfig arguments and
+// in rc.conf, which network.subr evaluates).
+Status ValidateSecret(const std::string& secret);
 // A TCP/UDP port 1-65535 given as text.
 Status ValidatePortText(std::string_view text);
 

@@ -22,6 +22,13 @@ enum class Action {
   kAddAddress,     // overlay address on the bridge
   kRemoveAddress,
   kUp,
+  kAddVip,        // a kernel VIP (FreeBSD CARP) on the bridge
+  kRemoveVip,
+  kWriteFile,     // a daemon configuration; then its on_change command
+  kRemoveFile,
+  kStartDaemon,
+  kReloadDaemon,  // SIGHUP (or a restart when the daemon cannot reload)
+  kStopDaemon,
 };
 std::string_view ActionName(Action a);
 
@@ -34,14 +41,23 @@ struct Step {
   DesiredTunnel tunnel;     // kCreateTunnel
   int mtu = 0;              // kCreateTunnel, kCreateBridge, kSetMtu
   uint32_t vpc_id = 0;      // kCreateBridge (FreeBSD derives the clone unit from it)
-  net::IfAddress address;   // kAddAddress, kRemoveAddress
+  net::IfAddress address;   // kAddAddress, kRemoveAddress, kRemoveVip
+  DesiredVip vip;           // kAddVip
+  DesiredFile file;         // kWriteFile, kRemoveFile
+  DesiredDaemon daemon;     // daemon actions
   std::string reason;       // why the step is needed ("missing", "mtu 1500, want 1450")
 };
+
+// CARP advskew of the n-th node of a VIP group (0 for the preferred master).
+int AdvSkew(int rank);
+// The same steps with VIP secrets replaced by "(redacted)", for display.
+std::vector<Step> Redacted(std::vector<Step> steps);
 
 // One line for humans: "create tunnel vx101 to h2 (vni 101, 192.0.2.1 -> 192.0.2.2:4789)".
 std::string Describe(const Step& s);
 
-// The steps, in dependency order: removals, tunnels, bridges, members, addresses, up.
+// The steps, in dependency order: removals, tunnels, bridges, members, addresses, up, VIPs,
+// daemon files, daemons.
 // Refuses (listing every one) interfaces in the way that vpcctl does not own.
 Result<std::vector<Step>> Diff(const Desired& desired, const Observed& observed);
 

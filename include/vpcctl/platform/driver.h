@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,12 @@ struct PingResult {
   double avg_ms = -1;  // -1 when nothing came back
 };
 
+// Where the VIP machinery finds vpcctl and its state on the node.
+struct VipEnv {
+  std::string vpcctl = "/usr/local/sbin/vpcctl";
+  std::string state_dir;
+};
+
 class Driver {
  public:
   virtual ~Driver() = default;
@@ -39,10 +46,18 @@ class Driver {
   virtual Result<plan::Observed> ParseProbe(const std::vector<std::string>& outputs) const = 0;
   // Groups commands into as few processes as the platform allows (Linux: `ip -batch -`).
   virtual std::vector<Invocation> Batch(const std::vector<Argv>& commands) const;
+  // Fills the desired daemon files, daemons and VIP mode for the node's VIPs (also when it has
+  // none: then they are to be removed or stopped).
+  virtual void AddVipSetup(plan::Desired& d, const VipEnv& env) const = 0;
+  virtual std::string DefaultStateDir() const = 0;
   // Pings `to` from this node's overlay address `from`, through `bridge`, `count` times.
   virtual Argv PingCommand(const std::string& bridge, const net::IpAddress& from,
                            const net::IpAddress& to, int count) const = 0;
 };
+
+// The commands of the steps both platforms carry out the same way (files, daemons); nullopt for
+// interface steps. Apply performs the file write/removal and daemon signals itself, then runs these.
+std::optional<std::vector<Argv>> RenderCommon(const plan::Step& step);
 
 // Reads the summary lines of ping(8) (iputils and FreeBSD formats).
 Result<PingResult> ParsePing(std::string_view output);

@@ -20,7 +20,16 @@ class FreeBsdDriver : public Driver {
   Result<plan::Observed> ParseProbe(const std::vector<std::string>& outputs) const override;
   Argv PingCommand(const std::string& bridge, const net::IpAddress& from, const net::IpAddress& to,
                    int count) const override;
+  // CARP addresses on the bridge (diffed like interfaces), a devd rule that reports state changes
+  // to `vpcctl vip-event`, and `vpcctl vip-watch`, which demotes CARP without a quorum.
+  void AddVipSetup(plan::Desired& d, const VipEnv& env) const override;
+  std::string DefaultStateDir() const override { return "/var/db/vpcctl"; }
 };
+
+inline constexpr const char* kDevdConf = "/usr/local/etc/devd/vpcctl.conf";
+
+// The devd rule for the node's VPC bridges; empty when the node has no VIP.
+std::string RenderDevdConf(const plan::Desired& d, const VipEnv& env);
 
 // Clone unit of a VPC's bridge before it is renamed to the VPC name: 10000 + VPC id, away from the
 // bridge0, bridge1, ... that people and other tools create.
@@ -29,7 +38,8 @@ uint32_t FreeBsdBridgeUnit(uint32_t vpc_id);
 // Parses `ifconfig -a` text (FreeBSD 13-15 formats).
 Result<plan::Observed> ParseIfconfig(std::string_view text);
 
-// rc.conf lines that recreate the node's VPC interfaces at boot, for `vpcctl render rc.conf`.
-std::string RenderRcConf(const plan::Desired& desired);
+// rc.conf lines that recreate the node's VPC interfaces (and CARP VIPs) at boot, for
+// `vpcctl render rc.conf`. VIP secrets are written only with `show_secrets`.
+std::string RenderRcConf(const plan::Desired& desired, bool show_secrets = false);
 
 }  // namespace vpcctl::platform

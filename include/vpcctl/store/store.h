@@ -25,6 +25,14 @@ struct StoredMap {
   std::string imported_at;
 };
 
+// A VIP state transition on this node, as the VIP daemon reported it.
+struct VipEvent {
+  std::string vpc;
+  int vhid = 0;
+  std::string state;  // MASTER, BACKUP, FAULT, INIT, STOP
+  std::string at;     // UTC
+};
+
 class Store {
  public:
   // Opens (and with `create`, creates) the database at `path`, refusing one that is not ours,
@@ -61,6 +69,10 @@ class Store {
   Status AddCleanup(const std::string& vpc, const std::string& node);
   Status RemoveCleanup(const std::string& vpc, const std::string& node);
   Result<std::vector<std::pair<std::string, std::string>>> Cleanups();
+
+  // Records a transition (keeping the last 100 per VIP); newest first.
+  Status AddVipEvent(const VipEvent& e);
+  Result<std::vector<VipEvent>> VipEvents(const std::string& vpc, int vhid, int limit);
 
   int64_t schema_version() const { return schema_version_; }
   Db& db() { return db_; }

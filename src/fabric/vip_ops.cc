@@ -1,0 +1,436 @@
+// vpcctl vip add/list/show/remove (controller), vip-event, vip-health and vip-watch (nodes).
+#include "vpcctl/fabric/vip_ops.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <random>
+#include <thread>
+
+#include "vpcctl/alloc/vip.h"
+#include "vpcctl/base/text.h"
+#include "vpcctl/fabric/format.h"
+#include "vpcctl/fabric/node_ops.h"
+#include "vpcctl/fabric/ops.h"
+#include "vpcctl/fabric/remote.h"
+#include "vpcctl/model/map.h"
+#include "vpcctl/model/names.h"
+#include "vpcctl/platform/driver.h"
+
+namespace vpcctl::fabric {
+
+using json = nlohmann::json;
+
+namespace {
+
+std::string NewSecret() {
+  static const char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  std::random_device rd;
+  std::string s;
+  for (int i = 0; i < 16; ++i) s += kAlphabet[rd() % (sizeof kAlphabet - 1)];
+  return s;
+}
+
+Result<int> ParseVhid(const std::string& text) {
+  auto v = ParseUint(text, 1000);
+  if (!v || *v < 1 || *v > 255) return UsageError("invalid vhid " + Quoted(text) + ": must be 1-255");
+  return static_cast<int>(*v);
+}
+
+// A VIP named by its vhid or its address.
+Result<const model::Vip*> FindVip(const model::Vpc& vpc, const std::string& which) {
+  auto addr = net::IpAddress::Parse(which);
+  for (const auto& v : vpc.vips) {
+    if ((addr && v.address == *addr) || std::to_string(v.vhid) == which) return &v;
+  }
+  return UsageError("VPC " + Quoted(vpc.name) + " has no VIP " + Quoted(which) +
+                    " (give its address or vhid; see `vpcctl vip list " + vpc.name + "`)");
+}
+
+json VipJson(const model::Vpc& vpc, const model::Vip& v, bool show_secrets) {
+  return {{"vpc", vpc.name},
+          {"address", v.address.ToString()},
+          {"vhid", v.vhid},
+          {"nodes", v.nodes},
+          {"advert_ms", v.advert_ms},
+          {"preempt", v.preempt},
+          {"secret", show_secrets ? json(v.secret) : json(model::kRedacted)}};
+}
+
+std::string UtcNowMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  std::tm tm{};
+  gmtime_r(&ts.tv_sec, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char ms[24];
+  std::snprintf(ms, sizeof ms, ".%03ldZ", ts.tv_nsec / 1000000);
+  return std::string(buf) + ms;
+}
+
+// The map this node holds, and which node of it this is.
+Result<std::pair<model::Map, std::string>> NodeMap(Context& ctx) {
+  VPC_ASSIGN_OR_RETURN(auto db, OpenNodeStore(ctx));
+  VPC_ASSIGN_OR_RETURN(auto held, db->LoadMap());
+  if (!held) return UsageError("no map on this node yet");
+  VPC_ASSIGN_OR_RETURN(model::Map m, model::ParseMap(held->document));
+  return std::make_pair(std::move(m), held->node);
+}
+
+// How many members of `vpc` this node reaches through the overlay (itself included), and the
+// majority rule for it. VPCs of one or two members always pass: two cannot tell a dead peer from
+// a partition, and availability wins.
+struct Quorum {
+  size_t members = 0;
+  size_t reached = 0;
+  bool ok() const { return members <= 2 || reached * 2 > members; }
+};
+
+Result<Quorum> CheckQuorum(Context& ctx, const model::Map& map, const std::string& node,
+                           const std::string& vpc_name) {
+  const model::Vpc* vpc = map.fabric.FindVpc(vpc_name);
+  if (!vpc) return UsageError("VPC " + Quoted(vpc_name) + " is not in this node's map");
+  const model::Member* me = vpc->FindMember(node);
+  if (!me) return UsageError("this node is not a member of VPC " + Quoted(vpc_name));
+  Quorum q;
+  q.members = vpc->members.size();
+  q.reached = 1;
+  if (q.members <= 2) return q;
+  VPC_ASSIGN_OR_RETURN(model::Platform platform, LocalPlatform());
+  const auto& driver = platform::DriverFor(platform);
+  std::vector<int> ok(vpc->members.size(), 0);
+  ParallelFor(vpc->members.size(), 32, [&](size_t i) {
+    const auto& m = vpc->members[i];
+    if (m.node == node) return;
+    auto r = ctx.runner.Run(driver.PingCommand(vpc->name, me->overlay, m.overlay, 1), "",
+                            std::chrono::seconds(3));
+    if (!r) return;
+    auto p = platform::ParsePing(r->out);
+    ok[i] = p && p->received > 0;
+  });
+  for (int v : ok) q.reached += static_cast<size_t>(v);
+  return q;
+}
+
+}  // namespace
+
+Status VipAdd(Context& ctx, const VipAddOptions& o) {
+  Problems problems;
+  problems.Add(model::ValidateVpcName(o.vpc));
+  alloc::VipSpec spec;
+  spec.vpc = o.vpc;
+  spec.address = o.address;
+  auto vhid = ParseVhid(o.vhid);
+  problems.Add(vhid);
+  if (vhid) spec.vhid = *vhid;
+  for (const auto& n : Split(o.nodes, ',')) {
+    auto st = model::ValidateNodeName(n);
+    problems.Add(st);
+    if (st.ok()) spec.nodes.push_back(n);
+  }
+  if (!o.advert.empty()) {
+    auto a = ParseUint(o.advert, 255000);
+    if (!a) {
+      problems.Add(UsageError("invalid --advert " + Quoted(o.advert) + ": milliseconds expected"));
+    } else {
+      spec.advert_ms = static_cast<int>(*a);
+    }
+  }
+  if (!o.password_file.empty()) {
+    auto text = store::ReadFile(o.password_file);
+    if (!text) {
+      problems.Add(UsageError("cannot read the secret file " + Quoted(o.password_file)));
+    } else {
+      std::string secret = text->substr(0, text->find('\n'));
+      if (!secret.empty() && secret.back() == '\r') secret.pop_back();
+      if (secret.empty()) {
+        problems.Add(UsageError("the secret file " + Quoted(o.password_file) + " is empty"));
+      }
+      spec.secret = secret;
+    }
+  } else {
+    spec.secret = NewSecret();
+  }
+  spec.preempt = !o.no_preempt;
+  VPC_TRY(problems.ToStatus());
+  VPC_ASSIGN_OR_RETURN(auto s, Session::Write(ctx));
+  model::Fabric next = s->fabric;
+  VPC_TRY(alloc::AddVip(next, spec));
+  const model::Vpc& v = *next.FindVpc(o.vpc);
+  VPC_TRY(s->store().SaveVpc(v));
+  VPC_TRY(s->Commit());
+  const model::Vip& vip = *v.FindVip(spec.vhid);
+  ctx.io.out << "added VIP " << vip.address.ToString() << " (vhid " << vip.vhid << ") to "
+             << v.name << ": " << Join(vip.nodes, ", ") << " in that order of preference; advert "
+             << vip.advert_ms << " ms, " << (vip.preempt ? "preempt" : "no preempt") << "\n"
+             << "apply it with `vpcctl vpc deploy " << v.name << "`\n";
+  return {};
+}
+
+Status VipList(Context& ctx, const std::string& vpc, bool json_out, bool show_secrets) {
+  if (!vpc.empty()) VPC_TRY(model::ValidateVpcName(vpc));
+  VPC_ASSIGN_OR_RETURN(auto s, Session::Read(ctx));
+  if (!vpc.empty() && !s->fabric.FindVpc(vpc)) return UsageError("unknown VPC " + Quoted(vpc));
+  json arr = json::array();
+  Table t({"VPC", "VHID", "ADDRESS", "NODES", "ADVERT", "PREEMPT"});
+  for (const auto& v : s->fabric.vpcs) {
+    if (!vpc.empty() && v.name != vpc) continue;
+    for (const auto& vip : v.vips) {
+      arr.push_back(VipJson(v, vip, show_secrets));
+      t.Row({v.name, std::to_string(vip.vhid), vip.address.ToString(), Join(vip.nodes, ","),
+             std::to_string(vip.advert_ms) + " ms", vip.preempt ? "yes" : "no"});
+    }
+  }
+  if (json_out) {
+    PrintJson(ctx.io.out, {{"vips", arr}});
+  } else {
+    t.Print(ctx.io.out);
+    if (show_secrets) {
+      for (const auto& v : arr)
+        ctx.io.out << "secret of vhid " << v["vhid"] << " in " << v["vpc"].get<std::string>()
+                   << ": " << v["secret"].get<std::string>() << "\n";
+    }
+  }
+  return {};
+}
+
+Status VipShow(Context& ctx, const std::string& vpc, const std::string& which, bool json_out,
+               bool show_secrets) {
+  VPC_TRY(model::ValidateVpcName(vpc));
+  VPC_ASSIGN_OR_RETURN(auto s, Session::Read(ctx));
+  const model::Vpc* v = s->fabric.FindVpc(vpc);
+  if (!v) return UsageError("unknown VPC " + Quoted(vpc));
+  VPC_ASSIGN_OR_RETURN(const model::Vip* vip, FindVip(*v, which));
+  VPC_ASSIGN_OR_RETURN(auto pins, ssh::LoadKnownHosts(ctx.paths.known_hosts()));
+  struct NodeState {
+    std::string node, state, since, error;
+    bool holds = false;
+    json events = json::array();
+  };
+  std::vector<NodeState> states(vip->nodes.size());
+  ParallelFor(vip->nodes.size(), 32, [&](size_t i) {
+    NodeState& st = states[i];
+    st.node = vip->nodes[i];
+    const model::Node* n = s->fabric.FindNode(st.node);
+    std::vector<std::string> args = {"status", "--local", "--vpc", vpc, "--json"};
+    Result<std::string> out = Failure("unknown node");
+    if (n && n->is_local) {
+      std::vector<std::string> argv = {exec::SelfPath(), "--state-dir", ctx.paths.dir};
+      argv.insert(argv.end(), args.begin(), args.end());
+      auto r = ctx.runner.Run(argv, "", std::chrono::seconds(30));
+      out = r ? Result<std::string>(r->out) : Result<std::string>(r.error());
+    } else if (n) {
+      auto conn = ConnectNode(ctx, pins, *n, kDefaultConnectTimeout);
+      if (!conn) {
+        out = conn.error();
+      } else {
+        auto r = RunOn(**conn, *n, RemoteVpcctl(*n, args), "", std::chrono::seconds(30));
+        out = r ? Result<std::string>(r->out) : Result<std::string>(r.error());
+      }
+    }
+    if (!out) {
+      st.error = out.error().message;
+      return;
+    }
+    json doc = json::parse(*out, nullptr, false);
+    if (doc.is_discarded() || !doc.contains("vpcs")) {
+      st.error = "no report";
+      return;
+    }
+    for (const auto& x : doc["vpcs"]) {
+      for (const auto& y : x.value("vips", json::array())) {
+        if (y.value("vhid", 0) != vip->vhid) continue;
+        st.holds = y.value("holds", false);
+        st.state = y.value("state", "");
+        st.since = y.value("since", "");
+        st.events = y.value("events", json::array());
+      }
+    }
+  });
+  if (json_out) {
+    json j = VipJson(*v, *vip, show_secrets);
+    json nodes = json::array();
+    for (const auto& st : states) {
+      nodes.push_back({{"node", st.node},
+                       {"holds", st.holds},
+                       {"state", st.state.empty() ? json() : json(st.state)},
+                       {"since", st.since.empty() ? json() : json(st.since)},
+                       {"events", st.events},
+                       {"error", st.error.empty() ? json() : json(st.error)}});
+    }
+    j["group"] = nodes;
+    PrintJson(ctx.io.out, j);
+    return {};
+  }
+  auto& out = ctx.io.out;
+  out << "VIP " << vip->address.ToString() << " in " << v->name << ": vhid " << vip->vhid
+      << ", advert " << vip->advert_ms << " ms, " << (vip->preempt ? "preempt" : "no preempt")
+      << ", secret " << (show_secrets ? vip->secret : std::string(model::kRedacted)) << "\n\n";
+  Table t({"NODE", "RANK", "HOLDS", "STATE", "SINCE"});
+  for (size_t i = 0; i < states.size(); ++i) {
+    const auto& st = states[i];
+    t.Row({st.node, std::to_string(i + 1), st.error.empty() ? (st.holds ? "yes" : "no") : "?",
+           st.error.empty() ? (st.state.empty() ? "-" : st.state) : "unreachable",
+           st.since.empty() ? "-" : st.since});
+  }
+  t.Print(out);
+  for (const auto& st : states) {
+    for (const auto& e : st.events) {
+      out << "  " << e.value("at", "") << "  " << st.node << " -> " << e.value("state", "")
+          << "\n";
+    }
+    if (!st.error.empty()) out << "  " << st.node << ": " << st.error << "\n";
+  }
+  return {};
+}
+
+Status VipRemove(Context& ctx, const std::string& vpc, const std::string& which) {
+  VPC_TRY(model::ValidateVpcName(vpc));
+  VPC_ASSIGN_OR_RETURN(auto s, Session::Write(ctx));
+  const model::Vpc* v = s->fabric.FindVpc(vpc);
+  if (!v) return UsageError("unknown VPC " + Quoted(vpc));
+  VPC_ASSIGN_OR_RETURN(const model::Vip* vip, FindVip(*v, which));
+  std::string addr = vip->address.ToString();
+  int vhid = vip->vhid;
+  model::Fabric next = s->fabric;
+  VPC_TRY(alloc::RemoveVip(next, vpc, vhid));
+  VPC_TRY(s->store().SaveVpc(*next.FindVpc(vpc)));
+  VPC_TRY(s->Commit());
+  ctx.io.out << "removed VIP " << addr << " (vhid " << vhid << ") from " << vpc
+             << "; `vpcctl vpc deploy " << vpc << "` releases it on the nodes\n";
+  return {};
+}
+
+Status VipEvent(Context& ctx, const std::vector<std::string>& args) {
+  // keepalived: vrrp INSTANCE <vpc>_<vhid> <STATE> [<priority>]; devd: carp <vhid>@<if> <STATE>
+  std::string vpc, state;
+  int vhid = 0;
+  auto bad = [&] {
+    return UsageError("vip-event: expected `vrrp INSTANCE VPC_VHID STATE [PRIORITY]` or "
+                      "`carp VHID@VPC STATE`, got " + Quoted(Join(args, " ")));
+  };
+  if (args.size() >= 4 && args[0] == "vrrp" && args[1] == "INSTANCE") {
+    size_t us = args[2].rfind('_');
+    if (us == std::string::npos) return bad();
+    vpc = args[2].substr(0, us);
+    auto n = ParseVhid(args[2].substr(us + 1));
+    if (!n) return bad();
+    vhid = *n;
+    state = args[3];
+  } else if (args.size() == 3 && args[0] == "carp") {
+    size_t at = args[1].find('@');
+    if (at == std::string::npos) return bad();
+    auto n = ParseVhid(args[1].substr(0, at));
+    if (!n) return bad();
+    vhid = *n;
+    vpc = args[1].substr(at + 1);
+    state = args[2];
+  } else if (args.size() >= 2 && args[0] == "vrrp") {
+    return {};  // group notifications: VIPs are reported per instance
+  } else {
+    return bad();
+  }
+  VPC_TRY(model::ValidateVpcName(vpc));
+  static const char* kStates[] = {"MASTER", "BACKUP", "FAULT", "INIT", "STOP", "DELETED"};
+  if (std::find_if(std::begin(kStates), std::end(kStates),
+                   [&](const char* k) { return state == k; }) == std::end(kStates)) {
+    return bad();
+  }
+  VPC_ASSIGN_OR_RETURN(auto db, OpenNodeStore(ctx));
+  std::string at = UtcNowMs();
+  VPC_TRY(db->AddVipEvent(store::VipEvent{vpc, vhid, state, at}));
+  std::string address;
+  if (auto held = db->LoadMap(); held.ok() && *held) {
+    if (auto m = model::ParseMap((*held)->document)) {
+      if (const model::Vpc* v = m->fabric.FindVpc(vpc)) {
+        if (const model::Vip* vip = v->FindVip(vhid)) address = vip->address.ToString();
+      }
+    }
+  }
+  // Hooks: every executable file in hooks.d, in name order, with the event in the environment.
+  std::string dir = ctx.paths.dir + "/hooks.d";
+  std::vector<std::string> hooks;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      std::string name = e->d_name;
+      if (name.empty() || name[0] == '.') continue;
+      std::string path = dir + "/" + name;
+      struct stat st {};
+      if (stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(path.c_str(), X_OK) == 0) {
+        hooks.push_back(path);
+      }
+    }
+    closedir(d);
+  }
+  std::sort(hooks.begin(), hooks.end());
+  std::string log;
+  for (const auto& h : hooks) {
+    auto r = ctx.runner.Run({"env", "VPC=" + vpc, "VIP=" + address, "VHID=" + std::to_string(vhid),
+                             "STATE=" + state, "VPCCTL_STATE_DIR=" + ctx.paths.dir, h},
+                            "", std::chrono::seconds(30));
+    std::string result = !r ? r.error().message
+                            : r->timed_out ? "timed out"
+                                           : "exit " + std::to_string(r->exit_code);
+    log += at + " " + vpc + " vhid " + std::to_string(vhid) + " " + state + " " + h + ": " +
+           result + "\n";
+  }
+  if (!log.empty()) {
+    std::string path = ctx.paths.dir + "/hooks.log";
+    std::string old;
+    if (auto prev = store::ReadFile(path); store::FileExists(path) && prev.ok()) old = *prev;
+    if (old.size() > 1 << 20) old = old.substr(old.size() - (1 << 19));
+    (void)store::WriteFileAtomic(path, old + log, 0600);
+  }
+  return {};
+}
+
+Status VipHealth(Context& ctx, const std::string& vpc) {
+  VPC_TRY(model::ValidateVpcName(vpc));
+  VPC_ASSIGN_OR_RETURN(auto held, NodeMap(ctx));
+  VPC_ASSIGN_OR_RETURN(Quorum q, CheckQuorum(ctx, held.first, held.second, vpc));
+  ctx.io.out << held.second << " reaches " << q.reached << " of " << q.members << " members of "
+             << vpc << "\n";
+  if (!q.ok()) {
+    return Error{"no quorum in " + vpc + ": this node reaches " + std::to_string(q.reached) +
+                     " of " + std::to_string(q.members) + " members",
+                 Exit::kNotConverged};
+  }
+  return {};
+}
+
+Status VipWatch(Context& ctx, int rounds) {
+  constexpr int kDemotion = 240;
+  bool demoted = false;
+  for (int i = 0; rounds < 0 || i < rounds; ++i) {
+    bool lacking = false;
+    if (auto held = NodeMap(ctx)) {
+      for (const auto& v : held->first.fabric.vpcs) {
+        bool mine = false;
+        for (const auto& vip : v.vips) mine = mine || vip.Rank(held->second) >= 0;
+        if (!mine) continue;
+        auto q = CheckQuorum(ctx, held->first, held->second, v.name);
+        if (q && !q->ok()) lacking = true;
+      }
+    }
+    if (lacking != demoted) {
+      // The sysctl adds a signed value to the host's CARP demotion counter.
+      std::string value = "net.inet.carp.demotion=" + std::string(lacking ? "" : "-") +
+                          std::to_string(kDemotion);
+      auto r = ctx.runner.Run({"sysctl", value}, "", std::chrono::seconds(5));
+      if (r && r->ok()) {
+        demoted = lacking;
+        ctx.io.Info(std::string(lacking ? "no quorum: demoted CARP" : "quorum back: CARP restored"));
+      }
+    }
+    if (rounds < 0 || i + 1 < rounds) std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  return {};
+}
+
+}  // namespace vpcctl::fabric
