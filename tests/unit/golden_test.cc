@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "testing.h"
+#include "vpcctl/alloc/vip.h"
 #include "vpcctl/base/text.h"
 #include "vpcctl/plan/diff.h"
 #include "vpcctl/platform/driver.h"
@@ -124,6 +125,106 @@ TEST(Ping, ParsesBothFormats) {
   EXPECT_EQ(none->received, 0);
   EXPECT_LT(none->avg_ms, 0);
   EXPECT_FALSE(ParsePing("ping: unknown host").ok());
+}
+
+}  // namespace
+}  // namespace vpcctl::platform
+
+namespace vpcctl::platform {
+namespace {
+
+// The sample fabric plus vpc2 (FreeBSD h2 and h4, IPv6 peer network) and vpc3 (same nodes,
+// IPv4), each with a CARP VIP, and a keepalived VIP on vpc1 between the Linux nodes h1 and h3.
+model::Fabric WithVips() {
+  model::Fabric f = testing::SampleFabric();
+  alloc::VpcSpec spec;
+  spec.name = "vpc2";
+  spec.peer_network = testing::Net("fd00:20::/64");
+  spec.members = {"h2", "h4"};
+  EXPECT_TRUE(alloc::CreateVpc(f, spec, 2).ok());
+  spec.name = "vpc3";
+  spec.peer_network = testing::Net("10.30.0.0/24");
+  EXPECT_TRUE(alloc::CreateVpc(f, spec, 3).ok());
+  alloc::VipSpec vip;
+  vip.vpc = "vpc1";
+  vip.address = "10.100.0.250";
+  vip.vhid = 10;
+  vip.nodes = {"h3", "h1"};
+  vip.secret = "s3cretS3cret";
+  auto st = alloc::AddVip(f, vip);
+  EXPECT_TRUE(st.ok()) << st.error().message;
+  vip.vpc = "vpc2";
+  vip.address = "fd00:20::250";
+  vip.vhid = 20;
+  vip.nodes = {"h4", "h2"};
+  st = alloc::AddVip(f, vip);
+  EXPECT_TRUE(st.ok()) << st.error().message;
+  vip.vpc = "vpc3";
+  vip.address = "10.30.0.250";
+  vip.vhid = 30;
+  vip.advert_ms = 2000;
+  st = alloc::AddVip(f, vip);
+  EXPECT_TRUE(st.ok()) << st.error().message;
+  return f;
+}
+
+std::string PlanWithVips(const model::Fabric& f, const std::string& node, const std::string& vpc,
+                         bool show_secrets) {
+  auto desired = plan::DesiredFor(f, node, vpc);
+  EXPECT_TRUE(desired.ok());
+  const Driver& d = DriverFor(desired->platform);
+  d.AddVipSetup(*desired, VipEnv{"/usr/local/sbin/vpcctl", d.DefaultStateDir()});
+  auto steps = plan::Diff(*desired, plan::Observed{});
+  EXPECT_TRUE(steps.ok());
+  return RenderScript(d, show_secrets ? *steps : plan::Redacted(*steps));
+}
+
+TEST(GoldenVip, KeepalivedConfiguration) {
+  model::Fabric f = WithVips();
+  auto desired = plan::DesiredFor(f, "h1");
+  ASSERT_TRUE(desired.ok());
+  testing::ExpectGolden("linux/h1.keepalived.conf",
+                        RenderKeepalivedConf(*desired, VipEnv{"/usr/local/sbin/vpcctl",
+                                                              "/var/lib/vpcctl"}));
+  auto none = plan::DesiredFor(testing::SampleFabric(), "h1");
+  EXPECT_EQ(RenderKeepalivedConf(*none, VipEnv{}), "");
+}
+
+TEST(GoldenVip, KeepalivedPrioritiesFollowTheNodeOrder) {
+  model::Fabric f = WithVips();
+  std::string h3 = RenderKeepalivedConf(*plan::DesiredFor(f, "h3"), VipEnv{"v", "/s"});
+  std::string h1 = RenderKeepalivedConf(*plan::DesiredFor(f, "h1"), VipEnv{"v", "/s"});
+  EXPECT_NE(h3.find("priority 200\n"), std::string::npos);
+  EXPECT_NE(h1.find("priority 190\n"), std::string::npos);
+  EXPECT_NE(h1.find("unicast_peer {\n    10.100.0.3\n  }"), std::string::npos);
+  EXPECT_NE(h1.find("track_script"), std::string::npos) << "vpc1 has 3 members: quorum applies";
+  EXPECT_EQ(h1.find("s3cret"), std::string::npos) << "VRRPv3 carries no secret";
+}
+
+TEST(GoldenVip, FreeBsdPlansWithCarp) {
+  model::Fabric f = WithVips();
+  testing::ExpectGolden("freebsd/vpc2-h2.plan", PlanWithVips(f, "h2", "vpc2", true));
+  testing::ExpectGolden("freebsd/vpc3-h4.plan", PlanWithVips(f, "h4", "vpc3", true));
+  std::string redacted = PlanWithVips(f, "h2", "vpc2", false);
+  EXPECT_EQ(redacted.find("s3cretS3cret"), std::string::npos);
+  EXPECT_NE(redacted.find("pass '(redacted)'"), std::string::npos);
+}
+
+TEST(GoldenVip, FreeBsdRcConfWithCarp) {
+  model::Fabric f = WithVips();
+  for (const char* node : {"h2", "h4"}) {
+    auto desired = plan::DesiredFor(f, node);
+    ASSERT_TRUE(desired.ok());
+    testing::ExpectGolden(std::string("freebsd/") + node + ".vips.rc.conf",
+                          RenderRcConf(*desired, /*show_secrets=*/true));
+    std::string redacted = RenderRcConf(*desired, false);
+    EXPECT_EQ(redacted.find("s3cretS3cret"), std::string::npos);
+  }
+}
+
+TEST(GoldenVip, LinuxPlanStartsKeepalived) {
+  model::Fabric f = WithVips();
+  testing::ExpectGolden("linux/vpc1-h3.vips.plan", PlanWithVips(f, "h3", "vpc1", false));
 }
 
 }  // namespace
