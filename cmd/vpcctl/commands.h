@@ -21,5 +21,6 @@ void AddPlanCommands(CLI::App& app, Dispatch& d);
 // After AddVpcCommands: adds vpc sync/deploy/destroy/status, deploy, map, apply, status.
 void AddDeployCommands(CLI::App& app, Dispatch& d);
 void AddVipCommands(CLI::App& app, Dispatch& d);
+void AddGuestCommands(CLI::App& app, Dispatch& d);
 
 }  // namespace vpcctl::cli

@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
   vpcctl::cli::AddPlanCommands(app, dispatch);
   vpcctl::cli::AddDeployCommands(app, dispatch);
   vpcctl::cli::AddVipCommands(app, dispatch);
+  vpcctl::cli::AddGuestCommands(app, dispatch);
 
   try {
     app.parse(argc, argv);

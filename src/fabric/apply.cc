@@ -104,8 +104,8 @@ json StepsJson(const std::vector<plan::Step>& steps) {
 
 // The node's part of a map: every VPC it is a member of (nothing when it is not in the map), with
 // the VIP machinery its platform runs.
-Result<plan::Desired> DesiredOf(Context& ctx, const model::Map& map, const std::string& node,
-                                model::Platform platform) {
+Result<plan::Desired> DesiredOf(Context& ctx, store::Store& db, const model::Map& map,
+                                const std::string& node, model::Platform platform) {
   plan::Desired d;
   if (map.fabric.FindNode(node)) {
     VPC_ASSIGN_OR_RETURN(d, plan::DesiredFor(map.fabric, node));
@@ -113,6 +113,17 @@ Result<plan::Desired> DesiredOf(Context& ctx, const model::Map& map, const std::
   d.node = node;
   d.platform = platform;
   platform::DriverFor(platform).AddVipSetup(d, platform::VipEnv{exec::SelfPath(), ctx.paths.dir});
+  VPC_ASSIGN_OR_RETURN(auto records, db.Attachments());
+  for (auto& r : records) {
+    const plan::DesiredVpc* dv = nullptr;
+    for (const auto& v : d.vpcs)
+      if (v.vpc == r.vpc) dv = &v;
+    if (dv) {
+      d.attachments.push_back(plan::DesiredAttachment{std::move(r), dv->mtu});
+    } else {
+      d.orphans.push_back(std::move(r));
+    }
+  }
   return d;
 }
 
@@ -257,7 +268,8 @@ Status Apply(Context& ctx, const ApplyOptions& o) {
   }
   VPC_ASSIGN_OR_RETURN(model::Platform platform, LocalPlatform());
   const auto& driver = platform::DriverFor(platform);
-  VPC_ASSIGN_OR_RETURN(plan::Desired desired, DesiredOf(ctx, held.map, held.node, platform));
+  VPC_ASSIGN_OR_RETURN(plan::Desired desired,
+                       DesiredOf(ctx, *db, held.map, held.node, platform));
   VPC_ASSIGN_OR_RETURN(plan::Observed observed, Probe(ctx, driver, desired));
   report["node"] = held.node;
   report["generation"] = held.generation;
@@ -319,6 +331,7 @@ Status Apply(Context& ctx, const ApplyOptions& o) {
     return {};
   };
   for (const auto& step : *steps) {
+    if (step.action == plan::Action::kDetachGuest && step.reason == "record only") continue;
     if (HasEffect(step)) {
       if (auto st = flush(); !st.ok()) return finish(st);
       if (budget == 0) break;
@@ -336,6 +349,14 @@ Status Apply(Context& ctx, const ApplyOptions& o) {
   }
   if (auto st = flush(); !st.ok()) return finish(st);
   if (o.kill_after >= 0 && budget == 0) raise(SIGKILL);
+  // Guests of VPCs that left the node: their interfaces are gone, so are their records.
+  for (const auto& step : *steps) {
+    if (step.action == plan::Action::kDetachGuest && step.drop_record) {
+      if (auto st = db->DeleteAttachment(step.guest.id); !st.ok()) return finish(st);
+      std::erase_if(desired.orphans,
+                    [&](const model::Attachment& a) { return a.id == step.guest.id; });
+    }
+  }
   VPC_ASSIGN_OR_RETURN(plan::Observed after, Probe(ctx, driver, desired));
   auto remaining = plan::Diff(desired, after);
   if (!remaining) return finish(remaining.take_error());
@@ -355,7 +376,8 @@ Status StatusLocal(Context& ctx, const StatusLocalOptions& o) {
   VPC_ASSIGN_OR_RETURN(HeldMap held, LoadHeldMap(*db));
   VPC_ASSIGN_OR_RETURN(model::Platform platform, LocalPlatform());
   const auto& driver = platform::DriverFor(platform);
-  VPC_ASSIGN_OR_RETURN(plan::Desired desired, DesiredOf(ctx, held.map, held.node, platform));
+  VPC_ASSIGN_OR_RETURN(plan::Desired desired,
+                       DesiredOf(ctx, *db, held.map, held.node, platform));
   VPC_ASSIGN_OR_RETURN(plan::Observed observed, Probe(ctx, driver, desired));
   auto steps = plan::Diff(desired, observed);
   json report = {{"node", held.node}, {"generation", held.generation}};
@@ -443,11 +465,24 @@ Status StatusLocal(Context& ctx, const StatusLocalOptions& o) {
                       {"since", events.empty() ? json() : events[0]["at"]},
                       {"events", events}});
     }
+    json guests = json::array();
+    for (const auto& da : desired.attachments) {
+      const auto& r = da.record;
+      if (r.vpc != dv.vpc) continue;
+      const plan::ObservedInterface* i = observed.Find(r.ifname);
+      guests.push_back({{"kind", model::GuestKindName(r.kind)},
+                        {"guest", r.guest},
+                        {"interface", r.ifname},
+                        {"address", r.address ? json(r.address->ToString()) : json()},
+                        {"present", i != nullptr},
+                        {"on_bridge", i != nullptr && i->master == dv.vpc}});
+    }
     vpcs.push_back({{"name", dv.vpc},
                     {"address", dv.address.ToString()},
                     {"drift", StepsJson(mine)},
                     {"peers", peers},
-                    {"vips", vips}});
+                    {"vips", vips},
+                    {"attachments", guests}});
   }
   // Owned interfaces of VPCs this node no longer has are drift too.
   json stray = json::array();

@@ -319,6 +319,7 @@ Status VpcStatus(Context& ctx, const std::string& vpc, const FanOutOptions& o) {
   std::map<std::string, std::map<std::string, std::string>> cell;
   std::vector<std::string> problems;
   std::map<std::string, std::vector<std::string>> holders;  // VIP address -> nodes holding it
+  std::vector<std::string> guests;                           // "h2: netns blue (vg3, ...)"
   for (const auto& a : answers) {
     json entry = {{"node", a.node}, {"reached", a.reached}};
     const json* mine = nullptr;
@@ -353,6 +354,12 @@ Status VpcStatus(Context& ctx, const std::string& vpc, const FanOutOptions& o) {
       }
     }
     if (mine) {
+      for (const auto& g : mine->value("attachments", json::array())) {
+        guests.push_back(a.node + ": " + g.value("kind", "") + " " + g.value("guest", "") + " (" +
+                         g.value("interface", "") +
+                         (g["address"].is_null() ? "" : ", " + g["address"].get<std::string>()) +
+                         (g.value("on_bridge", false) ? "" : ", NOT on the bridge") + ")");
+      }
       for (const auto& vip : mine->value("vips", json::array())) {
         auto& h = holders[vip.value("address", "")];
         if (vip.value("holds", false)) h.push_back(a.node);
@@ -396,6 +403,7 @@ Status VpcStatus(Context& ctx, const std::string& vpc, const FanOutOptions& o) {
                            {"healthy", healthy},
                            {"nodes", nodes},
                            {"vips", vips},
+                           {"attachments", guests},
                            {"problems", problems}});
   } else {
     auto& out = ctx.io.out;
@@ -426,6 +434,8 @@ Status VpcStatus(Context& ctx, const std::string& vpc, const FanOutOptions& o) {
                                      : Join(vip["holders"].get<std::vector<std::string>>(), ", "))
           << "\n";
     }
+    if (!guests.empty()) out << "guests:\n";
+    for (const auto& g : guests) out << "  " << g << "\n";
     for (const auto& p : problems) out << "  " << p << "\n";
   }
   if (!healthy) {

@@ -42,6 +42,12 @@ std::string_view ActionName(Action a) {
       return "reload-daemon";
     case Action::kStopDaemon:
       return "stop-daemon";
+    case Action::kAttachGuest:
+      return "attach-guest";
+    case Action::kDetachGuest:
+      return "detach-guest";
+    case Action::kRejoinGuest:
+      return "rejoin-guest";
   }
   return "?";
 }
@@ -113,6 +119,18 @@ std::string Describe(const Step& s) {
     case Action::kStopDaemon:
       out = "stop " + s.daemon.name;
       break;
+    case Action::kAttachGuest:
+      out = "attach " + std::string(model::GuestKindName(s.guest.kind)) + " " + s.guest.guest +
+            " to " + s.guest.vpc + " through " + s.guest.ifname;
+      break;
+    case Action::kDetachGuest:
+      out = "detach " + std::string(model::GuestKindName(s.guest.kind)) + " " + s.guest.guest +
+            " (" + s.guest.ifname + ")";
+      break;
+    case Action::kRejoinGuest:
+      out = "put " + s.ifname + " (" + std::string(model::GuestKindName(s.guest.kind)) + " " +
+            s.guest.guest + ") back on bridge " + s.guest.vpc;
+      break;
   }
   if (!s.reason.empty()) out += " [" + s.reason + "]";
   return out;
@@ -155,7 +173,7 @@ bool IsLinkLocal(const net::IpAddress& a) {
 
 struct Builder {
   const Observed& observed;
-  std::vector<Step> destroys, creates, members, addresses, ups, vips, files, daemons;
+  std::vector<Step> destroys, creates, members, addresses, ups, vips, files, daemons, guests;
   std::vector<std::string> problems;
 
   Step Make(Action a, const std::string& vpc, const std::string& ifname, std::string reason) {
@@ -320,6 +338,57 @@ struct Builder {
     }
   }
 
+  // Guests: re-create what a Linux host lost while the guest lives on (a namespace whose veth
+  // vanished, a VM's tap), put them back on recreated bridges, drop those of departed VPCs.
+  void Guests(const Desired& d) {
+    std::set<std::string> known;
+    for (const auto& da : d.attachments) {
+      const auto& a = da.record;
+      known.insert(a.ifname);
+      const ObservedInterface* o = observed.Find(a.ifname);
+      Step s = Make(Action::kAttachGuest, a.vpc, a.ifname, "");
+      s.guest = a;
+      s.mtu = da.mtu;
+      if (!o) {
+        bool linux_guest = d.platform == model::Platform::kLinux;
+        bool alive = a.kind != model::GuestKind::kNetns || observed.netns.count(a.guest);
+        if (linux_guest && alive) {
+          s.reason = "vanished";
+          guests.push_back(s);
+        }
+        continue;
+      }
+      if (o->master != a.vpc) {
+        s.action = Action::kRejoinGuest;
+        s.reason = "not on the bridge";
+        guests.push_back(s);
+      }
+      if (o->mtu != da.mtu) {
+        Step m = Make(Action::kSetMtu, a.vpc, a.ifname,
+                      "mtu " + std::to_string(o->mtu) + ", want " + std::to_string(da.mtu));
+        m.mtu = da.mtu;
+        guests.push_back(m);
+      }
+      if (!o->up) guests.push_back(Make(Action::kUp, a.vpc, a.ifname, "down"));
+    }
+    for (const auto& a : d.orphans) {
+      Step s = Make(Action::kDetachGuest, a.vpc, a.ifname, "VPC " + a.vpc + " left this node");
+      s.guest = a;
+      s.drop_record = true;
+      if (!observed.Find(a.ifname)) s.reason = "record only";
+      guests.push_back(s);
+      known.insert(a.ifname);
+    }
+    // Marked guest interfaces no record explains (a crash between creating and recording).
+    for (const auto& o : observed.interfaces) {
+      if (!StartsWith(o.owner, model::kGuestPrefix) || known.count(o.name)) continue;
+      Step s = Make(Action::kDetachGuest, "", o.name, "no record");
+      s.guest.ifname = o.name;
+      s.guest.guest = o.owner;
+      guests.push_back(s);
+    }
+  }
+
   // Daemon files and daemons: rewrite what differs, reload what read a rewritten file.
   void FilesAndDaemons(const Desired& d) {
     std::set<std::string> rewritten;
@@ -360,7 +429,7 @@ struct Builder {
 }  // namespace
 
 Result<std::vector<Step>> Diff(const Desired& desired, const Observed& observed) {
-  Builder b{observed, {}, {}, {}, {}, {}, {}, {}, {}, {}};
+  Builder b{observed, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}};
   std::set<std::string> wanted;
   for (const auto& dv : desired.vpcs) {
     wanted.insert(dv.vpc);
@@ -381,10 +450,11 @@ Result<std::vector<Step>> Diff(const Desired& desired, const Observed& observed)
     if (desired.kernel_vips) b.KernelVips(dv);
   }
   b.FilesAndDaemons(desired);
+  b.Guests(desired);
   if (!b.problems.empty()) return Failure(Join(b.problems, "\n"));
   std::vector<Step> out;
   for (auto* group : {&b.destroys, &b.creates, &b.members, &b.addresses, &b.ups, &b.vips,
-                      &b.files, &b.daemons})
+                      &b.files, &b.daemons, &b.guests})
     out.insert(out.end(), group->begin(), group->end());
   return out;
 }

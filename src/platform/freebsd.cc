@@ -101,6 +101,36 @@ std::vector<Argv> FreeBsdDriver::Render(const plan::Step& s) const {
     case Action::kRemoveVip:
       return {{"ifconfig", i, s.address.address.is_v4() ? "inet" : "inet6",
                s.address.address.ToString(), "-alias"}};
+    case Action::kAttachGuest: {
+      const model::Attachment& a = s.guest;
+      std::string mtu = std::to_string(s.mtu);
+      std::vector<Argv> out;
+      if (a.kind == model::GuestKind::kJail) {
+        // epairNa stays on the host, on the bridge; epairNb moves into the jail.
+        std::string pair = a.ifname.substr(0, a.ifname.size() - 1);
+        out.push_back({"ifconfig", pair, "create"});
+        out.push_back({"ifconfig", a.ifname, "mtu", mtu, "description", model::GuestTag(a), "up"});
+        Argv inside = {"ifconfig", a.inside, "mtu", mtu};
+        if (a.mac) Append(inside, {"ether", a.mac->ToString()});
+        out.push_back(inside);
+        out.push_back({"ifconfig", a.vpc, "addm", a.ifname});
+        out.push_back({"ifconfig", a.inside, "vnet", a.guest});
+        Argv up = {"jexec", a.guest, "ifconfig", a.inside};
+        if (a.address) Append(up, AddressWords(*a.address));
+        up.push_back("up");
+        out.push_back(up);
+        return out;
+      }
+      out.push_back({"ifconfig", a.ifname, "create", "mtu", mtu, "description", model::GuestTag(a),
+                     "up"});
+      if (a.mac) out.push_back({"ifconfig", a.ifname, "ether", a.mac->ToString()});
+      out.push_back({"ifconfig", a.vpc, "addm", a.ifname});
+      return out;
+    }
+    case Action::kDetachGuest:
+      return {{"ifconfig", i, "destroy"}};
+    case Action::kRejoinGuest:
+      return {{"ifconfig", s.guest.vpc, "addm", i}};
     default:
       break;
   }

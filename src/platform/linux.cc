@@ -9,6 +9,43 @@ namespace vpcctl::platform {
 using plan::Action;
 using json = nlohmann::json;
 
+namespace {
+
+// A namespace gets a veth whose peer moves in as eth0; a VM or a named tap gets a tap.
+std::vector<Argv> AttachGuest(const plan::Step& s) {
+  const model::Attachment& a = s.guest;
+  std::string mtu = std::to_string(s.mtu);
+  std::vector<Argv> out;
+  if (a.kind == model::GuestKind::kNetns) {
+    std::string tmp = a.ifname + "p";
+    out.push_back({"ip", "link", "add", "name", a.ifname, "mtu", mtu, "type", "veth", "peer",
+                   "name", tmp, "mtu", mtu, "netns", a.guest});
+    out.push_back({"ip", "link", "set", "dev", a.ifname, "alias", model::GuestTag(a)});
+    out.push_back({"ip", "-n", a.guest, "link", "set", "dev", tmp, "name", a.inside});
+    if (a.mac) {
+      out.push_back({"ip", "-n", a.guest, "link", "set", "dev", a.inside, "address",
+                     a.mac->ToString()});
+    }
+    if (a.address) {
+      out.push_back({"ip", "-n", a.guest, "addr", "add", a.address->ToString(), "dev", a.inside});
+    }
+    out.push_back({"ip", "-n", a.guest, "link", "set", "dev", a.inside, "up"});
+    out.push_back({"ip", "-n", a.guest, "link", "set", "dev", "lo", "up"});
+  } else {
+    out.push_back({"ip", "tuntap", "add", "dev", a.ifname, "mode", "tap"});
+    out.push_back({"ip", "link", "set", "dev", a.ifname, "mtu", mtu});
+    out.push_back({"ip", "link", "set", "dev", a.ifname, "alias", model::GuestTag(a)});
+    if (a.mac) {
+      out.push_back({"ip", "link", "set", "dev", a.ifname, "address", a.mac->ToString()});
+    }
+  }
+  out.push_back({"ip", "link", "set", "dev", a.ifname, "master", a.vpc});
+  out.push_back({"ip", "link", "set", "dev", a.ifname, "up"});
+  return out;
+}
+
+}  // namespace
+
 std::vector<Argv> LinuxDriver::Render(const plan::Step& s) const {
   if (auto common = RenderCommon(s)) return *common;
   const std::string& i = s.ifname;
@@ -43,6 +80,12 @@ std::vector<Argv> LinuxDriver::Render(const plan::Step& s) const {
       return {{"ip", "addr", "del", s.address.ToString(), "dev", i}};
     case Action::kUp:
       return {{"ip", "link", "set", "dev", i, "up"}};
+    case Action::kAttachGuest:
+      return AttachGuest(s);
+    case Action::kDetachGuest:
+      return {{"ip", "link", "del", "dev", i}};
+    case Action::kRejoinGuest:
+      return {{"ip", "link", "set", "dev", i, "master", s.guest.vpc}};
     default:
       break;  // keepalived owns VIP addresses on Linux
   }
@@ -118,15 +161,25 @@ void LinuxDriver::AddVipSetup(plan::Desired& d, const VipEnv& env) const {
 std::vector<Argv> LinuxDriver::ProbeCommands() const {
   return {{"ip", "-j", "-d", "link", "show"},
           {"ip", "-j", "addr", "show"},
-          {"bridge", "-j", "-d", "link", "show"}};
+          {"bridge", "-j", "-d", "link", "show"},
+          {"ip", "-j", "netns", "list"}};
 }
 
 std::vector<Invocation> LinuxDriver::Batch(const std::vector<Argv>& commands) const {
   std::vector<Invocation> out;
   for (size_t i = 0; i < commands.size();) {
     const std::string& prog = commands[i][0];
+    // Batch lines take no global options (`ip -n NS ...` runs on its own).
+    auto batchable = [&](const Argv& c) {
+      return c[0] == prog && c.size() > 1 && !StartsWith(c[1], "-");
+    };
     size_t j = i;
-    while (j < commands.size() && commands[j][0] == prog) ++j;
+    while (j < commands.size() && batchable(commands[j])) ++j;
+    if (j == i) {
+      out.push_back(Invocation{commands[i], ""});
+      ++i;
+      continue;
+    }
     if ((prog == "ip" || prog == "bridge") && j - i > 1) {
       Invocation inv{{prog, "-batch", "-"}, ""};
       for (size_t k = i; k < j; ++k) {
@@ -260,8 +313,17 @@ Result<std::map<std::string, BridgePort>> ParseBridgeLink(std::string_view text)
   return out;
 }
 
+Result<std::set<std::string>> ParseNetnsList(std::string_view text) {
+  std::set<std::string> out;
+  if (Trim(text).empty()) return out;
+  VPC_ASSIGN_OR_RETURN(json j, ParseArray(text, "ip -j netns list"));
+  for (const auto& e : j)
+    if (e.is_object() && !Str(e, "name").empty()) out.insert(Str(e, "name"));
+  return out;
+}
+
 Result<plan::Observed> LinuxDriver::ParseProbe(const std::vector<std::string>& outputs) const {
-  if (outputs.size() != 3) return Failure("linux probe: expected 3 outputs");
+  if (outputs.size() != 3 && outputs.size() != 4) return Failure("linux probe: expected 4 outputs");
   VPC_ASSIGN_OR_RETURN(auto links, ParseIpLink(outputs[0]));
   VPC_ASSIGN_OR_RETURN(auto addrs, ParseIpAddr(outputs[1]));
   VPC_ASSIGN_OR_RETURN(auto ports, ParseBridgeLink(outputs[2]));
@@ -273,6 +335,9 @@ Result<plan::Observed> LinuxDriver::ParseProbe(const std::vector<std::string>& o
       l.isolated = l.isolated || it->second.isolated;
     }
     obs.interfaces.push_back(std::move(l));
+  }
+  if (outputs.size() == 4) {
+    VPC_ASSIGN_OR_RETURN(obs.netns, ParseNetnsList(outputs[3]));
   }
   return obs;
 }

@@ -480,6 +480,65 @@ Result<std::vector<std::pair<std::string, std::string>>> Store::Cleanups() {
   return out;
 }
 
+Result<std::vector<model::Attachment>> Store::Attachments() {
+  VPC_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("SELECT id, vpc, kind, guest, ifname, inside, mac, "
+                                           "address, created FROM attachment ORDER BY id"));
+  std::vector<model::Attachment> out;
+  while (true) {
+    VPC_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    model::Attachment a;
+    a.id = s.Int(0);
+    a.vpc = s.Text(1);
+    auto k = model::ParseGuestKind(s.Text(2));
+    if (!k) return Corrupt("guest kind", k.error());
+    a.kind = *k;
+    a.guest = s.Text(3);
+    a.ifname = s.Text(4);
+    a.inside = s.Text(5);
+    if (auto mac = s.OptText(6)) {
+      auto m = net::MacAddress::Parse(*mac);
+      if (!m) return Corrupt("MAC address", m.error());
+      a.mac = *m;
+    }
+    if (auto addr = s.OptText(7)) {
+      auto ia = net::IfAddress::Parse(*addr);
+      if (!ia) return Corrupt("guest address", ia.error());
+      a.address = *ia;
+    }
+    a.created = s.Text(8);
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+Result<int64_t> Store::NextAttachmentId() {
+  return db_.QueryInt("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = "
+                      "'attachment'), 0) + 1");
+}
+
+Status Store::AddAttachment(const model::Attachment& a) {
+  VPC_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("INSERT INTO attachment (vpc, kind, guest, ifname, "
+                                           "inside, mac, address, created, id) VALUES (?, ?, ?, "
+                                           "?, ?, ?, ?, ?, ?)"));
+  s.Bind(9, a.id);
+  s.Bind(1, a.vpc)
+      .Bind(2, model::GuestKindName(a.kind))
+      .Bind(3, a.guest)
+      .Bind(4, a.ifname)
+      .Bind(5, a.inside)
+      .Bind(6, a.mac ? std::optional<std::string>(a.mac->ToString()) : std::nullopt)
+      .Bind(7, a.address ? std::optional<std::string>(a.address->ToString()) : std::nullopt)
+      .Bind(8, a.created);
+  return s.Run();
+}
+
+Status Store::DeleteAttachment(int64_t id) {
+  VPC_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("DELETE FROM attachment WHERE id = ?"));
+  s.Bind(1, id);
+  return s.Run();
+}
+
 Status Store::AddVipEvent(const VipEvent& e) {
   VPC_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("INSERT INTO vip_event (vpc, vhid, state, at) VALUES "
                                            "(?, ?, ?, ?)"));

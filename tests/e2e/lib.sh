@@ -54,6 +54,12 @@ e2e_teardown() {
         ns=$(e2e_ns "$h")
         ip netns del "$ns" 2>/dev/null
     done
+    # Guest namespaces live in their host's mount namespace and went with it; drop their names.
+    for f in /run/netns/"$E2E_P"*; do
+        [ -e "$f" ] || continue
+        umount "$f" 2>/dev/null
+        rm -f "$f"
+    done
     if [ -n "$E2E_DIR" ] && [ -d "$E2E_DIR" ]; then
         [ "${E2E_KEEP:-0}" = 1 ] && e2e_log "keeping $E2E_DIR" || rm -rf "$E2E_DIR"
     fi
@@ -180,6 +186,20 @@ e2e_vpcctl() {
     local h=$1
     shift
     e2e_on "$h" "$VPCCTL_BIN" "$@"
+}
+
+# e2e_guest HOST NAME: a guest network namespace made on HOST (in its mount namespace, as on a
+# real machine), to attach to a VPC there; prints its full name. Run commands in it with
+# `e2e_in HOST NAME CMD...`. Removed at teardown.
+e2e_guest() {
+    local ns="${E2E_P}$2"
+    e2e_on "$1" ip netns add "$ns" || return 1
+    printf '%s' "$ns"
+}
+e2e_in() {
+    local h=$1 ns=$2
+    shift 2
+    e2e_on "$h" ip netns exec "$ns" "$@"
 }
 
 # A key of the harness's own, authorised on the given hosts, for --identity bootstraps.

@@ -29,6 +29,9 @@ enum class Action {
   kStartDaemon,
   kReloadDaemon,  // SIGHUP (or a restart when the daemon cannot reload)
   kStopDaemon,
+  kAttachGuest,   // create a guest's interfaces and put the host side on the bridge
+  kDetachGuest,   // destroy a guest's host-side interface
+  kRejoinGuest,   // put an existing guest interface back on its bridge
 };
 std::string_view ActionName(Action a);
 
@@ -45,6 +48,8 @@ struct Step {
   DesiredVip vip;           // kAddVip
   DesiredFile file;         // kWriteFile, kRemoveFile
   DesiredDaemon daemon;     // daemon actions
+  model::Attachment guest;  // guest actions
+  bool drop_record = false;  // kDetachGuest: the record goes too (its VPC left the node)
   std::string reason;       // why the step is needed ("missing", "mtu 1500, want 1450")
 };
 
@@ -57,7 +62,7 @@ std::vector<Step> Redacted(std::vector<Step> steps);
 std::string Describe(const Step& s);
 
 // The steps, in dependency order: removals, tunnels, bridges, members, addresses, up, VIPs,
-// daemon files, daemons.
+// daemon files, daemons, guests.
 // Refuses (listing every one) interfaces in the way that vpcctl does not own.
 Result<std::vector<Step>> Diff(const Desired& desired, const Observed& observed);
 

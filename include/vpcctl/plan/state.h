@@ -6,11 +6,13 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "vpcctl/base/result.h"
+#include "vpcctl/model/attachment.h"
 #include "vpcctl/model/fabric.h"
 #include "vpcctl/net/ip.h"
 
@@ -72,6 +74,12 @@ struct DesiredDaemon {
   bool reload_on_hup = true;           // else a changed config restarts it
 };
 
+// A guest recorded on this node, on a VPC the node still has.
+struct DesiredAttachment {
+  model::Attachment record;
+  int mtu = 0;
+};
+
 struct Desired {
   std::string node;
   model::Platform platform = model::Platform::kLinux;
@@ -79,6 +87,9 @@ struct Desired {
   std::vector<DesiredFile> files;
   std::vector<DesiredDaemon> daemons;
   bool kernel_vips = false;  // VIPs are interface addresses the diff manages (FreeBSD CARP)
+  std::vector<DesiredAttachment> attachments;
+  // Records of guests on VPCs this node no longer has (their interfaces go, then the records).
+  std::vector<model::Attachment> orphans;
 };
 
 // The node's part of the fabric: every VPC it is a member of (or just `only_vpc`).
@@ -118,6 +129,7 @@ struct Observed {
   std::vector<ObservedInterface> interfaces;
   std::map<std::string, std::string> files;  // path -> content, for the desired files that exist
   std::map<std::string, bool> daemons;       // name -> running
+  std::set<std::string> netns;               // Linux network namespaces that exist
   const ObservedInterface* Find(std::string_view name) const;
   ObservedInterface* Find(std::string_view name);
 };

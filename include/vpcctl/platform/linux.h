@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,5 +43,7 @@ struct BridgePort {
 };
 // Bridge ports per interface name.
 Result<std::map<std::string, BridgePort>> ParseBridgeLink(std::string_view json);
+// Network namespace names (`ip -j netns list`; empty output when there are none).
+Result<std::set<std::string>> ParseNetnsList(std::string_view json);
 
 }  // namespace vpcctl::platform

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "vpcctl/base/result.h"
+#include "vpcctl/model/attachment.h"
 #include "vpcctl/model/fabric.h"
 #include "vpcctl/store/sqlite.h"
 
@@ -69,6 +70,14 @@ class Store {
   Status AddCleanup(const std::string& vpc, const std::string& node);
   Status RemoveCleanup(const std::string& vpc, const std::string& node);
   Result<std::vector<std::pair<std::string, std::string>>> Cleanups();
+
+  // Guests attached on this node, by id.
+  Result<std::vector<model::Attachment>> Attachments();
+  // The id the next attachment gets (AUTOINCREMENT: never reused); interface names derive from it.
+  Result<int64_t> NextAttachmentId();
+  // Inserts the attachment with a.id.
+  Status AddAttachment(const model::Attachment& a);
+  Status DeleteAttachment(int64_t id);
 
   // Records a transition (keeping the last 100 per VIP); newest first.
   Status AddVipEvent(const VipEvent& e);

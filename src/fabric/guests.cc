@@ -1,0 +1,319 @@
+// vpcctl attach / detach / attachments.
+#include "vpcctl/fabric/guests.h"
+
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "vpcctl/base/text.h"
+#include "vpcctl/fabric/format.h"
+#include "vpcctl/fabric/node_ops.h"
+#include "vpcctl/fabric/ops.h"
+#include "vpcctl/fabric/remote.h"
+#include "vpcctl/model/map.h"
+#include "vpcctl/model/names.h"
+#include "vpcctl/plan/diff.h"
+#include "vpcctl/platform/driver.h"
+
+namespace vpcctl::fabric {
+
+using json = nlohmann::json;
+
+namespace {
+
+constexpr std::chrono::seconds kLockWait{60};
+constexpr int64_t kFreeBsdUnitBase = 20000;  // epair/tap clone units, away from hand-made ones
+
+Result<plan::Observed> ProbeHere(Context& ctx, const platform::Driver& driver) {
+  std::vector<std::string> outputs;
+  for (const auto& argv : driver.ProbeCommands()) {
+    VPC_ASSIGN_OR_RETURN(auto r, ctx.runner.Run(argv, "", std::chrono::seconds(30)));
+    if (!r.ok()) return Failure("probe `" + ShellLine(argv) + "` failed: " + std::string(Trim(r.err)));
+    outputs.push_back(r.out);
+  }
+  return driver.ParseProbe(outputs);
+}
+
+Status RunAll(Context& ctx, const platform::Driver& driver, const std::vector<platform::Argv>& cmds) {
+  for (const auto& inv : driver.Batch(cmds)) {
+    VPC_ASSIGN_OR_RETURN(auto r, ctx.runner.Run(inv.argv, inv.input, std::chrono::seconds(60)));
+    if (!r.ok()) {
+      return Failure("`" + ShellLine(inv.argv) + "` failed: " +
+                     std::string(Trim(r.err.empty() ? r.out : r.err)));
+    }
+  }
+  return {};
+}
+
+json AttachmentJson(const model::Attachment& a) {
+  return {{"id", a.id},
+          {"vpc", a.vpc},
+          {"kind", model::GuestKindName(a.kind)},
+          {"guest", a.guest},
+          {"interface", a.ifname},
+          {"inside", a.inside},
+          {"mac", a.mac ? json(a.mac->ToString()) : json()},
+          {"address", a.address ? json(a.address->ToString()) : json()},
+          {"created", a.created}};
+}
+
+}  // namespace
+
+void NameGuestInterfaces(model::Attachment& a, model::Platform p) {
+  std::string n = std::to_string(a.id);
+  std::string unit = std::to_string(kFreeBsdUnitBase + a.id);
+  switch (a.kind) {
+    case model::GuestKind::kNetns:
+      a.ifname = "vg" + n;
+      a.inside = "eth0";
+      break;
+    case model::GuestKind::kJail:
+      a.ifname = "epair" + unit + "a";
+      a.inside = "epair" + unit + "b";
+      break;
+    case model::GuestKind::kVm:
+      a.ifname = p == model::Platform::kFreeBSD ? "tap" + unit : "vt" + n;
+      a.inside = a.ifname;
+      break;
+    case model::GuestKind::kTap:
+      a.ifname = a.guest;
+      a.inside = a.guest;
+      break;
+  }
+}
+
+Status Attach(Context& ctx, const AttachOptions& o) {
+  Problems problems;
+  problems.Add(model::ValidateVpcName(o.vpc));
+  VPC_ASSIGN_OR_RETURN(model::Platform platform, LocalPlatform());
+  model::Attachment a;
+  a.vpc = o.vpc;
+  a.guest = o.guest;
+  auto kind = model::ParseGuestKind(o.kind);
+  if (!kind) return kind.take_error();
+  a.kind = *kind;
+  if (!model::Supported(a.kind, platform)) {
+    problems.Add(UsageError(std::string(model::GuestKindName(a.kind)) + " guests need " +
+                            (a.kind == model::GuestKind::kJail ? "FreeBSD" : "Linux") +
+                            "; this node runs " + std::string(model::PlatformName(platform))));
+  } else {
+    problems.Add(model::ValidateGuestName(a.kind, o.guest, platform));
+  }
+  if (!o.mac.empty()) {
+    auto mac = net::MacAddress::Parse(o.mac);
+    if (!mac) {
+      problems.Add(mac);
+    } else if (mac->IsMulticast() || mac->IsZero()) {
+      problems.Add(UsageError("invalid MAC address " + Quoted(o.mac) +
+                              ": a guest needs a unicast address (first octet even, not all zero)"));
+    } else {
+      a.mac = *mac;
+    }
+  }
+  if (!o.ip.empty()) {
+    if (a.kind == model::GuestKind::kVm || a.kind == model::GuestKind::kTap) {
+      problems.Add(UsageError("--ip sets an address inside a jail or namespace; a VM configures "
+                              "its own (drop --ip " + o.ip + ")"));
+    }
+    auto ia = net::IfAddress::Parse(o.ip);
+    if (!ia) {
+      problems.Add(UsageError("invalid --ip " + Quoted(o.ip) + ": expected ADDRESS/PREFIXLEN, "
+                              "e.g. 10.100.0.10/24"));
+    } else {
+      const auto& ad = ia->address;
+      net::Cidr net = ia->Network();
+      bool edge = ia->prefix < ad.bits() - 1 &&
+                  (ad == net.network() || (ad.is_v4() && ad == net.Broadcast()));
+      if (ad.IsMulticast() || ad.IsUnspecified() || ia->prefix == 0 || edge ||
+          (ad.is_v4() && ad.bytes()[0] == 127) ||
+          (ad.is_v6() && ad == *net::IpAddress::Parse("::1"))) {
+        problems.Add(UsageError("invalid --ip " + Quoted(o.ip) +
+                                ": not a usable host address (network, broadcast, multicast, "
+                                "loopback, unspecified or a /0)"));
+      } else {
+        a.address = *ia;
+      }
+    }
+  }
+  VPC_TRY(problems.ToStatus());
+
+  VPC_TRY(store::EnsureStateDir(ctx.paths.dir, nullptr));
+  VPC_ASSIGN_OR_RETURN(store::StateLock lock, store::StateLock::Acquire(
+                                                  ctx.paths.apply_lock(), ctx.command_line, kLockWait));
+  VPC_ASSIGN_OR_RETURN(auto db, OpenNodeStore(ctx));
+  VPC_ASSIGN_OR_RETURN(auto held, db->LoadMap());
+  if (!held) {
+    return UsageError("unknown VPC " + Quoted(o.vpc) + ": this node holds no map yet (deploy the "
+                      "VPC from the controller first)");
+  }
+  VPC_ASSIGN_OR_RETURN(model::Map map, model::ParseMap(held->document));
+  const model::Vpc* vpc = map.fabric.FindVpc(o.vpc);
+  if (!vpc) return UsageError("unknown VPC " + Quoted(o.vpc) + " (not in this node's map)");
+  if (!vpc->HasMember(held->node)) {
+    return UsageError("VPC " + Quoted(o.vpc) + " is not deployed on this node: " + held->node +
+                      " is not one of its members");
+  }
+  const auto& driver = platform::DriverFor(platform);
+  VPC_ASSIGN_OR_RETURN(plan::Observed observed, ProbeHere(ctx, driver));
+  const plan::ObservedInterface* bridge = observed.Find(o.vpc);
+  if (!bridge || plan::OwnerVpc(bridge->owner) != o.vpc) {
+    return UsageError("VPC " + Quoted(o.vpc) + " is not deployed on this node yet (no bridge " +
+                      o.vpc + "): run `vpcctl vpc deploy " + o.vpc + "` on the controller");
+  }
+  if (a.kind == model::GuestKind::kNetns && !observed.netns.count(a.guest)) {
+    return UsageError("network namespace " + Quoted(a.guest) + " does not exist (create it with "
+                      "`ip netns add " + a.guest + "`)");
+  }
+  VPC_ASSIGN_OR_RETURN(auto records, db->Attachments());
+  int same_class = 0;
+  std::vector<std::string> names;
+  for (const auto& r : records) {
+    if (r.kind == a.kind && r.guest == a.guest) {
+      return UsageError(std::string(model::GuestKindName(a.kind)) + " " + Quoted(a.guest) +
+                        " is already attached (to " + r.vpc + ", through " + r.ifname + ")");
+    }
+    if (r.vpc == a.vpc && a.address && r.address && r.address->address == a.address->address) {
+      return UsageError("address " + a.address->address.ToString() + " is already used by " +
+                        std::string(model::GuestKindName(r.kind)) + " " + r.guest + " in " + r.vpc);
+    }
+    if (r.vpc == a.vpc && model::CountsAsJail(r.kind) == model::CountsAsJail(a.kind)) {
+      ++same_class;
+      names.push_back(r.guest);
+    }
+  }
+  if (a.address) {
+    for (const auto& m : vpc->members) {
+      if (m.overlay == a.address->address) {
+        return UsageError("address " + m.overlay.ToString() + " is node " + m.node +
+                          "'s overlay address in " + vpc->name);
+      }
+    }
+    for (const auto& v : vpc->vips) {
+      if (v.address == a.address->address) {
+        return UsageError("address " + v.address.ToString() + " is a VIP of " + vpc->name);
+      }
+    }
+  }
+  bool jail_class = model::CountsAsJail(a.kind);
+  const std::optional<int>& quota = jail_class ? vpc->max_jails : vpc->max_vms;
+  if (quota && same_class >= *quota) {
+    return UsageError("VPC " + vpc->name + " allows " + std::to_string(*quota) + " " +
+                      (jail_class ? "jails/namespaces" : "VMs/taps") + " per node (--max-" +
+                      (jail_class ? "jails" : "vms") + "), and " + std::to_string(same_class) +
+                      " are attached here" + (names.empty() ? "" : ": " + Join(names, ", ")));
+  }
+  VPC_ASSIGN_OR_RETURN(a.id, db->NextAttachmentId());
+  NameGuestInterfaces(a, platform);
+  a.created = UtcNow();
+  if (observed.Find(a.ifname)) {
+    return UsageError("interface " + a.ifname + " already exists on this node; refusing to take "
+                      "it over");
+  }
+  plan::Step step;
+  step.action = plan::Action::kAttachGuest;
+  step.vpc = a.vpc;
+  step.ifname = a.ifname;
+  step.guest = a;
+  step.mtu = vpc->mtu;
+  auto commands = driver.Render(step);
+  if (o.dry_run) {
+    if (o.json) {
+      json cmds = json::array();
+      for (const auto& c : commands) cmds.push_back(ShellLine(c));
+      json j = AttachmentJson(a);
+      j["dry_run"] = true;
+      j["commands"] = cmds;
+      PrintJson(ctx.io.out, j);
+    } else {
+      ctx.io.out << platform::RenderScript(driver, {step});
+    }
+    return {};
+  }
+  store::Transaction tx(*db);
+  VPC_TRY(tx.Begin());
+  VPC_TRY(db->AddAttachment(a));
+  if (auto st = RunAll(ctx, driver, commands); !st.ok()) {
+    // Leave nothing half-made: the host side takes the rest with it.
+    plan::Step undo = step;
+    undo.action = plan::Action::kDetachGuest;
+    for (const auto& c : driver.Render(undo)) (void)ctx.runner.Run(c, "", std::chrono::seconds(10));
+    return st;
+  }
+  VPC_TRY(tx.Commit());
+  if (o.json) {
+    json j = AttachmentJson(a);
+    j["mtu"] = vpc->mtu;
+    PrintJson(ctx.io.out, j);
+  } else {
+    ctx.io.out << "attached " << model::GuestKindName(a.kind) << " " << a.guest << " to " << a.vpc
+               << " through " << a.ifname << " (inside: " << a.inside
+               << (a.address ? ", " + a.address->ToString() : std::string())
+               << (a.mac ? ", " + a.mac->ToString() : std::string()) << ", mtu " << vpc->mtu
+               << ")\n";
+  }
+  return {};
+}
+
+Status Detach(Context& ctx, const std::string& vpc, const std::string& guest) {
+  VPC_TRY(model::ValidateVpcName(vpc));
+  if (guest.empty() || guest.size() > 64) return UsageError("invalid guest name " + Quoted(guest));
+  VPC_ASSIGN_OR_RETURN(model::Platform platform, LocalPlatform());
+  VPC_TRY(store::EnsureStateDir(ctx.paths.dir, nullptr));
+  VPC_ASSIGN_OR_RETURN(store::StateLock lock, store::StateLock::Acquire(
+                                                  ctx.paths.apply_lock(), ctx.command_line, kLockWait));
+  VPC_ASSIGN_OR_RETURN(auto db, OpenNodeStore(ctx));
+  VPC_ASSIGN_OR_RETURN(auto records, db->Attachments());
+  const model::Attachment* found = nullptr;
+  for (const auto& r : records)
+    if (r.vpc == vpc && r.guest == guest) found = &r;
+  if (!found) {
+    return UsageError("no guest " + Quoted(guest) + " is attached to " + Quoted(vpc) +
+                      " on this node (see `vpcctl attachments`)");
+  }
+  const auto& driver = platform::DriverFor(platform);
+  VPC_ASSIGN_OR_RETURN(plan::Observed observed, ProbeHere(ctx, driver));
+  if (observed.Find(found->ifname)) {
+    plan::Step step;
+    step.action = plan::Action::kDetachGuest;
+    step.ifname = found->ifname;
+    step.guest = *found;
+    VPC_TRY(RunAll(ctx, driver, driver.Render(step)));
+  }
+  store::Transaction tx(*db);
+  VPC_TRY(tx.Begin());
+  VPC_TRY(db->DeleteAttachment(found->id));
+  VPC_TRY(tx.Commit());
+  ctx.io.out << "detached " << model::GuestKindName(found->kind) << " " << guest << " from " << vpc
+             << " (" << found->ifname << " removed)\n";
+  return {};
+}
+
+Status Attachments(Context& ctx, const std::string& vpc, bool json_out) {
+  if (!vpc.empty()) VPC_TRY(model::ValidateVpcName(vpc));
+  VPC_ASSIGN_OR_RETURN(auto db, OpenNodeStore(ctx));
+  VPC_ASSIGN_OR_RETURN(auto records, db->Attachments());
+  VPC_ASSIGN_OR_RETURN(model::Platform platform, LocalPlatform());
+  auto observed = ProbeHere(ctx, platform::DriverFor(platform));
+  json arr = json::array();
+  Table t({"VPC", "KIND", "GUEST", "INTERFACE", "INSIDE", "ADDRESS", "STATE"});
+  for (const auto& r : records) {
+    if (!vpc.empty() && r.vpc != vpc) continue;
+    std::string state = "?";
+    if (observed) {
+      const auto* i = observed->Find(r.ifname);
+      state = !i ? "missing" : i->master != r.vpc ? "off the bridge" : i->up ? "up" : "down";
+    }
+    json j = AttachmentJson(r);
+    j["state"] = state;
+    arr.push_back(j);
+    t.Row({r.vpc, std::string(model::GuestKindName(r.kind)), r.guest, r.ifname, r.inside,
+           r.address ? r.address->ToString() : "-", state});
+  }
+  if (json_out) {
+    PrintJson(ctx.io.out, {{"attachments", arr}});
+  } else {
+    t.Print(ctx.io.out);
+  }
+  return {};
+}
+
+}  // namespace vpcctl::fabric
