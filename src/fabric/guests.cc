@@ -249,6 +249,14 @@ Status Attach(Context& ctx, const AttachOptions& o) {
                << (a.address ? ", " + a.address->ToString() : std::string())
                << (a.mac ? ", " + a.mac->ToString() : std::string()) << ", mtu " << vpc->mtu
                << ")\n";
+    if (a.kind == model::GuestKind::kVm || a.kind == model::GuestKind::kTap) {
+      ctx.io.out << "give the VM's NIC " << a.ifname << (a.mac ? " and mac=" + a.mac->ToString() : "")
+                 << (platform == model::Platform::kFreeBSD
+                         ? " (bhyve: -s N,virtio-net," + a.ifname + ")"
+                         : " (QEMU: -netdev tap,id=n0,ifname=" + a.ifname +
+                               ",script=no,downscript=no)")
+                 << "; its MTU is " << vpc->mtu << "\n";
+    }
   }
   return {};
 }

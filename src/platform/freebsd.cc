@@ -110,9 +110,9 @@ std::vector<Argv> FreeBsdDriver::Render(const plan::Step& s) const {
         std::string pair = a.ifname.substr(0, a.ifname.size() - 1);
         out.push_back({"ifconfig", pair, "create"});
         out.push_back({"ifconfig", a.ifname, "mtu", mtu, "description", model::GuestTag(a), "up"});
-        Argv inside = {"ifconfig", a.inside, "mtu", mtu};
-        if (a.mac) Append(inside, {"ether", a.mac->ToString()});
-        out.push_back(inside);
+        out.push_back({"ifconfig", a.inside, "mtu", mtu});
+        // The address family word (ether) must follow the interface name directly.
+        if (a.mac) out.push_back({"ifconfig", a.inside, "ether", a.mac->ToString()});
         out.push_back({"ifconfig", a.vpc, "addm", a.ifname});
         out.push_back({"ifconfig", a.inside, "vnet", a.guest});
         Argv up = {"jexec", a.guest, "ifconfig", a.inside};
@@ -121,9 +121,9 @@ std::vector<Argv> FreeBsdDriver::Render(const plan::Step& s) const {
         out.push_back(up);
         return out;
       }
+      // A VM's MAC belongs to its NIC (bhyve virtio-net,tapN,mac=...), not to the host's tap.
       out.push_back({"ifconfig", a.ifname, "create", "mtu", mtu, "description", model::GuestTag(a),
                      "up"});
-      if (a.mac) out.push_back({"ifconfig", a.ifname, "ether", a.mac->ToString()});
       out.push_back({"ifconfig", a.vpc, "addm", a.ifname});
       return out;
     }

@@ -35,9 +35,7 @@ std::vector<Argv> AttachGuest(const plan::Step& s) {
     out.push_back({"ip", "tuntap", "add", "dev", a.ifname, "mode", "tap"});
     out.push_back({"ip", "link", "set", "dev", a.ifname, "mtu", mtu});
     out.push_back({"ip", "link", "set", "dev", a.ifname, "alias", model::GuestTag(a)});
-    if (a.mac) {
-      out.push_back({"ip", "link", "set", "dev", a.ifname, "address", a.mac->ToString()});
-    }
+    // A VM's MAC belongs to its NIC (QEMU -device virtio-net,mac=...), not to the host's tap.
   }
   out.push_back({"ip", "link", "set", "dev", a.ifname, "master", a.vpc});
   out.push_back({"ip", "link", "set", "dev", a.ifname, "up"});

@@ -13,12 +13,8 @@
 . "$(dirname "$0")/lib.sh"
 e2e_require
 e2e_setup 3
-e2e_bootstrap_key h2 h3
+e2e_controller 3 || exit 1
 V() { e2e_vpcctl h1 "$@"; }
-V init --name h1 --address 10.77.0.1 >/dev/null
-for h in h2 h3; do
-    V node add $h "$(e2e_ip4 $h)" --identity "$E2E_DIR/bootstrap" --yes --remote-vpcctl "$VPCCTL_BIN" >/dev/null 2>&1
-done
 V vpc init vpc1 --peer-network 10.100.0.0/24 --members all >/dev/null
 V vpc init vpc2 --peer-network 10.200.0.0/24 --members all --max-jails 1 >/dev/null
 V vpc init vpc3 --peer-network 10.30.0.0/24 --members h1,h2 >/dev/null

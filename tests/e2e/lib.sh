@@ -47,6 +47,11 @@ e2e_teardown() {
     local h ns pid
     set +e
     for h in $E2E_HOSTS; do
+        [ "$h" = ul ] && continue
+        # Processes in the host's guest namespaces (visible only from its mount namespace).
+        for g in $(e2e_on "$h" ip netns list 2>/dev/null | awk -v p="$E2E_P" 'index($1, p) == 1 {print $1}'); do
+            for pid in $(e2e_on "$h" ip netns pids "$g" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+        done
         ns=$(e2e_ns "$h")
         for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
     done
@@ -215,6 +220,19 @@ e2e_bootstrap_key() {
 # e2e_cut HOST / e2e_heal HOST: unplug / replug the host's underlay cable (its addresses stay).
 e2e_cut() { ip -n "$(e2e_ns ul)" link set "$1" down; }
 e2e_heal() { ip -n "$(e2e_ns ul)" link set "$1" up; }
+
+# e2e_controller N: h1 is initialised as the controller and h2..hN are enrolled over IPv4 with
+# the bootstrap key (for scenarios where enrolment is not the point).
+e2e_controller() {
+    local i h
+    for i in $(seq 2 "$1"); do e2e_bootstrap_key "h$i"; done
+    e2e_vpcctl h1 init --name h1 --address 10.77.0.1 >/dev/null || return 1
+    for i in $(seq 2 "$1"); do
+        h="h$i"
+        e2e_vpcctl h1 node add "$h" "$(e2e_ip4 "$h")" --identity "$E2E_DIR/bootstrap" --yes \
+            --remote-vpcctl "$VPCCTL_BIN" >/dev/null 2>&1 || { e2e_log "enrolling $h failed"; return 1; }
+    done
+}
 
 e2e_now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 

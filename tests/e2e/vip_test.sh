@@ -13,7 +13,7 @@
 . "$(dirname "$0")/lib.sh"
 e2e_require
 e2e_setup 3
-e2e_bootstrap_key h2 h3
+e2e_controller 3 || exit 1
 V() { e2e_vpcctl h1 "$@"; }
 A=10.100.0.250
 B=10.100.0.251
@@ -39,10 +39,6 @@ kill_keepalived() {
     for p in $(cat "$d/keepalived-vrrp.pid" "$d/keepalived.pid" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
 }
 
-V init --name h1 --address 10.77.0.1 >/dev/null
-for h in h2 h3; do
-    V node add $h "$(e2e_ip4 $h)" --identity "$E2E_DIR/bootstrap" --yes --remote-vpcctl "$VPCCTL_BIN" >/dev/null 2>&1
-done
 V vpc init vpc1 --peer-network 10.100.0.0/24 --members all >/dev/null
 
 # ---- Bad input: refused, nothing changes.

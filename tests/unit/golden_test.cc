@@ -5,6 +5,7 @@
 
 #include "testing.h"
 #include "vpcctl/alloc/vip.h"
+#include "vpcctl/fabric/guests.h"
 #include "vpcctl/base/text.h"
 #include "vpcctl/plan/diff.h"
 #include "vpcctl/platform/driver.h"
@@ -225,6 +226,63 @@ TEST(GoldenVip, FreeBsdRcConfWithCarp) {
 TEST(GoldenVip, LinuxPlanStartsKeepalived) {
   model::Fabric f = WithVips();
   testing::ExpectGolden("linux/vpc1-h3.vips.plan", PlanWithVips(f, "h3", "vpc1", false));
+}
+
+}  // namespace
+}  // namespace vpcctl::platform
+
+namespace vpcctl::platform {
+namespace {
+
+plan::Step GuestStep(plan::Action action, model::GuestKind kind, const std::string& guest,
+                     model::Platform p, bool with_ip) {
+  model::Attachment a;
+  a.id = 3;
+  a.vpc = "vpc1";
+  a.kind = kind;
+  a.guest = guest;
+  if (with_ip) a.address = *net::IfAddress::Parse("10.100.0.10/24");
+  a.mac = *net::MacAddress::Parse("02:00:5e:10:00:0a");
+  fabric::NameGuestInterfaces(a, p);
+  plan::Step s;
+  s.action = action;
+  s.vpc = a.vpc;
+  s.ifname = a.ifname;
+  s.guest = a;
+  s.mtu = 1430;
+  return s;
+}
+
+std::string GuestScript(model::GuestKind kind, const std::string& guest, model::Platform p,
+                        bool with_ip) {
+  const Driver& d = DriverFor(p);
+  return RenderScript(d, {GuestStep(plan::Action::kAttachGuest, kind, guest, p, with_ip),
+                          GuestStep(plan::Action::kDetachGuest, kind, guest, p, with_ip)});
+}
+
+TEST(GoldenGuest, FreeBsdJailAndBhyve) {
+  testing::ExpectGolden("freebsd/attach-jail.sh",
+                        GuestScript(model::GuestKind::kJail, "web", model::Platform::kFreeBSD, true));
+  testing::ExpectGolden("freebsd/attach-bhyve.sh",
+                        GuestScript(model::GuestKind::kVm, "db", model::Platform::kFreeBSD, false));
+}
+
+TEST(GoldenGuest, LinuxNamespaceAndTap) {
+  testing::ExpectGolden("linux/attach-netns.sh",
+                        GuestScript(model::GuestKind::kNetns, "blue", model::Platform::kLinux, true));
+  testing::ExpectGolden("linux/attach-tap.sh",
+                        GuestScript(model::GuestKind::kTap, "qemu0", model::Platform::kLinux, false));
+}
+
+TEST(GoldenGuest, JailEndsAndMtu) {
+  auto s = GuestStep(plan::Action::kAttachGuest, model::GuestKind::kJail, "web",
+                     model::Platform::kFreeBSD, false);
+  EXPECT_EQ(s.guest.ifname, "epair20003a");
+  EXPECT_EQ(s.guest.inside, "epair20003b");
+  auto cmds = FreeBsdDriver().Render(s);
+  EXPECT_EQ(cmds[0], (Argv{"ifconfig", "epair20003", "create"}));
+  EXPECT_EQ(cmds[3], (Argv{"ifconfig", "epair20003b", "ether", "02:00:5e:10:00:0a"}));
+  EXPECT_EQ(cmds[5], (Argv{"ifconfig", "epair20003b", "vnet", "web"}));
 }
 
 }  // namespace

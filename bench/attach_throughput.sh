@@ -1,0 +1,33 @@
+#!/bin/bash
+# Throughput between two guests (network namespaces) on different hosts across the VPC overlay,
+# against the underlay between those same hosts, with iperf3, in one run (TCP, 5 s, 3 rounds,
+# medians).
+#   VPCCTL=build/vpcctl bench/attach_throughput.sh
+top=$(cd "$(dirname "$0")/.." && pwd)
+export VPCCTL=${VPCCTL:-$top/build/vpcctl}
+. "$top/tests/e2e/lib.sh"
+e2e_require
+command -v iperf3 >/dev/null || e2e_skip "iperf3 is not installed"
+e2e_setup 3
+e2e_controller 3 || exit 1
+V() { e2e_vpcctl h1 "$@"; }
+V vpc init vpc1 --peer-network 10.100.0.0/24 --members all >/dev/null
+V vpc deploy vpc1 >/dev/null || { echo "deploy failed"; exit 1; }
+ga=$(e2e_guest h2 ga); gb=$(e2e_guest h3 gb)
+e2e_vpcctl h2 attach vpc1 --netns "$ga" --ip 10.100.0.101/24 >/dev/null
+e2e_vpcctl h3 attach vpc1 --netns "$gb" --ip 10.100.0.102/24 >/dev/null
+e2e_in h3 "$gb" iperf3 -s -D -B 10.100.0.102
+e2e_on h3 iperf3 -s -D -B 10.77.0.3
+sleep 0.5
+gbps() { python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))'; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+over=() under=()
+for round in 1 2 3; do
+    over+=("$(e2e_in h2 "$ga" iperf3 -J -t 5 -c 10.100.0.102 | gbps)")
+    under+=("$(e2e_on h2 iperf3 -J -t 5 -c 10.77.0.3 | gbps)")
+done
+o=$(printf '%s\n' "${over[@]}" | median)
+u=$(printf '%s\n' "${under[@]}" | median)
+echo "guest to guest over the overlay (vpc1, mtu $(e2e_in h2 "$ga" cat /sys/class/net/eth0/mtu)): ${o} Gbit/s  (rounds: ${over[*]})"
+echo "host to host over the underlay:                          ${u} Gbit/s  (rounds: ${under[*]})"
+awk -v o="$o" -v u="$u" 'BEGIN { printf "overlay / underlay: %.2f\n", o / u }'
