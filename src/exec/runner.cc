@@ -141,7 +141,15 @@ Result<CommandResult> LocalRunner::Run(const Argv& argv, const std::string& inpu
   return r;
 }
 
-void FakeRunner::On(const Argv& prefix, Handler h) { handlers_.emplace_back(prefix, std::move(h)); }
+void FakeRunner::On(const Argv& prefix, Handler h) {
+  std::lock_guard<std::mutex> lock(mu_);
+  handlers_.emplace_back(prefix, std::move(h));
+}
+
+std::vector<Argv> FakeRunner::calls() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return calls_;
+}
 
 void FakeRunner::On(const Argv& prefix, std::string out, int exit_code) {
   On(prefix, [out, exit_code](const Argv&, const std::string&) {
@@ -154,18 +162,23 @@ void FakeRunner::On(const Argv& prefix, std::string out, int exit_code) {
 
 Result<CommandResult> FakeRunner::Run(const Argv& argv, const std::string& input,
                                       std::chrono::milliseconds) {
-  calls_.push_back(argv);
-  const Handler* best = nullptr;
-  size_t best_len = 0;
-  for (const auto& [prefix, h] : handlers_) {
-    if (prefix.size() > argv.size() || (best && prefix.size() < best_len)) continue;
-    if (std::equal(prefix.begin(), prefix.end(), argv.begin())) {
-      best = &h;
-      best_len = prefix.size();
+  Handler best;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    calls_.push_back(argv);
+    size_t best_len = 0;
+    bool found = false;
+    for (const auto& [prefix, h] : handlers_) {
+      if (prefix.size() > argv.size() || (found && prefix.size() < best_len)) continue;
+      if (std::equal(prefix.begin(), prefix.end(), argv.begin())) {
+        best = h;
+        best_len = prefix.size();
+        found = true;
+      }
     }
   }
   if (!best) return Failure("fake runner: no handler for " + ShellLine(argv));
-  return (*best)(argv, input);
+  return best(argv, input);
 }
 
 std::string SelfPath() {

@@ -1,6 +1,7 @@
 // VIP validation, CARP probe parsing and diff, vip-event and vip-watch on scripted runners.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -235,7 +236,7 @@ TEST_F(NodeVip, HealthNeedsAMajorityOfTheVpc) {
 }
 
 TEST_F(NodeVip, WatchDemotesCarpWithoutQuorumAndRestoresIt) {
-  int pings = 0;
+  std::atomic<int> pings{0};
   runner_.On({"ping"}, [&](const exec::Argv&, const std::string&) {
     exec::CommandResult r;
     // Round one: both peers lost. Round two: back.

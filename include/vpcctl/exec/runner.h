@@ -4,6 +4,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,7 @@ class LocalRunner : public Runner {
 };
 
 // Scripted responses for tests: a handler per command line prefix, and a log of every call.
+// Thread-safe (fan-outs run commands from several threads); handlers must be too.
 class FakeRunner : public Runner {
  public:
   using Handler = std::function<CommandResult(const Argv&, const std::string& input)>;
@@ -46,9 +48,10 @@ class FakeRunner : public Runner {
   void On(const Argv& prefix, std::string out, int exit_code = 0);
   Result<CommandResult> Run(const Argv& argv, const std::string& input,
                             std::chrono::milliseconds timeout) override;
-  const std::vector<Argv>& calls() const { return calls_; }
+  std::vector<Argv> calls() const;
 
  private:
+  mutable std::mutex mu_;
   std::vector<std::pair<Argv, Handler>> handlers_;
   std::vector<Argv> calls_;
 };
