@@ -11,6 +11,8 @@ namespace {
 
 void AddFanOutOptions(CLI::App* c, fabric::FanOutOptions& o) {
   c->add_option("--timeout", o.timeout, "Connect timeout per node, seconds (default 5)");
+  c->add_option("--command-timeout", o.command_timeout,
+                "Time a node's command may take, seconds (default 300)");
   c->add_option("--parallel", o.parallel, "Nodes worked on at once (default 32)");
   c->add_flag("--json", o.json, "Print JSON");
 }
@@ -38,6 +40,8 @@ void AddDeployCommands(CLI::App& app, Dispatch& d) {
   c->add_flag("--dry-run", deploy->dry_run, "Show each node's steps; change nothing");
   AddFanOutOptions(c, *deploy);
   c->callback([deploy, &d] {
+    // Fault injection for the crash tests (see FanOutOptions::kill_at).
+    if (const char* k = std::getenv("VPCCTL_FAULT_DEPLOY_KILL_AT")) deploy->kill_at = k;
     d.action = [deploy](fabric::Context& ctx) { return fabric::Deploy(ctx, *deploy); };
   });
 

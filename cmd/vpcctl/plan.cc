@@ -16,6 +16,15 @@ void AddPlanCommands(CLI::App& app, Dispatch& d) {
     d.action = [plan](fabric::Context& ctx) { return fabric::Plan(ctx, *plan); };
   });
 
+  auto* state = app.add_subcommand("state", "The state database");
+  state->require_subcommand(1);
+  auto state_json = std::make_shared<bool>(false);
+  c = state->add_subcommand("check", "Check integrity, orphan rows and the fabric's invariants");
+  c->add_flag("--json", *state_json, "Print JSON");
+  c->callback([state_json, &d] {
+    d.action = [state_json](fabric::Context& ctx) { return fabric::StateCheck(ctx, *state_json); };
+  });
+
   auto* render = app.add_subcommand("render", "Render configuration files");
   render->require_subcommand(1);
   struct RcOptions {

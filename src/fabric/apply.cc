@@ -149,6 +149,7 @@ Result<HeldMap> LoadHeldMap(store::Store& db) {
 Result<std::unique_ptr<store::Store>> OpenNodeStore(Context& ctx) {
   std::vector<std::string> warnings;
   VPC_TRY(store::EnsureStateDir(ctx.paths.dir, &warnings));
+  VPC_TRY(store::TightenStateFiles(ctx.paths, &warnings));
   VPC_ASSIGN_OR_RETURN(auto db, store::Store::Open(ctx.paths.db(), true, &warnings));
   for (const auto& w : warnings) ctx.io.Warn(w);
   return db;

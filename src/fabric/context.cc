@@ -35,6 +35,8 @@ Result<std::unique_ptr<Session>> Session::Open(Context& ctx, bool lock, bool beg
     s->lock_.emplace(std::move(held));
   }
   std::vector<std::string> warnings;
+  VPC_TRY(store::EnsureStateDir(ctx.paths.dir, &warnings));
+  VPC_TRY(store::TightenStateFiles(ctx.paths, &warnings));
   VPC_ASSIGN_OR_RETURN(s->store_, store::Store::Open(ctx.paths.db(), false, &warnings));
   for (const auto& w : warnings) ctx.io.Warn(w);
   if (begin) VPC_TRY(s->Begin());

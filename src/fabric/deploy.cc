@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <set>
+#include <signal.h>
 
 #include "vpcctl/base/text.h"
 #include "vpcctl/fabric/format.h"
@@ -21,12 +22,16 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr std::chrono::seconds kRemoteCommandTimeout{300};
-
 struct Limits {
   std::chrono::milliseconds timeout{5000};
+  std::chrono::milliseconds command_timeout{300000};
   size_t parallel = 32;
+  std::string kill_at;
 };
+
+void MaybeDie(const Limits& l, const char* point) {
+  if (l.kill_at == point) raise(SIGKILL);
+}
 
 Result<Limits> ParseLimits(const FanOutOptions& o) {
   Problems problems;
@@ -37,6 +42,18 @@ Result<Limits> ParseLimits(const FanOutOptions& o) {
   } else {
     l.timeout = std::chrono::milliseconds(*t * 1000);
   }
+  auto ct = ParseUint(o.command_timeout, 86400);
+  if (!ct || *ct == 0) {
+    problems.Add(UsageError("invalid --command-timeout " + Quoted(o.command_timeout) +
+                            ": must be 1-86400 seconds"));
+  } else {
+    l.command_timeout = std::chrono::milliseconds(*ct * 1000);
+  }
+  if (!o.kill_at.empty() && o.kill_at != "before-sync" && o.kill_at != "during-sync" &&
+      o.kill_at != "after-sync") {
+    problems.Add(UsageError("invalid fault point " + Quoted(o.kill_at)));
+  }
+  l.kill_at = o.kill_at;
   auto p = ParseUint(o.parallel, 1024);
   if (!p || *p == 0) {
     problems.Add(UsageError("invalid --parallel " + Quoted(o.parallel) + ": must be 1-1024"));
@@ -77,12 +94,12 @@ std::vector<Answer> FanOut(Context& ctx, const model::Fabric& fabric,
         std::vector<std::string> argv = {exec::SelfPath(), "--state-dir", ctx.paths.dir};
         auto more = args(*n);
         argv.insert(argv.end(), more.begin(), more.end());
-        VPC_ASSIGN_OR_RETURN(auto r, ctx.runner.Run(argv, input, kRemoteCommandTimeout));
+        VPC_ASSIGN_OR_RETURN(auto r, ctx.runner.Run(argv, input, limits.command_timeout));
         return ssh::RemoteResult{r.exit_code, r.out, r.err, r.timed_out, 0};
       }
       if (!pins) return pins.error();
       VPC_ASSIGN_OR_RETURN(auto conn, ConnectNode(ctx, *pins, *n, limits.timeout));
-      return RunOn(*conn, *n, RemoteVpcctl(*n, args(*n)), input, kRemoteCommandTimeout);
+      return RunOn(*conn, *n, RemoteVpcctl(*n, args(*n)), input, limits.command_timeout);
     };
     auto r = run();
     a.ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -93,7 +110,8 @@ std::vector<Answer> FanOut(Context& ctx, const model::Fabric& fabric,
       json doc = json::parse(r->out, nullptr, false);
       if (!doc.is_discarded() && doc.is_object()) a.doc = doc;
       if (r->timed_out) {
-        a.error = "timed out after " + std::to_string(kRemoteCommandTimeout.count()) + " s";
+        a.error = "stopped: no answer within the command timeout (" +
+                  std::to_string(limits.command_timeout.count() / 1000) + " s)";
       } else if (a.doc.is_object() && a.doc.contains("error") && !a.doc["error"].is_null()) {
         a.error = a.doc["error"].get<std::string>();
       } else if (r->exit_status == 127 && !a.doc.is_object()) {
@@ -105,6 +123,7 @@ std::vector<Answer> FanOut(Context& ctx, const model::Fabric& fabric,
     }
     std::lock_guard<std::mutex> lock(mu);
     on_done(a);
+    MaybeDie(limits, "during-sync");
   });
   return answers;
 }
@@ -157,6 +176,7 @@ Status Converge(Context& ctx, Session& s, const std::vector<std::string>& target
     if (dry_run) return {"apply", "--local", "--dry-run", "--map", "-", "--node", n.name, "--json"};
     return {"apply", "--local", "--import", "--node", n.name, "--json"};
   };
+  MaybeDie(limits, "before-sync");
   auto answers = FanOut(ctx, s.fabric, targets, args, map, limits, [&](const Answer& a) {
     if (json_out) return;
     if (!a.error.empty()) {
@@ -174,6 +194,7 @@ Status Converge(Context& ctx, Session& s, const std::vector<std::string>& target
   });
   size_t failed = 0;
   for (const auto& a : answers) failed += a.error.empty() ? 0 : 1;
+  MaybeDie(limits, "after-sync");
   if (!dry_run) {
     // A node that converged to this map has dropped every VPC it no longer belongs to.
     VPC_TRY(s.Begin());

@@ -96,6 +96,28 @@ StateLock::~StateLock() {
   }
 }
 
+Status TightenMode(const std::string& path, unsigned mode, std::vector<std::string>* warnings) {
+  struct stat st {};
+  if (lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return {};
+  unsigned have = st.st_mode & 07777;
+  if ((have & ~mode) == 0) return {};
+  if (chmod(path.c_str(), mode) != 0) {
+    return Failure("cannot tighten the mode of " + path + ": " + std::strerror(errno));
+  }
+  char buf[96];
+  std::snprintf(buf, sizeof buf, " had mode %04o; tightened to %04o", have, mode);
+  if (warnings) warnings->push_back(path + buf);
+  return {};
+}
+
+Status TightenStateFiles(const StatePaths& paths, std::vector<std::string>* warnings) {
+  for (const char* name : {"/id_ed25519", "/known_hosts", "/keepalived.conf", "/hooks.log", "/lock",
+                           "/apply.lock", "/vpcctl.db-wal", "/vpcctl.db-shm"}) {
+    VPC_TRY(TightenMode(paths.dir + name, 0600, warnings));
+  }
+  return {};
+}
+
 Status WriteFileAtomic(const std::string& path, const std::string& data, unsigned mode) {
   std::string tmp = path + ".tmp." + std::to_string(getpid());
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);

@@ -12,9 +12,14 @@
 namespace vpcctl::fabric {
 
 struct FanOutOptions {
-  std::string timeout = "5";   // connect timeout, seconds
-  std::string parallel = "32";  // nodes at once
+  std::string timeout = "5";            // connect timeout, seconds
+  std::string command_timeout = "300";  // per remote command, seconds
+  std::string parallel = "32";           // nodes at once
   bool json = false;
+  // Fault injection for the crash tests: SIGKILL the controller at "before-sync" (lock held,
+  // nothing sent), "during-sync" (first node answered) or "after-sync" (all answered, before the
+  // clean-up records are written).
+  std::string kill_at;
 };
 
 struct DeployOptions : FanOutOptions {

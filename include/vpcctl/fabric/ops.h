@@ -81,6 +81,11 @@ Status Plan(Context& ctx, const PlanOptions& o);
 // FreeBSD rc.conf lines for every VPC of the node.
 Status RenderRcConf(Context& ctx, const std::string& node, bool show_secrets);
 
+// The state database's invariants: integrity, foreign keys (no orphan rows), the fabric's rules
+// (unique VNIs and addresses, full meshes, ...). Empty when all hold.
+Result<std::vector<std::string>> FindStateProblems(store::Store& db);
+Status StateCheck(Context& ctx, bool json);
+
 // linux or freebsd, from uname.
 Result<model::Platform> LocalPlatform();
 

@@ -45,6 +45,12 @@ class StateLock {
   int fd_ = -1;
 };
 
+// Tightens `path` to `mode` when it is wider (and exists), with a warning naming both modes.
+Status TightenMode(const std::string& path, unsigned mode, std::vector<std::string>* warnings);
+// Every secret-bearing or private file of the state directory back to 0600 (key, known_hosts,
+// daemon configurations, logs, locks); the database is checked when opened.
+Status TightenStateFiles(const StatePaths& paths, std::vector<std::string>* warnings);
+
 // Writes `data` to `path` atomically (temporary file, fsync, rename) with the given mode.
 Status WriteFileAtomic(const std::string& path, const std::string& data, unsigned mode);
 Result<std::string> ReadFile(const std::string& path);

@@ -1,0 +1,33 @@
+#!/bin/sh
+# Builds the libFuzzer harnesses with clang (ASan + UBSan) into build-fuzz and runs each one for
+# SECONDS (default 50) from its seed corpus. Prints the executions per harness; fails on the first
+# crash, leaving the input in build-fuzz/artifacts/ (add it to tests/fuzz/regressions/<target>/
+# once fixed).
+#   scripts/fuzz.sh [SECONDS]
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+secs=${1:-50}
+"$top/scripts/install-deps.sh"
+dir="$top/build-fuzz"
+cmake -S "$top" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+    -DVPCCTL_FUZZ=ON -DVPCCTL_BUILD_TESTS=OFF -DVPCCTL_BUILD_BENCH=OFF >/dev/null
+cmake --build "$dir" -j "$(nproc 2>/dev/null || echo 2)" --target fuzz_addresses fuzz_linux_probe \
+    fuzz_freebsd_ifconfig fuzz_map fuzz_known_hosts
+mkdir -p "$dir/artifacts"
+for target in addresses linux_probe freebsd_ifconfig map known_hosts; do
+    work="$dir/corpus/$target"
+    rm -rf "$work" && mkdir -p "$work"
+    cp "$top/tests/fuzz/corpus/$target/"* "$work/"
+    if [ -d "$top/tests/fuzz/regressions/$target" ]; then
+        cp "$top/tests/fuzz/regressions/$target/"* "$work/" 2>/dev/null || true
+    fi
+    log="$dir/$target.log"
+    if ! "$dir/fuzz_$target" -max_total_time="$secs" -print_final_stats=1 -timeout=10 \
+            -rss_limit_mb=2048 -artifact_prefix="$dir/artifacts/$target-" "$work" >"$log" 2>&1; then
+        tail -40 "$log"
+        echo "fuzz: $target FAILED (input in $dir/artifacts/)" >&2
+        exit 1
+    fi
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+    echo "fuzz: $target: $runs executions in ${secs} s, no crash"
+done

@@ -1,0 +1,162 @@
+#include "targets.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "vpcctl/model/fabric.h"
+#include "vpcctl/model/map.h"
+#include "vpcctl/model/names.h"
+#include "vpcctl/net/ip.h"
+#include "vpcctl/plan/diff.h"
+#include "vpcctl/platform/freebsd.h"
+#include "vpcctl/platform/linux.h"
+#include "vpcctl/ssh/command.h"
+#include "vpcctl/ssh/known_hosts.h"
+
+namespace vpcctl::fuzz {
+
+namespace {
+
+[[noreturn]] void Broken(const char* what) {
+  std::fprintf(stderr, "fuzz invariant broken: %s\n", what);
+  std::abort();
+}
+
+void Check(bool ok, const char* what) {
+  if (!ok) Broken(what);
+}
+
+// Messages name the input safely: never a raw newline (one line per diagnostic).
+void CheckMessage(const Error& e) { Check(e.message.find('\n') == std::string::npos, "newline in message"); }
+
+}  // namespace
+
+void Addresses(std::string_view in) {
+  if (auto a = net::IpAddress::Parse(in)) {
+    auto again = net::IpAddress::Parse(a->ToString());
+    Check(again.ok() && *again == *a, "address round trip");
+    Check(a->Masked(a->bits()) == *a, "full mask is identity");
+    (void)a->Plus(static_cast<uint64_t>(in.size()));
+  } else {
+    CheckMessage(a.error());
+  }
+  if (auto c = net::Cidr::Parse(in)) {
+    auto again = net::Cidr::Parse(c->ToString());
+    Check(again.ok() && *again == *c, "cidr round trip");
+    Check(c->Contains(c->network()), "network contains itself");
+    if (c->UsableHosts() > 0) {
+      Check(c->Contains(c->Host(0)), "first host inside");
+      Check(c->Contains(c->Host(c->UsableHosts() - 1)), "last host inside");
+    }
+  } else {
+    CheckMessage(c.error());
+  }
+  if (auto ia = net::IfAddress::Parse(in)) {
+    Check(ia->Network().Contains(ia->address), "interface address inside its network");
+  }
+  if (auto m = net::MacAddress::Parse(in)) {
+    auto again = net::MacAddress::Parse(m->ToString());
+    Check(again.ok() && *again == *m, "mac round trip");
+  }
+  if (auto r = model::VniRange::Parse(in)) Check(r->lo >= 1 && r->lo <= r->hi, "vni range order");
+  static const char kShell[] = ";&|<>$`'\"\\ \t\n*?~!#(){}";
+  bool hostile = in.find_first_of(std::string_view(kShell, sizeof kShell - 1)) != std::string_view::npos;
+  for (auto st : {model::ValidateNodeName(in), model::ValidateVpcName(in), model::ValidateUserName(in),
+                  model::ValidateHost(in), ssh::ValidateToken(in)}) {
+    if (st.ok()) {
+      Check(!hostile, "a shell metacharacter passed validation");
+    } else {
+      CheckMessage(st.error());
+    }
+  }
+}
+
+void LinuxProbe(std::string_view in) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (parts.size() < 3) {
+    size_t nul = in.find('\0', start);
+    if (nul == std::string_view::npos) break;
+    parts.emplace_back(in.substr(start, nul - start));
+    start = nul + 1;
+  }
+  parts.emplace_back(in.substr(start));
+  for (const auto& p : parts) {
+    (void)platform::ParseIpLink(p);
+    (void)platform::ParseIpAddr(p);
+    (void)platform::ParseBridgeLink(p);
+    (void)platform::ParseNetnsList(p);
+  }
+  while (parts.size() < 4) parts.emplace_back("[]");
+  auto obs = platform::LinuxDriver().ParseProbe(parts);
+  if (!obs) return;
+  for (const auto& i : obs->interfaces) {
+    Check(!i.name.empty(), "interface without a name");
+    for (const auto& a : i.addresses) Check(a.prefix >= 0 && a.prefix <= a.address.bits(), "prefix");
+  }
+}
+
+void FreeBsdIfconfig(std::string_view in) {
+  auto obs = platform::ParseIfconfig(in);
+  if (!obs) {
+    CheckMessage(obs.error());
+    return;
+  }
+  for (const auto& i : obs->interfaces) {
+    Check(!i.name.empty(), "interface without a name");
+    for (const auto& a : i.addresses) Check(a.prefix >= 0 && a.prefix <= a.address.bits(), "prefix");
+  }
+  // Whatever the kernel shows, the diff either refuses (foreign interfaces) or plans.
+  plan::Desired d;
+  d.platform = model::Platform::kFreeBSD;
+  d.kernel_vips = true;
+  plan::DesiredVpc v;
+  v.vpc = "vpc1";
+  v.mtu = 1450;
+  v.address = *net::IfAddress::Parse("10.100.0.2/24");
+  v.tunnels.push_back(plan::DesiredTunnel{"vx100", 100, *net::IpAddress::Parse("192.0.2.2"),
+                                          *net::IpAddress::Parse("192.0.2.1"), 4789, "h1"});
+  plan::DesiredVip vip;
+  vip.address = *net::IpAddress::Parse("10.100.0.250");
+  vip.vhid = 7;
+  vip.advert_ms = 1000;
+  v.vips.push_back(vip);
+  d.vpcs.push_back(v);
+  auto steps = plan::Diff(d, *obs);
+  if (steps) {
+    platform::FreeBsdDriver driver;
+    for (const auto& s : *steps) (void)driver.Render(s);
+  }
+}
+
+void Map(std::string_view in) {
+  auto m = model::ParseMap(in);
+  if (!m) {
+    CheckMessage(m.error());
+    return;
+  }
+  Check(model::ValidateFabric(m->fabric).ok(), "accepted map breaks the invariants");
+  std::string once = model::MapToJson(*m, true);
+  auto again = model::ParseMap(once);
+  Check(again.ok(), "a written map does not parse back");
+  Check(model::MapToJson(*again, true) == once, "map round trip");
+}
+
+void KnownHosts(std::string_view in) {
+  auto k = ssh::KnownHosts::Parse(in);
+  if (!k) {
+    CheckMessage(k.error());
+    return;
+  }
+  auto again = ssh::KnownHosts::Parse(k->Format());
+  Check(again.ok(), "written known_hosts does not parse back");
+  Check(again->entries().size() == k->entries().size(), "known_hosts round trip");
+  for (const auto& e : k->entries()) {
+    auto found = again->Find(e.host, e.port);
+    Check(found.has_value(), "pin lost in round trip");
+  }
+}
+
+}  // namespace vpcctl::fuzz
