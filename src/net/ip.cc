@@ -15,6 +15,12 @@ Result<IpAddress> IpAddress::Parse(std::string_view text) {
   if (text.empty() || text.size() > 45) {
     return UsageError("invalid IP address " + Quoted(text));
   }
+  // inet_pton reads a C string: an embedded NUL would cut the input short and let the rest pass.
+  for (char c : text) {
+    bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
+              c == ':' || c == '.';
+    if (!ok) return UsageError("invalid IP address " + Quoted(text));
+  }
   std::string s(text);
   IpAddress a;
   if (s.find(':') == std::string::npos) {

@@ -109,3 +109,17 @@ TEST(MacAddress, ParsesAndFlagsMulticast) {
 
 }  // namespace
 }  // namespace vpcctl::net
+
+namespace vpcctl::net {
+namespace {
+
+// Found by fuzzing: inet_pton stopped at an embedded NUL, so "f0d0::\0<anything>" parsed, and a
+// host name check built on it let tabs and brackets through.
+TEST(IpAddress, RefusesEmbeddedNul) {
+  std::string text("f0d0::\0\t[x", 10);
+  EXPECT_FALSE(IpAddress::Parse(text).ok());
+  EXPECT_FALSE(Cidr::Parse(std::string("10.0.0.0\0/8", 11)).ok());
+}
+
+}  // namespace
+}  // namespace vpcctl::net
