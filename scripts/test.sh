@@ -1,18 +1,20 @@
 #!/bin/sh
-# The test command: installs dependencies, builds, runs the unit tests, and (as root, where
-# network namespaces can be made) the end-to-end tests. Under CI=true it also builds with -Werror
-# and runs the unit tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+# The test command: installs dependencies, builds, runs the unit tests and (as root, where network
+# namespaces can be made; otherwise they are reported as skipped) the end-to-end tests.
+# Under CI=true it also builds with -Werror, runs the unit and end-to-end tests again under
+# AddressSanitizer + UndefinedBehaviorSanitizer (LeakSanitizer on), and runs every fuzzer for a
+# bounded time.
 #   scripts/test.sh [--unit-only]
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 unit_only=0
 [ "${1:-}" = "--unit-only" ] && unit_only=1
+ci=0
+[ "${CI:-}" = true ] && ci=1
 
 "$top/scripts/install-deps.sh"
-if [ "${CI:-}" = true ]; then
-    export VPCCTL_WERROR=1
-fi
+[ $ci = 1 ] && export VPCCTL_WERROR=1
 
 echo "== build"
 "$top/scripts/build.sh" "$top/build"
@@ -20,19 +22,28 @@ echo "== build"
 echo "== unit tests"
 ctest --test-dir "$top/build" -L unit --output-on-failure -j 2
 
-if [ "${CI:-}" = true ] || [ "${VPCCTL_SANITIZE:-0}" = 1 ]; then
+sanitize=0
+{ [ $ci = 1 ] || [ "${VPCCTL_SANITIZE:-0}" = 1 ]; } && sanitize=1
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+if [ $sanitize = 1 ]; then
     echo "== unit tests under ASan+UBSan"
     VPCCTL_BUILD_TYPE=Debug "$top/scripts/build.sh" "$top/build-asan" -DVPCCTL_SANITIZE=ON \
         -DVPCCTL_BUILD_BENCH=OFF
-    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-        ctest --test-dir "$top/build-asan" -L unit --output-on-failure -j 2
+    ctest --test-dir "$top/build-asan" -L unit --output-on-failure -j 2
 fi
 
-if [ "$unit_only" = 1 ]; then
+if [ $unit_only = 1 ]; then
     exit 0
 fi
-if [ -d "$top/tests/e2e" ] && ls "$top"/tests/e2e/*_test.sh >/dev/null 2>&1; then
-    echo "== end-to-end tests"
-    ctest --test-dir "$top/build" -L e2e --output-on-failure
+echo "== end-to-end tests"
+ctest --test-dir "$top/build" -L e2e --output-on-failure
+if [ $sanitize = 1 ]; then
+    echo "== end-to-end tests under ASan+UBSan"
+    ctest --test-dir "$top/build-asan" -L e2e --output-on-failure
+fi
+if [ $ci = 1 ] || [ "${VPCCTL_FUZZ_SECONDS:-}" != "" ]; then
+    echo "== fuzzing"
+    "$top/scripts/fuzz.sh" "${VPCCTL_FUZZ_SECONDS:-45}"
 fi
 echo "== all tests passed"

@@ -180,10 +180,18 @@ Result<ImportOutcome> ImportMap(store::Store& db, const std::string& text, const
                      " this node holds; nothing was changed (use --force to roll back)");
     }
   }
-  store::Transaction tx(db);
-  VPC_TRY(tx.Begin());
-  VPC_TRY(db.SaveMap(store::StoredMap{name, m.fabric_id, m.fabric.generation, text, UtcNow()}));
-  VPC_TRY(tx.Commit());
+  auto stored = [&]() -> Status {
+    store::Transaction tx(db);
+    VPC_TRY(tx.Begin());
+    VPC_TRY(db.SaveMap(store::StoredMap{name, m.fabric_id, m.fabric.generation, text, UtcNow()}));
+    return tx.Commit();
+  }();
+  if (!stored.ok()) {
+    return Failure("cannot store map generation " + std::to_string(m.fabric.generation) + ": " +
+                   stored.error().message + "; the map held before" +
+                   (held ? " (generation " + std::to_string(held->generation) + ")" : "") +
+                   " is unchanged");
+  }
   ImportOutcome out;
   if (held) out.before = held->generation;
   out.after = m.fabric.generation;

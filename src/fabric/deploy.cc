@@ -99,7 +99,13 @@ std::vector<Answer> FanOut(Context& ctx, const model::Fabric& fabric,
       }
       if (!pins) return pins.error();
       VPC_ASSIGN_OR_RETURN(auto conn, ConnectNode(ctx, *pins, *n, limits.timeout));
-      return RunOn(*conn, *n, RemoteVpcctl(*n, args(*n)), input, limits.command_timeout);
+      // The node stops its command itself at the deadline (sshd does not pass signals to root
+      // sessions); we wait a little longer to hear how it ended.
+      std::vector<std::string> argv = {
+          "timeout", "-k", "5", std::to_string(limits.command_timeout.count() / 1000)};
+      auto more = RemoteVpcctl(*n, args(*n));
+      argv.insert(argv.end(), more.begin(), more.end());
+      return RunOn(*conn, *n, argv, input, limits.command_timeout + std::chrono::seconds(7));
     };
     auto r = run();
     a.ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -109,7 +115,8 @@ std::vector<Answer> FanOut(Context& ctx, const model::Fabric& fabric,
       a.reached = true;
       json doc = json::parse(r->out, nullptr, false);
       if (!doc.is_discarded() && doc.is_object()) a.doc = doc;
-      if (r->timed_out) {
+      if (r->timed_out || (r->exit_status == 124 && !a.doc.is_object()) ||
+          r->exit_status == 137) {
         a.error = "stopped: no answer within the command timeout (" +
                   std::to_string(limits.command_timeout.count() / 1000) + " s)";
       } else if (a.doc.is_object() && a.doc.contains("error") && !a.doc["error"].is_null()) {

@@ -14,6 +14,10 @@
 
 namespace vpcctl::store {
 
+namespace {
+constexpr size_t kLockRecord = 256;
+}  // namespace
+
 std::string DefaultStateDir() {
 #if defined(__FreeBSD__)
   return "/var/db/vpcctl";
@@ -75,23 +79,27 @@ Result<StateLock> StateLock::Acquire(const std::string& path, const std::string&
     }
     char buf[512] = {};
     ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
-    std::string holder = n > 0 ? std::string(Trim(std::string(buf, static_cast<size_t>(n))))
-                               : std::string("unknown process");
+    std::string holder = n > 0 ? std::string(Trim(std::string(buf, static_cast<size_t>(n)))) : "";
+    if (holder.empty()) holder = "unknown process";
     std::string dir = path.substr(0, path.rfind('/'));
     return Error{"another vpcctl is changing the state in " + dir + " (" + holder +
                      "); try again when it has finished",
                  Exit::kLocked};
   }
-  std::string me = "pid " + std::to_string(getpid()) + ": " + what + "\n";
-  if (ftruncate(fd, 0) == 0) {
-    (void)!pwrite(fd, me.data(), me.size(), 0);
-  }
+  // A fixed-size record, overwritten in place: holding and releasing the lock never changes the
+  // file's size, so it keeps working (and frees nothing) on a full filesystem.
+  std::string me = "pid " + std::to_string(getpid()) + ": " + what;
+  me.resize(kLockRecord - 1, ' ');
+  me += '\n';
+  (void)!pwrite(fd, me.data(), me.size(), 0);
   return lock;
 }
 
 StateLock::~StateLock() {
   if (fd_ >= 0) {
-    (void)!ftruncate(fd_, 0);
+    std::string blank(kLockRecord - 1, ' ');
+    blank += '\n';
+    (void)!pwrite(fd_, blank.data(), blank.size(), 0);
     close(fd_);  // releases the flock
   }
 }

@@ -54,6 +54,10 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, bool create,
   VPC_ASSIGN_OR_RETURN(Db db, Db::Open(path, false));
   std::unique_ptr<Store> s(new Store(std::move(db)));
   sqlite3_busy_timeout(s->db_.get(), 5000);
+  // Keep the -wal and -shm files between runs: on a full disk a node can still read its state
+  // (opening in WAL mode must create -shm otherwise), and writes fail cleanly with SQLITE_FULL.
+  int persist = 1;
+  sqlite3_file_control(s->db_.get(), "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
   VPC_TRY(s->db_.Exec("PRAGMA foreign_keys = ON"));
   VPC_TRY(s->Verify(path, fresh));
   {
@@ -63,7 +67,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, bool create,
     auto row = mode->Step();
     if (!row) return row.take_error();
   }
-  VPC_TRY(s->db_.Exec("PRAGMA synchronous = NORMAL"));
+  VPC_TRY(s->db_.Exec("PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = 4194304"));
   VPC_TRY(s->Migrate());
   return s;
 }
@@ -71,6 +75,11 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, bool create,
 Status Store::Verify(const std::string& path, bool fresh) {
   auto app = db_.QueryInt("PRAGMA application_id");
   if (!app) {
+    int code = sqlite3_errcode(db_.get()) & 0xff;
+    if (code == SQLITE_IOERR || code == SQLITE_FULL || code == SQLITE_CANTOPEN) {
+      return Failure("cannot read " + path + ": " + app.error().message +
+                     " (is its filesystem full or failing?)");
+    }
     return Failure(path + " is not a vpcctl database (cannot read it as SQLite: " +
                    app.error().message + ")");
   }
