@@ -100,7 +100,9 @@ void AddDeployCommands(CLI::App& app, Dispatch& d) {
   c->add_option("--map", apply->map_file, "With --dry-run: plan against this map (- for stdin)");
   c->add_option("--node", apply->node, "With --import or --map: which node of the map this is");
   c->add_flag("--force", apply->force, "With --import: as `map import --force`");
-  c->callback([apply, &d] {
+  // The flag's storage must outlive parsing: the callback keeps it.
+  c->callback([apply, local, &d] {
+    (void)local;
     // Fault injection for the crash-recovery tests: die after this many commands.
     if (const char* k = std::getenv("VPCCTL_FAULT_KILL_AFTER")) apply->kill_after = std::atoi(k);
     d.action = [apply](fabric::Context& ctx) { return fabric::Apply(ctx, *apply); };
@@ -112,7 +114,8 @@ void AddDeployCommands(CLI::App& app, Dispatch& d) {
   c->add_flag("--local", *st_local, "Report on this node (required)")->required();
   c->add_option("--vpc", st->vpc, "Only this VPC");
   c->add_flag("--json", st->json, "Print JSON");
-  c->callback([st, &d] {
+  c->callback([st, st_local, &d] {
+    (void)st_local;
     d.action = [st](fabric::Context& ctx) { return fabric::StatusLocal(ctx, *st); };
   });
 }

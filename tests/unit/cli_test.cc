@@ -350,3 +350,23 @@ TEST_F(Cli, UsageErrorsExitTwo) {
 
 }  // namespace
 }  // namespace vpcctl
+
+namespace vpcctl {
+namespace {
+
+// Node-side commands on a node that holds no map yet (what the boot units run). Under ASan this
+// also guards the flags' storage, which once died before parsing finished.
+TEST_F(Cli, NodeCommandsWithoutAMap) {
+  auto apply = Run({"apply", "--local"});
+  EXPECT_EQ(apply.exit_code, 0) << apply.err;
+  EXPECT_NE(apply.out.find("no map on this node yet"), std::string::npos);
+  auto status = Run({"status", "--local"});
+  EXPECT_EQ(status.exit_code, 2);
+  EXPECT_NE(status.err.find("no map on this node yet"), std::string::npos);
+  auto json = Run({"apply", "--local", "--json"});
+  EXPECT_EQ(json.exit_code, 0);
+  EXPECT_NE(json.out.find("\"no_map\": true"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vpcctl
