@@ -34,6 +34,22 @@ wait_ms_for() {
     e2e_on "$1" bash -c "s=\$(date +%s%N); while ! ip -4 -o addr show dev vpc1 | grep -q ' $2/'; do
         [ \$(( (\$(date +%s%N) - s) / 1000000 )) -gt 10000 ] && break; done; echo \$(( (\$(date +%s%N) - s) / 1000000 ))"
 }
+# failover NAME EVENT...: while h3 pings A every 20 ms, runs EVENT and prints the milliseconds
+# until h2 holds A and the pings h3 lost.
+failover() {
+    local name=$1 client poller
+    shift
+    e2e_on h3 ping -n -q -i 0.02 -c 150 -W 1 $A > "$E2E_DIR/client.$name" 2>&1 &
+    client=$!
+    sleep 0.5
+    ( wait_ms_for h2 $A > "$E2E_DIR/failover.$name" ) &
+    poller=$!
+    sleep 0.05
+    "$@"
+    wait $poller
+    wait $client
+    echo "$(cat "$E2E_DIR/failover.$name") $(awk '/packets transmitted/ {print $1 - $4}' "$E2E_DIR/client.$name")"
+}
 kill_keepalived() {
     local d="$E2E_DIR/$1/state" p
     for p in $(cat "$d/keepalived-vrrp.pid" "$d/keepalived.pid" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
@@ -88,17 +104,7 @@ e2e_check "h2's hook ran with STATE=BACKUP" grep -q "^BACKUP vpc1 $A 10$" "$E2E_
 e2e_check "vip show lists the recorded transitions" e2e_contains "$(V vip show vpc1 $A)" "h1 -> MASTER"
 
 # ---- Failover on a crash: SIGKILL of h1's keepalived, while h3 pings A every 20 ms.
-e2e_on h3 ping -n -q -i 0.02 -c 150 -W 1 $A > "$E2E_DIR/client.crash" 2>&1 &
-client=$!
-sleep 0.5
-( wait_ms_for h2 $A > "$E2E_DIR/failover.crash" ) &
-poller=$!
-sleep 0.05
-kill_keepalived h1
-wait $poller
-wait $client
-ms=$(cat "$E2E_DIR/failover.crash")
-lost=$(awk '/packets transmitted/ {print $1 - $4}' "$E2E_DIR/client.crash")
+read -r ms lost <<< "$(failover crash kill_keepalived h1)"
 echo "failover after SIGKILL of the holder's keepalived: ${ms} ms (advert 100 ms); client lost $lost of 150 pings at 20 ms intervals"
 e2e_check "A moved to h2 after the crash (${ms} ms, target <= 400 ms)" [ "$ms" -le 400 ]
 e2e_check "the client lost at most 25 pings (${lost})" [ "$lost" -le 25 ]
@@ -110,17 +116,7 @@ e2e_check "heal (preempt): exactly one holder of A, the preferred h1" wait_holde
 e2e_check "heal (no preempt): exactly one holder of B, still h2" wait_holder $B h2 5
 
 # ---- Failover on a cut link, quorum, heal.
-e2e_on h3 ping -n -q -i 0.02 -c 150 -W 1 $A > "$E2E_DIR/client.cut" 2>&1 &
-client=$!
-sleep 0.5
-( wait_ms_for h2 $A > "$E2E_DIR/failover.cut" ) &
-poller=$!
-sleep 0.05
-e2e_cut h1
-wait $poller
-wait $client
-ms=$(cat "$E2E_DIR/failover.cut")
-lost=$(awk '/packets transmitted/ {print $1 - $4}' "$E2E_DIR/client.cut")
+read -r ms lost <<< "$(failover cut e2e_cut h1)"
 echo "failover after cutting the holder's underlay link: ${ms} ms; client lost $lost of 150 pings"
 e2e_check "A moved to h2 after the cut (${ms} ms, target <= 400 ms)" [ "$ms" -le 400 ]
 gives_up() { for _ in $(seq 1 100); do holds "$1" "$2" || return 0; sleep 0.1; done; return 1; }

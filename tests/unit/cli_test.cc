@@ -17,29 +17,8 @@ namespace {
 
 using json = nlohmann::json;
 
-class Cli : public ::testing::Test {
+class Cli : public testing::BinaryTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/vpcctl-cli-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    state_ = dir_ + "/state";
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  exec::CommandResult Run(std::vector<std::string> args) {
-    exec::Argv argv = {VPCCTL_BINARY, "--state-dir", state_};
-    argv.insert(argv.end(), args.begin(), args.end());
-    exec::LocalRunner runner;
-    auto r = runner.Run(argv, "", std::chrono::seconds(30));
-    EXPECT_TRUE(r.ok());
-    return *r;
-  }
-
-  void Ok(std::vector<std::string> args) {
-    auto r = Run(args);
-    ASSERT_EQ(r.exit_code, 0) << ShellLine(args) << "\n" << r.err;
-  }
-
   // Four nodes: h1 (local, dual stack), h2 (FreeBSD, IPv4), h3 (dual stack), h4 (dual stack).
   void InitFabric(bool with_h4 = true) {
     Ok({"init", "--name", "h1", "--address", "192.0.2.1", "--address", "2001:db8::1", "--mtu",
@@ -76,9 +55,6 @@ class Cli : public ::testing::Test {
     EXPECT_EQ(r.err.rfind("vpcctl: error: ", 0), 0u) << r.err;
     EXPECT_EQ(Snapshot(), before) << ShellLine(args) << " changed the database";
   }
-
-  std::string dir_;
-  std::string state_;
 };
 
 TEST_F(Cli, CommandsBeforeInitSayToRunInit) {

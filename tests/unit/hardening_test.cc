@@ -13,32 +13,13 @@
 namespace vpcctl {
 namespace {
 
-class Hardening : public ::testing::Test {
+class Hardening : public testing::BinaryTest {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/vpcctl-hard-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    state_ = dir_ + "/state";
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  exec::CommandResult Run(std::vector<std::string> args) {
-    exec::Argv argv = {VPCCTL_BINARY, "--state-dir", state_};
-    argv.insert(argv.end(), args.begin(), args.end());
-    exec::LocalRunner runner;
-    auto r = runner.Run(argv, "", std::chrono::seconds(30));
-    EXPECT_TRUE(r.ok());
-    return *r;
-  }
-  void Ok(std::vector<std::string> args) {
-    auto r = Run(args);
-    ASSERT_EQ(r.exit_code, 0) << ShellLine(args) << "\n" << r.err;
-  }
   unsigned Mode(const std::string& path) {
     struct stat st {};
     stat(path.c_str(), &st);
     return st.st_mode & 0777;
   }
-  std::string dir_, state_;
 };
 
 TEST_F(Hardening, NoCommandPrintsASecretOrKeyMaterialUnlessAsked) {

@@ -8,7 +8,12 @@
 #include <sstream>
 #include <string>
 
+#include <filesystem>
+#include <vector>
+
 #include "vpcctl/alloc/alloc.h"
+#include "vpcctl/base/text.h"
+#include "vpcctl/exec/runner.h"
 #include "vpcctl/model/fabric.h"
 
 namespace vpcctl::testing {
@@ -75,5 +80,33 @@ inline void ExpectGolden(const std::string& rel, const std::string& actual) {
   ss << in.rdbuf();
   EXPECT_EQ(ss.str(), actual) << "golden file " << path << " differs";
 }
+
+// Runs the vpcctl binary on a scratch state directory, removed afterwards.
+class BinaryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/vpcctl-test-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    state_ = dir_ + "/state";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  exec::CommandResult Run(std::vector<std::string> args) {
+    exec::Argv argv = {VPCCTL_BINARY, "--state-dir", state_};
+    argv.insert(argv.end(), args.begin(), args.end());
+    exec::LocalRunner runner;
+    auto r = runner.Run(argv, "", std::chrono::seconds(30));
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : exec::CommandResult{};
+  }
+
+  void Ok(std::vector<std::string> args) {
+    auto r = Run(args);
+    ASSERT_EQ(r.exit_code, 0) << ShellLine(args) << "\n" << r.err;
+  }
+
+  std::string dir_;
+  std::string state_;
+};
 
 }  // namespace vpcctl::testing
