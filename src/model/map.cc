@@ -71,7 +71,7 @@ class Reader {
     for (auto it = j_.begin(); it != j_.end(); ++it) {
       bool known = false;
       for (const char* k : keys) known = known || it.key() == k;
-      if (!known) return Bad(path_ + "." + it.key(), "is not a field of the map format");
+      if (!known) return Bad(path_ + "." + Quoted(it.key()), "is not a field of the map format");
     }
     return {};
   }

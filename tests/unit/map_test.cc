@@ -69,7 +69,7 @@ TEST(Map, RefusesEveryBrokenInvariantNamingTheField) {
       {"format 2", [](json& j) { j["format"] = 2; }},
       {"map.fabric", [](json& j) { j["fabric"] = "nothex"; }},
       {"map.generation", [](json& j) { j["generation"] = -1; }},
-      {"map.surprise", [](json& j) { j["surprise"] = 1; }},
+      {"map.'surprise' is not a field", [](json& j) { j["surprise"] = 1; }},
       {"invalid node name", [](json& j) { j["nodes"][0]["name"] = "H1;x"; }},
       {"platform", [](json& j) { j["nodes"][0]["platform"] = "plan9"; }},
       {"map.nodes[1].underlay.ipv4", [](json& j) { j["nodes"][1]["underlay"]["ipv4"] = "fd00::1"; }},
@@ -107,6 +107,23 @@ TEST(Map, ValidateFabricAcceptsWhatTheAllocatorBuilds) {
   EXPECT_TRUE(ValidateFabric(f).ok());
   ASSERT_TRUE(alloc::RemoveMember(f, "vpc1", "h2").ok());
   EXPECT_TRUE(ValidateFabric(f).ok());
+}
+
+}  // namespace
+}  // namespace vpcctl::model
+
+namespace vpcctl::model {
+namespace {
+
+// Found by fuzzing: an unknown key was printed raw, so a key holding a newline forged a second
+// line of diagnostics.
+TEST(Map, UnknownKeysAreQuotedInMessages) {
+  json j = json::parse(MapToJson(Sample(), true));
+  j["nodes"][0]["underlay"]["x\nvpcctl: error: forged"] = 1;
+  auto m = ParseMap(j.dump());
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(m.error().message.find('\n'), std::string::npos) << m.error().message;
+  EXPECT_NE(m.error().message.find("'x\\nvpcctl: error: forged'"), std::string::npos);
 }
 
 }  // namespace
