@@ -36,15 +36,7 @@ std::string ReadAll(std::istream& in) {
 // desired state names.
 Result<plan::Observed> Probe(Context& ctx, const platform::Driver& driver,
                              const plan::Desired& desired) {
-  std::vector<std::string> outputs;
-  for (const auto& argv : driver.ProbeCommands()) {
-    VPC_ASSIGN_OR_RETURN(auto r, ctx.runner.Run(argv, "", kStepTimeout));
-    if (!r.ok()) {
-      return Failure("probe `" + ShellLine(argv) + "` failed: " + std::string(Trim(r.err)));
-    }
-    outputs.push_back(std::move(r.out));
-  }
-  VPC_ASSIGN_OR_RETURN(plan::Observed observed, driver.ParseProbe(outputs));
+  VPC_ASSIGN_OR_RETURN(plan::Observed observed, ProbeInterfaces(ctx, driver));
   for (const auto& f : desired.files) {
     if (!store::FileExists(f.path)) continue;
     VPC_ASSIGN_OR_RETURN(observed.files[f.path], store::ReadFile(f.path));
@@ -145,6 +137,34 @@ Result<HeldMap> LoadHeldMap(store::Store& db) {
 }
 
 }  // namespace
+
+Result<plan::Observed> ProbeInterfaces(Context& ctx, const platform::Driver& driver) {
+  std::vector<std::string> outputs;
+  for (const auto& argv : driver.ProbeCommands()) {
+    VPC_ASSIGN_OR_RETURN(auto r, ctx.runner.Run(argv, "", kStepTimeout));
+    if (!r.ok()) {
+      return Failure("probe `" + ShellLine(argv) + "` failed: " + std::string(Trim(r.err)));
+    }
+    outputs.push_back(std::move(r.out));
+  }
+  return driver.ParseProbe(outputs);
+}
+
+Status RunBatched(Context& ctx, const platform::Driver& driver,
+                  const std::vector<platform::Argv>& commands) {
+  for (const auto& inv : driver.Batch(commands)) {
+    auto r = ctx.runner.Run(inv.argv, inv.input, kStepTimeout);
+    std::string what = ShellLine(inv.argv);
+    if (!r) return Failure("running `" + what + "`: " + r.error().message);
+    if (!r->ok()) {
+      std::string detail = std::string(Trim(r->err.empty() ? r->out : r->err));
+      return Failure("`" + what + "` failed" +
+                     (r->timed_out ? " (timed out)" : " with exit " + std::to_string(r->exit_code)) +
+                     ": " + detail);
+    }
+  }
+  return {};
+}
 
 Result<std::unique_ptr<store::Store>> OpenNodeStore(Context& ctx) {
   std::vector<std::string> warnings;
@@ -324,19 +344,9 @@ Status Apply(Context& ctx, const ApplyOptions& o) {
   size_t budget = o.kill_after >= 0 ? static_cast<size_t>(o.kill_after) : SIZE_MAX;
   std::vector<platform::Argv> pending;
   auto flush = [&]() -> Status {
-    for (const auto& inv : driver.Batch(pending)) {
-      auto r = ctx.runner.Run(inv.argv, inv.input, kStepTimeout);
-      std::string what = ShellLine(inv.argv);
-      if (!r) return Failure("running `" + what + "`: " + r.error().message);
-      if (!r->ok()) {
-        std::string detail = std::string(Trim(r->err.empty() ? r->out : r->err));
-        return Failure("`" + what + "` failed" +
-                       (r->timed_out ? " (timed out)"
-                                     : " with exit " + std::to_string(r->exit_code)) +
-                       ": " + detail + "; the next apply continues from here");
-      }
-    }
+    Status st = RunBatched(ctx, driver, pending);
     pending.clear();
+    if (!st.ok()) return Failure(st.error().message + "; the next apply continues from here");
     return {};
   };
   for (const auto& step : *steps) {

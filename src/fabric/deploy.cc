@@ -18,14 +18,10 @@
 namespace vpcctl::fabric {
 
 using json = nlohmann::json;
-using Clock = std::chrono::steady_clock;
 
 namespace {
 
-struct Limits {
-  std::chrono::milliseconds timeout{5000};
-  std::chrono::milliseconds command_timeout{300000};
-  size_t parallel = 32;
+struct Limits : FanOutLimits {
   std::string kill_at;
 };
 
@@ -40,14 +36,14 @@ Result<Limits> ParseLimits(const FanOutOptions& o) {
   if (!t || *t == 0) {
     problems.Add(UsageError("invalid timeout " + Quoted(o.timeout) + ": must be 1-600 seconds"));
   } else {
-    l.timeout = std::chrono::milliseconds(*t * 1000);
+    l.connect = std::chrono::milliseconds(*t * 1000);
   }
   auto ct = ParseUint(o.command_timeout, 86400);
   if (!ct || *ct == 0) {
     problems.Add(UsageError("invalid --command-timeout " + Quoted(o.command_timeout) +
                             ": must be 1-86400 seconds"));
   } else {
-    l.command_timeout = std::chrono::milliseconds(*ct * 1000);
+    l.command = std::chrono::milliseconds(*ct * 1000);
   }
   if (!o.kill_at.empty() && o.kill_at != "before-sync" && o.kill_at != "during-sync" &&
       o.kill_at != "after-sync") {
@@ -62,77 +58,6 @@ Result<Limits> ParseLimits(const FanOutOptions& o) {
   }
   VPC_TRY(problems.ToStatus());
   return l;
-}
-
-// What one node answered (the JSON document a node-side command printed) or why it could not.
-struct Answer {
-  std::string node;
-  bool reached = false;
-  json doc;             // the node's report, when it printed one
-  std::string error;    // empty on success
-  double ms = 0;
-};
-
-// Runs `vpcctl ARGS` on every target with `input` on stdin: over SSH, or as a child process for
-// the local node. Calls on_done (under a lock) as each answer arrives.
-std::vector<Answer> FanOut(Context& ctx, const model::Fabric& fabric,
-                           const std::vector<std::string>& targets,
-                           const std::function<std::vector<std::string>(const model::Node&)>& args,
-                           const std::string& input, const Limits& limits,
-                           const std::function<void(const Answer&)>& on_done) {
-  std::vector<Answer> answers(targets.size());
-  auto pins = ssh::LoadKnownHosts(ctx.paths.known_hosts());
-  std::mutex mu;
-  ParallelFor(targets.size(), limits.parallel, [&](size_t i) {
-    Answer& a = answers[i];
-    a.node = targets[i];
-    auto start = Clock::now();
-    const model::Node* n = fabric.FindNode(targets[i]);
-    auto run = [&]() -> Result<ssh::RemoteResult> {
-      if (!n) return Failure("unknown node");
-      if (n->is_local) {
-        std::vector<std::string> argv = {exec::SelfPath(), "--state-dir", ctx.paths.dir};
-        auto more = args(*n);
-        argv.insert(argv.end(), more.begin(), more.end());
-        VPC_ASSIGN_OR_RETURN(auto r, ctx.runner.Run(argv, input, limits.command_timeout));
-        return ssh::RemoteResult{r.exit_code, r.out, r.err, r.timed_out, 0};
-      }
-      if (!pins) return pins.error();
-      VPC_ASSIGN_OR_RETURN(auto conn, ConnectNode(ctx, *pins, *n, limits.timeout));
-      // The node stops its command itself at the deadline (sshd does not pass signals to root
-      // sessions); we wait a little longer to hear how it ended.
-      std::vector<std::string> argv = {
-          "timeout", "-k", "5", std::to_string(limits.command_timeout.count() / 1000)};
-      auto more = RemoteVpcctl(*n, args(*n));
-      argv.insert(argv.end(), more.begin(), more.end());
-      return RunOn(*conn, *n, argv, input, limits.command_timeout + std::chrono::seconds(7));
-    };
-    auto r = run();
-    a.ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-    if (!r) {
-      a.error = r.error().message;
-    } else {
-      a.reached = true;
-      json doc = json::parse(r->out, nullptr, false);
-      if (!doc.is_discarded() && doc.is_object()) a.doc = doc;
-      if (r->timed_out || (r->exit_status == 124 && !a.doc.is_object()) ||
-          r->exit_status == 137) {
-        a.error = "stopped: no answer within the command timeout (" +
-                  std::to_string(limits.command_timeout.count() / 1000) + " s)";
-      } else if (a.doc.is_object() && a.doc.contains("error") && !a.doc["error"].is_null()) {
-        a.error = a.doc["error"].get<std::string>();
-      } else if (r->exit_status == 127 && !a.doc.is_object()) {
-        a.error = "vpcctl is not installed there (or not on PATH: see `node add --remote-vpcctl`)";
-      } else if (!a.doc.is_object()) {
-        std::string detail(Trim(r->err.empty() ? r->out : r->err));
-        a.error = "exit " + std::to_string(r->exit_status) + (detail.empty() ? "" : ": " + detail);
-      }
-    }
-    std::lock_guard<std::mutex> lock(mu);
-    on_done(a);
-    MaybeDie(limits, "during-sync");
-  });
-  return answers;
 }
 
 // Nodes to reach for `vpc` (empty: every VPC): its members, then nodes owed a clean-up.
@@ -185,6 +110,7 @@ Status Converge(Context& ctx, Session& s, const std::vector<std::string>& target
   };
   MaybeDie(limits, "before-sync");
   auto answers = FanOut(ctx, s.fabric, targets, args, map, limits, [&](const Answer& a) {
+    MaybeDie(limits, "during-sync");
     if (json_out) return;
     if (!a.error.empty()) {
       out << "  " << a.node << ": FAILED after " << Ms(a.ms) << ": " << a.error << "\n";

@@ -23,27 +23,6 @@ namespace {
 constexpr std::chrono::seconds kLockWait{60};
 constexpr int64_t kFreeBsdUnitBase = 20000;  // epair/tap clone units, away from hand-made ones
 
-Result<plan::Observed> ProbeHere(Context& ctx, const platform::Driver& driver) {
-  std::vector<std::string> outputs;
-  for (const auto& argv : driver.ProbeCommands()) {
-    VPC_ASSIGN_OR_RETURN(auto r, ctx.runner.Run(argv, "", std::chrono::seconds(30)));
-    if (!r.ok()) return Failure("probe `" + ShellLine(argv) + "` failed: " + std::string(Trim(r.err)));
-    outputs.push_back(r.out);
-  }
-  return driver.ParseProbe(outputs);
-}
-
-Status RunAll(Context& ctx, const platform::Driver& driver, const std::vector<platform::Argv>& cmds) {
-  for (const auto& inv : driver.Batch(cmds)) {
-    VPC_ASSIGN_OR_RETURN(auto r, ctx.runner.Run(inv.argv, inv.input, std::chrono::seconds(60)));
-    if (!r.ok()) {
-      return Failure("`" + ShellLine(inv.argv) + "` failed: " +
-                     std::string(Trim(r.err.empty() ? r.out : r.err)));
-    }
-  }
-  return {};
-}
-
 json AttachmentJson(const model::Attachment& a) {
   return {{"id", a.id},
           {"vpc", a.vpc},
@@ -153,7 +132,7 @@ Status Attach(Context& ctx, const AttachOptions& o) {
                       " is not one of its members");
   }
   const auto& driver = platform::DriverFor(platform);
-  VPC_ASSIGN_OR_RETURN(plan::Observed observed, ProbeHere(ctx, driver));
+  VPC_ASSIGN_OR_RETURN(plan::Observed observed, ProbeInterfaces(ctx, driver));
   const plan::ObservedInterface* bridge = observed.Find(o.vpc);
   if (!bridge || plan::OwnerVpc(bridge->owner) != o.vpc) {
     return UsageError("VPC " + Quoted(o.vpc) + " is not deployed on this node yet (no bridge " +
@@ -231,7 +210,7 @@ Status Attach(Context& ctx, const AttachOptions& o) {
   store::Transaction tx(*db);
   VPC_TRY(tx.Begin());
   VPC_TRY(db->AddAttachment(a));
-  if (auto st = RunAll(ctx, driver, commands); !st.ok()) {
+  if (auto st = RunBatched(ctx, driver, commands); !st.ok()) {
     // Leave nothing half-made: the host side takes the rest with it.
     plan::Step undo = step;
     undo.action = plan::Action::kDetachGuest;
@@ -278,13 +257,13 @@ Status Detach(Context& ctx, const std::string& vpc, const std::string& guest) {
                       " on this node (see `vpcctl attachments`)");
   }
   const auto& driver = platform::DriverFor(platform);
-  VPC_ASSIGN_OR_RETURN(plan::Observed observed, ProbeHere(ctx, driver));
+  VPC_ASSIGN_OR_RETURN(plan::Observed observed, ProbeInterfaces(ctx, driver));
   if (observed.Find(found->ifname)) {
     plan::Step step;
     step.action = plan::Action::kDetachGuest;
     step.ifname = found->ifname;
     step.guest = *found;
-    VPC_TRY(RunAll(ctx, driver, driver.Render(step)));
+    VPC_TRY(RunBatched(ctx, driver, driver.Render(step)));
   }
   store::Transaction tx(*db);
   VPC_TRY(tx.Begin());
@@ -300,7 +279,7 @@ Status Attachments(Context& ctx, const std::string& vpc, bool json_out) {
   VPC_ASSIGN_OR_RETURN(auto db, OpenNodeStore(ctx));
   VPC_ASSIGN_OR_RETURN(auto records, db->Attachments());
   VPC_ASSIGN_OR_RETURN(model::Platform platform, LocalPlatform());
-  auto observed = ProbeHere(ctx, platform::DriverFor(platform));
+  auto observed = ProbeInterfaces(ctx, platform::DriverFor(platform));
   json arr = json::array();
   Table t({"VPC", "KIND", "GUEST", "INTERFACE", "INSIDE", "ADDRESS", "STATE"});
   for (const auto& r : records) {

@@ -4,6 +4,7 @@
 
 #include "vpcctl/base/text.h"
 #include "vpcctl/fabric/format.h"
+#include "vpcctl/fabric/node_ops.h"
 #include "vpcctl/fabric/ops.h"
 #include "vpcctl/model/names.h"
 #include "vpcctl/platform/driver.h"
@@ -41,14 +42,7 @@ std::string NewFabricId() {
 
 // Reads the MTU of the interface that holds `address` with the platform's own probe.
 std::optional<int> DetectLocalMtu(Context& ctx, model::Platform p, const net::IpAddress& address) {
-  const auto& driver = platform::DriverFor(p);
-  std::vector<std::string> outputs;
-  for (const auto& argv : driver.ProbeCommands()) {
-    auto r = ctx.runner.Run(argv, "", std::chrono::seconds(10));
-    if (!r || !r->ok()) return std::nullopt;
-    outputs.push_back(r->out);
-  }
-  auto observed = driver.ParseProbe(outputs);
+  auto observed = ProbeInterfaces(ctx, platform::DriverFor(p));
   if (!observed) return std::nullopt;
   return MtuOfAddress(*observed, address);
 }

@@ -160,10 +160,7 @@ Result<Enrolment> Enrol(Context& ctx, const NodeAddOptions& o, const std::string
   std::string prompt = "Password for " + node.ssh_user + "@" + node.ssh_host + ": ";
   spec.password = [&]() -> Result<std::optional<std::string>> {
     if (!o.password_file.empty()) {
-      VPC_ASSIGN_OR_RETURN(std::string text, store::ReadFile(o.password_file));
-      std::string pw = text.substr(0, text.find('\n'));
-      if (!pw.empty() && pw.back() == '\r') pw.pop_back();
-      if (pw.empty()) return UsageError("password file " + Quoted(o.password_file) + " is empty");
+      VPC_ASSIGN_OR_RETURN(std::string pw, store::ReadSecretFile(o.password_file, "password file"));
       return std::optional<std::string>(pw);
     }
     if (!ctx.term.Interactive()) return std::optional<std::string>();

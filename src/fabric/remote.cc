@@ -1,13 +1,18 @@
 #include "vpcctl/fabric/remote.h"
 
 #include <atomic>
+#include <mutex>
+#include <nlohmann/json.hpp>
 #include <ctime>
 #include <thread>
 
 #include "vpcctl/base/text.h"
+#include "vpcctl/exec/runner.h"
 #include "vpcctl/ssh/keys.h"
 
 namespace vpcctl::fabric {
+
+using Clock = std::chrono::steady_clock;
 
 ssh::Endpoint EndpointOf(const model::Node& n) {
   return ssh::Endpoint{n.ssh_host, n.ssh_port, n.ssh_user};
@@ -95,6 +100,65 @@ else
   echo absent
 fi
 )sh";
+
+std::vector<Answer> FanOut(Context& ctx, const model::Fabric& fabric,
+                           const std::vector<std::string>& targets,
+                           const std::function<std::vector<std::string>(const model::Node&)>& args,
+                           const std::string& input, const FanOutLimits& limits,
+                           const std::function<void(const Answer&)>& on_done) {
+  std::vector<Answer> answers(targets.size());
+  auto pins = ssh::LoadKnownHosts(ctx.paths.known_hosts());
+  std::mutex mu;
+  ParallelFor(targets.size(), limits.parallel, [&](size_t i) {
+    Answer& a = answers[i];
+    a.node = targets[i];
+    auto start = Clock::now();
+    const model::Node* n = fabric.FindNode(targets[i]);
+    auto run = [&]() -> Result<ssh::RemoteResult> {
+      if (!n) return Failure("unknown node");
+      if (n->is_local) {
+        std::vector<std::string> argv = {exec::SelfPath(), "--state-dir", ctx.paths.dir};
+        auto more = args(*n);
+        argv.insert(argv.end(), more.begin(), more.end());
+        VPC_ASSIGN_OR_RETURN(auto r, ctx.runner.Run(argv, input, limits.command));
+        return ssh::RemoteResult{r.exit_code, r.out, r.err, r.timed_out, 0};
+      }
+      if (!pins) return pins.error();
+      VPC_ASSIGN_OR_RETURN(auto conn, ConnectNode(ctx, *pins, *n, limits.connect));
+      // The node stops its command itself at the deadline (sshd does not pass signals to root
+      // sessions); we wait a little longer to hear how it ended.
+      std::vector<std::string> argv = {
+          "timeout", "-k", "5", std::to_string(limits.command.count() / 1000)};
+      auto more = RemoteVpcctl(*n, args(*n));
+      argv.insert(argv.end(), more.begin(), more.end());
+      return RunOn(*conn, *n, argv, input, limits.command + std::chrono::seconds(7));
+    };
+    auto r = run();
+    a.ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    if (!r) {
+      a.error = r.error().message;
+    } else {
+      a.reached = true;
+      nlohmann::json doc = nlohmann::json::parse(r->out, nullptr, false);
+      if (!doc.is_discarded() && doc.is_object()) a.doc = doc;
+      if (r->timed_out || (r->exit_status == 124 && !a.doc.is_object()) ||
+          r->exit_status == 137) {
+        a.error = "stopped: no answer within the command timeout (" +
+                  std::to_string(limits.command.count() / 1000) + " s)";
+      } else if (a.doc.is_object() && a.doc.contains("error") && !a.doc["error"].is_null()) {
+        a.error = a.doc["error"].get<std::string>();
+      } else if (r->exit_status == 127 && !a.doc.is_object()) {
+        a.error = "vpcctl is not installed there (or not on PATH: see `node add --remote-vpcctl`)";
+      } else if (!a.doc.is_object()) {
+        std::string detail(Trim(r->err.empty() ? r->out : r->err));
+        a.error = "exit " + std::to_string(r->exit_status) + (detail.empty() ? "" : ": " + detail);
+      }
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    if (on_done) on_done(a);
+  });
+  return answers;
+}
 
 void ParallelFor(size_t n, size_t width, const std::function<void(size_t)>& fn) {
   if (n == 0) return;

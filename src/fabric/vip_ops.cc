@@ -143,17 +143,9 @@ Status VipAdd(Context& ctx, const VipAddOptions& o) {
     }
   }
   if (!o.password_file.empty()) {
-    auto text = store::ReadFile(o.password_file);
-    if (!text) {
-      problems.Add(UsageError("cannot read the secret file " + Quoted(o.password_file)));
-    } else {
-      std::string secret = text->substr(0, text->find('\n'));
-      if (!secret.empty() && secret.back() == '\r') secret.pop_back();
-      if (secret.empty()) {
-        problems.Add(UsageError("the secret file " + Quoted(o.password_file) + " is empty"));
-      }
-      spec.secret = secret;
-    }
+    auto secret = store::ReadSecretFile(o.password_file, "secret file");
+    problems.Add(secret);
+    if (secret) spec.secret = *secret;
   } else {
     spec.secret = NewSecret();
   }
@@ -207,52 +199,40 @@ Status VipShow(Context& ctx, const std::string& vpc, const std::string& which, b
   const model::Vpc* v = s->fabric.FindVpc(vpc);
   if (!v) return UsageError("unknown VPC " + Quoted(vpc));
   VPC_ASSIGN_OR_RETURN(const model::Vip* vip, FindVip(*v, which));
-  VPC_ASSIGN_OR_RETURN(auto pins, ssh::LoadKnownHosts(ctx.paths.known_hosts()));
   struct NodeState {
     std::string node, state, since, error;
     bool holds = false;
     json events = json::array();
   };
-  std::vector<NodeState> states(vip->nodes.size());
-  ParallelFor(vip->nodes.size(), 32, [&](size_t i) {
-    NodeState& st = states[i];
-    st.node = vip->nodes[i];
-    const model::Node* n = s->fabric.FindNode(st.node);
-    std::vector<std::string> args = {"status", "--local", "--vpc", vpc, "--json"};
-    Result<std::string> out = Failure("unknown node");
-    if (n && n->is_local) {
-      std::vector<std::string> argv = {exec::SelfPath(), "--state-dir", ctx.paths.dir};
-      argv.insert(argv.end(), args.begin(), args.end());
-      auto r = ctx.runner.Run(argv, "", std::chrono::seconds(30));
-      out = r ? Result<std::string>(r->out) : Result<std::string>(r.error());
-    } else if (n) {
-      auto conn = ConnectNode(ctx, pins, *n, kDefaultConnectTimeout);
-      if (!conn) {
-        out = conn.error();
-      } else {
-        auto r = RunOn(**conn, *n, RemoteVpcctl(*n, args), "", std::chrono::seconds(30));
-        out = r ? Result<std::string>(r->out) : Result<std::string>(r.error());
+  auto text = [](const json& o, const char* key) {
+    auto it = o.find(key);
+    return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  auto args = [&](const model::Node&) -> std::vector<std::string> {
+    return {"status", "--local", "--vpc", vpc, "--json"};
+  };
+  FanOutLimits limits;
+  limits.command = std::chrono::seconds(30);
+  // status --local exits non-zero on drift; its report is what counts here.
+  std::vector<NodeState> states;
+  for (const auto& a : FanOut(ctx, s->fabric, vip->nodes, args, "", limits, {})) {
+    NodeState st;
+    st.node = a.node;
+    if (!a.doc.is_object() || !a.doc.contains("vpcs")) {
+      st.error = a.error.empty() ? "no report" : a.error;
+    } else {
+      for (const auto& x : a.doc["vpcs"]) {
+        for (const auto& y : x.value("vips", json::array())) {
+          if (y.value("vhid", 0) != vip->vhid) continue;
+          st.holds = y.value("holds", false);
+          st.state = text(y, "state");
+          st.since = text(y, "since");
+          st.events = y.value("events", json::array());
+        }
       }
     }
-    if (!out) {
-      st.error = out.error().message;
-      return;
-    }
-    json doc = json::parse(*out, nullptr, false);
-    if (doc.is_discarded() || !doc.contains("vpcs")) {
-      st.error = "no report";
-      return;
-    }
-    for (const auto& x : doc["vpcs"]) {
-      for (const auto& y : x.value("vips", json::array())) {
-        if (y.value("vhid", 0) != vip->vhid) continue;
-        st.holds = y.value("holds", false);
-        st.state = y.value("state", "");
-        st.since = y.value("since", "");
-        st.events = y.value("events", json::array());
-      }
-    }
-  });
+    states.push_back(std::move(st));
+  }
   if (json_out) {
     json j = VipJson(*v, *vip, show_secrets);
     json nodes = json::array();

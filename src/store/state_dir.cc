@@ -165,6 +165,15 @@ Result<std::string> ReadFile(const std::string& path) {
   return ss.str();
 }
 
+Result<std::string> ReadSecretFile(const std::string& path, const std::string& what) {
+  auto text = ReadFile(path);
+  if (!text) return UsageError("cannot read the " + what + " " + Quoted(path));
+  std::string line = text->substr(0, text->find('\n'));
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (line.empty()) return UsageError("the " + what + " " + Quoted(path) + " is empty");
+  return line;
+}
+
 bool FileExists(const std::string& path) {
   struct stat st {};
   return stat(path.c_str(), &st) == 0;

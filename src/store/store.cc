@@ -425,11 +425,18 @@ Status Store::DeleteVpc(const std::string& name) {
   return s.Run();
 }
 
+Result<int64_t> Store::NextId(const std::string& table) {
+  VPC_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE "
+                                           "name = ?), 0) + 1"));
+  s.Bind(1, table);
+  VPC_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return Failure("database: no sequence for " + table);
+  return s.Int(0);
+}
+
 Result<uint32_t> Store::NextVpcId() {
-  VPC_ASSIGN_OR_RETURN(int64_t seq,
-                       db_.QueryInt("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE "
-                                    "name = 'vpc'), 0) + 1"));
-  return static_cast<uint32_t>(seq);
+  VPC_ASSIGN_OR_RETURN(int64_t id, NextId("vpc"));
+  return static_cast<uint32_t>(id);
 }
 
 Result<uint64_t> Store::BumpGeneration() {
@@ -521,10 +528,7 @@ Result<std::vector<model::Attachment>> Store::Attachments() {
   return out;
 }
 
-Result<int64_t> Store::NextAttachmentId() {
-  return db_.QueryInt("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = "
-                      "'attachment'), 0) + 1");
-}
+Result<int64_t> Store::NextAttachmentId() { return NextId("attachment"); }
 
 Status Store::AddAttachment(const model::Attachment& a) {
   VPC_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("INSERT INTO attachment (vpc, kind, guest, ifname, "

@@ -9,6 +9,7 @@
 #include "vpcctl/base/result.h"
 #include "vpcctl/fabric/context.h"
 #include "vpcctl/model/map.h"
+#include "vpcctl/platform/driver.h"
 #include "vpcctl/store/store.h"
 
 namespace vpcctl::fabric {
@@ -53,6 +54,13 @@ struct ImportOutcome {
 };
 Result<ImportOutcome> ImportMap(store::Store& db, const std::string& text, const std::string& node,
                                 bool force);
+
+// This node's interfaces, through the platform driver's probe commands.
+Result<plan::Observed> ProbeInterfaces(Context& ctx, const platform::Driver& driver);
+// Runs commands on this node, batched as the driver allows; stops at the first failure, naming
+// the command, how it ended and what it printed.
+Status RunBatched(Context& ctx, const platform::Driver& driver,
+                  const std::vector<platform::Argv>& commands);
 
 // Opens (creating it if needed) a node's database.
 Result<std::unique_ptr<store::Store>> OpenNodeStore(Context& ctx);

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,30 @@ Result<ssh::RemoteResult> RunOn(ssh::Connection& c, const model::Node& n,
 // The key-management scripts sent to `sh -s` (constant text; arguments are validated tokens).
 extern const char* const kInstallKeyScript;
 extern const char* const kRemoveKeyScript;
+
+struct FanOutLimits {
+  std::chrono::milliseconds connect{kDefaultConnectTimeout};
+  std::chrono::milliseconds command{300000};  // per node; the node stops its command at it too
+  size_t parallel = 32;
+};
+
+// What one node answered (the JSON document a node-side command printed) or why it could not.
+struct Answer {
+  std::string node;
+  bool reached = false;
+  nlohmann::json doc;  // the node's report, when it printed one
+  std::string error;   // empty on success
+  double ms = 0;
+};
+
+// Runs `vpcctl ARGS` on every target with `input` on stdin: over SSH, or as a child process for
+// the local node; all at once, `parallel` at most. Calls on_done (under a lock, may be empty) as
+// each answer arrives.
+std::vector<Answer> FanOut(Context& ctx, const model::Fabric& fabric,
+                           const std::vector<std::string>& targets,
+                           const std::function<std::vector<std::string>(const model::Node&)>& args,
+                           const std::string& input, const FanOutLimits& limits,
+                           const std::function<void(const Answer&)>& on_done);
 
 // Calls fn(0..n-1) on at most `width` threads at once.
 void ParallelFor(size_t n, size_t width, const std::function<void(size_t)>& fn);

@@ -91,6 +91,8 @@ class Store {
   Status Verify(const std::string& path, bool fresh);
   Status Migrate();
   Result<int64_t> NodeId(const std::string& name);
+  // The id an AUTOINCREMENT table hands out next.
+  Result<int64_t> NextId(const std::string& table);
 
   Db db_;
   int64_t schema_version_ = 0;
