@@ -41,9 +41,10 @@ if [ $keep = 1 ]; then
 fi
 
 say() { printf '\n\033[1m## %s\033[0m\n' "$*"; }
+rc=0
 run() {
     printf '\n[h1]$ vpcctl %s\n' "$*"
-    e2e_vpcctl h1 "$@"
+    e2e_vpcctl h1 "$@" || { echo "demo: \`vpcctl $*\` failed" >&2; rc=1; }
 }
 say "Three hosts: h1 (the controller), h2 and h3, on an underlay 10.77.0.0/24 + fd77::/64, each with its own sshd"
 run init --name h1 --address 10.77.0.1 --address fd77::1
@@ -62,10 +63,9 @@ say "Health: drift and a ping matrix between overlay addresses"
 run vpc status vpc1
 say "A ping from h2 to h3 across the overlay (h2 -> h3 over the IPv4 underlay)"
 printf '\n[h2]$ ping -c 3 10.100.0.3\n'
-e2e_on h2 ping -c 3 -i 0.2 10.100.0.3
+e2e_on h2 ping -c 3 -i 0.2 10.100.0.3 || rc=1
 say "Deploying again changes nothing"
 run vpc deploy vpc1
-rc=0
 if [ $keep = 1 ]; then
     h1=$(cat "$E2E_DIR/h1/sshd.bgpid")
     say "The fabric stays up"

@@ -1,13 +1,14 @@
 #!/bin/sh
 # Installs what vpcctl needs to build, test and run its demo on Debian 12 (as root).
 # Skips apt-get when every package is already installed, unless VPCCTL_FORCE_APT=1.
-# FreeBSD: pkg install cmake pkgconf sqlite3 libssh cli11 nlohmann-json googletest benchmark
+# FreeBSD: pkg install cmake pkgconf sqlite3 libssh cli11 nlohmann-json googletest benchmark wireguard-tools
 set -eu
 PACKAGES="build-essential cmake pkg-config ca-certificates
-  libssh-dev libsqlite3-dev libcli11-dev nlohmann-json3-dev
+  libssh-dev libsqlite3-dev libcli11-dev nlohmann-json3-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   openssh-server openssh-client keepalived iperf3 iproute2 iputils-ping
+  wireguard-go wireguard-tools nftables tcpdump
   procps util-linux python3 sqlite3 time openssl"
 
 missing=""

@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "vpcctl/fabric/deploy.h"
 #include "vpcctl/fabric/node_ops.h"
+#include "vpcctl/fabric/wg_key.h"
 
 namespace vpcctl::cli {
 
@@ -106,6 +107,14 @@ void AddDeployCommands(CLI::App& app, Dispatch& d) {
     // Fault injection for the crash-recovery tests: die after this many commands.
     if (const char* k = std::getenv("VPCCTL_FAULT_KILL_AFTER")) apply->kill_after = std::atoi(k);
     d.action = [apply](fabric::Context& ctx) { return fabric::Apply(ctx, *apply); };
+  });
+
+  auto key = std::make_shared<fabric::WgKeyOptions>();
+  c = app.add_subcommand("wg-key", "This node's WireGuard public key (made on first use)");
+  c->add_flag("--rotate", key->rotate, "Replace the private key with a new one");
+  c->add_flag("--json", key->json, "Print JSON");
+  c->callback([key, &d] {
+    d.action = [key](fabric::Context& ctx) { return fabric::WgKey(ctx, *key); };
   });
 
   auto st = std::make_shared<fabric::StatusLocalOptions>();

@@ -1,6 +1,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "vpcctl/fabric/deploy.h"
 #include "vpcctl/fabric/ops.h"
 
 namespace vpcctl::cli {
@@ -62,6 +63,24 @@ void AddNodeCommands(CLI::App& app, Dispatch& d) {
   c->add_flag("--json", show->json, "Print JSON");
   c->callback([show, &d] {
     d.action = [show](fabric::Context& ctx) { return fabric::NodeShow(ctx, show->name, show->json); };
+  });
+
+  struct Rekey {
+    std::string name;
+    fabric::FanOutOptions fan;
+  };
+  auto rekey = std::make_shared<Rekey>();
+  c = node->add_subcommand("rekey", "Rotate a node's WireGuard key and push it to its peers");
+  c->add_option("name", rekey->name)->required();
+  c->add_option("--timeout", rekey->fan.timeout, "Connect timeout per node, seconds (default 5)");
+  c->add_option("--command-timeout", rekey->fan.command_timeout,
+                "Time a node's command may take, seconds (default 300)");
+  c->add_option("--parallel", rekey->fan.parallel, "Nodes worked on at once (default 32)");
+  c->add_flag("--json", rekey->fan.json, "Print JSON");
+  c->callback([rekey, &d] {
+    d.action = [rekey](fabric::Context& ctx) {
+      return fabric::NodeRekey(ctx, rekey->name, rekey->fan);
+    };
   });
 
   auto remove = std::make_shared<Named>();

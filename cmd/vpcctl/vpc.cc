@@ -23,6 +23,9 @@ void AddVpcCommands(CLI::App& app, Dispatch& d) {
   c->add_option("--port", init->port, "VXLAN UDP port (default 4789)");
   c->add_option("--max-jails", init->max_jails, "Jails allowed in the VPC per node");
   c->add_option("--max-vms", init->max_vms, "VMs allowed in the VPC per node");
+  c->add_flag("--plain", init->plain,
+              "Tunnels over the underlay without encryption (one trusted site only)");
+  c->add_flag("--encrypted", init->encrypted, "Tunnels inside WireGuard (the default)");
   c->callback([init, &d] {
     d.action = [init](fabric::Context& ctx) { return fabric::VpcInit(ctx, *init); };
   });

@@ -37,8 +37,6 @@ Result<Family> PairFamily(const Node& a, const Node& b, FamilyPref pref) {
   return f;
 }
 
-int Overhead(Family underlay) { return underlay == Family::kV4 ? 50 : 70; }
-
 namespace {
 
 Family LoneFamily(const Node& n, FamilyPref pref) {
@@ -110,6 +108,18 @@ Result<net::IpAddress> TakeOverlay(const Vpc& vpc) {
                  std::to_string(used.size()) + " in use");
 }
 
+// An encrypted pair has one WireGuard endpoint family, whatever VPCs it is in: the family of its
+// encrypted tunnels elsewhere, if any.
+std::optional<Family> WgFamilyElsewhere(const Fabric& fabric, const Vpc& vpc, const std::string& a,
+                                        const std::string& b) {
+  for (const auto& other : fabric.vpcs) {
+    if (!other.encrypted || other.name == vpc.name) continue;
+    for (const auto& t : other.tunnels)
+      if (t.Has(a) && t.Has(b)) return t.family;
+  }
+  return std::nullopt;
+}
+
 // Adds `node` to `vpc` (a copy owned by the caller), allocating from `pool`.
 Status AddMemberTo(const Fabric& fabric, Vpc& vpc, const std::string& node, VniPool& pool) {
   const Node* n = fabric.FindNode(node);
@@ -124,6 +134,16 @@ Status AddMemberTo(const Fabric& fabric, Vpc& vpc, const std::string& node, VniP
   for (const auto& m : vpc.members) {
     const Node* other = fabric.FindNode(m.node);
     VPC_ASSIGN_OR_RETURN(Family f, PairFamily(*n, *other, vpc.family));
+    if (vpc.encrypted) {
+      auto elsewhere = WgFamilyElsewhere(fabric, vpc, node, m.node);
+      if (elsewhere && *elsewhere != f) {
+        return UsageError("nodes " + Quoted(node) + " and " + Quoted(m.node) + " already run " +
+                          "WireGuard over " + std::string(net::FamilyName(*elsewhere)) +
+                          " for another encrypted VPC; VPC " + Quoted(vpc.name) + " would need " +
+                          std::string(net::FamilyName(f)) + " (choose --family " +
+                          std::string(net::FamilyName(*elsewhere)) + ")");
+      }
+    }
     Tunnel t;
     t.a = std::min(node, m.node);
     t.b = std::max(node, m.node);
@@ -144,6 +164,16 @@ Status AddMemberTo(const Fabric& fabric, Vpc& vpc, const std::string& node, VniP
   return {};
 }
 
+// Gives every member of an encrypted VPC that has none a transport address (sticky).
+Status AssignTransports(Fabric& fabric, const Vpc& vpc) {
+  if (!vpc.encrypted) return {};
+  for (const auto& m : vpc.members) {
+    const Node* n = fabric.FindNode(m.node);
+    if (n && !n->transport) VPC_TRY(AssignTransport(fabric, m.node));
+  }
+  return {};
+}
+
 Status UpdateMtu(const Fabric& fabric, Vpc& vpc) {
   if (!vpc.mtu_fixed) vpc.mtu = DerivedMtu(fabric, vpc);
   return CheckMtu(vpc.mtu, vpc.peer_network.family(), "VPC " + Quoted(vpc.name));
@@ -151,22 +181,49 @@ Status UpdateMtu(const Fabric& fabric, Vpc& vpc) {
 
 }  // namespace
 
+int Overhead(const Fabric& fabric, const Vpc& vpc, Family pair) {
+  if (!vpc.encrypted) return model::VxlanOverhead(pair);
+  return model::WgOverhead(pair) + model::VxlanOverhead(fabric.transport.network.family());
+}
+
 int DerivedMtu(const Fabric& fabric, const Vpc& vpc) {
   int mtu = std::numeric_limits<int>::max();
   for (const auto& t : vpc.tunnels) {
     const Node* a = fabric.FindNode(t.a);
     const Node* b = fabric.FindNode(t.b);
     if (!a || !b) continue;
-    mtu = std::min(mtu, std::min(a->mtu, b->mtu) - Overhead(t.family));
+    mtu = std::min(mtu, std::min(a->mtu, b->mtu) - Overhead(fabric, vpc, t.family));
   }
   if (mtu == std::numeric_limits<int>::max()) {
     for (const auto& m : vpc.members) {
       const Node* n = fabric.FindNode(m.node);
-      if (n) mtu = std::min(mtu, n->mtu - Overhead(LoneFamily(*n, vpc.family)));
+      if (n) mtu = std::min(mtu, n->mtu - Overhead(fabric, vpc, LoneFamily(*n, vpc.family)));
     }
   }
-  if (mtu == std::numeric_limits<int>::max()) mtu = 1500 - Overhead(Family::kV6);
+  if (mtu == std::numeric_limits<int>::max()) mtu = 1500 - Overhead(fabric, vpc, Family::kV6);
   return mtu;
+}
+
+Status AssignTransport(Fabric& fabric, const std::string& node) {
+  Node* n = fabric.FindNode(node);
+  if (!n) return UsageError("unknown node " + Quoted(node));
+  if (n->transport) return {};
+  const net::Cidr& net = fabric.transport.network;
+  std::set<net::IpAddress> used;
+  for (const auto& other : fabric.nodes)
+    if (other.transport) used.insert(*other.transport);
+  uint64_t usable = net.UsableHosts();
+  for (uint64_t i = 0; i < usable && i <= used.size(); ++i) {
+    net::IpAddress a = net.Host(i);
+    if (!used.count(a)) {
+      n->transport = a;
+      return {};
+    }
+  }
+  return Failure("the transport network " + net.ToString() + " is exhausted: " +
+                 std::to_string(usable) + " usable addresses, " + std::to_string(used.size()) +
+                 " in use (a fabric's transport network is set by `vpcctl init "
+                 "--transport-network`)");
 }
 
 Status CheckMtu(int mtu, Family peer_family, const std::string& context) {
@@ -190,9 +247,14 @@ Status CreateVpc(Fabric& fabric, const VpcSpec& spec, uint32_t next_vpc_id) {
     if (q && *q < 0) return UsageError("invalid quota " + std::to_string(*q) + ": must be >= 0");
   }
   if (spec.members.empty()) return UsageError("a VPC needs at least one member");
+  if (spec.encrypted && spec.port == fabric.transport.port) {
+    return UsageError("port " + std::to_string(spec.port) + " is the fabric's WireGuard port; " +
+                      "give the VPC another --port");
+  }
   Vpc vpc;
   vpc.id = next_vpc_id;
   vpc.name = spec.name;
+  vpc.encrypted = spec.encrypted;
   vpc.peer_network = spec.peer_network;
   vpc.family = spec.family;
   vpc.port = spec.port;
@@ -206,8 +268,11 @@ Status CreateVpc(Fabric& fabric, const VpcSpec& spec, uint32_t next_vpc_id) {
   VPC_TRY(CheckPeerNetworkFits(vpc, spec.members.size()));
   VniPool pool(fabric);
   for (const auto& m : spec.members) VPC_TRY(AddMemberTo(fabric, vpc, m, pool));
-  VPC_TRY(UpdateMtu(fabric, vpc));
-  fabric.vpcs.push_back(std::move(vpc));
+  Fabric next = fabric;
+  VPC_TRY(AssignTransports(next, vpc));
+  VPC_TRY(UpdateMtu(next, vpc));
+  next.vpcs.push_back(std::move(vpc));
+  fabric = std::move(next);
   return {};
 }
 
@@ -217,8 +282,11 @@ Status AddMember(Fabric& fabric, const std::string& vpc_name, const std::string&
   Vpc copy = *vpc;
   VniPool pool(fabric);
   VPC_TRY(AddMemberTo(fabric, copy, node, pool));
-  VPC_TRY(UpdateMtu(fabric, copy));
-  *vpc = std::move(copy);
+  Fabric next = fabric;
+  VPC_TRY(AssignTransports(next, copy));
+  VPC_TRY(UpdateMtu(next, copy));
+  *next.FindVpc(vpc_name) = std::move(copy);
+  fabric = std::move(next);
   return {};
 }
 

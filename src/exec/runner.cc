@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 
@@ -139,6 +140,68 @@ Result<CommandResult> LocalRunner::Run(const Argv& argv, const std::string& inpu
     return Failure("cannot run " + Quoted(argv[0]) + ": not found or not executable");
   }
   return r;
+}
+
+Result<int> LocalRunner::Start(const Argv& argv, const std::string& log,
+                               const std::string& pidfile) {
+  if (argv.empty()) return Failure("empty command");
+  int out = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (out < 0) return Failure("cannot open " + log + ": " + std::strerror(errno));
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(out);
+    return Failure(std::string("fork: ") + std::strerror(errno));
+  }
+  if (pid == 0) {
+    setsid();
+    int in = open("/dev/null", O_RDONLY);
+    dup2(in, 0);
+    dup2(out, 1);
+    dup2(out, 2);
+    // Nothing of ours (state lock, database, pipes) may live on in the daemon.
+    for (int fd = 3; fd < 1024; ++fd) close(fd);
+    signal(SIGPIPE, SIG_DFL);
+    execvp(args[0], args.data());
+    const char* msg = "vpcctl: cannot execute the daemon\n";
+    (void)!write(2, msg, std::strlen(msg));
+    _exit(127);
+  }
+  close(out);
+  std::string text = std::to_string(pid) + "\n";
+  std::string tmp = pidfile + ".tmp";
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  bool written = fd >= 0 && write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  if (fd >= 0) close(fd);
+  if (!written || rename(tmp.c_str(), pidfile.c_str()) != 0) {
+    kill(pid, SIGTERM);
+    return Failure("cannot write the pid file " + pidfile + ": " + std::strerror(errno));
+  }
+  return static_cast<int>(pid);
+}
+
+std::string FindProgram(const std::string& program) {
+  if (program.find('/') != std::string::npos) {
+    return access(program.c_str(), X_OK) == 0 ? program : std::string();
+  }
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (const auto& dir : Split(dirs, ':')) {
+    if (dir.empty()) continue;
+    std::string full = dir + "/" + program;
+    if (access(full.c_str(), X_OK) == 0) return full;
+  }
+  return {};
+}
+
+Result<int> FakeRunner::Start(const Argv& argv, const std::string&, const std::string&) {
+  Argv call = {"start"};
+  call.insert(call.end(), argv.begin(), argv.end());
+  std::lock_guard<std::mutex> lock(mu_);
+  calls_.push_back(call);
+  return 4242;
 }
 
 void FakeRunner::On(const Argv& prefix, Handler h) {

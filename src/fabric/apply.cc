@@ -1,4 +1,4 @@
-// The node side: map import, apply --local, status --local.
+// The node side: map import and apply --local.
 #include <signal.h>
 
 #include <cerrno>
@@ -9,10 +9,12 @@
 #include <mutex>
 #include <ostream>
 #include <sstream>
+#include <thread>
 
 #include "vpcctl/base/text.h"
 #include "vpcctl/fabric/format.h"
 #include "vpcctl/fabric/node_ops.h"
+#include "vpcctl/fabric/node_state.h"
 #include "vpcctl/fabric/ops.h"
 #include "vpcctl/fabric/remote.h"
 #include "vpcctl/model/names.h"
@@ -26,37 +28,46 @@ using json = nlohmann::json;
 namespace {
 
 constexpr std::chrono::seconds kApplyLockWait{60};
-constexpr std::chrono::seconds kStepTimeout{60};
+constexpr std::chrono::seconds kDaemonReady{5};
 
 std::string ReadAll(std::istream& in) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-// The kernel's interfaces (through the driver's probe), plus the daemon files and daemons the
-// desired state names.
-Result<plan::Observed> Probe(Context& ctx, const platform::Driver& driver,
-                             const plan::Desired& desired) {
-  VPC_ASSIGN_OR_RETURN(plan::Observed observed, ProbeInterfaces(ctx, driver));
-  for (const auto& f : desired.files) {
-    if (!store::FileExists(f.path)) continue;
-    VPC_ASSIGN_OR_RETURN(observed.files[f.path], store::ReadFile(f.path));
+Status RemoveFile(const std::string& path) {
+  if (std::remove(path.c_str()) != 0 && errno != ENOENT) {
+    return Failure("cannot remove " + path + ": " + std::strerror(errno));
   }
-  for (const auto& d : desired.daemons) observed.daemons[d.name] = exec::PidFromFile(d.pidfile) != 0;
-  return observed;
+  return {};
 }
 
-// Carries out the part of a step that is not a command: files and daemon signals.
-Status Effect(const plan::Step& s) {
+// Starts a daemon that stays in the foreground (wireguard-go) and waits for it to be ready.
+Status StartDetached(Context& ctx, const plan::DesiredDaemon& d) {
+  VPC_ASSIGN_OR_RETURN(int pid, ctx.runner.Start(d.start, d.log, d.pidfile));
+  auto deadline = std::chrono::steady_clock::now() + kDaemonReady;
+  while (!d.ready.empty() && !store::FileExists(d.ready)) {
+    if (exec::PidFromFile(d.pidfile) == 0 || std::chrono::steady_clock::now() > deadline) {
+      return Failure(d.name + " (pid " + std::to_string(pid) + ") did not come up: no " + d.ready +
+                     " after " + std::to_string(kDaemonReady.count()) + " s; see " + d.log);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return {};
+}
+
+// Carries out the part of a step that is not a command, before its commands: files, daemon
+// signals, detached daemons.
+Status Effect(Context& ctx, const plan::Step& s) {
   switch (s.action) {
     case plan::Action::kWriteFile:
       return store::WriteFileAtomic(s.file.path, s.file.content, s.file.mode);
     case plan::Action::kRemoveFile:
-      if (std::remove(s.file.path.c_str()) != 0 && errno != ENOENT) {
-        return Failure("cannot remove " + s.file.path + ": " + std::strerror(errno));
-      }
-      return {};
+      return RemoveFile(s.file.path);
+    case plan::Action::kLoadFirewall:
+      return store::WriteFileAtomic(s.firewall.rules_path, s.firewall.rules, 0600);
     case plan::Action::kStartDaemon:
       for (const auto& f : s.daemon.stale) std::remove(f.c_str());
+      if (s.daemon.detach) return StartDetached(ctx, s.daemon);
       return {};
     case plan::Action::kReloadDaemon:
       if (s.daemon.reload_on_hup) return exec::SignalPidfile(s.daemon.pidfile, SIGHUP);
@@ -70,6 +81,23 @@ Status Effect(const plan::Step& s) {
   }
 }
 
+// After a step's commands: record what the kernel lists for the firewall just loaded (the diff
+// compares the live listing with it), or forget it once removed.
+Status AfterEffect(Context& ctx, const platform::Driver& driver, const plan::Step& s) {
+  switch (s.action) {
+    case plan::Action::kLoadFirewall: {
+      auto listing = ProbeFirewall(ctx, driver);
+      if (!listing) return Failure("the firewall was loaded, but listing it shows nothing");
+      return store::WriteFileAtomic(s.firewall.listing_path, *listing, 0600);
+    }
+    case plan::Action::kRemoveFirewall:
+      VPC_TRY(RemoveFile(s.firewall.rules_path));
+      return RemoveFile(s.firewall.listing_path);
+    default:
+      return {};
+  }
+}
+
 bool HasEffect(const plan::Step& s) {
   switch (s.action) {
     case plan::Action::kWriteFile:
@@ -77,94 +105,15 @@ bool HasEffect(const plan::Step& s) {
     case plan::Action::kStartDaemon:
     case plan::Action::kReloadDaemon:
     case plan::Action::kStopDaemon:
+    case plan::Action::kLoadFirewall:
+    case plan::Action::kRemoveFirewall:
       return true;
     default:
       return false;
   }
 }
 
-json StepsJson(const std::vector<plan::Step>& steps) {
-  json arr = json::array();
-  for (const auto& s : steps) {
-    arr.push_back({{"action", plan::ActionName(s.action)},
-                   {"vpc", s.vpc},
-                   {"interface", s.ifname},
-                   {"description", plan::Describe(s)}});
-  }
-  return arr;
-}
-
-// The node's part of a map: every VPC it is a member of (nothing when it is not in the map), with
-// the VIP machinery its platform runs.
-Result<plan::Desired> DesiredOf(Context& ctx, store::Store& db, const model::Map& map,
-                                const std::string& node, model::Platform platform) {
-  plan::Desired d;
-  if (map.fabric.FindNode(node)) {
-    VPC_ASSIGN_OR_RETURN(d, plan::DesiredFor(map.fabric, node));
-  }
-  d.node = node;
-  d.platform = platform;
-  platform::DriverFor(platform).AddVipSetup(d, platform::VipEnv{exec::SelfPath(), ctx.paths.dir});
-  VPC_ASSIGN_OR_RETURN(auto records, db.Attachments());
-  for (auto& r : records) {
-    const plan::DesiredVpc* dv = nullptr;
-    for (const auto& v : d.vpcs)
-      if (v.vpc == r.vpc) dv = &v;
-    if (dv) {
-      d.attachments.push_back(plan::DesiredAttachment{std::move(r), dv->mtu});
-    } else {
-      d.orphans.push_back(std::move(r));
-    }
-  }
-  return d;
-}
-
-struct HeldMap {
-  model::Map map;
-  std::string node;
-  uint64_t generation = 0;
-};
-
-Result<HeldMap> LoadHeldMap(store::Store& db) {
-  VPC_ASSIGN_OR_RETURN(auto held, db.LoadMap());
-  if (!held) {
-    return UsageError("no map on this node yet: the controller pushes one with `vpcctl vpc "
-                      "deploy` or `vpcctl vpc sync`");
-  }
-  auto m = model::ParseMap(held->document);
-  if (!m) return Failure("the map held in the state database is unusable: " + m.error().message);
-  return HeldMap{std::move(*m), held->node, held->generation};
-}
-
 }  // namespace
-
-Result<plan::Observed> ProbeInterfaces(Context& ctx, const platform::Driver& driver) {
-  std::vector<std::string> outputs;
-  for (const auto& argv : driver.ProbeCommands()) {
-    VPC_ASSIGN_OR_RETURN(auto r, ctx.runner.Run(argv, "", kStepTimeout));
-    if (!r.ok()) {
-      return Failure("probe `" + ShellLine(argv) + "` failed: " + std::string(Trim(r.err)));
-    }
-    outputs.push_back(std::move(r.out));
-  }
-  return driver.ParseProbe(outputs);
-}
-
-Status RunBatched(Context& ctx, const platform::Driver& driver,
-                  const std::vector<platform::Argv>& commands) {
-  for (const auto& inv : driver.Batch(commands)) {
-    auto r = ctx.runner.Run(inv.argv, inv.input, kStepTimeout);
-    std::string what = ShellLine(inv.argv);
-    if (!r) return Failure("running `" + what + "`: " + r.error().message);
-    if (!r->ok()) {
-      std::string detail = std::string(Trim(r->err.empty() ? r->out : r->err));
-      return Failure("`" + what + "` failed" +
-                     (r->timed_out ? " (timed out)" : " with exit " + std::to_string(r->exit_code)) +
-                     ": " + detail);
-    }
-  }
-  return {};
-}
 
 Result<std::unique_ptr<store::Store>> OpenNodeStore(Context& ctx) {
   std::vector<std::string> warnings;
@@ -298,9 +247,18 @@ Status Apply(Context& ctx, const ApplyOptions& o) {
   VPC_ASSIGN_OR_RETURN(model::Platform platform, LocalPlatform());
   const auto& driver = platform::DriverFor(platform);
   VPC_ASSIGN_OR_RETURN(plan::Desired desired,
-                       DesiredOf(ctx, *db, held.map, held.node, platform));
-  VPC_ASSIGN_OR_RETURN(plan::Observed observed, Probe(ctx, driver, desired));
+                       NodeDesired(ctx, *db, held.map, held.node, platform, !o.dry_run));
+  VPC_ASSIGN_OR_RETURN(plan::Observed observed, ProbeNode(ctx, driver, desired));
   report["node"] = held.node;
+  // The node's WireGuard public key travels back to the controller (never the private key).
+  report["wireguard"] = json();
+  if (desired.wireguard) {
+    const auto* wg = observed.Find(desired.wireguard->ifname);
+    report["wireguard"] = {
+        {"public_key", desired.wireguard->public_key.empty() ? json()
+                                                              : json(desired.wireguard->public_key)},
+        {"engine", wg ? (wg->userspace ? "wireguard-go" : "kernel") : json()}};
+  }
   report["generation"] = held.generation;
   report["previous_generation"] = previous ? json(*previous) : json();
   report["dry_run"] = o.dry_run;
@@ -354,7 +312,7 @@ Status Apply(Context& ctx, const ApplyOptions& o) {
     if (HasEffect(step)) {
       if (auto st = flush(); !st.ok()) return finish(st);
       if (budget == 0) break;
-      if (auto st = Effect(step); !st.ok()) return finish(st);
+      if (auto st = Effect(ctx, step); !st.ok()) return finish(st);
     }
     for (auto& argv : driver.Render(step)) {
       if (budget == 0) break;
@@ -363,6 +321,7 @@ Status Apply(Context& ctx, const ApplyOptions& o) {
     }
     if (HasEffect(step)) {
       if (auto st = flush(); !st.ok()) return finish(st);
+      if (auto st = AfterEffect(ctx, driver, step); !st.ok()) return finish(st);
     }
     if (budget == 0) break;
   }
@@ -376,7 +335,7 @@ Status Apply(Context& ctx, const ApplyOptions& o) {
                     [&](const model::Attachment& a) { return a.id == step.guest.id; });
     }
   }
-  VPC_ASSIGN_OR_RETURN(plan::Observed after, Probe(ctx, driver, desired));
+  VPC_ASSIGN_OR_RETURN(plan::Observed after, ProbeNode(ctx, driver, desired));
   auto remaining = plan::Diff(desired, after);
   if (!remaining) return finish(remaining.take_error());
   report["remaining"] = StepsJson(*remaining);
@@ -389,168 +348,5 @@ Status Apply(Context& ctx, const ApplyOptions& o) {
   return finish({});
 }
 
-Status StatusLocal(Context& ctx, const StatusLocalOptions& o) {
-  if (!o.vpc.empty()) VPC_TRY(model::ValidateVpcName(o.vpc));
-  VPC_ASSIGN_OR_RETURN(auto db, OpenNodeStore(ctx));
-  VPC_ASSIGN_OR_RETURN(HeldMap held, LoadHeldMap(*db));
-  VPC_ASSIGN_OR_RETURN(model::Platform platform, LocalPlatform());
-  const auto& driver = platform::DriverFor(platform);
-  VPC_ASSIGN_OR_RETURN(plan::Desired desired,
-                       DesiredOf(ctx, *db, held.map, held.node, platform));
-  VPC_ASSIGN_OR_RETURN(plan::Observed observed, Probe(ctx, driver, desired));
-  auto steps = plan::Diff(desired, observed);
-  json report = {{"node", held.node}, {"generation", held.generation}};
-  std::vector<plan::Step> drift;
-  std::string drift_error;
-  if (steps) {
-    drift = *steps;
-  } else {
-    drift_error = steps.error().message;
-  }
-  struct Job {
-    std::string vpc, peer;
-    net::IpAddress from, to;
-    platform::PingResult result;
-    std::string error;
-  };
-  std::vector<Job> jobs;
-  for (const auto& dv : desired.vpcs) {
-    if (!o.vpc.empty() && dv.vpc != o.vpc) continue;
-    const model::Vpc* v = held.map.fabric.FindVpc(dv.vpc);
-    for (const auto& m : v->members) {
-      if (m.node == held.node) continue;
-      jobs.push_back(Job{dv.vpc, m.node, dv.address.address, m.overlay, {}, {}});
-    }
-  }
-  if (!o.vpc.empty() && !held.map.fabric.FindVpc(o.vpc)) {
-    return UsageError("VPC " + Quoted(o.vpc) + " is not in this node's map");
-  }
-  ParallelFor(jobs.size(), 32, [&](size_t i) {
-    Job& j = jobs[i];
-    auto r = ctx.runner.Run(driver.PingCommand(j.vpc, j.from, j.to, 3), "", std::chrono::seconds(10));
-    if (!r) {
-      j.error = r.error().message;
-      return;
-    }
-    auto parsed = platform::ParsePing(r->out);
-    if (!parsed) {
-      j.error = std::string(Trim(r->err.empty() ? r->out : r->err));
-      return;
-    }
-    j.result = *parsed;
-  });
-  bool healthy = drift.empty() && drift_error.empty();
-  json vpcs = json::array();
-  for (const auto& dv : desired.vpcs) {
-    if (!o.vpc.empty() && dv.vpc != o.vpc) continue;
-    std::vector<plan::Step> mine;
-    for (const auto& s : drift)
-      if (s.vpc == dv.vpc) mine.push_back(s);
-    json peers = json::array();
-    for (const auto& j : jobs) {
-      if (j.vpc != dv.vpc) continue;
-      double loss = j.result.transmitted
-                        ? 100.0 * (j.result.transmitted - j.result.received) / j.result.transmitted
-                        : 100.0;
-      if (!j.error.empty() || loss > 0) healthy = false;
-      peers.push_back({{"node", j.peer},
-                       {"address", j.to.ToString()},
-                       {"transmitted", j.result.transmitted},
-                       {"received", j.result.received},
-                       {"loss_pct", loss},
-                       {"rtt_ms", j.result.avg_ms < 0 ? json() : json(j.result.avg_ms)},
-                       {"error", j.error.empty() ? json() : json(j.error)}});
-    }
-    json vips = json::array();
-    const plan::ObservedInterface* bridge = observed.Find(dv.vpc);
-    for (const auto& vip : dv.vips) {
-      bool holds = false;
-      if (bridge) {
-        for (const auto& a : bridge->addresses) holds = holds || a.address == vip.address;
-        for (const auto& v : bridge->vips) {
-          holds = holds || (v.vhid == vip.vhid && v.address == vip.address && v.state == "MASTER");
-        }
-      }
-      json events = json::array();
-      auto recent = db->VipEvents(dv.vpc, vip.vhid, 5);
-      if (recent.ok()) {
-        for (const auto& e : *recent) events.push_back({{"state", e.state}, {"at", e.at}});
-      }
-      vips.push_back({{"vhid", vip.vhid},
-                      {"address", vip.address.ToString()},
-                      {"rank", vip.rank},
-                      {"holds", holds},
-                      {"state", events.empty() ? json() : events[0]["state"]},
-                      {"since", events.empty() ? json() : events[0]["at"]},
-                      {"events", events}});
-    }
-    json guests = json::array();
-    for (const auto& da : desired.attachments) {
-      const auto& r = da.record;
-      if (r.vpc != dv.vpc) continue;
-      const plan::ObservedInterface* i = observed.Find(r.ifname);
-      guests.push_back({{"kind", model::GuestKindName(r.kind)},
-                        {"guest", r.guest},
-                        {"interface", r.ifname},
-                        {"address", r.address ? json(r.address->ToString()) : json()},
-                        {"present", i != nullptr},
-                        {"on_bridge", i != nullptr && i->master == dv.vpc}});
-    }
-    vpcs.push_back({{"name", dv.vpc},
-                    {"address", dv.address.ToString()},
-                    {"drift", StepsJson(mine)},
-                    {"peers", peers},
-                    {"vips", vips},
-                    {"attachments", guests}});
-  }
-  // Owned interfaces of VPCs this node no longer has are drift too.
-  json stray = json::array();
-  for (const auto& s : drift) {
-    bool listed = false;
-    for (const auto& dv : desired.vpcs) listed = listed || dv.vpc == s.vpc;
-    if (!listed && (o.vpc.empty() || s.vpc == o.vpc || s.vpc.empty())) {
-      stray.push_back(plan::Describe(s));
-    }
-  }
-  report["vpcs"] = vpcs;
-  report["stray"] = stray;
-  report["error"] = drift_error.empty() ? json() : json(drift_error);
-  report["healthy"] = healthy;
-  if (o.json) {
-    PrintJson(ctx.io.out, report);
-  } else {
-    auto& out = ctx.io.out;
-    out << held.node << ": map generation " << held.generation << "\n";
-    for (const auto& v : vpcs) {
-      out << v["name"].get<std::string>() << " (" << v["address"].get<std::string>() << "): "
-          << v["drift"].size() << " step(s) of drift\n";
-      for (const auto& s : v["drift"]) out << "  " << s["description"].get<std::string>() << "\n";
-      Table t({"PEER", "ADDRESS", "LOSS", "RTT MS"});
-      for (const auto& p : v["peers"]) {
-        char loss[16], rtt[16];
-        std::snprintf(loss, sizeof loss, "%.0f%%", p["loss_pct"].get<double>());
-        if (p["rtt_ms"].is_null()) {
-          std::snprintf(rtt, sizeof rtt, "-");
-        } else {
-          std::snprintf(rtt, sizeof rtt, "%.2f", p["rtt_ms"].get<double>());
-        }
-        t.Row({p["node"].get<std::string>(), p["address"].get<std::string>(), loss, rtt});
-      }
-      t.Print(out);
-      for (const auto& v : v["vips"]) {
-        out << "VIP " << v["address"].get<std::string>() << " (vhid " << v["vhid"] << "): "
-            << (v["holds"].get<bool>() ? "held here" : "not held here");
-        if (!v["state"].is_null()) {
-          out << ", " << v["state"].get<std::string>() << " since " << v["since"].get<std::string>();
-        }
-        out << "\n";
-      }
-    }
-    for (const auto& s : stray) out << "drift: " << s.get<std::string>() << "\n";
-    if (!drift_error.empty()) out << "error: " << drift_error << "\n";
-  }
-  if (!healthy) return Error{held.node + ": drift or loss on the overlay", Exit::kNotConverged};
-  return {};
-}
 
 }  // namespace vpcctl::fabric

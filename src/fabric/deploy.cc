@@ -1,6 +1,7 @@
 // vpc sync / deploy / destroy / status: the controller's fan-out over SSH.
 #include "vpcctl/fabric/deploy.h"
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -9,6 +10,7 @@
 #include <signal.h>
 
 #include "vpcctl/base/text.h"
+#include "vpcctl/crypto/wireguard_key.h"
 #include "vpcctl/fabric/format.h"
 #include "vpcctl/fabric/node_ops.h"
 #include "vpcctl/fabric/remote.h"
@@ -93,23 +95,17 @@ Status Outcome(size_t failed, size_t total, const std::string& what) {
                failed >= total ? Exit::kAllFailed : Exit::kPartial};
 }
 
-// The deploy proper, shared by deploy and destroy: push + apply (or dry-run) on `targets`.
-Status Converge(Context& ctx, Session& s, const std::vector<std::string>& targets,
-                const std::string& label, bool dry_run, const Limits& limits, bool json_out) {
+// One round of the deploy: push the map and apply (or plan) on `targets`, printing a line per
+// node as it answers.
+std::vector<Answer> Round(Context& ctx, Session& s, const std::vector<std::string>& targets,
+                          bool dry_run, const Limits& limits, bool json_out) {
   std::string map = MapFor(s);
   auto& out = ctx.io.out;
-  if (!json_out) {
-    out << (dry_run ? "planning " : "deploying ") << label << " (generation "
-        << s.fabric.generation << ") to " << targets.size() << " node"
-        << (targets.size() == 1 ? "" : "s") << "\n";
-    out.flush();
-  }
   auto args = [&](const model::Node& n) -> std::vector<std::string> {
     if (dry_run) return {"apply", "--local", "--dry-run", "--map", "-", "--node", n.name, "--json"};
     return {"apply", "--local", "--import", "--node", n.name, "--json"};
   };
-  MaybeDie(limits, "before-sync");
-  auto answers = FanOut(ctx, s.fabric, targets, args, map, limits, [&](const Answer& a) {
+  return FanOut(ctx, s.fabric, targets, args, map, limits, [&](const Answer& a) {
     MaybeDie(limits, "during-sync");
     if (json_out) return;
     if (!a.error.empty()) {
@@ -125,20 +121,58 @@ Status Converge(Context& ctx, Session& s, const std::vector<std::string>& target
     }
     out.flush();
   });
-  size_t failed = 0;
-  for (const auto& a : answers) failed += a.error.empty() ? 0 : 1;
-  MaybeDie(limits, "after-sync");
-  if (!dry_run) {
-    // A node that converged to this map has dropped every VPC it no longer belongs to.
-    VPC_TRY(s.Begin());
-    VPC_ASSIGN_OR_RETURN(auto cleanups, s.store().Cleanups());
-    for (const auto& a : answers) {
-      if (!a.error.empty()) continue;
-      for (const auto& [v, n] : cleanups)
-        if (n == a.node) VPC_TRY(s.store().RemoveCleanup(v, n));
+}
+
+// The WireGuard public keys the nodes reported that the controller does not have yet (a node
+// makes its key at its first apply, or again after losing it). A report with a malformed key is
+// that node's failure.
+std::vector<std::pair<std::string, std::string>> NewKeys(const model::Fabric& f,
+                                                         std::vector<Answer>& answers) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto& a : answers) {
+    if (!a.error.empty() || !a.doc.is_object()) continue;
+    auto wg = a.doc.find("wireguard");
+    if (wg == a.doc.end() || !wg->is_object()) continue;
+    auto key = wg->find("public_key");
+    if (key == wg->end() || key->is_null()) continue;
+    if (!key->is_string() || !crypto::IsWgKey(key->get<std::string>())) {
+      a.error = "reported an invalid WireGuard public key";
+      continue;
     }
-    VPC_TRY(s.Commit(false));
+    const model::Node* n = f.FindNode(a.node);
+    if (n && n->wg_public_key != key->get<std::string>()) {
+      out.emplace_back(a.node, key->get<std::string>());
+    }
   }
+  return out;
+}
+
+// Records reported keys (a new generation) so that the next round pushes them to the peers.
+Status SaveKeys(Session& s, const std::vector<std::pair<std::string, std::string>>& keys) {
+  VPC_TRY(s.Begin());
+  for (const auto& [node, key] : keys) {
+    model::Node* n = s.fabric.FindNode(node);
+    if (!n) continue;
+    n->wg_public_key = key;
+    VPC_TRY(s.store().SaveNode(*n));
+  }
+  return s.Commit();
+}
+
+// Drops the clean-up records of nodes that converged: they have removed every VPC they left.
+Status ForgetCleanups(Session& s, const std::vector<Answer>& answers) {
+  VPC_TRY(s.Begin());
+  VPC_ASSIGN_OR_RETURN(auto cleanups, s.store().Cleanups());
+  for (const auto& a : answers) {
+    if (!a.error.empty()) continue;
+    for (const auto& [v, n] : cleanups)
+      if (n == a.node) VPC_TRY(s.store().RemoveCleanup(v, n));
+  }
+  return s.Commit(false);
+}
+
+void PrintSummary(std::ostream& out, const std::string& label, uint64_t generation, bool dry_run,
+                  const std::vector<Answer>& answers, size_t failed, bool json_out) {
   if (json_out) {
     json nodes = json::array();
     for (const auto& a : answers) {
@@ -154,20 +188,67 @@ Status Converge(Context& ctx, Session& s, const std::vector<std::string>& target
     }
     PrintJson(out, {{"target", label},
                     {"dry_run", dry_run},
-                    {"generation", s.fabric.generation},
+                    {"generation", generation},
                     {"nodes", nodes},
                     {"failed", failed}});
-  } else {
-    out << "\n";
-    Table t({"NODE", "RESULT", "CHANGES", "GENERATION", "TIME"});
-    for (const auto& a : answers) {
-      std::string gen = a.doc.contains("generation") ? a.doc["generation"].dump() : "-";
-      t.Row({a.node, a.error.empty() ? (dry_run ? "planned" : "converged") : "FAILED",
-             a.error.empty() ? std::to_string(a.doc.value("changes", size_t{0})) : "-", gen,
-             Ms(a.ms)});
-    }
-    t.Print(out);
+    return;
   }
+  out << "\n";
+  Table t({"NODE", "RESULT", "CHANGES", "GENERATION", "TIME"});
+  for (const auto& a : answers) {
+    std::string gen = a.doc.contains("generation") ? a.doc["generation"].dump() : "-";
+    t.Row({a.node, a.error.empty() ? (dry_run ? "planned" : "converged") : "FAILED",
+           a.error.empty() ? std::to_string(a.doc.value("changes", size_t{0})) : "-", gen,
+           Ms(a.ms)});
+  }
+  t.Print(out);
+}
+
+// The deploy proper, shared by deploy, destroy and rekey: push + apply (or dry-run) on
+// `targets`. Keys are collected, then pushed: when nodes report WireGuard keys the controller
+// did not have (first apply of an encrypted VPC, a rekey), a second round gives them to the peers.
+Status Converge(Context& ctx, Session& s, const std::vector<std::string>& targets,
+                const std::string& label, bool dry_run, const Limits& limits, bool json_out) {
+  auto& out = ctx.io.out;
+  if (!json_out) {
+    out << (dry_run ? "planning " : "deploying ") << label << " (generation "
+        << s.fabric.generation << ") to " << targets.size() << " node"
+        << (targets.size() == 1 ? "" : "s") << "\n";
+    out.flush();
+  }
+  MaybeDie(limits, "before-sync");
+  auto answers = Round(ctx, s, targets, dry_run, limits, json_out);
+  if (!dry_run) {
+    auto keys = NewKeys(s.fabric, answers);
+    if (!keys.empty()) {
+      VPC_TRY(SaveKeys(s, keys));
+      if (!json_out) {
+        std::vector<std::string> names;
+        for (const auto& k : keys) names.push_back(k.first);
+        out << "WireGuard keys of " << Join(names, ", ") << " collected; pushing them (generation "
+            << s.fabric.generation << ")\n";
+        out.flush();
+      }
+      std::vector<std::string> again;
+      for (const auto& a : answers)
+        if (a.error.empty()) again.push_back(a.node);
+      auto second = Round(ctx, s, again, dry_run, limits, json_out);
+      for (auto& a : answers) {
+        for (auto& b : second) {
+          if (b.node != a.node) continue;
+          size_t changes = a.doc.value("changes", size_t{0}) + b.doc.value("changes", size_t{0});
+          b.ms += a.ms;
+          a = std::move(b);
+          if (a.doc.is_object()) a.doc["changes"] = changes;
+        }
+      }
+    }
+  }
+  size_t failed = 0;
+  for (const auto& a : answers) failed += a.error.empty() ? 0 : 1;
+  MaybeDie(limits, "after-sync");
+  if (!dry_run) VPC_TRY(ForgetCleanups(s, answers));
+  PrintSummary(out, label, s.fabric.generation, dry_run, answers, failed, json_out);
   return Outcome(failed, answers.size(), dry_run ? "plan" : "converge");
 }
 
@@ -255,6 +336,51 @@ Status VpcDestroy(Context& ctx, const std::string& vpc, const FanOutOptions& o) 
   return st;
 }
 
+Status NodeRekey(Context& ctx, const std::string& name, const FanOutOptions& o) {
+  VPC_TRY(model::ValidateNodeName(name));
+  VPC_ASSIGN_OR_RETURN(Limits limits, ParseLimits(o));
+  VPC_ASSIGN_OR_RETURN(auto s, Session::Locked(ctx));
+  if (!s->fabric.FindNode(name)) {
+    return UsageError("unknown node " + Quoted(name) + " (see `vpcctl node list`)");
+  }
+  if (!s->fabric.NeedsWireguard(name)) {
+    return UsageError("node " + Quoted(name) + " is in no encrypted VPC: it runs no WireGuard, so "
+                      "it has no key to rotate");
+  }
+  // The node makes its new private key itself; only the public key comes back.
+  auto args = [](const model::Node&) -> std::vector<std::string> {
+    return {"wg-key", "--rotate", "--json"};
+  };
+  auto answers = FanOut(ctx, s->fabric, {name}, args, "", limits, {});
+  const Answer& a = answers.front();
+  std::string key;
+  if (a.error.empty() && a.doc.is_object() && a.doc.contains("public_key") &&
+      a.doc["public_key"].is_string()) {
+    key = a.doc["public_key"].get<std::string>();
+  }
+  if (!a.error.empty() || !crypto::IsWgKey(key)) {
+    return Error{"node " + Quoted(name) + ": cannot rotate its WireGuard key: " +
+                     (a.error.empty() ? "it answered no valid public key" : a.error) +
+                     "; nothing was changed",
+                 Exit::kAllFailed};
+  }
+  VPC_TRY(SaveKeys(*s, {{name, key}}));
+  std::vector<std::string> targets = {name};
+  for (const auto& v : s->fabric.vpcs) {
+    if (!v.encrypted || !v.HasMember(name)) continue;
+    for (const auto& m : v.members)
+      if (std::find(targets.begin(), targets.end(), m.node) == targets.end()) targets.push_back(m.node);
+  }
+  if (!o.json) ctx.io.out << "new WireGuard public key of " << name << ": " << key << "\n";
+  Status st = Converge(ctx, *s, targets, "the new key of " + name, false, limits, o.json);
+  if (!st.ok()) {
+    st = Error{st.error().message + "; run `vpcctl deploy` once they are reachable: until then "
+                   "they cannot talk to " + name + " through WireGuard",
+               st.error().code};
+  }
+  return st;
+}
+
 Status VpcStatus(Context& ctx, const std::string& vpc, const FanOutOptions& o) {
   VPC_TRY(model::ValidateVpcName(vpc));
   VPC_ASSIGN_OR_RETURN(Limits limits, ParseLimits(o));
@@ -330,11 +456,26 @@ Status VpcStatus(Context& ctx, const std::string& vpc, const FanOutOptions& o) {
         } else {
           std::snprintf(buf, sizeof buf, "%.0f%% %.2fms", loss, p["rtt_ms"].get<double>());
         }
-        cell[a.node][p.value("node", "")] = buf;
+        std::string text = buf;
+        std::string to = p.value("node", "");
+        if (p.contains("handshake_age_s")) {
+          // WireGuard's last handshake with that peer.
+          const json& age = p["handshake_age_s"];
+          text += age.is_number_integer() ? " hs " + std::to_string(age.get<int64_t>()) + "s"
+                                          : std::string(" hs never");
+          if (p.value("handshake_stale", false)) {
+            healthy = false;
+            problems.push_back(a.node + " -> " + to + ": WireGuard handshake " +
+                               (age.is_number_integer()
+                                    ? std::to_string(age.get<int64_t>()) + " s ago"
+                                    : std::string("never happened")) +
+                               " (stale: no session)");
+          }
+        }
+        cell[a.node][to] = text;
         if (loss > 0) {
           healthy = false;
-          problems.push_back(a.node + " -> " + p.value("node", "") + " (" +
-                             p.value("address", "") + "): " + buf);
+          problems.push_back(a.node + " -> " + to + " (" + p.value("address", "") + "): " + buf);
         }
       }
     }

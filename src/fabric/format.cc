@@ -75,6 +75,8 @@ json NodeJson(const model::Node& n) {
       {"remote_vpcctl", OptText(n.remote_vpcctl)},
       {"remote_version", OptText(n.remote_version)},
       {"last_check", OptText(n.last_check)},
+      {"transport", OptAddr(n.transport)},
+      {"wireguard_public_key", OptText(n.wg_public_key)},
   };
 }
 
@@ -86,7 +88,8 @@ json VpcSummaryJson(const model::Vpc& v) {
               {"mtu", v.mtu},
               {"port", v.port},
               {"members", v.members.size()},
-              {"tunnels", v.tunnels.size()}};
+              {"tunnels", v.tunnels.size()},
+              {"encrypted", v.encrypted}};
 }
 
 json VpcJson(const model::Fabric& f, const model::Vpc& v) {
@@ -96,7 +99,10 @@ json VpcJson(const model::Fabric& f, const model::Vpc& v) {
     members.push_back({{"node", m.node},
                        {"platform", n ? json(model::PlatformName(n->platform)) : json(nullptr)},
                        {"overlay", m.overlay.ToString()},
-                       {"interface", v.name}});
+                       {"interface", v.name},
+                       {"transport", v.encrypted && n ? OptAddr(n->transport) : json(nullptr)},
+                       {"wireguard_public_key",
+                        v.encrypted && n ? OptText(n->wg_public_key) : json(nullptr)}});
   }
   json tunnels = json::array();
   for (const auto& t : v.tunnels) {
@@ -105,7 +111,12 @@ json VpcJson(const model::Fabric& f, const model::Vpc& v) {
       const model::Node* n = f.FindNode(*end);
       json underlay = nullptr;
       if (n && n->Underlay(t.family)) underlay = n->Underlay(t.family)->ToString();
-      ends.push_back({{"node", *end}, {"interface", t.InterfaceName()}, {"underlay", underlay}});
+      json transport = nullptr;
+      if (v.encrypted && n && n->transport) transport = n->transport->ToString();
+      ends.push_back({{"node", *end},
+                      {"interface", t.InterfaceName()},
+                      {"underlay", underlay},
+                      {"transport", transport}});
     }
     tunnels.push_back({{"vni", t.vni}, {"family", net::FamilyName(t.family)}, {"ends", ends}});
   }
@@ -120,7 +131,11 @@ json VpcJson(const model::Fabric& f, const model::Vpc& v) {
               {"max_jails", OptInt(v.max_jails)},
               {"max_vms", OptInt(v.max_vms)},
               {"members", members},
-              {"tunnels", tunnels}};
+              {"tunnels", tunnels},
+              {"encrypted", v.encrypted},
+              {"transport", v.encrypted ? json{{"network", f.transport.network.ToString()},
+                                              {"wireguard_port", f.transport.port}}
+                                        : json(nullptr)}};
 }
 
 }  // namespace vpcctl::fabric

@@ -7,6 +7,7 @@
 #include "vpcctl/base/text.h"
 #include "vpcctl/fabric/format.h"
 #include "vpcctl/fabric/node_ops.h"
+#include "vpcctl/fabric/node_state.h"
 #include "vpcctl/fabric/ops.h"
 #include "vpcctl/fabric/remote.h"
 #include "vpcctl/model/map.h"

@@ -5,6 +5,7 @@
 #include "vpcctl/base/text.h"
 #include "vpcctl/fabric/format.h"
 #include "vpcctl/fabric/node_ops.h"
+#include "vpcctl/fabric/node_state.h"
 #include "vpcctl/fabric/ops.h"
 #include "vpcctl/model/names.h"
 #include "vpcctl/platform/driver.h"
@@ -91,6 +92,33 @@ Status Init(Context& ctx, const InitOptions& o) {
       mtu = static_cast<int>(*v);
     }
   }
+  model::Transport transport;
+  if (!o.transport_network.empty()) {
+    auto c = net::Cidr::Parse(o.transport_network);
+    if (!c) {
+      problems.Add(UsageError("invalid --transport-network " + Quoted(o.transport_network) + ": " +
+                              c.error().message));
+    } else {
+      transport.network = *c;
+      problems.Add(model::ValidateTransportNetwork(*c));
+    }
+  }
+  for (const auto* a : {&node.underlay4, &node.underlay6}) {
+    if (*a && transport.network.Contains(**a)) {
+      problems.Add(UsageError("the transport network " + transport.network.ToString() +
+                              " contains the underlay address " + (*a)->ToString() +
+                              "; choose another with --transport-network"));
+    }
+  }
+  if (!o.wireguard_port.empty()) {
+    auto p = ParseUint(o.wireguard_port, 65535);
+    if (!p || *p == 0) {
+      problems.Add(UsageError("invalid --wireguard-port " + Quoted(o.wireguard_port) +
+                              ": must be 1-65535"));
+    } else {
+      transport.port = static_cast<int>(*p);
+    }
+  }
   auto platform = LocalPlatform();
   problems.Add(platform);
   VPC_TRY(problems.ToStatus());
@@ -130,6 +158,8 @@ Status Init(Context& ctx, const InitOptions& o) {
   VPC_TRY(db->SaveNode(node));
   VPC_TRY(db->SetSetting("local_node", node.name));
   VPC_TRY(db->SetSetting("vni_range", range.ToString()));
+  VPC_TRY(db->SetSetting("transport_network", transport.network.ToString()));
+  VPC_TRY(db->SetSetting("wireguard_port", std::to_string(transport.port)));
   VPC_TRY(db->SetSetting("fabric_id", NewFabricId()));
   VPC_ASSIGN_OR_RETURN(uint64_t gen, db->BumpGeneration());
   VPC_TRY(tx.Commit());
@@ -138,6 +168,8 @@ Status Init(Context& ctx, const InitOptions& o) {
     j["state_dir"] = ctx.paths.dir;
     j["public_key"] = pubkey;
     j["vni_range"] = range.ToString();
+    j["transport_network"] = transport.network.ToString();
+    j["wireguard_port"] = transport.port;
     j["generation"] = gen;
     PrintJson(ctx.io.out, j);
   } else {
@@ -145,6 +177,8 @@ Status Init(Context& ctx, const InitOptions& o) {
                << ", underlay " << UnderlayText(node) << ", mtu " << node.mtu << ") in "
                << ctx.paths.dir << "\n"
                << "VNI range " << range.ToString() << "\n"
+               << "transport network " << transport.network.ToString()
+               << " (encrypted VPCs, inside WireGuard on UDP port " << transport.port << ")\n"
                << "public key: " << pubkey << "\n";
   }
   return {};

@@ -340,6 +340,13 @@ Status NodeAdd(Context& ctx, const NodeAddOptions& o) {
 
   VPC_ASSIGN_OR_RETURN(auto s, Session::Locked(ctx));
   CheckUnique(s->fabric, node, problems);
+  for (const auto* a : {&node.underlay4, &node.underlay6}) {
+    if (*a && s->fabric.transport.network.Contains(**a)) {
+      problems.Add(UsageError("underlay address " + (*a)->ToString() + " is inside the fabric's "
+                              "transport network " + s->fabric.transport.network.ToString() +
+                              "; the two must not overlap"));
+    }
+  }
   problems.Add(CheckUnderlayKept(s->fabric, node));
   VPC_TRY(problems.ToStatus());
   const model::Node* existing = s->fabric.FindNode(node.name);
@@ -355,6 +362,10 @@ Status NodeAdd(Context& ctx, const NodeAddOptions& o) {
     }
   } else if (existing) {
     node.host_key = existing->host_key;
+  }
+  if (existing) {
+    node.transport = existing->transport;
+    node.wg_public_key = existing->wg_public_key;
   }
   VPC_TRY(s->Begin());
   VPC_TRY(SaveNode(*s, node));
@@ -417,7 +428,13 @@ Status NodeShow(Context& ctx, const std::string& name, bool json) {
       << "vpcctl:       " << (n->remote_version.empty() ? "-" : n->remote_version)
       << (n->remote_vpcctl.empty() ? "" : " at " + n->remote_vpcctl) << "\n"
       << "last check:   " << (n->last_check.empty() ? "-" : n->last_check) << "\n"
-      << "vpcs:         " << (vpcs.empty() ? "-" : Join(vpcs, ", ")) << "\n";
+      << "vpcs:         " << (vpcs.empty() ? "-" : Join(vpcs, ", ")) << "\n"
+      << "transport:    " << (n->transport ? n->transport->ToString() : "-") << "\n"
+      << "wireguard:    "
+      << (!n->wg_public_key.empty() ? n->wg_public_key + " (public key)"
+          : s->fabric.NeedsWireguard(name) ? std::string("no key yet (reported at the next deploy)")
+                                           : std::string("-"))
+      << "\n";
   return {};
 }
 

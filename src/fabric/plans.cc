@@ -22,8 +22,8 @@ Status Plan(Context& ctx, const PlanOptions& o) {
   }
   VPC_ASSIGN_OR_RETURN(plan::Desired desired, plan::DesiredFor(s->fabric, node, o.vpc));
   const auto& driver = platform::DriverFor(desired.platform);
-  // The node's VIP machinery, at its platform's default places.
-  driver.AddVipSetup(desired, platform::VipEnv{"/usr/local/sbin/vpcctl", driver.DefaultStateDir()});
+  // The node's machinery (VIPs, WireGuard, firewall), at its platform's default places.
+  driver.AddNodeSetup(desired, platform::NodeEnv{"/usr/local/sbin/vpcctl", driver.DefaultStateDir()});
   VPC_ASSIGN_OR_RETURN(auto steps, plan::Diff(desired, plan::Observed{}));
   if (!o.show_secrets) steps = plan::Redacted(std::move(steps));
   if (o.json) {

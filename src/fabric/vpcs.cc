@@ -6,20 +6,26 @@
 #include "vpcctl/base/text.h"
 #include "vpcctl/fabric/format.h"
 #include "vpcctl/fabric/ops.h"
+#include "vpcctl/model/map.h"
 #include "vpcctl/model/names.h"
 
 namespace vpcctl::fabric {
 
 namespace {
 
-bool Overlaps(const net::Cidr& a, const net::Cidr& b) {
-  return a.family() == b.family() && (a.Contains(b.network()) || b.Contains(a.network()));
-}
+using model::Overlaps;
 
 // A VPC's peer network must not overlap another VPC on a shared node (both bridges would claim
-// the same route), nor hold a member's underlay address.
+// the same route), nor the transport network (routed to WireGuard on every node), nor hold a
+// member's underlay address.
 Status CheckNetworks(const model::Fabric& f, const model::Vpc& v) {
   Problems problems;
+  if (Overlaps(v.peer_network, f.transport.network)) {
+    problems.Add(UsageError("peer network " + v.peer_network.ToString() + " of VPC " +
+                            Quoted(v.name) + " overlaps the fabric's transport network " +
+                            f.transport.network.ToString() + " (set at `vpcctl init "
+                            "--transport-network`); choose another peer network"));
+  }
   for (const auto& other : f.vpcs) {
     if (other.name == v.name || !Overlaps(other.peer_network, v.peer_network)) continue;
     for (const auto& m : v.members) {
@@ -56,23 +62,45 @@ std::optional<int> ParseCount(const std::string& text, const char* what, Problem
   return static_cast<int>(*v);
 }
 
+// Nodes whose record the allocation changed (a transport address given), saved with the VPC.
+Status SaveChangedNodes(Session& s, const model::Fabric& next) {
+  for (const auto& n : next.nodes) {
+    const model::Node* old = s.fabric.FindNode(n.name);
+    if (!old || old->transport != n.transport) VPC_TRY(s.store().SaveNode(n));
+  }
+  return {};
+}
+
 void PrintVpc(std::ostream& out, const model::Fabric& f, const model::Vpc& v) {
   auto quota = [](const std::optional<int>& q) {
     return q ? std::to_string(*q) : std::string("unlimited");
   };
-  out << v.name << ": peer network " << v.peer_network.ToString() << ", mtu " << v.mtu
+  out << v.name << ": " << (v.encrypted ? "encrypted (WireGuard)" : "plain (not encrypted)")
+      << ", peer network " << v.peer_network.ToString() << ", mtu " << v.mtu
       << (v.mtu_fixed ? " (set)" : " (derived)") << ", port " << v.port << ", family "
-      << model::FamilyPrefName(v.family) << ", bridge " << v.name << "\n"
-      << "quotas: jails " << quota(v.max_jails) << ", vms " << quota(v.max_vms) << "\n\n";
-  Table members({"MEMBER", "PLATFORM", "OVERLAY"});
+      << model::FamilyPrefName(v.family) << ", bridge " << v.name << "\n";
+  if (v.encrypted) {
+    out << "transport: " << f.transport.network.ToString() << " inside WireGuard, UDP port "
+        << f.transport.port << " between underlay addresses\n";
+  }
+  out << "quotas: jails " << quota(v.max_jails) << ", vms " << quota(v.max_vms) << "\n\n";
+  std::vector<std::string> header = {"MEMBER", "PLATFORM", "OVERLAY"};
+  if (v.encrypted) header.insert(header.end(), {"TRANSPORT", "WIREGUARD KEY"});
+  Table members(header);
   for (const auto& m : v.members) {
     const model::Node* n = f.FindNode(m.node);
-    members.Row({m.node, n ? std::string(model::PlatformName(n->platform)) : "?",
-                 m.overlay.ToString() + "/" + std::to_string(v.peer_network.prefix())});
+    std::vector<std::string> row = {m.node, n ? std::string(model::PlatformName(n->platform)) : "?",
+                                    m.overlay.ToString() + "/" +
+                                        std::to_string(v.peer_network.prefix())};
+    if (v.encrypted) {
+      row.push_back(n && n->transport ? n->transport->ToString() : "-");
+      row.push_back(n && !n->wg_public_key.empty() ? n->wg_public_key : "(at first deploy)");
+    }
+    members.Row(row);
   }
   members.Print(out);
   out << "\n";
-  Table tunnels({"VNI", "A", "IF-A", "B", "IF-B", "FAMILY", "UNDERLAY"});
+  Table tunnels({"VNI", "A", "IF-A", "B", "IF-B", "FAMILY", "UNDERLAY", "OVER"});
   for (const auto& t : v.tunnels) {
     const model::Node* a = f.FindNode(t.a);
     const model::Node* b = f.FindNode(t.b);
@@ -80,8 +108,15 @@ void PrintVpc(std::ostream& out, const model::Fabric& f, const model::Vpc& v) {
     if (a && b && a->Underlay(t.family) && b->Underlay(t.family)) {
       underlay = a->Underlay(t.family)->ToString() + " <-> " + b->Underlay(t.family)->ToString();
     }
+    std::string over = "underlay";
+    if (v.encrypted) {
+      over = "wireguard";
+      if (a && b && a->transport && b->transport) {
+        over += " " + a->transport->ToString() + " <-> " + b->transport->ToString();
+      }
+    }
     tunnels.Row({std::to_string(t.vni), t.a, t.InterfaceName(), t.b, t.InterfaceName(),
-                 std::string(net::FamilyName(t.family)), underlay});
+                 std::string(net::FamilyName(t.family)), underlay, over});
   }
   if (v.tunnels.empty()) {
     out << "no tunnels (a VPC needs two members for a tunnel)\n";
@@ -118,6 +153,11 @@ Status VpcInit(Context& ctx, const VpcInitOptions& o) {
   spec.port = static_cast<int>(ParseUint(o.port, 65535).value_or(0));
   spec.max_jails = ParseCount(o.max_jails, "--max-jails", problems);
   spec.max_vms = ParseCount(o.max_vms, "--max-vms", problems);
+  if (o.plain && o.encrypted) {
+    problems.Add(UsageError("--plain and --encrypted contradict each other: a VPC is encrypted "
+                            "(the default) or plain"));
+  }
+  spec.encrypted = !o.plain;
   bool all = o.members == "all";
   std::set<std::string> seen;
   if (o.members.empty()) problems.Add(UsageError("--members needs `all` or a list of nodes"));
@@ -149,6 +189,7 @@ Status VpcInit(Context& ctx, const VpcInitOptions& o) {
                 std::to_string(alloc::DerivedMtu(next, v)) +
                 " that the members' underlay carries without fragmentation");
   }
+  VPC_TRY(SaveChangedNodes(*s, next));
   VPC_TRY(s->store().SaveVpc(v));
   VPC_TRY(s->Commit());
   PrintVpc(ctx.io.out, next, v);
@@ -163,12 +204,13 @@ Status VpcList(Context& ctx, bool json) {
     PrintJson(ctx.io.out, {{"vpcs", vpcs}, {"generation", s->fabric.generation}});
     return {};
   }
-  Table t({"NAME", "PEER NETWORK", "MTU", "PORT", "MEMBERS", "TUNNELS"});
+  Table t({"NAME", "MODE", "PEER NETWORK", "MTU", "PORT", "MEMBERS", "TUNNELS"});
   for (const auto& v : s->fabric.vpcs) {
     std::vector<std::string> names;
     for (const auto& m : v.members) names.push_back(m.node);
-    t.Row({v.name, v.peer_network.ToString(), std::to_string(v.mtu), std::to_string(v.port),
-           names.empty() ? "-" : Join(names, ","), std::to_string(v.tunnels.size())});
+    t.Row({v.name, v.encrypted ? "encrypted" : "plain", v.peer_network.ToString(),
+           std::to_string(v.mtu), std::to_string(v.port), names.empty() ? "-" : Join(names, ","),
+           std::to_string(v.tunnels.size())});
   }
   t.Print(ctx.io.out);
   return {};
@@ -199,6 +241,7 @@ Status VpcMemberAdd(Context& ctx, const std::string& vpc, const std::string& nod
   VPC_TRY(alloc::AddMember(next, vpc, node));
   const model::Vpc& v = *next.FindVpc(vpc);
   VPC_TRY(CheckNetworks(next, v));
+  VPC_TRY(SaveChangedNodes(*s, next));
   VPC_TRY(s->store().SaveVpc(v));
   VPC_TRY(s->Commit());
   const model::Member* m = v.FindMember(node);

@@ -88,3 +88,28 @@ Vpc* Fabric::FindVpc(std::string_view name) {
 }
 
 }  // namespace vpcctl::model
+
+namespace vpcctl::model {
+
+net::Cidr DefaultTransportNetwork() { return *net::Cidr::Parse(kDefaultTransportNetwork); }
+
+bool Fabric::NeedsWireguard(std::string_view node) const {
+  for (const auto& v : vpcs)
+    if (v.encrypted && v.HasMember(node)) return true;
+  return false;
+}
+
+int WgOverhead(net::Family underlay) { return underlay == net::Family::kV4 ? 60 : 80; }
+
+int VxlanOverhead(net::Family outer) { return outer == net::Family::kV4 ? 50 : 70; }
+
+int WireguardMtu(const Fabric& fabric, const Node& node) {
+  bool v4 = false;
+  for (const auto& v : fabric.vpcs) {
+    if (!v.encrypted) continue;
+    for (const auto& t : v.tunnels) v4 = v4 || (t.Has(node.name) && t.family == net::Family::kV4);
+  }
+  return node.mtu - WgOverhead(v4 ? net::Family::kV4 : net::Family::kV6);
+}
+
+}  // namespace vpcctl::model

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "vpcctl/base/text.h"
+#include "vpcctl/crypto/wireguard_key.h"
 #include "vpcctl/model/names.h"
 
 namespace vpcctl::model {
@@ -103,7 +104,7 @@ class Reader {
 Result<Node> ParseNode(const json& j, const std::string& path) {
   Reader r(j, path);
   if (!j.is_object()) return Reader::Bad(path, "is not an object");
-  VPC_TRY(r.OnlyKeys({"name", "platform", "underlay", "mtu"}));
+  VPC_TRY(r.OnlyKeys({"name", "platform", "underlay", "mtu", "transport", "wireguard_key"}));
   Node n;
   VPC_ASSIGN_OR_RETURN(n.name, r.Str("name"));
   VPC_TRY(ValidateNodeName(n.name));
@@ -118,6 +119,18 @@ Result<Node> ParseNode(const json& j, const std::string& path) {
   VPC_ASSIGN_OR_RETURN(int64_t mtu, r.Int("mtu", 576, 65535));
   n.mtu = static_cast<int>(mtu);
   n.ssh_host = n.underlay4 ? n.underlay4->ToString() : n.underlay6->ToString();
+  if (auto it = j.find("transport"); it != j.end() && !it->is_null()) {
+    auto a = it->is_string() ? net::IpAddress::Parse(it->get<std::string>())
+                             : Result<net::IpAddress>(Failure("not a string"));
+    if (!a) return Reader::Bad(path + ".transport", "is not an IP address");
+    n.transport = *a;
+  }
+  if (auto it = j.find("wireguard_key"); it != j.end() && !it->is_null()) {
+    if (!it->is_string() || !crypto::IsWgKey(it->get<std::string>())) {
+      return Reader::Bad(path + ".wireguard_key", "is not a WireGuard public key");
+    }
+    n.wg_public_key = it->get<std::string>();
+  }
   return n;
 }
 
@@ -125,7 +138,7 @@ Result<Vpc> ParseVpc(const json& j, const std::string& path) {
   Reader r(j, path);
   if (!j.is_object()) return Reader::Bad(path, "is not an object");
   VPC_TRY(r.OnlyKeys({"name", "id", "peer_network", "family", "mtu", "port", "max_jails", "max_vms",
-                      "members", "tunnels", "vips"}));
+                      "members", "tunnels", "vips", "encrypted"}));
   Vpc v;
   VPC_ASSIGN_OR_RETURN(v.name, r.Str("name"));
   VPC_TRY(ValidateVpcName(v.name));
@@ -141,6 +154,10 @@ Result<Vpc> ParseVpc(const json& j, const std::string& path) {
   v.port = static_cast<int>(port);
   VPC_ASSIGN_OR_RETURN(v.max_jails, r.OptCount("max_jails"));
   VPC_ASSIGN_OR_RETURN(v.max_vms, r.OptCount("max_vms"));
+  if (auto it = j.find("encrypted"); it != j.end()) {
+    if (!it->is_boolean()) return Reader::Bad(path + ".encrypted", "must be true or false");
+    v.encrypted = it->get<bool>();
+  }
   VPC_ASSIGN_OR_RETURN(const json* members, r.Field("members", json::value_t::array));
   for (size_t i = 0; i < members->size(); ++i) {
     std::string mp = path + ".members[" + std::to_string(i) + "]";
@@ -212,7 +229,9 @@ std::string MapToJson(const Map& m, bool include_secrets) {
     nodes.push_back({{"name", n.name},
                      {"platform", PlatformName(n.platform)},
                      {"underlay", {{"ipv4", Addr(n.underlay4)}, {"ipv6", Addr(n.underlay6)}}},
-                     {"mtu", n.mtu}});
+                     {"mtu", n.mtu},
+                     {"transport", Addr(n.transport)},
+                     {"wireguard_key", n.wg_public_key.empty() ? json() : json(n.wg_public_key)}});
   }
   json vpcs = json::array();
   for (const auto& v : m.fabric.vpcs) {
@@ -244,10 +263,17 @@ std::string MapToJson(const Map& m, bool include_secrets) {
                     {"max_vms", Count(v.max_vms)},
                     {"members", members},
                     {"tunnels", tunnels},
-                    {"vips", vips}});
+                    {"vips", vips},
+                    {"encrypted", v.encrypted}});
   }
-  json j = {{"format", kMapFormat},   {"fabric", m.fabric_id}, {"generation", m.fabric.generation},
-            {"controller", m.controller}, {"nodes", nodes},   {"vpcs", vpcs}};
+  json j = {{"format", kMapFormat},
+            {"fabric", m.fabric_id},
+            {"generation", m.fabric.generation},
+            {"controller", m.controller},
+            {"transport",
+             {{"network", m.fabric.transport.network.ToString()}, {"port", m.fabric.transport.port}}},
+            {"nodes", nodes},
+            {"vpcs", vpcs}};
   return j.dump(1) + "\n";
 }
 
@@ -256,9 +282,10 @@ Result<Map> ParseMap(std::string_view text) {
   if (j.is_discarded()) return Failure("invalid map: not a JSON document");
   if (!j.is_object()) return Failure("invalid map: not a JSON object");
   Reader r(j, "map");
-  VPC_TRY(r.OnlyKeys({"format", "fabric", "generation", "controller", "nodes", "vpcs"}));
+  VPC_TRY(r.OnlyKeys({"format", "fabric", "generation", "controller", "transport", "nodes", "vpcs"}));
   VPC_ASSIGN_OR_RETURN(int64_t format, r.Int("format", 0, 1000));
-  if (format != kMapFormat) {
+  // Format 1 (before encrypted VPCs) is read as a map whose VPCs are all plain.
+  if (format != kMapFormat && format != 1) {
     return Failure("invalid map: format " + std::to_string(format) + " (this vpcctl reads format " +
                    std::to_string(kMapFormat) + "; upgrade vpcctl on this node)");
   }
@@ -271,6 +298,17 @@ Result<Map> ParseMap(std::string_view text) {
   m.fabric.generation = static_cast<uint64_t>(gen);
   VPC_ASSIGN_OR_RETURN(m.controller, r.Str("controller"));
   VPC_TRY(ValidateNodeName(m.controller));
+  if (j.contains("transport")) {
+    VPC_ASSIGN_OR_RETURN(const json* t, r.Field("transport", json::value_t::object));
+    Reader tr(*t, "map.transport");
+    VPC_TRY(tr.OnlyKeys({"network", "port"}));
+    VPC_ASSIGN_OR_RETURN(std::string network, tr.Str("network"));
+    auto cidr = net::Cidr::Parse(network);
+    if (!cidr) return Reader::Bad("map.transport.network", "is not a CIDR network");
+    m.fabric.transport.network = *cidr;
+    VPC_ASSIGN_OR_RETURN(int64_t port, tr.Int("port", 1, 65535));
+    m.fabric.transport.port = static_cast<int>(port);
+  }
   VPC_ASSIGN_OR_RETURN(const json* nodes, r.Field("nodes", json::value_t::array));
   for (size_t i = 0; i < nodes->size(); ++i) {
     VPC_ASSIGN_OR_RETURN(Node n, ParseNode((*nodes)[i], "map.nodes[" + std::to_string(i) + "]"));
@@ -286,9 +324,28 @@ Result<Map> ParseMap(std::string_view text) {
   return m;
 }
 
+Status ValidateTransportNetwork(const net::Cidr& network) {
+  int max = network.family() == net::Family::kV4 ? 30 : 126;
+  if (network.prefix() > max) {
+    return UsageError("transport network " + network.ToString() + " is too small: its prefix " +
+                      "must be /" + std::to_string(max) + " or shorter");
+  }
+  if (network.network().IsMulticast()) {
+    return UsageError("transport network " + network.ToString() + " is a multicast range");
+  }
+  return {};
+}
+
+bool Overlaps(const net::Cidr& a, const net::Cidr& b) {
+  return a.family() == b.family() && (a.Contains(b.network()) || b.Contains(a.network()));
+}
+
 Status ValidateFabric(const Fabric& f) {
   std::set<std::string> names;
   std::set<net::IpAddress> underlays;
+  std::set<net::IpAddress> transports;
+  const net::Cidr& transport = f.transport.network;
+  if (auto st = ValidateTransportNetwork(transport); !st.ok()) return Failure(st.error().message);
   for (const auto& n : f.nodes) {
     VPC_TRY(ValidateNodeName(n.name));
     if (!names.insert(n.name).second) return Failure("node " + Quoted(n.name) + " appears twice");
@@ -296,8 +353,26 @@ Status ValidateFabric(const Fabric& f) {
       if (*a && !underlays.insert(**a).second) {
         return Failure("underlay address " + (*a)->ToString() + " belongs to two nodes");
       }
+      if (*a && transport.Contains(**a)) {
+        return Failure("underlay address " + (*a)->ToString() + " of node " + Quoted(n.name) +
+                       " is inside the transport network " + transport.ToString());
+      }
+    }
+    if (n.transport) {
+      if (!transport.Contains(*n.transport) || *n.transport == transport.network() ||
+          (transport.family() == net::Family::kV4 && *n.transport == transport.Broadcast())) {
+        return Failure("node " + Quoted(n.name) + " has transport address " +
+                       n.transport->ToString() + " outside the usable " + transport.ToString());
+      }
+      if (!transports.insert(*n.transport).second) {
+        return Failure("transport address " + n.transport->ToString() + " belongs to two nodes");
+      }
+    }
+    if (!n.wg_public_key.empty() && !crypto::IsWgKey(n.wg_public_key)) {
+      return Failure("node " + Quoted(n.name) + " has an invalid WireGuard public key");
     }
   }
+  std::map<std::pair<std::string, std::string>, net::Family> wg_pairs;
   std::set<std::string> vpc_names;
   std::set<uint32_t> vpc_ids;
   std::set<uint32_t> vnis;
@@ -311,6 +386,13 @@ Status ValidateFabric(const Fabric& f) {
     int lo = v.peer_network.family() == net::Family::kV6 ? 1280 : 576;
     if (v.mtu < lo || v.mtu > 9216) return Failure(where + " has MTU " + std::to_string(v.mtu));
     if (v.port < 1 || v.port > 65535) return Failure(where + " has port " + std::to_string(v.port));
+    if (Overlaps(v.peer_network, transport)) {
+      return Failure(where + " has peer network " + v.peer_network.ToString() +
+                     ", which overlaps the transport network " + transport.ToString());
+    }
+    if (v.encrypted && v.port == f.transport.port) {
+      return Failure(where + " uses the WireGuard port " + std::to_string(v.port) + " for VXLAN");
+    }
     std::set<std::string> members;
     std::set<net::IpAddress> overlays;
     for (const auto& m : v.members) {
@@ -328,6 +410,10 @@ Status ValidateFabric(const Fabric& f) {
       }
       if (!overlays.insert(m.overlay).second) {
         return Failure(where + " gives overlay address " + m.overlay.ToString() + " twice");
+      }
+      if (v.encrypted && !n->transport) {
+        return Failure(where + " is encrypted, but member " + Quoted(m.node) +
+                       " has no transport address");
       }
     }
     std::set<std::pair<std::string, std::string>> pairs;
@@ -348,6 +434,13 @@ Status ValidateFabric(const Fabric& f) {
       }
       bool freebsd = a->platform == Platform::kFreeBSD || b->platform == Platform::kFreeBSD;
       if (freebsd && t.vni > kFreeBsdMaxVni) return Failure(tw + ": above 32767 with a FreeBSD end");
+      if (v.encrypted) {
+        auto [it, fresh] = wg_pairs.emplace(std::make_pair(t.a, t.b), t.family);
+        if (!fresh && it->second != t.family) {
+          return Failure(tw + ": WireGuard between " + t.a + " and " + t.b +
+                         " would run over two families");
+        }
+      }
     }
     std::set<int> vhids;
     for (const auto& vip : v.vips) {

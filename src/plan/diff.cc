@@ -48,6 +48,18 @@ std::string_view ActionName(Action a) {
       return "detach-guest";
     case Action::kRejoinGuest:
       return "rejoin-guest";
+    case Action::kCreateWireguard:
+      return "create-wireguard";
+    case Action::kSetWireguard:
+      return "set-wireguard";
+    case Action::kSetWgPeer:
+      return "set-wireguard-peer";
+    case Action::kRemoveWgPeer:
+      return "remove-wireguard-peer";
+    case Action::kLoadFirewall:
+      return "load-firewall";
+    case Action::kRemoveFirewall:
+      return "remove-firewall";
   }
   return "?";
 }
@@ -131,6 +143,27 @@ std::string Describe(const Step& s) {
       out = "put " + s.ifname + " (" + std::string(model::GuestKindName(s.guest.kind)) + " " +
             s.guest.guest + ") back on bridge " + s.guest.vpc;
       break;
+    case Action::kCreateWireguard:
+      out = "create WireGuard interface " + s.ifname + " (mtu " + std::to_string(s.mtu) + ")";
+      break;
+    case Action::kSetWireguard:
+      out = "set " + s.ifname + "'s private key (" + s.wireguard.key_file + ") and port " +
+            std::to_string(s.wireguard.port);
+      break;
+    case Action::kSetWgPeer:
+      out = "WireGuard peer " + s.wg_peer.node + " on " + s.ifname + ": endpoint " +
+            s.wg_peer.endpoint.ToString() + " port " + std::to_string(s.wg_peer.port) +
+            ", allowed " + s.wg_peer.transport.ToString();
+      break;
+    case Action::kRemoveWgPeer:
+      out = "remove WireGuard peer " + s.wg_peer.public_key + " from " + s.ifname;
+      break;
+    case Action::kLoadFirewall:
+      out = "load the underlay firewall (" + s.firewall.rules_path + ")";
+      break;
+    case Action::kRemoveFirewall:
+      out = "remove the underlay firewall";
+      break;
   }
   if (!s.reason.empty()) out += " [" + s.reason + "]";
   return out;
@@ -164,6 +197,10 @@ bool TunnelMatches(const ObservedInterface& o, const DesiredTunnel& t, std::stri
     *why = "port " + std::to_string(o.port) + ", want " + std::to_string(t.port);
     return false;
   }
+  if (o.learning.value_or(false)) {
+    *why = "learns remote addresses, want nolearning";
+    return false;
+  }
   return true;
 }
 
@@ -173,8 +210,14 @@ bool IsLinkLocal(const net::IpAddress& a) {
 
 struct Builder {
   const Observed& observed;
-  std::vector<Step> destroys, creates, members, addresses, ups, vips, files, daemons, guests;
+  std::vector<Step> destroys, firewall, transport, creates, members, addresses, ups, vips, files,
+      daemons, guests;
   std::vector<std::string> problems;
+
+  // Without a probe of the node's programs (plans made on the controller), assume they are there.
+  bool Has(const std::string& tool) const {
+    return !observed.tools || observed.tools->count(tool) > 0;
+  }
 
   Step Make(Action a, const std::string& vpc, const std::string& ifname, std::string reason) {
     Step s;
@@ -185,10 +228,11 @@ struct Builder {
     return s;
   }
 
-  void Foreign(const ObservedInterface& o, const std::string& vpc) {
+  // `who` needs the name: "VPC vpc1", "the WireGuard transport".
+  void Foreign(const ObservedInterface& o, const std::string& who) {
     std::string owner = o.owner.empty() ? "no vpcctl marker" : "marked " + Quoted(o.owner);
     problems.push_back("interface " + o.name + " exists and is not managed by vpcctl (" + owner +
-                       "); VPC " + vpc + " needs that name. Remove or rename it.");
+                       "); " + who + " needs that name. Remove or rename it.");
   }
 
   bool BridgeIsEmpty(const ObservedInterface& br) const {
@@ -212,7 +256,7 @@ struct Builder {
         Step s = Make(Action::kSetOwner, dv.vpc, t.ifname, "identical, unmarked");
         creates.push_back(s);
       } else {
-        Foreign(*o, dv.vpc);
+        Foreign(*o, "VPC " + dv.vpc);
         return;
       }
     } else if (OwnerVpc(o->owner) != dv.vpc) {
@@ -257,7 +301,7 @@ struct Builder {
       if (o->owner.empty() && o->kind == IfKind::kBridge && BridgeIsEmpty(*o)) {
         creates.push_back(Make(Action::kSetOwner, dv.vpc, dv.vpc, "empty, unmarked"));
       } else {
-        Foreign(*o, dv.vpc);
+        Foreign(*o, "VPC " + dv.vpc);
         return;
       }
     } else if (o->kind != IfKind::kBridge || OwnerVpc(o->owner) != dv.vpc) {
@@ -299,6 +343,169 @@ struct Builder {
       addresses.push_back(s);
     }
     if (fresh || !o->up) ups.push_back(Make(Action::kUp, dv.vpc, dv.vpc, fresh ? "new" : "down"));
+  }
+
+  // The WireGuard interface: made by the kernel, or by wireguard-go where the kernel has no
+  // WireGuard; then its address, key, port and peers, as a delta (wg's sync_conf).
+  void Wireguard(const Desired& d) {
+    const DesiredWireguard& w = *d.wireguard;
+    const std::string& i = w.ifname;
+    const std::string owner(kWgOwner);
+    if (!Has("wg")) {
+      problems.push_back("this node runs WireGuard for its encrypted VPCs and needs wg(8): install "
+                         "the wireguard-tools package");
+      return;
+    }
+    const ObservedInterface* o = observed.Find(i);
+    bool fresh = false;
+    if (!o) {
+      fresh = true;
+    } else if (!Ours(*o)) {
+      Foreign(*o, "the WireGuard transport");
+      return;
+    } else if (o->kind != IfKind::kWireguard || OwnerVpc(o->owner) != owner) {
+      destroys.push_back(Make(Action::kDestroy, owner, i, "not vpcctl's WireGuard interface"));
+      fresh = true;
+    }
+    if (fresh) {
+      bool userspace =
+          d.platform == model::Platform::kLinux && !observed.wireguard_kernel.value_or(true);
+      if (!userspace) {
+        Step s = Make(Action::kCreateWireguard, owner, i, "missing");
+        s.mtu = w.mtu;
+        s.wireguard = w;
+        transport.push_back(s);
+      } else if (d.wireguard_go.start.empty() || !Has("wireguard-go")) {
+        problems.push_back("this node runs WireGuard for its encrypted VPCs, but its kernel has no "
+                           "WireGuard and wireguard-go is not installed: install the wireguard-go "
+                           "package (or a kernel with WireGuard)");
+        return;
+      } else {
+        auto running = observed.daemons.find(d.wireguard_go.name);
+        if (running != observed.daemons.end() && running->second) {
+          Step stop = Make(Action::kStopDaemon, "", d.wireguard_go.name, "its interface vanished");
+          stop.daemon = d.wireguard_go;
+          transport.push_back(stop);
+        }
+        Step start = Make(Action::kStartDaemon, "", d.wireguard_go.name, "no WireGuard in the kernel");
+        start.daemon = d.wireguard_go;
+        transport.push_back(start);
+        transport.push_back(Make(Action::kSetOwner, owner, i, "new"));
+        Step mtu = Make(Action::kSetMtu, owner, i, "new");
+        mtu.mtu = w.mtu;
+        transport.push_back(mtu);
+      }
+    } else if (o->mtu != w.mtu) {
+      Step s = Make(Action::kSetMtu, owner, i,
+                    "mtu " + std::to_string(o->mtu) + ", want " + std::to_string(w.mtu));
+      s.mtu = w.mtu;
+      transport.push_back(s);
+    }
+    bool have = false;
+    if (!fresh) {
+      for (const auto& a : o->addresses) {
+        if (a == w.address) {
+          have = true;
+        } else if (a.address.family() == w.address.address.family() &&
+                   !(a.address.is_v6() && IsLinkLocal(a.address))) {
+          Step s = Make(Action::kRemoveAddress, owner, i, "not this node's transport address");
+          s.address = a;
+          transport.push_back(s);
+        }
+      }
+    }
+    if (!have) {
+      Step s = Make(Action::kAddAddress, owner, i, "missing");
+      s.address = w.address;
+      transport.push_back(s);
+    }
+    const ObservedWireguard* ow = fresh || !observed.wireguard ? nullptr : &*observed.wireguard;
+    bool key_changed = ow && ow->public_key != w.public_key;
+    if (!ow || key_changed || ow->port != w.port || w.public_key.empty()) {
+      std::string why = !ow                   ? "new"
+                        : w.public_key.empty() ? "no key yet"
+                        : key_changed          ? "key changed"
+                                               : "port " + std::to_string(ow->port) + ", want " +
+                                          std::to_string(w.port);
+      Step s = Make(Action::kSetWireguard, owner, i, why);
+      s.wireguard = w;
+      // Peers that stay as they are must handshake with the new key at once.
+      if (key_changed) {
+        for (const auto& p : w.peers)
+          if (!p.public_key.empty() && ow->Find(p.public_key)) s.poke.push_back(p.public_key);
+      }
+      transport.push_back(s);
+    }
+    for (const auto& p : w.peers) {
+      if (p.public_key.empty()) continue;  // not known yet: the next deploy brings it
+      const ObservedWgPeer* op = ow ? ow->Find(p.public_key) : nullptr;
+      std::string why;
+      std::string allowed = p.transport.ToString() + "/" + std::to_string(p.transport.bits());
+      if (!op) {
+        why = "missing";
+      } else if (op->endpoint != p.endpoint || op->endpoint_port != p.port) {
+        why = "endpoint changed";
+      } else if (op->allowed_ips != std::vector<std::string>{allowed}) {
+        why = "allowed addresses changed";
+      } else if (op->keepalive != model::kWgKeepalive) {
+        why = "keepalive changed";
+      } else {
+        continue;
+      }
+      Step s = Make(Action::kSetWgPeer, owner, i, why);
+      s.wg_peer = p;
+      transport.push_back(s);
+    }
+    if (ow) {
+      for (const auto& op : ow->peers) {
+        bool wanted = false;
+        for (const auto& p : w.peers) wanted = wanted || p.public_key == op.public_key;
+        if (wanted) continue;
+        Step s = Make(Action::kRemoveWgPeer, owner, i, "not a peer in the map");
+        s.wg_peer.public_key = op.public_key;
+        transport.push_back(s);
+      }
+    }
+    if (fresh || !o->up) ups.push_back(Make(Action::kUp, owner, i, fresh ? "new" : "down"));
+  }
+
+  // vpcctl's underlay firewall: reloaded whole when the wanted rules changed, when the kernel's
+  // listing differs from the one taken right after the last load (edited or deleted rules), or
+  // when it is missing; removed when the node has no VPC left.
+  void Firewall(const Desired& d) {
+    const DesiredFirewall& fw = d.firewall;
+    if (fw.rules.empty()) {
+      if (observed.firewall) {
+        Step s = Make(Action::kRemoveFirewall, "", "firewall", "no VPC left");
+        s.firewall = fw;
+        firewall.push_back(s);
+      }
+      return;
+    }
+    if (!Has(fw.tool)) {
+      problems.push_back("this node's VPCs need vpcctl's underlay firewall, loaded with " +
+                         fw.tool + ": install " + fw.package);
+      return;
+    }
+    auto file = [&](const std::string& path) -> const std::string* {
+      auto it = observed.files.find(path);
+      return it == observed.files.end() ? nullptr : &it->second;
+    };
+    const std::string* loaded = file(fw.rules_path);
+    const std::string* listed = file(fw.listing_path);
+    std::string why;
+    if (!observed.firewall) {
+      why = "missing";
+    } else if (!loaded || *loaded != fw.rules) {
+      why = "rules changed";
+    } else if (!listed || *listed != *observed.firewall) {
+      why = "edited outside vpcctl";
+    } else {
+      return;
+    }
+    Step s = Make(Action::kLoadFirewall, "", "firewall", why);
+    s.firewall = fw;
+    firewall.push_back(s);
   }
 
   // Kernel VIPs (CARP) on the bridge: add the missing, replace the changed, drop the unwanted.
@@ -429,12 +636,13 @@ struct Builder {
 }  // namespace
 
 Result<std::vector<Step>> Diff(const Desired& desired, const Observed& observed) {
-  Builder b{observed, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}};
+  Builder b{observed, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}};
   std::set<std::string> wanted;
   for (const auto& dv : desired.vpcs) {
     wanted.insert(dv.vpc);
     for (const auto& t : dv.tunnels) wanted.insert(t.ifname);
   }
+  if (desired.wireguard) wanted.insert(desired.wireguard->ifname);
   // Owned interfaces nobody wants any more: tunnels (and stray clones) first, then bridges.
   for (int pass = 0; pass < 2; ++pass) {
     for (const auto& o : observed.interfaces) {
@@ -444,6 +652,8 @@ Result<std::vector<Step>> Diff(const Desired& desired, const Observed& observed)
                                   "no longer in the map"));
     }
   }
+  b.Firewall(desired);
+  if (desired.wireguard) b.Wireguard(desired);
   for (const auto& dv : desired.vpcs) {
     for (const auto& t : dv.tunnels) b.Tunnel(dv, t);
     b.Bridge(dv);
@@ -453,8 +663,8 @@ Result<std::vector<Step>> Diff(const Desired& desired, const Observed& observed)
   b.Guests(desired);
   if (!b.problems.empty()) return Failure(Join(b.problems, "\n"));
   std::vector<Step> out;
-  for (auto* group : {&b.destroys, &b.creates, &b.members, &b.addresses, &b.ups, &b.vips,
-                      &b.files, &b.daemons, &b.guests})
+  for (auto* group : {&b.destroys, &b.firewall, &b.transport, &b.creates, &b.members, &b.addresses,
+                      &b.ups, &b.vips, &b.files, &b.daemons, &b.guests})
     out.insert(out.end(), group->begin(), group->end());
   return out;
 }

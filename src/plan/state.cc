@@ -11,6 +11,28 @@ std::string_view OwnerVpc(std::string_view tag) {
   return tag.substr(kOwnerPrefix.size());
 }
 
+namespace {
+
+// Adds `peer` to the node's WireGuard peers (once, whatever VPCs the pair shares), creating the
+// node's WireGuard interface on first use.
+void AddWgPeer(Desired& d, const model::Fabric& fabric, const model::Node& self,
+               const model::Node& peer, const net::IpAddress& endpoint) {
+  if (!d.wireguard) {
+    DesiredWireguard w;
+    w.port = fabric.transport.port;
+    w.mtu = model::WireguardMtu(fabric, self);
+    w.address = net::IfAddress{*self.transport, fabric.transport.network.prefix()};
+    w.public_key = self.wg_public_key;
+    d.wireguard = std::move(w);
+  }
+  for (const auto& p : d.wireguard->peers)
+    if (p.node == peer.name) return;
+  d.wireguard->peers.push_back(
+      DesiredWgPeer{peer.name, peer.wg_public_key, endpoint, fabric.transport.port, *peer.transport});
+}
+
+}  // namespace
+
 Result<Desired> DesiredFor(const model::Fabric& fabric, std::string_view node,
                            std::string_view only_vpc) {
   const model::Node* self = fabric.FindNode(node);
@@ -18,6 +40,11 @@ Result<Desired> DesiredFor(const model::Fabric& fabric, std::string_view node,
   Desired d;
   d.node = self->name;
   d.platform = self->platform;
+  d.wg_port = fabric.transport.port;
+  for (const auto& n : fabric.nodes) {
+    for (const auto* a : {&n.underlay4, &n.underlay6})
+      if (*a) d.fabric_underlays.push_back(**a);
+  }
   for (const auto& vpc : fabric.vpcs) {
     if (!only_vpc.empty() && vpc.name != only_vpc) continue;
     const model::Member* me = vpc.FindMember(node);
@@ -27,6 +54,7 @@ Result<Desired> DesiredFor(const model::Fabric& fabric, std::string_view node,
     dv.vpc_id = vpc.id;
     dv.mtu = vpc.mtu;
     dv.address = net::IfAddress{me->overlay, vpc.peer_network.prefix()};
+    dv.encrypted = vpc.encrypted;
     for (const auto& t : vpc.tunnels) {
       if (!t.Has(node)) continue;
       const model::Node* peer = fabric.FindNode(t.Peer(node));
@@ -38,8 +66,18 @@ Result<Desired> DesiredFor(const model::Fabric& fabric, std::string_view node,
                        std::string(net::FamilyName(t.family)) + " underlay addresses on " +
                        self->name + " and " + peer->name);
       }
-      dv.tunnels.push_back(DesiredTunnel{t.InterfaceName(), t.vni, *local, *remote, vpc.port,
-                                         peer->name});
+      DesiredTunnel dt{t.InterfaceName(), t.vni, *local, *remote, vpc.port, peer->name, false};
+      if (vpc.encrypted) {
+        if (!self->transport || !peer->transport) {
+          return Failure("tunnel " + t.InterfaceName() + " in encrypted VPC " + vpc.name +
+                         " needs transport addresses on " + self->name + " and " + peer->name);
+        }
+        dt.local = *self->transport;
+        dt.remote = *peer->transport;
+        dt.encrypted = true;
+        AddWgPeer(d, fabric, *self, *peer, *remote);
+      }
+      dv.tunnels.push_back(dt);
     }
     dv.members = vpc.members.size();
     for (const auto& vip : vpc.vips) {
@@ -69,6 +107,12 @@ Result<Desired> DesiredFor(const model::Fabric& fabric, std::string_view node,
     return UsageError("node " + Quoted(node) + " is not a member of VPC " + Quoted(only_vpc));
   }
   return d;
+}
+
+const ObservedWgPeer* ObservedWireguard::Find(std::string_view key) const {
+  for (const auto& p : peers)
+    if (p.public_key == key) return &p;
+  return nullptr;
 }
 
 const ObservedInterface* Observed::Find(std::string_view name) const {

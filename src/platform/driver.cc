@@ -22,6 +22,55 @@ std::vector<Argv> RenderAll(const Driver& d, const std::vector<plan::Step>& step
   return out;
 }
 
+std::string Endpoint(const net::IpAddress& a, int port) {
+  return (a.is_v6() ? "[" + a.ToString() + "]" : a.ToString()) + ":" + std::to_string(port);
+}
+
+std::string WgKeyPath(const NodeEnv& env) { return env.state_dir + "/wg.key"; }
+
+plan::DesiredFirewall FirewallPaths(const NodeEnv& env) {
+  plan::DesiredFirewall fw;
+  fw.rules_path = env.state_dir + "/firewall.rules";
+  fw.listing_path = env.state_dir + "/firewall.listing";
+  return fw;
+}
+
+namespace {
+
+std::vector<Argv> RenderWireguard(const plan::Step& s) {
+  const std::string& i = s.ifname;
+  switch (s.action) {
+    case plan::Action::kSetWireguard: {
+      std::vector<Argv> out = {{"wg", "set", i, "listen-port", std::to_string(s.wireguard.port),
+                                "private-key", s.wireguard.key_file}};
+      // Turning keepalive off and on again sends one at once: the peer handshakes with the new key
+      // now rather than after WireGuard's 5 s retry.
+      if (!s.poke.empty()) {
+        for (const std::string interval : {std::string("0"), std::to_string(model::kWgKeepalive)}) {
+          Argv poke = {"wg", "set", i};
+          for (const auto& key : s.poke) {
+            poke.insert(poke.end(), {"peer", key, "persistent-keepalive", interval});
+          }
+          out.push_back(std::move(poke));
+        }
+      }
+      return out;
+    }
+    case plan::Action::kSetWgPeer: {
+      const auto& p = s.wg_peer;
+      return {{"wg", "set", i, "peer", p.public_key, "endpoint", Endpoint(p.endpoint, p.port),
+               "allowed-ips", p.transport.ToString() + "/" + std::to_string(p.transport.bits()),
+               "persistent-keepalive", std::to_string(model::kWgKeepalive)}};
+    }
+    case plan::Action::kRemoveWgPeer:
+      return {{"wg", "set", i, "peer", s.wg_peer.public_key, "remove"}};
+    default:
+      return {};
+  }
+}
+
+}  // namespace
+
 std::optional<std::vector<Argv>> RenderCommon(const plan::Step& s) {
   switch (s.action) {
     case plan::Action::kWriteFile:
@@ -29,7 +78,13 @@ std::optional<std::vector<Argv>> RenderCommon(const plan::Step& s) {
       if (s.file.on_change.empty()) return std::vector<Argv>{};
       return std::vector<Argv>{s.file.on_change};
     case plan::Action::kStartDaemon:
+      // A detached daemon is started by apply itself (it writes the pid file).
+      if (s.daemon.detach) return std::vector<Argv>{};
       return std::vector<Argv>{s.daemon.start};
+    case plan::Action::kSetWireguard:
+    case plan::Action::kSetWgPeer:
+    case plan::Action::kRemoveWgPeer:
+      return RenderWireguard(s);
     case plan::Action::kReloadDaemon:
     case plan::Action::kStopDaemon:
       return std::vector<Argv>{};
@@ -93,9 +148,99 @@ std::string RenderScript(const Driver& d, const std::vector<plan::Step>& steps) 
     if (s.action == plan::Action::kStopDaemon) {
       out += "# kill -TERM $(cat " + s.daemon.pidfile + ")\n";
     }
+    if (s.action == plan::Action::kStartDaemon && s.daemon.detach) {
+      out += "# detached, pid in " + s.daemon.pidfile + ", output to " + s.daemon.log + ": " +
+             ShellLine(s.daemon.start) + "\n";
+    }
+    if (s.action == plan::Action::kLoadFirewall) {
+      out += "# " + s.firewall.rules_path + ":\n";
+      for (const auto& line : Split(s.firewall.rules, '\n'))
+        if (!line.empty()) out += "#   " + line + "\n";
+    }
     for (const auto& argv : d.Render(s)) out += ShellLine(argv) + "\n";
   }
   return out;
+}
+
+}  // namespace vpcctl::platform
+
+namespace vpcctl::platform {
+
+Argv WireguardProbe(const std::string& ifname) { return {"wg", "show", ifname, "dump"}; }
+
+void ScrubWgDump(std::string& output) {
+  size_t tab = output.find('\t');
+  size_t nl = output.find('\n');
+  if (tab == std::string::npos || (nl != std::string::npos && nl < tab)) return;
+  for (size_t i = 0; i < tab; ++i) output[i] = 'x';
+}
+
+namespace {
+
+// "10.77.0.2:51820", "[fd77::2]:51820"; "(none)" gives nothing.
+bool ParseWgEndpoint(std::string_view text, net::IpAddress* addr, int* port) {
+  std::string_view host, p;
+  if (StartsWith(text, "[")) {
+    size_t close = text.find("]:");
+    if (close == std::string_view::npos) return false;
+    host = text.substr(1, close - 1);
+    p = text.substr(close + 2);
+  } else {
+    size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) return false;
+    host = text.substr(0, colon);
+    p = text.substr(colon + 1);
+  }
+  auto a = net::IpAddress::Parse(host);
+  auto n = ParseUint(p, 65535);
+  if (!a || !n) return false;
+  *addr = *a;
+  *port = static_cast<int>(*n);
+  return true;
+}
+
+}  // namespace
+
+Result<plan::ObservedWireguard> ParseWgDump(std::string_view output) {
+  plan::ObservedWireguard w;
+  bool first = true;
+  size_t line_no = 0;
+  for (const auto& raw : Split(output, '\n')) {
+    ++line_no;
+    if (raw.empty()) continue;
+    auto f = Split(raw, '\t');
+    if (first) {
+      // private-key public-key listen-port fwmark
+      if (f.size() != 4) return Failure("cannot read `wg show dump`: its first line is not the device");
+      w.public_key = f[1] == "(none)" ? "" : f[1];
+      auto port = ParseUint(f[2], 65535);
+      w.port = port ? static_cast<int>(*port) : 0;
+      first = false;
+      continue;
+    }
+    // public-key preshared-key endpoint allowed-ips latest-handshake rx tx keepalive
+    if (f.size() != 8) {
+      // Never quote the line: a peer may carry a preshared key.
+      return Failure("cannot read `wg show dump`: line " + std::to_string(line_no) + " has " +
+                     std::to_string(f.size()) + " fields, not a peer's 8");
+    }
+    plan::ObservedWgPeer p;
+    p.public_key = f[0];
+    net::IpAddress a;
+    int port = 0;
+    if (ParseWgEndpoint(f[2], &a, &port)) {
+      p.endpoint = a;
+      p.endpoint_port = port;
+    }
+    if (f[3] != "(none)") {
+      for (const auto& ip : Split(f[3], ',')) p.allowed_ips.push_back(std::string(Trim(ip)));
+    }
+    p.latest_handshake = static_cast<int64_t>(ParseUint(f[4]).value_or(0));
+    p.keepalive = f[7] == "off" ? 0 : static_cast<int>(ParseUint(f[7], 65535).value_or(0));
+    w.peers.push_back(std::move(p));
+  }
+  if (first) return Failure("cannot read `wg show dump`: no output");
+  return w;
 }
 
 }  // namespace vpcctl::platform

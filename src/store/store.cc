@@ -202,12 +202,25 @@ Result<model::Fabric> Store::LoadFabric() {
     if (!r) return Corrupt("VNI range", r.error());
     f.vni_range = *r;
   }
+  VPC_ASSIGN_OR_RETURN(auto transport, GetSetting("transport_network"));
+  if (transport) {
+    auto c = net::Cidr::Parse(*transport);
+    if (!c) return Corrupt("transport network", c.error());
+    f.transport.network = *c;
+  }
+  VPC_ASSIGN_OR_RETURN(auto wg_port, GetSetting("wireguard_port"));
+  if (wg_port) {
+    auto p = ParseUint(*wg_port, 65535);
+    if (!p || *p == 0) return Failure("the state database holds an invalid WireGuard port");
+    f.transport.port = static_cast<int>(*p);
+  }
   std::map<int64_t, std::string> node_names;
   {
     VPC_ASSIGN_OR_RETURN(
         Stmt s, db_.Prepare("SELECT id, name, ssh_host, ssh_port, ssh_user, underlay4, underlay6, "
                             "platform, mtu, is_local, use_sudo, remote_vpcctl, host_key, "
-                            "remote_version, last_check FROM node ORDER BY id"));
+                            "remote_version, last_check, transport, wg_public_key FROM node "
+                            "ORDER BY id"));
     while (true) {
       VPC_ASSIGN_OR_RETURN(bool row, s.Step());
       if (!row) break;
@@ -233,14 +246,18 @@ Result<model::Fabric> Store::LoadFabric() {
       n.host_key = s.Text(12);
       n.remote_version = s.Text(13);
       n.last_check = s.Text(14);
+      auto tr = ParseOptAddr(s.OptText(15));
+      if (!tr) return Corrupt("transport address", tr.error());
+      n.transport = *tr;
+      n.wg_public_key = s.Text(16);
       f.nodes.push_back(std::move(n));
     }
   }
   std::map<int64_t, size_t> vpc_index;
   {
     VPC_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("SELECT id, name, peer_network, family, mtu, "
-                                             "mtu_fixed, port, max_jails, max_vms FROM vpc "
-                                             "ORDER BY id"));
+                                             "mtu_fixed, port, max_jails, max_vms, encrypted "
+                                             "FROM vpc ORDER BY id"));
     while (true) {
       VPC_ASSIGN_OR_RETURN(bool row, s.Step());
       if (!row) break;
@@ -258,6 +275,7 @@ Result<model::Fabric> Store::LoadFabric() {
       v.port = static_cast<int>(s.Int(6));
       if (auto q = s.OptInt(7)) v.max_jails = static_cast<int>(*q);
       if (auto q = s.OptInt(8)) v.max_vms = static_cast<int>(*q);
+      v.encrypted = s.Int(9) != 0;
       vpc_index[s.Int(0)] = f.vpcs.size();
       f.vpcs.push_back(std::move(v));
     }
@@ -314,11 +332,12 @@ Status Store::SaveNode(const model::Node& n) {
       Stmt s,
       db_.Prepare("INSERT INTO node (name, ssh_host, ssh_port, ssh_user, underlay4, underlay6, "
                   "platform, mtu, is_local, use_sudo, remote_vpcctl, host_key, remote_version, "
-                  "last_check) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) "
+                  "last_check, transport, wg_public_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+                  "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) "
                   "ON CONFLICT (name) DO UPDATE SET ssh_host = ?2, ssh_port = ?3, ssh_user = ?4, "
                   "underlay4 = ?5, underlay6 = ?6, platform = ?7, mtu = ?8, is_local = ?9, "
                   "use_sudo = ?10, remote_vpcctl = ?11, host_key = ?12, remote_version = ?13, "
-                  "last_check = ?14"));
+                  "last_check = ?14, transport = ?15, wg_public_key = ?16"));
   s.Bind(1, n.name)
       .Bind(2, n.ssh_host)
       .Bind(3, int64_t{n.ssh_port})
@@ -332,7 +351,9 @@ Status Store::SaveNode(const model::Node& n) {
       .Bind(11, n.remote_vpcctl)
       .Bind(12, n.host_key)
       .Bind(13, n.remote_version)
-      .Bind(14, n.last_check);
+      .Bind(14, n.last_check)
+      .Bind(15, AddrText(n.transport))
+      .Bind(16, n.wg_public_key);
   return s.Run();
 }
 
@@ -354,9 +375,10 @@ Status Store::SaveVpc(const model::Vpc& v) {
   {
     VPC_ASSIGN_OR_RETURN(
         Stmt s, db_.Prepare("INSERT INTO vpc (id, name, peer_network, family, mtu, mtu_fixed, port, "
-                            "max_jails, max_vms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
-                            "ON CONFLICT (name) DO UPDATE SET peer_network = ?3, family = ?4, "
-                            "mtu = ?5, mtu_fixed = ?6, port = ?7, max_jails = ?8, max_vms = ?9"));
+                            "max_jails, max_vms, encrypted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+                            "?9, ?10) ON CONFLICT (name) DO UPDATE SET peer_network = ?3, "
+                            "family = ?4, mtu = ?5, mtu_fixed = ?6, port = ?7, max_jails = ?8, "
+                            "max_vms = ?9, encrypted = ?10"));
     auto opt = [](const std::optional<int>& q) {
       return q ? std::optional<int64_t>(*q) : std::optional<int64_t>();
     };
@@ -368,7 +390,8 @@ Status Store::SaveVpc(const model::Vpc& v) {
         .Bind(6, int64_t{v.mtu_fixed})
         .Bind(7, int64_t{v.port})
         .Bind(8, opt(v.max_jails))
-        .Bind(9, opt(v.max_vms));
+        .Bind(9, opt(v.max_vms))
+        .Bind(10, int64_t{v.encrypted});
     VPC_TRY(s.Run());
   }
   VPC_ASSIGN_OR_RETURN(Stmt del_v, db_.Prepare("DELETE FROM vip WHERE vpc_id = ?"));

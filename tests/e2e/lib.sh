@@ -9,6 +9,7 @@
 #   10.77.0.1       10.77.0.2       10.77.0.3       10.77.0.4     (underlay IPv4)
 #   fd77::1         fd77::2         fd77::3         fd77::4       (underlay IPv6)
 #
+# Each host also has its own /run/wireguard (wireguard-go's control sockets), as a real machine.
 # Every address lives inside namespaces the test creates; nothing leaves them.
 # Teardown (always, via trap) kills every process in the namespaces, deletes them and the work dir.
 
@@ -29,7 +30,7 @@ e2e_skip() {
 e2e_require() {
     [ "$(id -u)" = 0 ] || e2e_skip "end-to-end tests need root (network and mount namespaces)"
     [ -n "$VPCCTL_SRC" ] && [ -x "$VPCCTL_SRC" ] || e2e_skip "VPCCTL must name the built vpcctl binary"
-    for tool in ip unshare nsenter /usr/sbin/sshd ssh-keygen openssl; do
+    for tool in ip unshare nsenter /usr/sbin/sshd ssh-keygen openssl wg wireguard-go nft; do
         command -v "$tool" >/dev/null 2>&1 || e2e_skip "$tool is not installed (scripts/install-deps.sh)"
     done
     if ! ip netns add "${E2E_P}probe" 2>/dev/null; then
@@ -69,6 +70,7 @@ e2e_teardown() {
         [ "${E2E_KEEP:-0}" = 1 ] && e2e_log "keeping $E2E_DIR" || rm -rf "$E2E_DIR"
     fi
     rmdir /var/lib/vpcctl 2>/dev/null
+    rmdir /run/wireguard 2>/dev/null
     E2E_HOSTS=""
 }
 
@@ -80,7 +82,7 @@ e2e_setup() {
     trap 'exit 130' INT TERM
     E2E_DIR=$(mktemp -d /tmp/vpcctl-e2e.XXXXXX)
     chmod 755 "$E2E_DIR"
-    mkdir -p "$E2E_DIR/bin" /var/lib/vpcctl /run/sshd
+    mkdir -p "$E2E_DIR/bin" /var/lib/vpcctl /run/sshd /run/wireguard
     cp "$VPCCTL_SRC" "$E2E_DIR/bin/vpcctl"
     VPCCTL_BIN="$E2E_DIR/bin/vpcctl"
     E2E_PASSWORD="e2e-$$-secret"
@@ -102,8 +104,8 @@ e2e_add_host() {
     for p in "$@"; do [ "$p" = "$h" ] && pw=yes; done
     ns=$(e2e_ns "$h")
     d="$E2E_DIR/$h"
-    mkdir -p "$d/root/.ssh" "$d/state"
-    chmod 700 "$d/root" "$d/root/.ssh" "$d/state"
+    mkdir -p "$d/root/.ssh" "$d/state" "$d/wireguard"
+    chmod 700 "$d/root" "$d/root/.ssh" "$d/state" "$d/wireguard"
     ip netns add "$ns"
     E2E_HOSTS="$E2E_HOSTS $h"
     ip -n "$ns" link set lo up
@@ -131,6 +133,7 @@ MaxStartups 100
 MaxSessions 100
 CFG
     local binds="mount --bind $d/root /root && mount --bind $d/state /var/lib/vpcctl"
+    binds="$binds && mount --bind $d/wireguard /run/wireguard"
     if [ $pw = yes ]; then
         local hash
         hash=$(openssl passwd -6 -salt "$(printf '%08d' $$)" "$E2E_PASSWORD")

@@ -205,6 +205,7 @@ TEST(Alloc, MembersWithoutACommonFamilyAreRefused) {
 TEST(Alloc, ForcedFamilyNeedsItOnEveryMember) {
   Fabric f = SampleNodes();
   VpcSpec spec;
+  spec.encrypted = false;  // VXLAN straight over the underlay
   spec.name = "vpc1";
   spec.peer_network = Net("10.0.0.0/24");
   spec.family = model::FamilyPref::kV6;
@@ -246,6 +247,7 @@ TEST(Alloc, DerivedMtuBelowTheFloorIsRefused) {
   Fabric f = SampleNodes();
   f.FindNode("h1")->mtu = 1300;
   VpcSpec spec;
+  spec.encrypted = false;  // VXLAN straight over the underlay
   spec.name = "vpc1";
   spec.peer_network = Net("fd00::/64");
   spec.members = {"h1", "h3"};  // IPv6 underlay: 1300 - 70 = 1230 < 1280
@@ -257,6 +259,7 @@ TEST(Alloc, DerivedMtuBelowTheFloorIsRefused) {
 TEST(Alloc, MtuIsRecomputedWhenMembersChange) {
   Fabric f = SampleNodes();
   VpcSpec spec;
+  spec.encrypted = false;  // VXLAN straight over the underlay
   spec.name = "vpc1";
   spec.peer_network = Net("10.0.0.0/24");
   spec.members = {"h1", "h2"};
@@ -296,6 +299,91 @@ TEST(Alloc, TwoHundredFiftyNodesFitASlash24) {
   ASSERT_TRUE(CreateVpc(f, spec, 1).ok());
   EXPECT_EQ(f.FindVpc("big")->tunnels.size(), 250u * 249u / 2u);
   EXPECT_EQ(AllVnis(f).size(), 250u * 249u / 2u);
+}
+
+TEST(Alloc, EncryptedMtuTakesOffWireGuardAndVxlanOverTheTransport) {
+  Fabric f = SampleNodes();
+  VpcSpec spec;
+  spec.name = "vpc1";
+  spec.peer_network = Net("10.0.0.0/24");
+  spec.members = {"h1", "h2"};  // IPv4 pair: 1500 - 60 (WireGuard) - 50 (VXLAN over IPv4)
+  ASSERT_TRUE(CreateVpc(f, spec, 1).ok());
+  EXPECT_TRUE(f.FindVpc("vpc1")->encrypted);
+  EXPECT_EQ(f.FindVpc("vpc1")->mtu, 1390);
+  ASSERT_TRUE(AddMember(f, "vpc1", "h3").ok());  // h1-h3 over IPv6: 1500 - 80 - 50
+  EXPECT_EQ(f.FindVpc("vpc1")->mtu, 1370);
+  // The WireGuard interface fits the largest VXLAN packet of each pair.
+  EXPECT_EQ(model::WireguardMtu(f, *f.FindNode("h1")), 1440);
+  EXPECT_EQ(model::WireguardMtu(f, *f.FindNode("h3")), 8940);  // MTU 9000, an IPv4 pair with h2
+  // An IPv6 transport network costs VXLAN's IPv6 overhead instead.
+  Fabric g = SampleNodes();
+  g.transport.network = Net("fd7c::/64");
+  ASSERT_TRUE(CreateVpc(g, spec, 1).ok());
+  EXPECT_EQ(g.FindVpc("vpc1")->mtu, 1500 - 60 - 70);
+}
+
+TEST(Alloc, EncryptedMembersGetStickyTransportAddresses) {
+  Fabric f = SampleNodes();
+  VpcSpec spec;
+  spec.name = "vpc1";
+  spec.peer_network = Net("10.0.0.0/24");
+  spec.members = {"h2", "h1"};
+  ASSERT_TRUE(CreateVpc(f, spec, 1).ok());
+  EXPECT_EQ(f.FindNode("h2")->transport, Ip("10.255.0.1"));
+  EXPECT_EQ(f.FindNode("h1")->transport, Ip("10.255.0.2"));
+  EXPECT_FALSE(f.FindNode("h3")->transport.has_value());
+  // A plain VPC hands out none; an encrypted one only to those without.
+  spec.name = "vpc2";
+  spec.peer_network = Net("10.2.0.0/24");
+  spec.members = {"h1", "h3"};
+  spec.encrypted = false;
+  ASSERT_TRUE(CreateVpc(f, spec, 2).ok());
+  EXPECT_FALSE(f.FindNode("h3")->transport.has_value());
+  ASSERT_TRUE(AddMember(f, "vpc1", "h3").ok());
+  EXPECT_EQ(f.FindNode("h3")->transport, Ip("10.255.0.3"));
+  EXPECT_EQ(f.FindNode("h1")->transport, Ip("10.255.0.2"));
+  ASSERT_TRUE(RemoveMember(f, "vpc1", "h2").ok());
+  ASSERT_TRUE(AddMember(f, "vpc1", "h2").ok());
+  EXPECT_EQ(f.FindNode("h2")->transport, Ip("10.255.0.1"));
+}
+
+TEST(Alloc, ExhaustedTransportNetworkChangesNothing) {
+  Fabric f = SampleNodes();
+  f.transport.network = Net("10.255.0.0/30");  // two usable addresses
+  VpcSpec spec;
+  spec.name = "vpc1";
+  spec.peer_network = Net("10.0.0.0/24");
+  spec.members = {"h1", "h2", "h3"};
+  Fabric before = f;
+  auto st = CreateVpc(f, spec, 1);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("transport network 10.255.0.0/30 is exhausted"),
+            std::string::npos);
+  EXPECT_TRUE(f.vpcs.empty());
+  for (const auto& n : f.nodes) EXPECT_FALSE(n.transport.has_value()) << n.name;
+}
+
+TEST(Alloc, EncryptedVpcRefusesTheWireGuardPortAndASecondFamilyForAPair) {
+  Fabric f = SampleNodes();
+  VpcSpec spec;
+  spec.name = "vpc1";
+  spec.peer_network = Net("10.0.0.0/24");
+  spec.members = {"h1", "h3"};
+  spec.port = model::kDefaultWgPort;
+  auto port = CreateVpc(f, spec, 1);
+  ASSERT_FALSE(port.ok());
+  EXPECT_NE(port.error().message.find("port 51820 is the fabric's WireGuard port"),
+            std::string::npos);
+  spec.port = model::kDefaultVxlanPort;
+  ASSERT_TRUE(CreateVpc(f, spec, 1).ok());  // h1-h3: WireGuard over IPv6
+  spec.name = "vpc2";
+  spec.peer_network = Net("10.2.0.0/24");
+  spec.family = model::FamilyPref::kV4;
+  auto family = CreateVpc(f, spec, 2);
+  ASSERT_FALSE(family.ok());
+  EXPECT_NE(family.error().message.find("already run WireGuard over ipv6"), std::string::npos);
+  spec.encrypted = false;  // a plain VPC may use another family over the same pair
+  EXPECT_TRUE(CreateVpc(f, spec, 2).ok());
 }
 
 }  // namespace

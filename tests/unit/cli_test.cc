@@ -139,8 +139,18 @@ TEST_F(Cli, PlanForAFreeBsdNodeIsolatesTunnelsAndAddressesTheBridge) {
   EXPECT_NE(r.out.find("ifconfig vpc1 inet 10.100.0.2/24 alias"), std::string::npos);
   auto j = json::parse(Run({"plan", "vpc1", "--node", "h2", "--json"}).out);
   EXPECT_EQ(j["platform"], "freebsd");
-  EXPECT_EQ(j["steps"][0]["action"], "create-tunnel");
-  EXPECT_EQ(j["steps"][0]["commands"][1], json({"ifconfig", "vxlan100", "name", "vx100"}));
+  // The firewall first, then WireGuard (the VPC is encrypted), then the tunnels.
+  EXPECT_EQ(j["steps"][0]["action"], "load-firewall");
+  EXPECT_EQ(j["steps"][1]["action"], "create-wireguard");
+  json tunnel;
+  for (const auto& step : j["steps"])
+    if (step["action"] == "create-tunnel" && tunnel.is_null()) tunnel = step;
+  ASSERT_FALSE(tunnel.is_null());
+  EXPECT_EQ(tunnel["commands"][1], json({"ifconfig", "vxlan100", "name", "vx100"}));
+  // Encrypted: the tunnel runs between transport addresses, with learning off.
+  auto create = tunnel["commands"][0].get<std::vector<std::string>>();
+  EXPECT_NE(std::find(create.begin(), create.end(), "-vxlanlearn"), create.end());
+  EXPECT_NE(std::find(create.begin(), create.end(), "10.255.0.2"), create.end());
   auto rc = Run({"render", "rc.conf", "--node", "h2"});
   ASSERT_EQ(rc.exit_code, 0);
   EXPECT_NE(rc.out.find("ifconfig_vxlan100_name=\"vx100\""), std::string::npos);

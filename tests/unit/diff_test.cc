@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "testing.h"
+#include "vpcctl/platform/driver.h"
 
 namespace vpcctl::plan {
 namespace {
@@ -183,6 +184,261 @@ TEST(Diff, DescribeNamesEverything) {
   EXPECT_EQ(Describe((*steps)[0]),
             "create tunnel vx100 to h2 (vni 100, 192.0.2.1 -> 192.0.2.2 port 4789, mtu 1430) "
             "[missing]");
+}
+
+}  // namespace
+}  // namespace vpcctl::plan
+
+namespace vpcctl::plan {
+namespace {
+
+using testing::Ip;
+
+constexpr const char* kKeyH1 = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
+constexpr const char* kKeyH2 = "TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=";
+constexpr const char* kKeyH3 = "gN65BkIKy1eCE9pP1wdc8ROUtkHLF2PfAqYdyYBz6EA=";
+constexpr const char* kNewKey = "0JFhO8ayKKhRzg/pm+JJsHJnIqUf2WwJLdLJbiAGmWk=";
+
+// h1's part of the sample VPC, encrypted, every key known, with a firewall to keep.
+Desired EncryptedH1() {
+  model::Fabric f = testing::SampleNodes();
+  alloc::VpcSpec spec;
+  spec.name = "vpc1";
+  spec.peer_network = testing::Net("10.100.0.0/24");
+  spec.members = {"h1", "h2", "h3"};
+  EXPECT_TRUE(alloc::CreateVpc(f, spec, 1).ok());
+  f.nodes[0].wg_public_key = kKeyH1;
+  f.nodes[1].wg_public_key = kKeyH2;
+  f.nodes[2].wg_public_key = kKeyH3;
+  Desired d = *DesiredFor(f, "h1");
+  d.wireguard->key_file = "/s/wg.key";
+  d.firewall = {"table inet vpcctl {...}\n", "/s/firewall.rules", "/s/firewall.listing", "nft",
+                "the nftables package"};
+  d.wireguard_go = {"wireguard-go", "/s/wg.pid", "", {"wireguard-go", "-f", "wg-vpcctl"},
+                    {}, false, true, "/s/wg.log", "/run/wireguard/wg-vpcctl.sock"};
+  return d;
+}
+
+// What a node with exactly `d` observes: interfaces, WireGuard, the firewall and its records.
+Observed ConvergedEncrypted(const Desired& d) {
+  Observed o;
+  for (const auto& v : d.vpcs) {
+    for (const auto& t : v.tunnels) {
+      ObservedInterface i;
+      i.name = t.ifname;
+      i.kind = IfKind::kVxlan;
+      i.mtu = v.mtu;
+      i.up = true;
+      i.owner = OwnerTag(v.vpc);
+      i.vni = t.vni;
+      i.local = t.local;
+      i.remote = t.remote;
+      i.port = t.port;
+      i.learning = false;
+      i.master = v.vpc;
+      i.isolated = true;
+      o.interfaces.push_back(i);
+    }
+    ObservedInterface br;
+    br.name = v.vpc;
+    br.kind = IfKind::kBridge;
+    br.mtu = v.mtu;
+    br.up = true;
+    br.owner = OwnerTag(v.vpc);
+    br.addresses = {v.address};
+    o.interfaces.push_back(br);
+  }
+  const auto& w = *d.wireguard;
+  ObservedInterface wg;
+  wg.name = w.ifname;
+  wg.kind = IfKind::kWireguard;
+  wg.mtu = w.mtu;
+  wg.up = true;
+  wg.owner = OwnerTag(kWgOwner);
+  wg.addresses = {w.address};
+  o.interfaces.push_back(wg);
+  ObservedWireguard ow;
+  ow.public_key = w.public_key;
+  ow.port = w.port;
+  for (const auto& p : w.peers) {
+    ObservedWgPeer op;
+    op.public_key = p.public_key;
+    op.endpoint = p.endpoint;
+    op.endpoint_port = p.port;
+    op.allowed_ips = {p.transport.ToString() + "/32"};
+    op.keepalive = model::kWgKeepalive;
+    op.latest_handshake = 1700000000;
+    ow.peers.push_back(op);
+  }
+  o.wireguard = ow;
+  o.firewall = "table inet vpcctl { listed }\n";
+  o.files[d.firewall.rules_path] = d.firewall.rules;
+  o.files[d.firewall.listing_path] = *o.firewall;
+  o.tools = std::set<std::string>{"wg", "nft", "wireguard-go"};
+  o.wireguard_kernel = true;
+  return o;
+}
+
+TEST(DiffEncrypted, AConvergedNodeNeedsNothing) {
+  Desired d = EncryptedH1();
+  d.wireguard->public_key = kKeyH1;
+  auto steps = Diff(d, ConvergedEncrypted(d));
+  ASSERT_TRUE(steps.ok()) << steps.error().message;
+  EXPECT_TRUE(steps->empty()) << ::testing::PrintToString(Names(*steps));
+}
+
+TEST(DiffEncrypted, FromNothingTheFirewallAndWireGuardComeBeforeTheTunnels) {
+  Desired d = EncryptedH1();
+  d.wireguard->public_key = kKeyH1;
+  Observed o;
+  o.tools = std::set<std::string>{"wg", "nft"};
+  o.wireguard_kernel = true;
+  auto steps = Diff(d, o);
+  ASSERT_TRUE(steps.ok()) << steps.error().message;
+  EXPECT_EQ(Names(*steps),
+            (std::vector<std::string>{
+                "load-firewall firewall", "create-wireguard wg-vpcctl", "add-address wg-vpcctl",
+                "set-wireguard wg-vpcctl", "set-wireguard-peer wg-vpcctl",
+                "set-wireguard-peer wg-vpcctl", "create-tunnel vx100", "create-tunnel vx101",
+                "create-bridge vpc1", "add-member vx100", "add-member vx101", "add-address vpc1",
+                "up wg-vpcctl", "up vx100", "up vx101", "up vpc1"}));
+}
+
+TEST(DiffEncrypted, WithoutKernelWireGuardWireguardGoIsStartedDetached) {
+  Desired d = EncryptedH1();
+  Observed o;
+  o.tools = std::set<std::string>{"wg", "nft", "wireguard-go"};
+  o.wireguard_kernel = false;
+  auto steps = Diff(d, o);
+  ASSERT_TRUE(steps.ok()) << steps.error().message;
+  auto names = Names(*steps);
+  ASSERT_GE(names.size(), 4u);
+  EXPECT_EQ(names[1], "start-daemon wireguard-go");
+  EXPECT_TRUE((*steps)[1].daemon.detach);
+  EXPECT_EQ(names[2], "set-owner wg-vpcctl");
+  EXPECT_EQ(names[3], "set-mtu wg-vpcctl");
+  // A wireguard-go whose interface vanished is restarted.
+  o.daemons["wireguard-go"] = true;
+  auto again = Diff(d, o);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(Names(*again)[1], "stop-daemon wireguard-go");
+  EXPECT_EQ(Names(*again)[2], "start-daemon wireguard-go");
+}
+
+TEST(DiffEncrypted, MissingWireGuardOrFirewallToolsNameThePackage) {
+  Desired d = EncryptedH1();
+  Observed o;
+  o.tools = std::set<std::string>{"wg", "nft"};
+  o.wireguard_kernel = false;
+  auto no_engine = Diff(d, o);
+  ASSERT_FALSE(no_engine.ok());
+  EXPECT_NE(no_engine.error().message.find("install the wireguard-go package"), std::string::npos);
+  o.tools = std::set<std::string>{"nft", "wireguard-go"};
+  auto no_wg = Diff(d, o);
+  ASSERT_FALSE(no_wg.ok());
+  EXPECT_NE(no_wg.error().message.find("wireguard-tools"), std::string::npos);
+  o.tools = std::set<std::string>{"wg", "wireguard-go"};
+  auto no_nft = Diff(d, o);
+  ASSERT_FALSE(no_nft.ok());
+  EXPECT_NE(no_nft.error().message.find("nftables"), std::string::npos);
+}
+
+TEST(DiffEncrypted, ANewKeyIsSetAndEveryKeptPeerPoked) {
+  Desired d = EncryptedH1();
+  d.wireguard->public_key = kKeyH1;
+  Observed o = ConvergedEncrypted(d);
+  d.wireguard->public_key = kNewKey;  // the key file was rotated
+  auto steps = Diff(d, o);
+  ASSERT_TRUE(steps.ok());
+  ASSERT_EQ(Names(*steps), (std::vector<std::string>{"set-wireguard wg-vpcctl"}));
+  EXPECT_EQ((*steps)[0].reason, "key changed");
+  EXPECT_EQ((*steps)[0].poke, (std::vector<std::string>{kKeyH2, kKeyH3}));
+  // Rendered: the key file, then keepalive off and on for the peers, which sends one at once.
+  auto cmds = platform::RenderCommon((*steps)[0]);
+  ASSERT_TRUE(cmds.has_value());
+  ASSERT_EQ(cmds->size(), 3u);
+  EXPECT_EQ((*cmds)[0], (platform::Argv{"wg", "set", "wg-vpcctl", "listen-port", "51820",
+                                        "private-key", "/s/wg.key"}));
+  EXPECT_EQ((*cmds)[1], (platform::Argv{"wg", "set", "wg-vpcctl", "peer", kKeyH2,
+                                        "persistent-keepalive", "0", "peer", kKeyH3,
+                                        "persistent-keepalive", "0"}));
+  EXPECT_EQ((*cmds)[2][6], "25");
+  EXPECT_EQ((*cmds)[2][10], "25");
+}
+
+TEST(DiffEncrypted, PeersAreSyncedAsADelta) {
+  Desired d = EncryptedH1();
+  d.wireguard->public_key = kKeyH1;
+  Observed o = ConvergedEncrypted(d);
+  o.wireguard->peers[0].endpoint = Ip("192.0.2.99");              // h2 moved, by hand
+  o.wireguard->peers[1].public_key = kNewKey;                     // h3 rekeyed
+  o.wireguard->peers.push_back(o.wireguard->peers[0]);            // a stranger
+  o.wireguard->peers.back().public_key = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+  auto steps = Diff(d, o);
+  ASSERT_TRUE(steps.ok());
+  std::vector<std::string> what;
+  for (const auto& s : *steps) what.push_back(std::string(ActionName(s.action)) + " " + s.reason);
+  EXPECT_EQ(what, (std::vector<std::string>{"set-wireguard-peer endpoint changed",
+                                            "set-wireguard-peer missing",
+                                            "remove-wireguard-peer not a peer in the map",
+                                            "remove-wireguard-peer not a peer in the map"}));
+}
+
+TEST(DiffEncrypted, FirewallDriftIsRepairedAndItGoesWithTheLastVpc) {
+  Desired d = EncryptedH1();
+  d.wireguard->public_key = kKeyH1;
+  Observed o = ConvergedEncrypted(d);
+  auto reason = [&](const Observed& obs) {
+    auto steps = Diff(d, obs);
+    EXPECT_TRUE(steps.ok());
+    return steps->empty() ? std::string("none") : steps->front().reason;
+  };
+  Observed edited = o;
+  edited.firewall = "table inet vpcctl { a rule deleted }\n";
+  EXPECT_EQ(reason(edited), "edited outside vpcctl");
+  Observed gone = o;
+  gone.firewall.reset();
+  EXPECT_EQ(reason(gone), "missing");
+  Observed old_rules = o;
+  old_rules.files[d.firewall.rules_path] = "older rules\n";
+  EXPECT_EQ(reason(old_rules), "rules changed");
+  Desired none;
+  none.firewall = d.firewall;
+  none.firewall.rules.clear();
+  auto removal = Diff(none, o);
+  ASSERT_TRUE(removal.ok());
+  auto names = Names(*removal);
+  // The interfaces go first, then their firewall.
+  EXPECT_EQ(std::count(names.begin(), names.end(), "remove-firewall firewall"), 1);
+  EXPECT_EQ(names[names.size() - 1], "remove-firewall firewall");
+}
+
+TEST(DiffEncrypted, ALearningTunnelIsRecreated) {
+  Desired d = EncryptedH1();
+  d.wireguard->public_key = kKeyH1;
+  Observed o = ConvergedEncrypted(d);
+  o.interfaces[0].learning = true;
+  auto steps = Diff(d, o);
+  ASSERT_TRUE(steps.ok());
+  ASSERT_GE(steps->size(), 2u);
+  EXPECT_EQ(Names(*steps)[0], "destroy vx100");
+  EXPECT_EQ((*steps)[0].reason, "learns remote addresses, want nolearning");
+  EXPECT_EQ(Names(*steps)[1], "create-tunnel vx100");
+}
+
+TEST(DiffEncrypted, TheWireGuardInterfaceGoesWhenTheLastEncryptedVpcDoes) {
+  Desired d = EncryptedH1();
+  d.wireguard->public_key = kKeyH1;
+  Observed o = ConvergedEncrypted(d);
+  Desired plain = d;
+  plain.wireguard.reset();
+  for (auto& v : plain.vpcs) {
+    v.encrypted = false;
+    for (auto& t : v.tunnels) t.encrypted = false;
+  }
+  auto steps = Diff(plain, o);
+  ASSERT_TRUE(steps.ok());
+  EXPECT_EQ(Names(*steps)[0], "destroy wg-vpcctl");
 }
 
 }  // namespace

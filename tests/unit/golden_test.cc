@@ -17,13 +17,18 @@
 namespace vpcctl::platform {
 namespace {
 
-std::string PlanFor(const model::Fabric& f, const std::string& node, model::Platform p) {
-  auto desired = plan::DesiredFor(f, node, "vpc1");
+// What `vpcctl plan vpc1 --node NODE` prints: the node's steps from nothing, with the machinery
+// its platform runs (firewall, WireGuard, VIP daemons) at the default places.
+std::string PlanFor(const model::Fabric& f, const std::string& node, model::Platform p,
+                    const std::string& vpc = "vpc1") {
+  auto desired = plan::DesiredFor(f, node, vpc);
   EXPECT_TRUE(desired.ok());
   desired->platform = p;
+  const Driver& d = DriverFor(p);
+  d.AddNodeSetup(*desired, NodeEnv{"/usr/local/sbin/vpcctl", d.DefaultStateDir()});
   auto steps = plan::Diff(*desired, plan::Observed{});
   EXPECT_TRUE(steps.ok());
-  return RenderScript(DriverFor(p), *steps);
+  return RenderScript(d, *steps);
 }
 
 TEST(Golden, LinuxPlansForEveryNode) {
@@ -174,7 +179,7 @@ std::string PlanWithVips(const model::Fabric& f, const std::string& node, const 
   auto desired = plan::DesiredFor(f, node, vpc);
   EXPECT_TRUE(desired.ok());
   const Driver& d = DriverFor(desired->platform);
-  d.AddVipSetup(*desired, VipEnv{"/usr/local/sbin/vpcctl", d.DefaultStateDir()});
+  d.AddNodeSetup(*desired, NodeEnv{"/usr/local/sbin/vpcctl", d.DefaultStateDir()});
   auto steps = plan::Diff(*desired, plan::Observed{});
   EXPECT_TRUE(steps.ok());
   return RenderScript(d, show_secrets ? *steps : plan::Redacted(*steps));
@@ -185,16 +190,16 @@ TEST(GoldenVip, KeepalivedConfiguration) {
   auto desired = plan::DesiredFor(f, "h1");
   ASSERT_TRUE(desired.ok());
   testing::ExpectGolden("linux/h1.keepalived.conf",
-                        RenderKeepalivedConf(*desired, VipEnv{"/usr/local/sbin/vpcctl",
+                        RenderKeepalivedConf(*desired, NodeEnv{"/usr/local/sbin/vpcctl",
                                                               "/var/lib/vpcctl"}));
   auto none = plan::DesiredFor(testing::SampleFabric(), "h1");
-  EXPECT_EQ(RenderKeepalivedConf(*none, VipEnv{}), "");
+  EXPECT_EQ(RenderKeepalivedConf(*none, NodeEnv{}), "");
 }
 
 TEST(GoldenVip, KeepalivedPrioritiesFollowTheNodeOrder) {
   model::Fabric f = WithVips();
-  std::string h3 = RenderKeepalivedConf(*plan::DesiredFor(f, "h3"), VipEnv{"v", "/s"});
-  std::string h1 = RenderKeepalivedConf(*plan::DesiredFor(f, "h1"), VipEnv{"v", "/s"});
+  std::string h3 = RenderKeepalivedConf(*plan::DesiredFor(f, "h3"), NodeEnv{"v", "/s"});
+  std::string h1 = RenderKeepalivedConf(*plan::DesiredFor(f, "h1"), NodeEnv{"v", "/s"});
   EXPECT_NE(h3.find("priority 200\n"), std::string::npos);
   EXPECT_NE(h1.find("priority 190\n"), std::string::npos);
   EXPECT_NE(h1.find("unicast_peer {\n    10.100.0.3\n  }"), std::string::npos);
@@ -283,6 +288,77 @@ TEST(GoldenGuest, JailEndsAndMtu) {
   EXPECT_EQ(cmds[0], (Argv{"ifconfig", "epair20003", "create"}));
   EXPECT_EQ(cmds[3], (Argv{"ifconfig", "epair20003b", "ether", "02:00:5e:10:00:0a"}));
   EXPECT_EQ(cmds[5], (Argv{"ifconfig", "epair20003b", "vnet", "web"}));
+}
+
+}  // namespace
+}  // namespace vpcctl::platform
+
+namespace vpcctl::platform {
+namespace {
+
+// vpc1 of the sample fabric, encrypted, with every node's WireGuard key reported: h1-h2 over
+// IPv4, h1-h3 over IPv6, h2-h3 over IPv4.
+model::Fabric Encrypted() {
+  model::Fabric f = testing::SampleNodes();
+  alloc::VpcSpec spec;
+  spec.name = "vpc1";
+  spec.peer_network = testing::Net("10.100.0.0/24");
+  spec.members = {"h1", "h2", "h3"};
+  EXPECT_TRUE(alloc::CreateVpc(f, spec, 1).ok());
+  const char* keys[] = {"xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=",
+                        "TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=",
+                        "gN65BkIKy1eCE9pP1wdc8ROUtkHLF2PfAqYdyYBz6EA="};
+  for (int i = 0; i < 3; ++i) f.nodes[i].wg_public_key = keys[i];
+  return f;
+}
+
+TEST(GoldenEncrypted, PlansForEveryNodeOnBothSystems) {
+  model::Fabric f = Encrypted();
+  for (const char* node : {"h1", "h2", "h3"}) {
+    testing::ExpectGolden(std::string("linux/vpc1-") + node + ".encrypted.plan",
+                          PlanFor(f, node, model::Platform::kLinux));
+    testing::ExpectGolden(std::string("freebsd/vpc1-") + node + ".encrypted.plan",
+                          PlanFor(f, node, model::Platform::kFreeBSD));
+  }
+  auto desired = plan::DesiredFor(f, "h2");
+  ASSERT_TRUE(desired.ok());
+  testing::ExpectGolden("freebsd/h2.encrypted.rc.conf", RenderRcConf(*desired));
+}
+
+TEST(GoldenEncrypted, TunnelsRunBetweenTransportAddressesAndWireGuardBetweenUnderlays) {
+  std::string h1 = PlanFor(Encrypted(), "h1", model::Platform::kLinux);
+  EXPECT_NE(h1.find("ip link add name vx101 mtu 1370 type vxlan id 101 local 10.255.0.1 "
+                    "remote 10.255.0.3 dstport 4789 nolearning\n"),
+            std::string::npos)
+      << h1;
+  EXPECT_NE(h1.find("ip link add name wg-vpcctl mtu 1440 type wireguard\n"), std::string::npos);
+  EXPECT_NE(h1.find("wg set wg-vpcctl listen-port 51820 private-key /var/lib/vpcctl/wg.key\n"),
+            std::string::npos);
+  // Endpoints in the pair's family, the peer's transport address only, keepalive on.
+  EXPECT_NE(h1.find("wg set wg-vpcctl peer TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0= endpoint "
+                    "192.0.2.2:51820 allowed-ips 10.255.0.2/32 persistent-keepalive 25\n"),
+            std::string::npos);
+  EXPECT_NE(h1.find("endpoint '[2001:db8::3]:51820' allowed-ips 10.255.0.3/32"), std::string::npos);
+  // The firewall: VXLAN of each tunnel only through WireGuard from its peer's transport address.
+  EXPECT_NE(h1.find("iifname \"wg-vpcctl\" ip saddr 10.255.0.3 udp dport 4789 @th,96,24 101 "
+                    "accept\n"),
+            std::string::npos);
+  EXPECT_NE(h1.find("udp dport 4789 @th,96,24 { 100, 101 } drop\n"), std::string::npos);
+  EXPECT_NE(h1.find("ip6 saddr { 2001:db8::1, 2001:db8::3, 2001:db8::4 } udp dport 51820 accept"),
+            std::string::npos);
+  EXPECT_NE(h1.find("udp dport 51820 drop\n"), std::string::npos);
+  // No private key anywhere: only the key file's path.
+  EXPECT_EQ(h1.find("PrivateKey"), std::string::npos);
+}
+
+TEST(GoldenEncrypted, PeersWithoutAReportedKeyWaitForIt) {
+  model::Fabric f = Encrypted();
+  f.nodes[2].wg_public_key.clear();  // h3 has not reported its key yet
+  std::string h1 = PlanFor(f, "h1", model::Platform::kLinux);
+  EXPECT_NE(h1.find("allowed-ips 10.255.0.2/32"), std::string::npos);
+  EXPECT_EQ(h1.find("allowed-ips 10.255.0.3/32"), std::string::npos);
+  // Its tunnel is made all the same, and works once the key is there.
+  EXPECT_NE(h1.find("remote 10.255.0.3"), std::string::npos);
 }
 
 }  // namespace

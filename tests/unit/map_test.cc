@@ -66,7 +66,7 @@ TEST(Map, RefusesEveryBrokenInvariantNamingTheField) {
     std::function<void(json&)> edit;
   };
   std::vector<Case> cases = {
-      {"format 2", [](json& j) { j["format"] = 2; }},
+      {"format 3", [](json& j) { j["format"] = 3; }},
       {"map.fabric", [](json& j) { j["fabric"] = "nothex"; }},
       {"map.generation", [](json& j) { j["generation"] = -1; }},
       {"map.'surprise' is not a field", [](json& j) { j["surprise"] = 1; }},
@@ -99,6 +99,76 @@ TEST(Map, RefusesEveryBrokenInvariantNamingTheField) {
     EXPECT_NE(msg, "ok");
   }
   EXPECT_EQ(After([](json&) {}), "ok");
+}
+
+// An encrypted sample: vpc1 as in the sample fabric, but inside WireGuard, keys reported.
+Map EncryptedSample() {
+  Map m = Sample();
+  m.fabric.vpcs.clear();
+  alloc::VpcSpec spec;
+  spec.name = "vpc1";
+  spec.peer_network = testing::Net("10.100.0.0/24");
+  spec.members = {"h1", "h2", "h3"};
+  EXPECT_TRUE(alloc::CreateVpc(m.fabric, spec, 1).ok());
+  m.fabric.nodes[0].wg_public_key = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
+  return m;
+}
+
+std::string AfterEncrypted(const std::function<void(json&)>& edit) {
+  json j = json::parse(MapToJson(EncryptedSample()));
+  edit(j);
+  auto m = ParseMap(j.dump());
+  return m.ok() ? "ok" : m.error().message;
+}
+
+TEST(Map, CarriesEncryptionAndPublicKeysOnly) {
+  Map m = EncryptedSample();
+  auto back = ParseMap(MapToJson(m));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_TRUE(back->fabric.vpcs[0].encrypted);
+  EXPECT_EQ(back->fabric.transport.network.ToString(), "10.255.0.0/16");
+  EXPECT_EQ(back->fabric.transport.port, 51820);
+  EXPECT_EQ(back->fabric.nodes[0].transport, testing::Ip("10.255.0.1"));
+  EXPECT_EQ(back->fabric.nodes[0].wg_public_key, m.fabric.nodes[0].wg_public_key);
+  EXPECT_EQ(MapToJson(*back), MapToJson(m));
+  // A map of format 1 (before encryption) is read as all plain.
+  json old = json::parse(MapToJson(Sample()));
+  old["format"] = 1;
+  old.erase("transport");
+  for (auto& n : old["nodes"]) {
+    n.erase("transport");
+    n.erase("wireguard_key");
+  }
+  for (auto& v : old["vpcs"]) v.erase("encrypted");
+  auto legacy = ParseMap(old.dump());
+  ASSERT_TRUE(legacy.ok()) << legacy.error().message;
+  EXPECT_FALSE(legacy->fabric.vpcs[0].encrypted);
+}
+
+TEST(Map, RefusesBrokenEncryptionNamingTheField) {
+  struct Case {
+    const char* expect;
+    std::function<void(json&)> edit;
+  };
+  std::vector<Case> cases = {
+      {"map.transport.network", [](json& j) { j["transport"]["network"] = "10.255.0.1/16"; }},
+      {"too small", [](json& j) { j["transport"]["network"] = "10.255.0.0/31"; }},
+      {"map.transport.port", [](json& j) { j["transport"]["port"] = 0; }},
+      {"map.nodes[0].transport", [](json& j) { j["nodes"][0]["transport"] = "nope"; }},
+      {"outside the usable", [](json& j) { j["nodes"][0]["transport"] = "10.9.0.1"; }},
+      {"belongs to two nodes", [](json& j) { j["nodes"][1]["transport"] = j["nodes"][0]["transport"]; }},
+      {"map.nodes[0].wireguard_key", [](json& j) { j["nodes"][0]["wireguard_key"] = "short="; }},
+      {"has no transport address", [](json& j) { j["nodes"][1]["transport"] = nullptr; }},
+      {"map.vpcs[0].encrypted", [](json& j) { j["vpcs"][0]["encrypted"] = "yes"; }},
+      {"WireGuard port", [](json& j) { j["vpcs"][0]["port"] = 51820; }},
+      {"overlaps the transport network", [](json& j) { j["transport"]["network"] = "10.0.0.0/8"; }},
+      {"inside the transport network", [](json& j) { j["transport"]["network"] = "192.0.2.0/24"; }},
+  };
+  for (const auto& c : cases) {
+    std::string msg = AfterEncrypted(c.edit);
+    EXPECT_NE(msg.find(c.expect), std::string::npos) << "expected '" << c.expect << "' in: " << msg;
+  }
+  EXPECT_EQ(AfterEncrypted([](json&) {}), "ok");
 }
 
 TEST(Map, ValidateFabricAcceptsWhatTheAllocatorBuilds) {

@@ -51,6 +51,7 @@ inline model::Fabric SampleFabric() {
   spec.name = "vpc1";
   spec.peer_network = Net("10.100.0.0/24");
   spec.members = {"h1", "h2", "h3"};
+  spec.encrypted = false;
   auto st = alloc::CreateVpc(f, spec, 1);
   EXPECT_TRUE(st.ok()) << st.error().message;
   return f;

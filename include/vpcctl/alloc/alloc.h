@@ -16,12 +16,16 @@ namespace vpcctl::alloc {
 // the preference forces one. An error when the pair has no usable common family.
 Result<net::Family> PairFamily(const model::Node& a, const model::Node& b, model::FamilyPref pref);
 
-// VXLAN encapsulation overhead per underlay family: 50 bytes over IPv4, 70 over IPv6.
-int Overhead(net::Family underlay);
+// What a VPC's tunnels add to a frame over a pair of `pair` family: VXLAN over the underlay
+// (plain), or WireGuard over the underlay plus VXLAN over the transport network (encrypted).
+int Overhead(const model::Fabric& fabric, const model::Vpc& vpc, net::Family pair);
 
 // The MTU a VPC derives from its pairs: min over pairs of min(underlay MTUs) - overhead.
 // A VPC with one member uses that member's underlay MTU minus its own family's overhead.
 int DerivedMtu(const model::Fabric& fabric, const model::Vpc& vpc);
+
+// Gives `node` the lowest free address of the transport network, unless it has one (sticky).
+Status AssignTransport(model::Fabric& fabric, const std::string& node);
 
 // MTU bounds: 1280 (IPv6 peer network) or 576 (IPv4) up to 9216.
 Status CheckMtu(int mtu, net::Family peer_family, const std::string& context);
@@ -35,6 +39,7 @@ struct VpcSpec {
   int port = model::kDefaultVxlanPort;
   std::optional<int> max_jails;
   std::optional<int> max_vms;
+  bool encrypted = true;  // tunnels inside WireGuard; members get transport addresses
 };
 
 // Adds a VPC with its members, tunnels and addresses, and the next unused VPC id.

@@ -29,6 +29,11 @@ class Runner {
   // a non-zero exit is a CommandResult.
   virtual Result<CommandResult> Run(const Argv& argv, const std::string& input,
                                     std::chrono::milliseconds timeout) = 0;
+  // Starts a daemon that stays in the foreground, detached: its own session, stdin from
+  // /dev/null, stdout and stderr appended to `log` (0600), no inherited descriptors. Writes its pid
+  // to `pidfile` and returns it; the process is not waited for.
+  virtual Result<int> Start(const Argv& argv, const std::string& log,
+                            const std::string& pidfile) = 0;
 };
 
 // fork + execvp in its own process group; on timeout the group gets SIGTERM, then SIGKILL.
@@ -36,6 +41,7 @@ class LocalRunner : public Runner {
  public:
   Result<CommandResult> Run(const Argv& argv, const std::string& input,
                             std::chrono::milliseconds timeout) override;
+  Result<int> Start(const Argv& argv, const std::string& log, const std::string& pidfile) override;
 };
 
 // Scripted responses for tests: a handler per command line prefix, and a log of every call.
@@ -48,6 +54,8 @@ class FakeRunner : public Runner {
   void On(const Argv& prefix, std::string out, int exit_code = 0);
   Result<CommandResult> Run(const Argv& argv, const std::string& input,
                             std::chrono::milliseconds timeout) override;
+  // Records the start as a call ("start" followed by argv) and answers pid 4242.
+  Result<int> Start(const Argv& argv, const std::string& log, const std::string& pidfile) override;
   std::vector<Argv> calls() const;
 
  private:
@@ -61,6 +69,9 @@ std::string LocalSystemName();
 
 // The path of the running executable (to run this same vpcctl as a child).
 std::string SelfPath();
+
+// The full path of `program` found on PATH (executable), or empty.
+std::string FindProgram(const std::string& program);
 
 // The pid in `pidfile` when that process is alive, else 0.
 int PidFromFile(const std::string& pidfile);

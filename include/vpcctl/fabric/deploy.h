@@ -36,6 +36,11 @@ Status VpcSync(Context& ctx, const std::string& vpc, const FanOutOptions& o);
 // Removes the VPC from the fabric and its interfaces from every member.
 Status VpcDestroy(Context& ctx, const std::string& vpc, const FanOutOptions& o);
 
+// Rotates a node's WireGuard key: the node makes a new private key (`vpcctl wg-key --rotate`)
+// and answers its public key, which is pushed to the node and to every node sharing an
+// encrypted VPC with it, all at once.
+Status NodeRekey(Context& ctx, const std::string& node, const FanOutOptions& o);
+
 // Every member's drift and a matrix of ping loss and latency between overlay addresses.
 // Exit 5 when anything is drifted, down, stale or unreachable.
 Status VpcStatus(Context& ctx, const std::string& vpc, const FanOutOptions& o);

@@ -38,6 +38,10 @@ struct ApplyOptions {
 // probes again and verifies. Holds the node's apply lock.
 Status Apply(Context& ctx, const ApplyOptions& o);
 
+// WireGuard drops a session this long after its last handshake (Reject-After-Time); with
+// keepalives every 25 s a live pair handshakes at least every two minutes.
+inline constexpr int64_t kStaleHandshakeSeconds = 180;
+
 struct StatusLocalOptions {
   std::string vpc;  // empty: every VPC of the node
   bool json = false;
@@ -54,13 +58,6 @@ struct ImportOutcome {
 };
 Result<ImportOutcome> ImportMap(store::Store& db, const std::string& text, const std::string& node,
                                 bool force);
-
-// This node's interfaces, through the platform driver's probe commands.
-Result<plan::Observed> ProbeInterfaces(Context& ctx, const platform::Driver& driver);
-// Runs commands on this node, batched as the driver allows; stops at the first failure, naming
-// the command, how it ended and what it printed.
-Status RunBatched(Context& ctx, const platform::Driver& driver,
-                  const std::vector<platform::Argv>& commands);
 
 // Opens (creating it if needed) a node's database.
 Result<std::unique_ptr<store::Store>> OpenNodeStore(Context& ctx);

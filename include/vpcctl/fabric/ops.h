@@ -18,6 +18,8 @@ struct InitOptions {
   std::vector<std::string> addresses;
   std::string vni_range;  // "LO-HI"; empty: default
   std::string mtu;        // empty: detected from the interface holding the first address
+  std::string transport_network;  // empty: model::kDefaultTransportNetwork
+  std::string wireguard_port;     // empty: model::kDefaultWgPort
   bool json = false;
 };
 Status Init(Context& ctx, const InitOptions& o);
@@ -62,6 +64,8 @@ struct VpcInitOptions {
   std::string port = "4789";
   std::string max_jails;
   std::string max_vms;
+  bool plain = false;      // tunnels over the underlay directly (one trusted site)
+  bool encrypted = false;  // the default, said explicitly
 };
 Status VpcInit(Context& ctx, const VpcInitOptions& o);
 Status VpcList(Context& ctx, bool json);

@@ -30,6 +30,16 @@ inline constexpr uint32_t kFreeBsdMaxVni = 32767;
 inline constexpr uint32_t kDefaultVniLo = 100;
 inline constexpr uint32_t kDefaultVniHi = kMaxVni;
 
+// Encrypted VPCs run their tunnels inside WireGuard: one WireGuard interface per node, whose
+// peers are the nodes it shares an encrypted VPC with, each holding a transport address from the
+// fabric's transport network. VXLAN runs between transport addresses.
+inline constexpr int kDefaultWgPort = 51820;
+inline constexpr std::string_view kDefaultTransportNetwork = "10.255.0.0/16";
+// The WireGuard interface: a name no VPC (hence no bridge) can have.
+inline constexpr std::string_view kWgInterface = "wg-vpcctl";
+// Seconds between keepalives to each WireGuard peer (also what makes a new peer handshake at once).
+inline constexpr int kWgKeepalive = 25;
+
 struct Node {
   std::string name;
   std::string ssh_host;  // IP address or DNS name that SSH reaches
@@ -45,6 +55,8 @@ struct Node {
   std::string host_key;        // pinned host key, "ssh-ed25519 AAAA..."; empty until enrolled
   std::string remote_version;  // vpcctl version last seen on the node
   std::string last_check;      // ISO 8601 time and outcome of the last `node check`
+  std::optional<net::IpAddress> transport;  // address inside WireGuard, from the transport network
+  std::string wg_public_key;   // the node's WireGuard public key as it last reported it
 
   const std::optional<net::IpAddress>& Underlay(net::Family f) const {
     return f == net::Family::kV4 ? underlay4 : underlay6;
@@ -97,6 +109,7 @@ struct Vpc {
   std::vector<Member> members;  // in joining order
   std::vector<Tunnel> tunnels;  // sorted by VNI
   std::vector<Vip> vips;        // sorted by vhid
+  bool encrypted = false;       // tunnels run inside WireGuard (vpc init default; --plain: not)
 
   const Member* FindMember(std::string_view node) const;
   const Vip* FindVip(int vhid) const;
@@ -111,9 +124,20 @@ struct VniRange {
   std::string ToString() const { return std::to_string(lo) + "-" + std::to_string(hi); }
 };
 
+// The default transport network, 10.255.0.0/16.
+net::Cidr DefaultTransportNetwork();
+
+// The network WireGuard carries between nodes, and WireGuard's UDP port on every node.
+struct Transport {
+  net::Cidr network = DefaultTransportNetwork();
+  int port = kDefaultWgPort;
+  static Transport Default() { return Transport{}; }
+};
+
 struct Fabric {
   uint64_t generation = 0;  // bumped by every change; maps carry it
   VniRange vni_range;
+  Transport transport = Transport::Default();
   std::vector<Node> nodes;  // in registration order
   std::vector<Vpc> vpcs;    // in creation order
 
@@ -121,6 +145,17 @@ struct Fabric {
   Node* FindNode(std::string_view name);
   const Vpc* FindVpc(std::string_view name) const;
   Vpc* FindVpc(std::string_view name);
+  // True when `node` is a member of an encrypted VPC (it runs the WireGuard interface).
+  bool NeedsWireguard(std::string_view node) const;
 };
+
+// Bytes WireGuard adds to each packet: 60 over an IPv4 underlay, 80 over IPv6.
+int WgOverhead(net::Family underlay);
+// Bytes VXLAN adds to each frame: 50 over IPv4, 70 over IPv6.
+int VxlanOverhead(net::Family outer);
+// The MTU of a node's WireGuard interface: its underlay MTU minus WireGuard's overhead over the
+// cheapest family it uses (IPv4 when any of its encrypted pairs runs over IPv4), so that the
+// largest VXLAN packet of each of its encrypted VPCs fits.
+int WireguardMtu(const Fabric& fabric, const Node& node);
 
 }  // namespace vpcctl::model

@@ -11,7 +11,8 @@
 
 namespace vpcctl::model {
 
-inline constexpr int kMapFormat = 1;
+// Format 2 added encrypted VPCs (transport network, transport addresses, WireGuard public keys).
+inline constexpr int kMapFormat = 2;
 
 struct Map {
   std::string fabric_id;   // 32 hex digits, set by `vpcctl init` on the controller
@@ -31,5 +32,10 @@ Result<Map> ParseMap(std::string_view json);
 // addresses inside the peer network and unique, one tunnel per pair of members with a
 // fabric-unique VNI in its underlay family, MTU and port in range.
 Status ValidateFabric(const Fabric& f);
+
+// A transport network leaves room for nodes (/30 or wider for IPv4, /126 for IPv6).
+Status ValidateTransportNetwork(const net::Cidr& network);
+// True when the two networks share an address.
+bool Overlaps(const net::Cidr& a, const net::Cidr& b);
 
 }  // namespace vpcctl::model

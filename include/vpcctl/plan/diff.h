@@ -32,6 +32,12 @@ enum class Action {
   kAttachGuest,   // create a guest's interfaces and put the host side on the bridge
   kDetachGuest,   // destroy a guest's host-side interface
   kRejoinGuest,   // put an existing guest interface back on its bridge
+  kCreateWireguard,  // the WireGuard interface (kernel), with MTU and owner tag
+  kSetWireguard,     // its private key file and listen port (then a handshake with every peer)
+  kSetWgPeer,        // add or correct one peer: endpoint, allowed address, keepalive
+  kRemoveWgPeer,
+  kLoadFirewall,     // replace vpcctl's underlay firewall atomically
+  kRemoveFirewall,
 };
 std::string_view ActionName(Action a);
 
@@ -50,6 +56,12 @@ struct Step {
   DesiredDaemon daemon;     // daemon actions
   model::Attachment guest;  // guest actions
   bool drop_record = false;  // kDetachGuest: the record goes too (its VPC left the node)
+  DesiredWireguard wireguard;  // kCreateWireguard, kSetWireguard
+  DesiredWgPeer wg_peer;       // kSetWgPeer, kRemoveWgPeer (public_key only)
+  // kSetWireguard: peers to send a keepalive to at once, so that a new key is in use within an
+  // RTT instead of after WireGuard's 5 s handshake retry.
+  std::vector<std::string> poke;
+  DesiredFirewall firewall;  // kLoadFirewall, kRemoveFirewall
   std::string reason;       // why the step is needed ("missing", "mtu 1500, want 1450")
 };
 
@@ -61,8 +73,8 @@ std::vector<Step> Redacted(std::vector<Step> steps);
 // One line for humans: "create tunnel vx101 to h2 (vni 101, 192.0.2.1 -> 192.0.2.2:4789)".
 std::string Describe(const Step& s);
 
-// The steps, in dependency order: removals, tunnels, bridges, members, addresses, up, VIPs,
-// daemon files, daemons, guests.
+// The steps, in dependency order: removals, firewall, WireGuard, tunnels, bridges, members,
+// addresses, up, VIPs, daemon files, daemons, guests.
 // Refuses (listing every one) interfaces in the way that vpcctl does not own.
 Result<std::vector<Step>> Diff(const Desired& desired, const Observed& observed);
 

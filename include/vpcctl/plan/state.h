@@ -21,6 +21,9 @@ namespace vpcctl::plan {
 // Interfaces vpcctl creates carry this marker (FreeBSD description, Linux ifalias) followed by
 // the VPC name: "vpcctl:vpc1".
 inline constexpr std::string_view kOwnerPrefix = "vpcctl:";
+// The owner of the WireGuard interface, which serves every encrypted VPC of the node: a name no
+// VPC can have.
+inline constexpr std::string_view kWgOwner = "wg-transport";
 std::string OwnerTag(std::string_view vpc);
 // The VPC named by an owner tag, or empty when the tag is not ours.
 std::string_view OwnerVpc(std::string_view tag);
@@ -28,10 +31,11 @@ std::string_view OwnerVpc(std::string_view tag);
 struct DesiredTunnel {
   std::string ifname;  // vx<VNI>
   uint32_t vni = 0;
-  net::IpAddress local;
+  net::IpAddress local;   // underlay address (plain) or transport address (encrypted)
   net::IpAddress remote;
   int port = model::kDefaultVxlanPort;
   std::string peer;  // the node at the other end
+  bool encrypted = false;  // runs inside WireGuard, between transport addresses
 };
 
 // A VIP this node takes part in.
@@ -54,6 +58,7 @@ struct DesiredVpc {
   std::vector<net::IpAddress> keep_addresses;  // addresses others manage on the bridge (VIPs)
   std::vector<DesiredVip> vips;                // VIP groups this node belongs to
   size_t members = 0;                          // for the majority rule of VIP health
+  bool encrypted = false;
 };
 
 // A file vpcctl maintains (daemon configurations), and what to run when it changes.
@@ -64,7 +69,8 @@ struct DesiredFile {
   std::vector<std::string> on_change;  // argv run after rewriting it; empty: nothing
 };
 
-// A daemon vpcctl keeps running while the node has VIPs (keepalived; FreeBSD's VIP watcher).
+// A daemon vpcctl keeps running (keepalived and FreeBSD's VIP watcher while the node has VIPs;
+// wireguard-go on Linux without kernel WireGuard).
 struct DesiredDaemon {
   std::string name;
   std::string pidfile;
@@ -72,6 +78,40 @@ struct DesiredDaemon {
   std::vector<std::string> start;      // argv that starts it in the background
   std::vector<std::string> stale;      // files to clear before starting it (dead pid files)
   bool reload_on_hup = true;           // else a changed config restarts it
+  // A daemon that stays in the foreground: vpcctl detaches it, writes its pid file and sends its
+  // output to `log`, then waits (a few seconds at most) for `ready` to exist.
+  bool detach = false;
+  std::string log;
+  std::string ready;
+};
+
+// A WireGuard peer of this node: a node it shares an encrypted VPC with.
+struct DesiredWgPeer {
+  std::string node;
+  std::string public_key;    // empty until the peer has reported one (then not configured yet)
+  net::IpAddress endpoint;   // its underlay address in the pair's family
+  int port = model::kDefaultWgPort;
+  net::IpAddress transport;  // the only address it may send from inside the tunnel
+};
+
+// The node's WireGuard interface, when it is a member of an encrypted VPC.
+struct DesiredWireguard {
+  std::string ifname{model::kWgInterface};
+  int port = model::kDefaultWgPort;
+  int mtu = 0;
+  net::IfAddress address;   // transport address, with the transport network's prefix
+  std::string key_file;     // the private key: made on this node, never leaves it
+  std::string public_key;   // of key_file; empty when the node has none yet
+  std::vector<DesiredWgPeer> peers;
+};
+
+// The underlay firewall vpcctl owns (nftables table, pf anchor). Empty rules: none wanted.
+struct DesiredFirewall {
+  std::string rules;         // the ruleset in the platform's own syntax
+  std::string rules_path;    // where the loaded rules are kept (loaded from there)
+  std::string listing_path;  // what the kernel listed right after loading them
+  std::string tool;          // the program that loads it ("nft", "pfctl")
+  std::string package;       // what provides it, for the message when it is missing
 };
 
 // A guest recorded on this node, on a VPC the node still has.
@@ -87,6 +127,11 @@ struct Desired {
   std::vector<DesiredFile> files;
   std::vector<DesiredDaemon> daemons;
   bool kernel_vips = false;  // VIPs are interface addresses the diff manages (FreeBSD CARP)
+  std::optional<DesiredWireguard> wireguard;   // set when the node is in an encrypted VPC
+  DesiredDaemon wireguard_go;  // WireGuard in userspace, where the kernel has none (Linux)
+  DesiredFirewall firewall;
+  std::vector<net::IpAddress> fabric_underlays;  // every node's: the only WireGuard senders
+  int wg_port = model::kDefaultWgPort;
   std::vector<DesiredAttachment> attachments;
   // Records of guests on VPCs this node no longer has (their interfaces go, then the records).
   std::vector<model::Attachment> orphans;
@@ -96,7 +141,7 @@ struct Desired {
 Result<Desired> DesiredFor(const model::Fabric& fabric, std::string_view node,
                            std::string_view only_vpc = {});
 
-enum class IfKind { kOther, kVxlan, kBridge };
+enum class IfKind { kOther, kVxlan, kBridge, kWireguard };
 
 struct ObservedVip {
   net::IpAddress address;
@@ -118,6 +163,8 @@ struct ObservedInterface {
   std::optional<net::IpAddress> local;
   std::optional<net::IpAddress> remote;
   int port = 0;
+  std::optional<bool> learning;  // unknown when the probe does not say
+  bool userspace = false;        // a WireGuard interface that is wireguard-go's tun
   // bridge membership of this interface
   std::string master;
   bool isolated = false;  // Linux isolated / FreeBSD private
@@ -125,8 +172,32 @@ struct ObservedInterface {
   std::vector<ObservedVip> vips;  // CARP addresses (FreeBSD)
 };
 
+// A peer as `wg show IFACE dump` lists it.
+struct ObservedWgPeer {
+  std::string public_key;
+  std::optional<net::IpAddress> endpoint;
+  int endpoint_port = 0;
+  std::vector<std::string> allowed_ips;  // as printed: "10.255.0.2/32"
+  int64_t latest_handshake = 0;          // UNIX seconds; 0: never
+  int keepalive = 0;                     // seconds; 0: off
+};
+
+// The WireGuard interface's configuration (never its private key).
+struct ObservedWireguard {
+  std::string public_key;
+  int port = 0;
+  std::vector<ObservedWgPeer> peers;
+  const ObservedWgPeer* Find(std::string_view key) const;
+};
+
 struct Observed {
   std::vector<ObservedInterface> interfaces;
+  std::optional<ObservedWireguard> wireguard;  // from wg(8), when the interface exists
+  // Linux: whether the kernel has WireGuard; unknown (not probed) counts as yes.
+  std::optional<bool> wireguard_kernel;
+  // Programs found on the node (wg, wireguard-go, nft, pfctl); not probed: all assumed present.
+  std::optional<std::set<std::string>> tools;
+  std::optional<std::string> firewall;         // vpcctl's live ruleset listing; none: absent
   std::map<std::string, std::string> files;  // path -> content, for the desired files that exist
   std::map<std::string, bool> daemons;       // name -> running
   std::set<std::string> netns;               // Linux network namespaces that exist

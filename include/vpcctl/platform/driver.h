@@ -28,8 +28,9 @@ struct PingResult {
   double avg_ms = -1;  // -1 when nothing came back
 };
 
-// Where the VIP machinery finds vpcctl and its state on the node.
-struct VipEnv {
+// Where the node's machinery (VIP daemons, WireGuard key, firewall records) finds vpcctl and its
+// state directory.
+struct NodeEnv {
   std::string vpcctl = "/usr/local/sbin/vpcctl";
   std::string state_dir;
 };
@@ -46,18 +47,38 @@ class Driver {
   virtual Result<plan::Observed> ParseProbe(const std::vector<std::string>& outputs) const = 0;
   // Groups commands into as few processes as the platform allows (Linux: `ip -batch -`).
   virtual std::vector<Invocation> Batch(const std::vector<Argv>& commands) const;
-  // Fills the desired daemon files, daemons and VIP mode for the node's VIPs (also when it has
-  // none: then they are to be removed or stopped).
-  virtual void AddVipSetup(plan::Desired& d, const VipEnv& env) const = 0;
+  // Fills what the node runs besides its interfaces: the VIP machinery (daemon files, daemons,
+  // VIP mode; also when it has no VIP: then they are to be removed or stopped), the WireGuard
+  // key file and engine, and the underlay firewall.
+  virtual void AddNodeSetup(plan::Desired& d, const NodeEnv& env) const = 0;
   virtual std::string DefaultStateDir() const = 0;
+  // The commands that list vpcctl's firewall (their outputs, joined, are what the diff compares
+  // with the listing recorded at the last load). A failure or empty output of the first: absent.
+  virtual std::vector<Argv> FirewallProbe() const = 0;
   // Pings `to` from this node's overlay address `from`, through `bridge`, `count` times.
   virtual Argv PingCommand(const std::string& bridge, const net::IpAddress& from,
                            const net::IpAddress& to, int count) const = 0;
 };
 
-// The commands of the steps both platforms carry out the same way (files, daemons); nullopt for
-// interface steps. Apply performs the file write/removal and daemon signals itself, then runs these.
+// The commands of the steps both platforms carry out the same way (files, daemons, WireGuard
+// through wg(8)); nullopt for interface steps. Apply performs the file write/removal and daemon
+// signals itself, then runs these.
 std::optional<std::vector<Argv>> RenderCommon(const plan::Step& step);
+
+// `wg show IFACE dump`: what the node's WireGuard interface is configured with.
+Argv WireguardProbe(const std::string& ifname);
+// Parses `wg show IFACE dump` (wireguard-tools, the same on both platforms). The first line's
+// private key is never kept, nor quoted in an error.
+Result<plan::ObservedWireguard> ParseWgDump(std::string_view output);
+// Replaces the private key (first field of the first line) of `wg show dump` output, so that no
+// copy of it outlives the probe.
+void ScrubWgDump(std::string& output);
+
+// The paths under the state directory that the firewall and WireGuard steps use.
+std::string WgKeyPath(const NodeEnv& env);
+plan::DesiredFirewall FirewallPaths(const NodeEnv& env);
+// "10.77.0.2:51820", "[fd77::2]:51820"
+std::string Endpoint(const net::IpAddress& a, int port);
 
 // Reads the summary lines of ping(8) (iputils and FreeBSD formats).
 Result<PingResult> ParsePing(std::string_view output);

@@ -21,15 +21,32 @@ class FreeBsdDriver : public Driver {
   Argv PingCommand(const std::string& bridge, const net::IpAddress& from, const net::IpAddress& to,
                    int count) const override;
   // CARP addresses on the bridge (diffed like interfaces), a devd rule that reports state changes
-  // to `vpcctl vip-event`, and `vpcctl vip-watch`, which demotes CARP without a quorum.
-  void AddVipSetup(plan::Desired& d, const VipEnv& env) const override;
+  // to `vpcctl vip-event`, and `vpcctl vip-watch`, which demotes CARP without a quorum; if_wg
+  // for WireGuard; a pf anchor as the underlay firewall.
+  void AddNodeSetup(plan::Desired& d, const NodeEnv& env) const override;
   std::string DefaultStateDir() const override { return "/var/db/vpcctl"; }
+  std::vector<Argv> FirewallProbe() const override;
+
+ private:
+  void AddVipSetup(plan::Desired& d, const NodeEnv& env) const;
 };
 
 inline constexpr const char* kDevdConf = "/usr/local/etc/devd/vpcctl.conf";
+// The pf anchor vpcctl loads its rules into; pf.conf must call it: anchor "vpcctl".
+inline constexpr const char* kPfAnchor = "vpcctl";
 
 // The devd rule for the node's VPC bridges; empty when the node has no VIP.
-std::string RenderDevdConf(const plan::Desired& d, const VipEnv& env);
+std::string RenderDevdConf(const plan::Desired& d, const NodeEnv& env);
+
+// The rules of the pf anchor "vpcctl" (for `pfctl -a vpcctl -f`): only blocks, so that pf.conf's
+// own rules keep deciding everything else. VXLAN to each local tunnel socket only from the
+// member underlay addresses (plain) or through WireGuard from the peers' transport addresses
+// (encrypted), WireGuard only from the fabric's nodes, CARP claiming a VPC's addresses only on its
+// bridge. Empty when the node has no VPC.
+std::string RenderPfAnchor(const plan::Desired& d);
+
+// Clone unit of the WireGuard interface before it is renamed to wg-vpcctl.
+inline constexpr uint32_t kFreeBsdWgUnit = 10000;
 
 // Clone unit of a VPC's bridge before it is renamed to the VPC name: 10000 + VPC id, away from the
 // bridge0, bridge1, ... that people and other tools create.

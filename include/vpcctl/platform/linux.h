@@ -23,15 +23,26 @@ class LinuxDriver : public Driver {
   std::vector<Invocation> Batch(const std::vector<Argv>& commands) const override;
   Argv PingCommand(const std::string& bridge, const net::IpAddress& from, const net::IpAddress& to,
                    int count) const override;
-  // keepalived (VRRPv3) for the node's VIPs, with its configuration in the state directory.
-  void AddVipSetup(plan::Desired& d, const VipEnv& env) const override;
+  // keepalived (VRRPv3) for the node's VIPs, with its configuration in the state directory;
+  // wireguard-go where the kernel has no WireGuard; an nftables table as the underlay firewall.
+  void AddNodeSetup(plan::Desired& d, const NodeEnv& env) const override;
   std::string DefaultStateDir() const override { return "/var/lib/vpcctl"; }
+  std::vector<Argv> FirewallProbe() const override;
+
+ private:
+  void AddVipSetup(plan::Desired& d, const NodeEnv& env) const;
 };
 
 // keepalived.conf for the node's VIPs: one vrrp_instance per VIP on the VPC bridge, unicast
 // adverts between the group's overlay addresses, a quorum track_script per VPC of three or more
 // members, and `vpcctl vip-event` as notify. Empty when the node has no VIP.
-std::string RenderKeepalivedConf(const plan::Desired& d, const VipEnv& env);
+std::string RenderKeepalivedConf(const plan::Desired& d, const NodeEnv& env);
+
+// The nftables script (for `nft -f`) that replaces table inet vpcctl atomically: VXLAN of each
+// tunnel only from its one remote (through WireGuard for encrypted VPCs), WireGuard only from the
+// fabric's nodes, VIP election claiming a VPC's addresses only on its bridge. Empty when the node
+// has no VPC.
+std::string RenderNftables(const plan::Desired& d);
 
 // Interfaces with kind, MTU, flags, ifalias, vxlan parameters and bridge-port data.
 Result<std::vector<plan::ObservedInterface>> ParseIpLink(std::string_view json);

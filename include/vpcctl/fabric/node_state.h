@@ -1,0 +1,55 @@
+// The node's side of planning, shared by apply, status and attach: what the node should have
+// (from its map, its guests and its own WireGuard key) and what it has (probed through its
+// platform driver).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "vpcctl/base/result.h"
+#include "vpcctl/fabric/context.h"
+#include "vpcctl/model/map.h"
+#include "vpcctl/plan/diff.h"
+#include "vpcctl/plan/state.h"
+#include "vpcctl/platform/driver.h"
+#include "vpcctl/store/store.h"
+
+namespace vpcctl::fabric {
+
+// The map this node holds, parsed.
+struct HeldMap {
+  model::Map map;
+  std::string node;  // which node of the map this one is
+  uint64_t generation = 0;
+};
+Result<HeldMap> LoadHeldMap(store::Store& db);
+
+// Steps as reports carry them: action, VPC, interface, description.
+nlohmann::json StepsJson(const std::vector<plan::Step>& steps);
+
+// The node's part of `map` (nothing when it is not in the map), with the machinery its platform
+// runs (VIP daemons, WireGuard, firewall) and its guests. The WireGuard public key is this node's
+// own, read from its key file; with `make_key` the key pair is made first when there is none.
+Result<plan::Desired> NodeDesired(Context& ctx, store::Store& db, const model::Map& map,
+                                  const std::string& node, model::Platform platform,
+                                  bool make_key);
+
+// This node's interfaces, through the platform driver's probe commands.
+Result<plan::Observed> ProbeInterfaces(Context& ctx, const platform::Driver& driver);
+
+// Everything the diff compares with `desired`: the interfaces, the WireGuard interface's
+// configuration, vpcctl's firewall listing, the daemon files and daemons, and which programs and
+// kernel features the node has.
+Result<plan::Observed> ProbeNode(Context& ctx, const platform::Driver& driver,
+                                 const plan::Desired& desired);
+
+// The live listing of vpcctl's firewall (the driver's firewall probe), or nothing when absent.
+std::optional<std::string> ProbeFirewall(Context& ctx, const platform::Driver& driver);
+
+// Runs commands on this node, batched as the driver allows; stops at the first failure, naming
+// the command, how it ended and what it printed.
+Status RunBatched(Context& ctx, const platform::Driver& driver,
+                  const std::vector<platform::Argv>& commands);
+
+}  // namespace vpcctl::fabric

@@ -1,0 +1,155 @@
+#include "vpcctl/fabric/node_state.h"
+
+#include <sys/utsname.h>
+
+#include "vpcctl/base/text.h"
+#include "vpcctl/exec/runner.h"
+#include "vpcctl/fabric/wg_key.h"
+#include "vpcctl/store/state_dir.h"
+
+namespace vpcctl::fabric {
+
+namespace {
+
+constexpr std::chrono::seconds kStepTimeout{60};
+
+// The programs the plans of either platform may need.
+constexpr const char* kTools[] = {"wg", "wireguard-go", "nft", "pfctl"};
+
+// Linux: WireGuard is in the kernel (built in or loaded), or its module is installed and the
+// kernel loads it on `ip link add ... type wireguard`.
+bool KernelHasWireguard() {
+  if (store::FileExists("/sys/module/wireguard")) return true;
+  utsname u{};
+  if (uname(&u) != 0) return false;
+  return store::FileExists(std::string("/lib/modules/") + u.release +
+                           "/kernel/drivers/net/wireguard");
+}
+
+}  // namespace
+
+Result<HeldMap> LoadHeldMap(store::Store& db) {
+  VPC_ASSIGN_OR_RETURN(auto held, db.LoadMap());
+  if (!held) {
+    return UsageError("no map on this node yet: the controller pushes one with `vpcctl vpc "
+                      "deploy` or `vpcctl vpc sync`");
+  }
+  auto m = model::ParseMap(held->document);
+  if (!m) return Failure("the map held in the state database is unusable: " + m.error().message);
+  return HeldMap{std::move(*m), held->node, held->generation};
+}
+
+nlohmann::json StepsJson(const std::vector<plan::Step>& steps) {
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& s : steps) {
+    arr.push_back({{"action", plan::ActionName(s.action)},
+                   {"vpc", s.vpc},
+                   {"interface", s.ifname},
+                   {"description", plan::Describe(s)}});
+  }
+  return arr;
+}
+
+Result<plan::Desired> NodeDesired(Context& ctx, store::Store& db, const model::Map& map,
+                                  const std::string& node, model::Platform platform,
+                                  bool make_key) {
+  plan::Desired d;
+  if (map.fabric.FindNode(node)) {
+    VPC_ASSIGN_OR_RETURN(d, plan::DesiredFor(map.fabric, node));
+  }
+  d.node = node;
+  d.platform = platform;
+  platform::DriverFor(platform).AddNodeSetup(d, platform::NodeEnv{exec::SelfPath(), ctx.paths.dir});
+  if (d.wireguard) {
+    VPC_ASSIGN_OR_RETURN(d.wireguard->public_key, NodePublicKey(d.wireguard->key_file, make_key));
+  }
+  VPC_ASSIGN_OR_RETURN(auto records, db.Attachments());
+  for (auto& r : records) {
+    const plan::DesiredVpc* dv = nullptr;
+    for (const auto& v : d.vpcs)
+      if (v.vpc == r.vpc) dv = &v;
+    if (dv) {
+      d.attachments.push_back(plan::DesiredAttachment{std::move(r), dv->mtu});
+    } else {
+      d.orphans.push_back(std::move(r));
+    }
+  }
+  return d;
+}
+
+Result<plan::Observed> ProbeInterfaces(Context& ctx, const platform::Driver& driver) {
+  std::vector<std::string> outputs;
+  for (const auto& argv : driver.ProbeCommands()) {
+    VPC_ASSIGN_OR_RETURN(auto r, ctx.runner.Run(argv, "", kStepTimeout));
+    if (!r.ok()) {
+      return Failure("probe `" + ShellLine(argv) + "` failed: " + std::string(Trim(r.err)));
+    }
+    outputs.push_back(std::move(r.out));
+  }
+  return driver.ParseProbe(outputs);
+}
+
+std::optional<std::string> ProbeFirewall(Context& ctx, const platform::Driver& driver) {
+  std::string listing;
+  bool first = true;
+  for (const auto& argv : driver.FirewallProbe()) {
+    auto r = ctx.runner.Run(argv, "", kStepTimeout);
+    bool ok = r.ok() && r->ok();
+    if (first && (!ok || Trim(r->out).empty())) return std::nullopt;  // r is ok when ok
+    if (!first) listing += "--\n";
+    if (ok) listing += r->out;
+    first = false;
+  }
+  return listing;
+}
+
+Result<plan::Observed> ProbeNode(Context& ctx, const platform::Driver& driver,
+                                 const plan::Desired& desired) {
+  VPC_ASSIGN_OR_RETURN(plan::Observed observed, ProbeInterfaces(ctx, driver));
+  std::set<std::string> tools;
+  for (const char* t : kTools)
+    if (!exec::FindProgram(t).empty()) tools.insert(t);
+  observed.tools = tools;
+  if (driver.platform() == model::Platform::kLinux) observed.wireguard_kernel = KernelHasWireguard();
+  std::string wg(model::kWgInterface);
+  if (observed.Find(wg) && tools.count("wg")) {
+    auto r = ctx.runner.Run(platform::WireguardProbe(wg), "", kStepTimeout);
+    if (r && r->ok()) {
+      platform::ScrubWgDump(r->out);
+      VPC_ASSIGN_OR_RETURN(observed.wireguard, platform::ParseWgDump(r->out));
+    }
+  }
+  if (!desired.firewall.tool.empty() && tools.count(desired.firewall.tool)) {
+    observed.firewall = ProbeFirewall(ctx, driver);
+  }
+  std::vector<std::string> files = {desired.firewall.rules_path, desired.firewall.listing_path};
+  for (const auto& f : desired.files) files.push_back(f.path);
+  for (const auto& path : files) {
+    if (path.empty() || !store::FileExists(path)) continue;
+    VPC_ASSIGN_OR_RETURN(observed.files[path], store::ReadFile(path));
+  }
+  for (const auto& d : desired.daemons) observed.daemons[d.name] = exec::PidFromFile(d.pidfile) != 0;
+  if (!desired.wireguard_go.name.empty()) {
+    observed.daemons[desired.wireguard_go.name] =
+        exec::PidFromFile(desired.wireguard_go.pidfile) != 0;
+  }
+  return observed;
+}
+
+Status RunBatched(Context& ctx, const platform::Driver& driver,
+                  const std::vector<platform::Argv>& commands) {
+  for (const auto& inv : driver.Batch(commands)) {
+    auto r = ctx.runner.Run(inv.argv, inv.input, kStepTimeout);
+    std::string what = ShellLine(inv.argv);
+    if (!r) return Failure("running `" + what + "`: " + r.error().message);
+    if (!r->ok()) {
+      std::string detail = std::string(Trim(r->err.empty() ? r->out : r->err));
+      return Failure("`" + what + "` failed" +
+                     (r->timed_out ? " (timed out)" : " with exit " + std::to_string(r->exit_code)) +
+                     ": " + detail);
+    }
+  }
+  return {};
+}
+
+}  // namespace vpcctl::fabric
