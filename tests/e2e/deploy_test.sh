@@ -28,7 +28,7 @@ e2e_check "apply on a node that has no map yet is a no-op (what the boot unit ru
 V node add h2 10.77.0.2 --identity "$E2E_DIR/bootstrap" --yes --remote-vpcctl "$VPCCTL_BIN" >/dev/null 2>&1
 V node add h3 fd77::3 --underlay fd77::3 --underlay 10.77.0.3 --identity "$E2E_DIR/bootstrap" --yes \
     --remote-vpcctl "$VPCCTL_BIN" >/dev/null 2>&1
-e2e_check "vpc init vpc1 over h1, h2, h3" V vpc init vpc1 --peer-network 10.100.0.0/24 --members h1,h2,h3
+e2e_check "vpc init vpc1 over h1, h2, h3" V vpc init vpc1 --plain --peer-network 10.100.0.0/24 --members h1,h2,h3
 e2e_check "vpc1 derived MTU 1430 (one pair over IPv6)" e2e_contains "$(V vpc show vpc1)" "mtu 1430"
 
 # ---- A 3-node VPC deployed from one controller.
@@ -67,7 +67,7 @@ e2e_check "every vpcctl interface kept its ifindex" [ "$(for h in h1 h2 h3; do i
 
 # ---- Two VPCs on the same nodes; a broadcast in vpc1 reaches each node exactly once (no loop)
 # and never appears in vpc2.
-e2e_check "vpc2 on the same nodes deploys" V vpc init vpc2 --peer-network 10.200.0.0/24 --members h1,h2,h3
+e2e_check "vpc2 on the same nodes deploys" V vpc init vpc2 --plain --peer-network 10.200.0.0/24 --members h1,h2,h3
 e2e_check "deploy vpc2" V vpc deploy vpc2
 marker=c0ffee$(printf '%06x' $$)
 for h in h2 h3; do
@@ -112,7 +112,7 @@ for h in h1 h2 h3; do
 done
 
 # ---- Crash recovery: an apply killed with SIGKILL midway, then deploy converges.
-e2e_check "vpc3 created" V vpc init vpc3 --peer-network 10.30.0.0/24 --members h1,h2,h3
+e2e_check "vpc3 created" V vpc init vpc3 --plain --peer-network 10.30.0.0/24 --members h1,h2,h3
 map=$(V map export)
 echo "$map" | e2e_on h2 env VPCCTL_FAULT_KILL_AFTER=7 "$VPCCTL_BIN" apply --local --import --node h2 >/dev/null 2>&1
 rc=$?

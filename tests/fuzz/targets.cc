@@ -10,6 +10,7 @@
 #include "vpcctl/model/names.h"
 #include "vpcctl/net/ip.h"
 #include "vpcctl/plan/diff.h"
+#include "vpcctl/platform/driver.h"
 #include "vpcctl/platform/freebsd.h"
 #include "vpcctl/platform/linux.h"
 #include "vpcctl/ssh/command.h"
@@ -156,6 +157,51 @@ void KnownHosts(std::string_view in) {
   for (const auto& e : k->entries()) {
     auto found = again->Find(e.host, e.port);
     Check(found.has_value(), "pin lost in round trip");
+  }
+}
+
+void WgDump(std::string_view in) {
+  std::string text(in);
+  std::string first_field = text.substr(0, text.find('\t'));
+  platform::ScrubWgDump(text);
+  auto w = platform::ParseWgDump(text);
+  if (!w) {
+    CheckMessage(w.error());
+    // Whatever the first line held (a private key), no error may quote it.
+    Check(first_field.size() < 8 || w.error().message.find(first_field) == std::string::npos,
+          "error quotes the private key field");
+    return;
+  }
+  for (const auto& p : w->peers) {
+    Check(p.keepalive >= 0 && p.keepalive <= 65535, "keepalive range");
+    Check(p.latest_handshake >= 0, "handshake time");
+  }
+  plan::Desired d;
+  d.node = "h1";
+  plan::DesiredWireguard wg;
+  wg.address = *net::IfAddress::Parse("10.255.0.1/16");
+  wg.public_key = "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=";
+  wg.key_file = "/s/wg.key";
+  plan::DesiredWgPeer peer;
+  peer.node = "h2";
+  peer.public_key = "wrzhw72tmmBPS6/iT+cAeS9ujZFh+JSjKCEAVy5iuHc=";
+  peer.endpoint = *net::IpAddress::Parse("10.77.0.2");
+  peer.transport = *net::IpAddress::Parse("10.255.0.2");
+  wg.peers.push_back(peer);
+  d.wireguard = wg;
+  plan::Observed o;
+  plan::ObservedInterface i;
+  i.name = std::string(model::kWgInterface);
+  i.kind = plan::IfKind::kWireguard;
+  i.owner = plan::OwnerTag(plan::kWgOwner);
+  o.interfaces.push_back(i);
+  o.wireguard = *w;
+  auto steps = plan::Diff(d, o);
+  Check(steps.ok(), "diff against a parsed dump");
+  for (const auto& s : *steps) {
+    if (s.action == plan::Action::kRemoveWgPeer) {
+      Check(w->Find(s.wg_peer.public_key) != nullptr, "removes only peers it saw");
+    }
   }
 }
 

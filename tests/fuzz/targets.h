@@ -19,5 +19,8 @@ void FreeBsdIfconfig(std::string_view input);
 void Map(std::string_view input);
 // The known_hosts file.
 void KnownHosts(std::string_view input);
+// `wg show IFACE dump`, scrubbed as the probe does, then a diff of a WireGuard desired state
+// against it.
+void WgDump(std::string_view input);
 
 }  // namespace vpcctl::fuzz

@@ -301,6 +301,96 @@ TEST_F(Cli, OutOfRangeValuesAreRefused) {
       "1280"});
 }
 
+TEST_F(Cli, EncryptionBadInputIsRefusedWithNothingChanged) {
+  // --transport-network overlapping the underlay, at init: nothing is created.
+  auto r = Run({"init", "--name", "h1", "--address", "10.77.0.1", "--transport-network",
+                "10.77.0.0/16"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("10.77.0.0/16 contains the underlay address 10.77.0.1"), std::string::npos)
+      << r.err;
+  EXPECT_FALSE(std::filesystem::exists(state_ + "/vpcctl.db"));
+  for (const char* bad : {"10.255.0.1/16", "10.255.0.0/31", "224.0.0.0/8", "nope"}) {
+    auto b = Run({"init", "--name", "h1", "--address", "10.77.0.1", "--transport-network", bad});
+    EXPECT_EQ(b.exit_code, 2) << bad;
+    EXPECT_NE(b.err.find(bad), std::string::npos) << b.err;
+  }
+  auto port = Run({"init", "--name", "h1", "--address", "10.77.0.1", "--wireguard-port", "70000"});
+  EXPECT_EQ(port.exit_code, 2);
+  EXPECT_NE(port.err.find("'70000'"), std::string::npos);
+  InitFabric();
+  // A peer network overlapping the transport network, a --plain that contradicts --encrypted,
+  // a VXLAN port that is WireGuard's, an underlay inside the transport network.
+  Refused({"vpc", "init", "vpc1", "--peer-network", "10.255.7.0/24", "--members", "all"},
+          "10.255.7.0/24");
+  Refused({"vpc", "init", "vpc1", "--peer-network", "10.0.0.0/8", "--members", "all", "--plain"},
+          "overlaps the fabric's transport network 10.255.0.0/16");
+  Refused({"vpc", "init", "vpc1", "--peer-network", "10.100.0.0/24", "--members", "all",
+           "--plain", "--encrypted"},
+          "--plain and --encrypted");
+  Refused({"vpc", "init", "vpc1", "--peer-network", "10.100.0.0/24", "--members", "all", "--port",
+           "51820"},
+          "port 51820 is the fabric's WireGuard port");
+  Refused({"node", "add", "h9", "10.255.3.9", "--no-connect", "--platform", "linux"},
+          "10.255.3.9 is inside the fabric's transport network");
+  Refused({"node", "rekey", "h2"}, "'h2' is in no encrypted VPC");
+  Refused({"node", "rekey", "nope"}, "'nope'");
+}
+
+TEST_F(Cli, EncryptedVpcsShowTheirTransportAndKeys) {
+  auto init = json::parse(Run({"init", "--name", "h1", "--address", "192.0.2.1", "--mtu", "1500",
+                              "--transport-network", "fd7c:1::/64", "--wireguard-port", "51900",
+                              "--json"})
+                              .out);
+  EXPECT_EQ(init["transport_network"], "fd7c:1::/64");
+  EXPECT_EQ(init["wireguard_port"], 51900);
+  Ok({"node", "add", "h2", "192.0.2.2", "--no-connect", "--platform", "freebsd"});
+  Ok({"vpc", "init", "vpc1", "--peer-network", "10.100.0.0/24", "--members", "all"});
+  Ok({"vpc", "init", "vpc2", "--plain", "--peer-network", "10.200.0.0/24", "--members", "all"});
+  auto v = json::parse(Run({"vpc", "show", "vpc1", "--json"}).out);
+  EXPECT_EQ(v["encrypted"], true);
+  EXPECT_EQ(v["transport"]["network"], "fd7c:1::/64");
+  EXPECT_EQ(v["transport"]["wireguard_port"], 51900);
+  EXPECT_EQ(v["mtu"], 1500 - 60 - 70);  // WireGuard over IPv4, VXLAN over the IPv6 transport
+  EXPECT_EQ(v["members"][0]["transport"], "fd7c:1::1");
+  EXPECT_EQ(v["members"][1]["transport"], "fd7c:1::2");
+  EXPECT_TRUE(v["members"][0]["wireguard_public_key"].is_null());  // not deployed yet
+  auto w = json::parse(Run({"vpc", "show", "vpc2", "--json"}).out);
+  EXPECT_EQ(w["encrypted"], false);
+  EXPECT_TRUE(w["transport"].is_null());
+  auto text = Run({"vpc", "show", "vpc1"}).out;
+  EXPECT_NE(text.find("encrypted (WireGuard)"), std::string::npos) << text;
+  EXPECT_NE(text.find("transport: fd7c:1::/64 inside WireGuard, UDP port 51900"), std::string::npos);
+  auto list = Run({"vpc", "list"}).out;
+  EXPECT_NE(list.find("encrypted"), std::string::npos);
+  EXPECT_NE(list.find("plain"), std::string::npos);
+  auto node = Run({"node", "show", "h2"}).out;
+  EXPECT_NE(node.find("transport:    fd7c:1::2"), std::string::npos) << node;
+  EXPECT_NE(node.find("no key yet"), std::string::npos) << node;
+  // The map carries the transport, the addresses and (once reported) public keys only.
+  auto map = json::parse(Run({"map", "export"}).out);
+  EXPECT_EQ(map["format"], 2);
+  EXPECT_EQ(map["transport"]["port"], 51900);
+  EXPECT_EQ(map["vpcs"][0]["encrypted"], true);
+}
+
+TEST_F(Cli, WgKeyIsMadeOnceAndRotated) {
+  auto first = Run({"wg-key", "--json"});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  auto a = json::parse(first.out);
+  EXPECT_EQ(a["created"], true);
+  std::string key_file = state_ + "/wg.key";
+  EXPECT_EQ(std::filesystem::status(key_file).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  std::string private_key = *store::ReadFile(key_file);
+  EXPECT_EQ(first.out.find(std::string(Trim(private_key))), std::string::npos);
+  auto again = json::parse(Run({"wg-key", "--json"}).out);
+  EXPECT_EQ(again["public_key"], a["public_key"]);
+  EXPECT_EQ(again["created"], false);
+  auto rotated = json::parse(Run({"wg-key", "--rotate", "--json"}).out);
+  EXPECT_NE(rotated["public_key"], a["public_key"]);
+  EXPECT_NE(*store::ReadFile(key_file), private_key);
+}
+
 TEST_F(Cli, EveryProblemIsReportedAtOnce) {
   InitFabric();
   auto r = Run({"vpc", "init", "VPC", "--peer-network", "10.0.0.1/8", "--members", "h1,h9",

@@ -33,6 +33,7 @@ TEST(FuzzReplay, LinuxProbe) { EXPECT_GT(Replay("linux_probe", LinuxProbe), 0u);
 TEST(FuzzReplay, FreeBsdIfconfig) { EXPECT_GT(Replay("freebsd_ifconfig", FreeBsdIfconfig), 0u); }
 TEST(FuzzReplay, Map) { EXPECT_GT(Replay("map", Map), 0u); }
 TEST(FuzzReplay, KnownHosts) { EXPECT_GT(Replay("known_hosts", KnownHosts), 0u); }
+TEST(FuzzReplay, WgDump) { EXPECT_GT(Replay("wg_dump", WgDump), 0u); }
 
 }  // namespace
 }  // namespace vpcctl::fuzz

@@ -182,3 +182,81 @@ TEST(MtuOfAddress, FindsTheInterfaceHoldingTheAddress) {
 
 }  // namespace
 }  // namespace vpcctl::platform
+
+namespace vpcctl::platform {
+namespace {
+
+using testing::Ip;
+using testing::ReadData;
+
+// vpc1 over h1, h2, h3, encrypted, every key reported (as the golden files' Encrypted()).
+model::Fabric EncryptedSample() {
+  model::Fabric f = testing::SampleNodes();
+  alloc::VpcSpec spec;
+  spec.name = "vpc1";
+  spec.peer_network = testing::Net("10.100.0.0/24");
+  spec.members = {"h1", "h2", "h3"};
+  EXPECT_TRUE(alloc::CreateVpc(f, spec, 1).ok());
+  f.nodes[0].wg_public_key = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
+  f.nodes[1].wg_public_key = "TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=";
+  f.nodes[2].wg_public_key = "gN65BkIKy1eCE9pP1wdc8ROUtkHLF2PfAqYdyYBz6EA=";
+  return f;
+}
+
+TEST(WgDump, ReadsTheDeviceAndEveryPeerButNeverThePrivateKey) {
+  std::string text = ReadData("fixtures/wireguard/h1.dump");
+  std::string raw = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=" + text.substr(text.find('\t'));
+  ScrubWgDump(raw);
+  EXPECT_EQ(raw.find("yAnz5TF"), std::string::npos);
+  auto w = ParseWgDump(raw);
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  EXPECT_EQ(w->public_key, "nZx6Bl6DRx0OdPOL9mwhi4u8Xraymgjyr4a6lRJQcnY=");
+  EXPECT_EQ(w->port, 51820);
+  ASSERT_EQ(w->peers.size(), 3u);
+  EXPECT_EQ(w->peers[0].endpoint, Ip("10.77.0.2"));
+  EXPECT_EQ(w->peers[0].endpoint_port, 51820);
+  EXPECT_EQ(w->peers[0].allowed_ips, std::vector<std::string>{"10.255.0.2/32"});
+  EXPECT_EQ(w->peers[0].latest_handshake, 1796101744);
+  EXPECT_EQ(w->peers[0].keepalive, 25);
+  EXPECT_EQ(w->peers[1].endpoint, Ip("fd77::3"));
+  EXPECT_EQ(w->peers[1].latest_handshake, 0);
+  EXPECT_FALSE(w->peers[2].endpoint.has_value());
+  EXPECT_TRUE(w->peers[2].allowed_ips.empty());
+  EXPECT_EQ(w->peers[2].keepalive, 0);
+  EXPECT_FALSE(ParseWgDump("").ok());
+  auto bad = ParseWgDump(text + "a\tb\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message.find("xxxx"), std::string::npos);
+}
+
+TEST(FreeBsdParserEncrypted, ReadsWireGuardAndLearningAndLeavesNoDrift) {
+  auto obs = ParseIfconfig(ReadData("fixtures/freebsd/h2-encrypted.15.ifconfig-v.txt"));
+  ASSERT_TRUE(obs.ok()) << obs.error().message;
+  const auto* wg = obs->Find("wg-vpcctl");
+  ASSERT_NE(wg, nullptr);
+  EXPECT_EQ(wg->kind, IfKind::kWireguard);
+  EXPECT_EQ(wg->owner, "vpcctl:wg-transport");
+  ASSERT_EQ(wg->addresses.size(), 1u);
+  EXPECT_EQ(wg->addresses[0].ToString(), "10.255.0.2/16");
+  EXPECT_EQ(obs->Find("vx100")->learning, false);
+  // h2's WireGuard as `wg show wg-vpcctl dump` reports it.
+  obs->wireguard = *ParseWgDump(
+      "x\tTrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=\t51820\toff\n"
+      "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=\t(none)\t192.0.2.1:51820\t10.255.0.1/32\t1\t2\t3\t25\n"
+      "gN65BkIKy1eCE9pP1wdc8ROUtkHLF2PfAqYdyYBz6EA=\t(none)\t192.0.2.3:51820\t10.255.0.3/32\t1\t2\t3\t25\n");
+  auto desired = plan::DesiredFor(EncryptedSample(), "h2");
+  ASSERT_TRUE(desired.ok());
+  auto steps = plan::Diff(*desired, *obs);
+  ASSERT_TRUE(steps.ok()) << steps.error().message;
+  EXPECT_TRUE(steps->empty()) << ::testing::PrintToString(Names(*steps));
+  // The same tunnel learning (vxlanlearn) is drift: it is made again without.
+  std::string text = ReadData("fixtures/freebsd/h2-encrypted.15.ifconfig-v.txt");
+  size_t at = text.find("config: nolearning");
+  text.replace(at, 18, "config: learning");
+  auto learning = ParseIfconfig(text);
+  ASSERT_TRUE(learning.ok());
+  EXPECT_EQ(learning->Find("vx100")->learning, true);
+}
+
+}  // namespace
+}  // namespace vpcctl::platform
