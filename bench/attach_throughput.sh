@@ -1,7 +1,7 @@
 #!/bin/bash
 # Throughput between two guests (network namespaces) on different hosts across the VPC overlay,
 # against the underlay between those same hosts, with iperf3, in one run (TCP, 5 s, 3 rounds,
-# medians).
+# medians). A --plain VPC: bench/encryption_bench.sh measures encrypted ones.
 #   VPCCTL=build/vpcctl bench/attach_throughput.sh
 top=$(cd "$(dirname "$0")/.." && pwd)
 export VPCCTL=${VPCCTL:-$top/build/vpcctl}
@@ -11,7 +11,7 @@ command -v iperf3 >/dev/null || e2e_skip "iperf3 is not installed"
 e2e_setup 3
 e2e_controller 3 || exit 1
 V() { e2e_vpcctl h1 "$@"; }
-V vpc init vpc1 --peer-network 10.100.0.0/24 --members all >/dev/null
+V vpc init vpc1 --plain --peer-network 10.100.0.0/24 --members all >/dev/null
 V vpc deploy vpc1 >/dev/null || { echo "deploy failed"; exit 1; }
 ga=$(e2e_guest h2 ga); gb=$(e2e_guest h3 gb)
 e2e_vpcctl h2 attach vpc1 --netns "$ga" --ip 10.100.0.101/24 >/dev/null

@@ -13,7 +13,7 @@ e2e_require
 sizes=${*:-4 8 16}
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 clean_host() {
-    e2e_on "$1" sh -c 'for i in $(ip -o link show | sed -n "s/^[0-9]*: \(vx[0-9]*\)[:@].*/\1/p"); do ip link del "$i"; done; ip link del vpc1 2>/dev/null; true' 2>/dev/null
+    e2e_on "$1" sh -c 'for i in $(ip -o link show | sed -n "s/^[0-9]*: \(vx[0-9]*\)[:@].*/\1/p"); do ip link del "$i"; done; ip link del vpc1 2>/dev/null; nft delete table inet vpcctl 2>/dev/null; true' 2>/dev/null
 }
 results=""
 for n in $sizes; do
@@ -35,9 +35,11 @@ for n in $sizes; do
     e2e_on h1 ssh-keyscan -t ed25519 10.77.0.1 2>/dev/null >> "$kh"
     SSH() { e2e_on h1 ssh -q -i "$key" -o UserKnownHostsFile="$kh" -o GlobalKnownHostsFile=/dev/null \
         -o StrictHostKeyChecking=yes -o BatchMode=yes "root@$1" "${@:2}"; }
-    V vpc init vpc1 --peer-network 10.100.0.0/24 --members all >/dev/null
+    # Plain: CBSD's flow has no encryption (bench/encryption_bench.sh measures what it costs).
+    V vpc init vpc1 --plain --peer-network 10.100.0.0/24 --members all >/dev/null
     for h in $hosts; do
-        V plan vpc1 --node "$h" | grep -v '^#' > "$E2E_DIR/$h.plan"
+        # The baseline runs the interface commands only (vpcctl's deploy also loads its firewall).
+        V plan vpc1 --node "$h" | grep -v '^#' | grep -v '^nft ' > "$E2E_DIR/$h.plan"
         grep -E '^ip link (add name vx|set dev vx[0-9]+ alias)' "$E2E_DIR/$h.plan" > "$E2E_DIR/$h.tunnels"
         grep -vE '^ip link (add name vx|set dev vx[0-9]+ alias)' "$E2E_DIR/$h.plan" > "$E2E_DIR/$h.bridge"
     done

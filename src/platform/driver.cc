@@ -46,7 +46,7 @@ std::vector<Argv> RenderWireguard(const plan::Step& s) {
       // Turning keepalive off and on again sends one at once: the peer handshakes with the new key
       // now rather than after WireGuard's 5 s retry.
       if (!s.poke.empty()) {
-        for (const std::string interval : {std::string("0"), std::to_string(model::kWgKeepalive)}) {
+        for (const std::string& interval : {std::string("0"), std::to_string(model::kWgKeepalive)}) {
           Argv poke = {"wg", "set", i};
           for (const auto& key : s.poke) {
             poke.insert(poke.end(), {"peer", key, "persistent-keepalive", interval});
