@@ -351,8 +351,8 @@ Status NodeRekey(Context& ctx, const std::string& name, const FanOutOptions& o) 
   auto args = [](const model::Node&) -> std::vector<std::string> {
     return {"wg-key", "--rotate", "--json"};
   };
-  auto answers = FanOut(ctx, s->fabric, {name}, args, "", limits, {});
-  const Answer& a = answers.front();
+  auto rotated = FanOut(ctx, s->fabric, {name}, args, "", limits, {});
+  const Answer& a = rotated.front();
   std::string key;
   if (a.error.empty() && a.doc.is_object() && a.doc.contains("public_key") &&
       a.doc["public_key"].is_string()) {
@@ -365,17 +365,35 @@ Status NodeRekey(Context& ctx, const std::string& name, const FanOutOptions& o) 
                  Exit::kAllFailed};
   }
   VPC_TRY(SaveKeys(*s, {{name, key}}));
-  std::vector<std::string> targets = {name};
+  std::vector<std::string> peers;
   for (const auto& v : s->fabric.vpcs) {
     if (!v.encrypted || !v.HasMember(name)) continue;
-    for (const auto& m : v.members)
-      if (std::find(targets.begin(), targets.end(), m.node) == targets.end()) targets.push_back(m.node);
+    for (const auto& m : v.members) {
+      if (m.node != name && std::find(peers.begin(), peers.end(), m.node) == peers.end()) {
+        peers.push_back(m.node);
+      }
+    }
   }
-  if (!o.json) ctx.io.out << "new WireGuard public key of " << name << ": " << key << "\n";
-  Status st = Converge(ctx, *s, targets, "the new key of " + name, false, limits, o.json);
+  auto& out = ctx.io.out;
+  if (!o.json) {
+    out << "new WireGuard public key of " << name << ": " << key << "\n"
+        << "pushing it to " << peers.size() << " peer" << (peers.size() == 1 ? "" : "s")
+        << ", then switching " << name << " to it (generation " << s->fabric.generation << ")\n";
+    out.flush();
+  }
+  // Peers first, then the node: its key change restarts its handshakes at once, and every peer
+  // already knows the new key. (Both at once could leave a pair waiting out WireGuard's 5 s
+  // handshake retry when each side's first try met the other's old key.)
+  auto answers = Round(ctx, *s, peers, false, limits, o.json);
+  auto mine = Round(ctx, *s, {name}, false, limits, o.json);
+  answers.insert(answers.end(), mine.begin(), mine.end());
+  size_t failed = 0;
+  for (const auto& a : answers) failed += a.error.empty() ? 0 : 1;
+  PrintSummary(out, "the new key of " + name, s->fabric.generation, false, answers, failed, o.json);
+  Status st = Outcome(failed, answers.size(), "take the new key");
   if (!st.ok()) {
     st = Error{st.error().message + "; run `vpcctl deploy` once they are reachable: until then "
-                   "they cannot talk to " + name + " through WireGuard",
+                   "the nodes that failed cannot talk to " + name + " through WireGuard",
                st.error().code};
   }
   return st;
