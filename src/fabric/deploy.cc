@@ -229,18 +229,36 @@ Status Converge(Context& ctx, Session& s, const std::vector<std::string>& target
             << s.fabric.generation << ")\n";
         out.flush();
       }
+      // The nodes that converged, and every WireGuard peer of a node with a new key (a peer
+      // outside this deploy's VPC included: the key is the node's, not the VPC's).
       std::vector<std::string> again;
+      auto add = [&](const std::string& n) {
+        if (std::find(again.begin(), again.end(), n) == again.end()) again.push_back(n);
+      };
       for (const auto& a : answers)
-        if (a.error.empty()) again.push_back(a.node);
-      auto second = Round(ctx, s, again, dry_run, limits, json_out);
-      for (auto& a : answers) {
-        for (auto& b : second) {
-          if (b.node != a.node) continue;
-          size_t changes = a.doc.value("changes", size_t{0}) + b.doc.value("changes", size_t{0});
-          b.ms += a.ms;
-          a = std::move(b);
-          if (a.doc.is_object()) a.doc["changes"] = changes;
+        if (a.error.empty()) add(a.node);
+      for (const auto& [node, key] : keys) {
+        for (const auto& v : s.fabric.vpcs) {
+          if (!v.encrypted || !v.HasMember(node)) continue;
+          for (const auto& m : v.members) add(m.node);
         }
+      }
+      auto second = Round(ctx, s, again, dry_run, limits, json_out);
+      for (auto& b : second) {
+        auto a = std::find_if(answers.begin(), answers.end(),
+                              [&](const Answer& x) { return x.node == b.node; });
+        if (a == answers.end()) {
+          answers.push_back(std::move(b));  // a peer brought in for the new keys
+          continue;
+        }
+        auto count = [](const json& doc) {
+          auto it = doc.is_object() ? doc.find("changes") : doc.end();
+          return it != doc.end() && it->is_number_unsigned() ? it->get<size_t>() : size_t{0};
+        };
+        size_t changes = count(a->doc) + count(b.doc);
+        b.ms += a->ms;
+        *a = std::move(b);
+        if (a->doc.is_object()) a->doc["changes"] = changes;
       }
     }
   }

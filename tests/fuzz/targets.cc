@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "vpcctl/crypto/wireguard_key.h"
 #include "vpcctl/model/fabric.h"
 #include "vpcctl/model/map.h"
 #include "vpcctl/model/names.h"
@@ -167,8 +168,9 @@ void WgDump(std::string_view in) {
   auto w = platform::ParseWgDump(text);
   if (!w) {
     CheckMessage(w.error());
-    // Whatever the first line held (a private key), no error may quote it.
-    Check(first_field.size() < 8 || w.error().message.find(first_field) == std::string::npos,
+    // A private key in the first field is never quoted. (Only a key: a shorter field may be any
+    // text, "not the device" included, which the message says in its own words.)
+    Check(!crypto::IsWgKey(first_field) || w.error().message.find(first_field) == std::string::npos,
           "error quotes the private key field");
     return;
   }
