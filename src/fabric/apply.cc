@@ -1,5 +1,7 @@
 // The node side: map import and apply --local.
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -20,6 +22,7 @@
 #include "vpcctl/model/names.h"
 #include "vpcctl/plan/diff.h"
 #include "vpcctl/platform/driver.h"
+#include "vpcctl/platform/linux.h"
 
 namespace vpcctl::fabric {
 
@@ -41,6 +44,17 @@ Status RemoveFile(const std::string& path) {
   return {};
 }
 
+// Receive packet steering over every CPU for `ifname` (Linux). Tuning only: a failure is a
+// warning.
+void SpreadReceive(Context& ctx, const std::string& ifname) {
+  std::string path = "/sys/class/net/" + ifname + "/queues/rx-0/rps_cpus";
+  std::string mask = platform::RpsMask(std::max(1u, std::thread::hardware_concurrency())) + "\n";
+  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  bool ok = fd >= 0 && write(fd, mask.data(), mask.size()) == static_cast<ssize_t>(mask.size());
+  if (fd >= 0) close(fd);
+  if (!ok) ctx.io.Warn("cannot spread " + ifname + "'s receive work over the CPUs (" + path + ")");
+}
+
 // Starts a daemon that stays in the foreground (wireguard-go) and waits for it to be ready.
 Status StartDetached(Context& ctx, const plan::DesiredDaemon& d) {
   VPC_ASSIGN_OR_RETURN(int pid, ctx.runner.Start(d.start, d.log, d.pidfile));
@@ -52,6 +66,7 @@ Status StartDetached(Context& ctx, const plan::DesiredDaemon& d) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+  if (!d.spread_interface.empty()) SpreadReceive(ctx, d.spread_interface);
   return {};
 }
 

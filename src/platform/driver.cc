@@ -93,9 +93,24 @@ std::optional<std::vector<Argv>> RenderCommon(const plan::Step& s) {
   }
 }
 
+std::vector<Argv> MergeWgPeerCommands(const std::vector<Argv>& commands) {
+  auto peers_only = [](const Argv& c) {
+    return c.size() > 4 && c[0] == "wg" && c[1] == "set" && c[3] == "peer";
+  };
+  std::vector<Argv> out;
+  for (const auto& c : commands) {
+    if (!out.empty() && peers_only(c) && peers_only(out.back()) && out.back()[2] == c[2]) {
+      out.back().insert(out.back().end(), c.begin() + 3, c.end());
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 std::vector<Invocation> Driver::Batch(const std::vector<Argv>& commands) const {
   std::vector<Invocation> out;
-  for (const auto& c : commands) out.push_back(Invocation{c, ""});
+  for (const auto& c : MergeWgPeerCommands(commands)) out.push_back(Invocation{c, ""});
   return out;
 }
 
@@ -151,6 +166,10 @@ std::string RenderScript(const Driver& d, const std::vector<plan::Step>& steps) 
     if (s.action == plan::Action::kStartDaemon && s.daemon.detach) {
       out += "# detached, pid in " + s.daemon.pidfile + ", output to " + s.daemon.log + ": " +
              ShellLine(s.daemon.start) + "\n";
+      if (!s.daemon.spread_interface.empty()) {
+        out += "# then receive packet steering over all CPUs: /sys/class/net/" +
+               s.daemon.spread_interface + "/queues/rx-0/rps_cpus\n";
+      }
     }
     if (s.action == plan::Action::kLoadFirewall) {
       out += "# " + s.firewall.rules_path + ":\n";

@@ -199,6 +199,22 @@ std::string RenderNftables(const plan::Desired& d) {
   return out;
 }
 
+std::string RpsMask(unsigned cpus) {
+  if (cpus == 0) cpus = 1;
+  std::vector<std::string> groups;  // least significant first
+  for (unsigned lo = 0; lo < cpus; lo += 32) {
+    unsigned n = std::min(32u, cpus - lo);
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%08x", n == 32 ? 0xffffffffu : (1u << n) - 1);
+    groups.push_back(buf);
+  }
+  std::string& top = groups.back();
+  top = top.substr(std::min(top.find_first_not_of('0'), top.size() - 1));
+  std::string out;
+  for (size_t i = groups.size(); i-- > 0;) out += (out.empty() ? "" : ",") + groups[i];
+  return out;
+}
+
 std::vector<Argv> LinuxDriver::FirewallProbe() const {
   return {{"nft", "list", "table", "inet", "vpcctl"}};
 }
@@ -215,6 +231,9 @@ void LinuxDriver::AddNodeSetup(plan::Desired& d, const NodeEnv& env) const {
   wg.detach = true;
   wg.log = env.state_dir + "/wireguard-go.log";
   wg.ready = "/var/run/wireguard/" + std::string(model::kWgInterface) + ".sock";
+  // wireguard-go writes each decrypted packet to its tun and the kernel would process it (VXLAN,
+  // bridge, guest) inside that write: spread it over the CPUs instead (measured: +20%).
+  wg.spread_interface = std::string(model::kWgInterface);
   d.wireguard_go = wg;
   d.firewall = FirewallPaths(env);
   d.firewall.rules = RenderNftables(d);
@@ -247,7 +266,8 @@ std::vector<Argv> LinuxDriver::ProbeCommands() const {
           {"ip", "-j", "netns", "list"}};
 }
 
-std::vector<Invocation> LinuxDriver::Batch(const std::vector<Argv>& commands) const {
+std::vector<Invocation> LinuxDriver::Batch(const std::vector<Argv>& all) const {
+  std::vector<Argv> commands = MergeWgPeerCommands(all);
   std::vector<Invocation> out;
   for (size_t i = 0; i < commands.size();) {
     const std::string& prog = commands[i][0];

@@ -47,6 +47,8 @@ for h in h1 h2 h3; do
     e2e_check "node show $h has the public key the node derives from its own private key" \
         [ "$key" = "$(wg pubkey < "$E2E_DIR/$h/state/wg.key")" ]
     e2e_check "$h's private key is 0600" [ "$(stat -c %a "$E2E_DIR/$h/state/wg.key")" = 600 ]
+    e2e_check "$h's wireguard-go tun spreads its receive work over the CPUs" \
+        [ "$(e2e_on $h cat /sys/class/net/wg-vpcctl/queues/rx-0/rps_cpus | tr -d '0,\n')" != "" ]
 done
 e2e_check "h1 reaches h3 over IPv6 endpoints" e2e_contains "$(e2e_on h1 wg show wg-vpcctl endpoints)" "[fd77::3]:51820"
 e2e_check "h1 reaches h2 over IPv4 endpoints" e2e_contains "$(e2e_on h1 wg show wg-vpcctl endpoints)" "10.77.0.2:51820"

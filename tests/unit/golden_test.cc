@@ -103,6 +103,21 @@ TEST(LinuxBatch, AWholePlanIsOneIpBatch) {
   EXPECT_TRUE(StartsWith(inv[0].input, "link add name vx100 mtu 1430 type vxlan id 100 "));
 }
 
+TEST(LinuxBatch, AllPeersOfAnInterfaceAreOneWgSet) {
+  LinuxDriver d;
+  auto inv = d.Batch({{"wg", "set", "wg-vpcctl", "listen-port", "51820", "private-key", "/k"},
+                      {"wg", "set", "wg-vpcctl", "peer", "A", "endpoint", "1.2.3.4:1"},
+                      {"wg", "set", "wg-vpcctl", "peer", "B", "remove"},
+                      {"ip", "link", "set", "dev", "x", "up"},
+                      {"wg", "set", "wg-vpcctl", "peer", "C", "remove"}});
+  ASSERT_EQ(inv.size(), 4u);
+  EXPECT_EQ(inv[0].argv[3], "listen-port");  // device settings stay on their own
+  EXPECT_EQ(inv[1].argv, (Argv{"wg", "set", "wg-vpcctl", "peer", "A", "endpoint", "1.2.3.4:1",
+                               "peer", "B", "remove"}));
+  EXPECT_EQ(inv[3].argv, (Argv{"wg", "set", "wg-vpcctl", "peer", "C", "remove"}));
+  EXPECT_EQ(FreeBsdDriver().Batch({inv[1].argv, inv[3].argv}).size(), 1u);
+}
+
 TEST(LinuxBatch, KeepsOrderAcrossPrograms) {
   LinuxDriver d;
   auto inv = d.Batch({{"ip", "link", "a"}, {"bridge", "x"}, {"ip", "link", "b"}, {"ip", "link", "c"}});
@@ -359,6 +374,22 @@ TEST(GoldenEncrypted, PeersWithoutAReportedKeyWaitForIt) {
   EXPECT_EQ(h1.find("allowed-ips 10.255.0.3/32"), std::string::npos);
   // Its tunnel is made all the same, and works once the key is there.
   EXPECT_NE(h1.find("remote 10.255.0.3"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vpcctl::platform
+
+namespace vpcctl::platform {
+namespace {
+
+TEST(LinuxRps, MaskCoversEveryCpuIn32BitGroups) {
+  EXPECT_EQ(RpsMask(1), "1");
+  EXPECT_EQ(RpsMask(2), "3");
+  EXPECT_EQ(RpsMask(12), "fff");
+  EXPECT_EQ(RpsMask(32), "ffffffff");
+  EXPECT_EQ(RpsMask(36), "f,ffffffff");
+  EXPECT_EQ(RpsMask(64), "ffffffff,ffffffff");
+  EXPECT_EQ(RpsMask(0), "1");
 }
 
 }  // namespace

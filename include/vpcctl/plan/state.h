@@ -83,6 +83,9 @@ struct DesiredDaemon {
   bool detach = false;
   std::string log;
   std::string ready;
+  // Once it is ready: an interface of the daemon whose received packets the kernel processes on
+  // all CPUs (receive packet steering), not in the thread that wrote them (wireguard-go's tun).
+  std::string spread_interface;
 };
 
 // A WireGuard peer of this node: a node it shares an encrypted VPC with.

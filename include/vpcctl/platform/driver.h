@@ -85,6 +85,10 @@ Result<PingResult> ParsePing(std::string_view output);
 
 const Driver& DriverFor(model::Platform p);
 
+// Consecutive `wg set IFACE peer ...` commands (peer settings only) as one `wg set`: one process
+// for all of a node's peers. Everything else is kept as it is, in order.
+std::vector<Argv> MergeWgPeerCommands(const std::vector<Argv>& commands);
+
 // Every command of a plan, flattened, in order.
 std::vector<Argv> RenderAll(const Driver& d, const std::vector<plan::Step>& steps);
 // The plan as a shell script: a comment describing each step, then its commands.

@@ -44,6 +44,10 @@ std::string RenderKeepalivedConf(const plan::Desired& d, const NodeEnv& env);
 // has no VPC.
 std::string RenderNftables(const plan::Desired& d);
 
+// The receive packet steering mask of an interface (/sys/class/net/IF/queues/rx-0/rps_cpus) for
+// `cpus` CPUs: 32-bit hex groups, most significant first, comma-separated ("3", "ffffffff,f").
+std::string RpsMask(unsigned cpus);
+
 // Interfaces with kind, MTU, flags, ifalias, vxlan parameters and bridge-port data.
 Result<std::vector<plan::ObservedInterface>> ParseIpLink(std::string_view json);
 // Addresses per interface name.
