@@ -1,5 +1,7 @@
 // The node side: map import and apply --local.
 #include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -55,11 +57,26 @@ void SpreadReceive(Context& ctx, const std::string& ifname) {
   if (!ok) ctx.io.Warn("cannot spread " + ifname + "'s receive work over the CPUs (" + path + ")");
 }
 
-// Starts a daemon that stays in the foreground (wireguard-go) and waits for it to be ready.
+// True when a process accepts connections on the unix socket at `path` (the file alone appears
+// a moment before its owner listens on it).
+bool Accepting(const std::string& path) {
+  sockaddr_un addr{};
+  if (path.size() >= sizeof addr.sun_path) return false;
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  close(fd);
+  return ok;
+}
+
+// Starts a daemon that stays in the foreground (wireguard-go) and waits until it accepts
+// connections on its `ready` socket.
 Status StartDetached(Context& ctx, const plan::DesiredDaemon& d) {
   VPC_ASSIGN_OR_RETURN(int pid, ctx.runner.Start(d.start, d.log, d.pidfile));
   auto deadline = std::chrono::steady_clock::now() + kDaemonReady;
-  while (!d.ready.empty() && !store::FileExists(d.ready)) {
+  while (!d.ready.empty() && !Accepting(d.ready)) {
     if (exec::PidFromFile(d.pidfile) == 0 || std::chrono::steady_clock::now() > deadline) {
       return Failure(d.name + " (pid " + std::to_string(pid) + ") did not come up: no " + d.ready +
                      " after " + std::to_string(kDaemonReady.count()) + " s; see " + d.log);
@@ -126,6 +143,39 @@ bool HasEffect(const plan::Step& s) {
     default:
       return false;
   }
+}
+
+// Runs `steps` in order. Interface steps run batched; a step with an effect of its own (files,
+// daemons, the firewall) first flushes the batch, then does its effect, its commands and what
+// follows them. `budget` (fault injection) stops after that many commands.
+Status Execute(Context& ctx, const platform::Driver& driver, const std::vector<plan::Step>& steps,
+               size_t* budget) {
+  std::vector<platform::Argv> pending;
+  auto flush = [&]() -> Status {
+    Status st = RunBatched(ctx, driver, pending);
+    pending.clear();
+    if (!st.ok()) return Failure(st.error().message + "; the next apply continues from here");
+    return {};
+  };
+  for (const auto& step : steps) {
+    if (step.action == plan::Action::kDetachGuest && step.reason == "record only") continue;
+    if (HasEffect(step)) {
+      VPC_TRY(flush());
+      if (*budget == 0) break;
+      VPC_TRY(Effect(ctx, step));
+    }
+    for (auto& argv : driver.Render(step)) {
+      if (*budget == 0) break;
+      --*budget;
+      pending.push_back(std::move(argv));
+    }
+    if (HasEffect(step)) {
+      VPC_TRY(flush());
+      VPC_TRY(AfterEffect(ctx, driver, step));
+    }
+    if (*budget == 0) break;
+  }
+  return flush();
 }
 
 }  // namespace
@@ -312,35 +362,8 @@ Status Apply(Context& ctx, const ApplyOptions& o) {
     report["converged"] = true;
     return finish({});
   }
-  // Interface steps run batched; a step with an effect of its own (files, daemons) first flushes
-  // the batch, then does its effect and its commands.
   size_t budget = o.kill_after >= 0 ? static_cast<size_t>(o.kill_after) : SIZE_MAX;
-  std::vector<platform::Argv> pending;
-  auto flush = [&]() -> Status {
-    Status st = RunBatched(ctx, driver, pending);
-    pending.clear();
-    if (!st.ok()) return Failure(st.error().message + "; the next apply continues from here");
-    return {};
-  };
-  for (const auto& step : *steps) {
-    if (step.action == plan::Action::kDetachGuest && step.reason == "record only") continue;
-    if (HasEffect(step)) {
-      if (auto st = flush(); !st.ok()) return finish(st);
-      if (budget == 0) break;
-      if (auto st = Effect(ctx, step); !st.ok()) return finish(st);
-    }
-    for (auto& argv : driver.Render(step)) {
-      if (budget == 0) break;
-      --budget;
-      pending.push_back(std::move(argv));
-    }
-    if (HasEffect(step)) {
-      if (auto st = flush(); !st.ok()) return finish(st);
-      if (auto st = AfterEffect(ctx, driver, step); !st.ok()) return finish(st);
-    }
-    if (budget == 0) break;
-  }
-  if (auto st = flush(); !st.ok()) return finish(st);
+  if (auto st = Execute(ctx, driver, *steps, &budget); !st.ok()) return finish(st);
   if (o.kill_after >= 0 && budget == 0) raise(SIGKILL);
   // Guests of VPCs that left the node: their interfaces are gone, so are their records.
   for (const auto& step : *steps) {
@@ -353,15 +376,24 @@ Status Apply(Context& ctx, const ApplyOptions& o) {
   VPC_ASSIGN_OR_RETURN(plan::Observed after, ProbeNode(ctx, driver, desired));
   auto remaining = plan::Diff(desired, after);
   if (!remaining) return finish(remaining.take_error());
+  if (!remaining->empty()) {
+    // Something undid part of the work meanwhile (wireguard-go closing its device under a burst
+    // of netlink events, a hand on the node): one more pass, then the verdict.
+    if (auto st = Execute(ctx, driver, *remaining, &budget); !st.ok()) return finish(st);
+    for (const auto& s : StepsJson(*remaining)) report["steps"].push_back(s);
+    report["changes"] = report["steps"].size();
+    VPC_ASSIGN_OR_RETURN(after, ProbeNode(ctx, driver, desired));
+    remaining = plan::Diff(desired, after);
+    if (!remaining) return finish(remaining.take_error());
+  }
   report["remaining"] = StepsJson(*remaining);
   report["converged"] = remaining->empty();
   if (!remaining->empty()) {
     return finish(Failure(std::to_string(remaining->size()) +
-                          " step(s) still needed after applying; first: " +
+                          " step(s) still needed after applying twice; first: " +
                           plan::Describe(remaining->front())));
   }
   return finish({});
 }
-
 
 }  // namespace vpcctl::fabric

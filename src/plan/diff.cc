@@ -210,8 +210,8 @@ bool IsLinkLocal(const net::IpAddress& a) {
 
 struct Builder {
   const Observed& observed;
-  std::vector<Step> destroys, firewall, transport, creates, members, addresses, ups, vips, files,
-      daemons, guests;
+  std::vector<Step> destroys, firewall, transport, creates, members, addresses, ups, late_transport,
+      vips, files, daemons, guests;
   std::vector<std::string> problems;
 
   // Without a probe of the node's programs (plans made on the controller), assume they are there.
@@ -357,7 +357,9 @@ struct Builder {
       return;
     }
     const ObservedInterface* o = observed.Find(i);
+    std::vector<Step> out;
     bool fresh = false;
+    bool userspace = o && o->userspace;
     if (!o) {
       fresh = true;
     } else if (!Ours(*o)) {
@@ -368,13 +370,13 @@ struct Builder {
       fresh = true;
     }
     if (fresh) {
-      bool userspace =
+      userspace =
           d.platform == model::Platform::kLinux && !observed.wireguard_kernel.value_or(true);
       if (!userspace) {
         Step s = Make(Action::kCreateWireguard, owner, i, "missing");
         s.mtu = w.mtu;
         s.wireguard = w;
-        transport.push_back(s);
+        out.push_back(s);
       } else if (d.wireguard_go.start.empty() || !Has("wireguard-go")) {
         problems.push_back("this node runs WireGuard for its encrypted VPCs, but its kernel has no "
                            "WireGuard and wireguard-go is not installed: install the wireguard-go "
@@ -385,21 +387,21 @@ struct Builder {
         if (running != observed.daemons.end() && running->second) {
           Step stop = Make(Action::kStopDaemon, "", d.wireguard_go.name, "its interface vanished");
           stop.daemon = d.wireguard_go;
-          transport.push_back(stop);
+          out.push_back(stop);
         }
         Step start = Make(Action::kStartDaemon, "", d.wireguard_go.name, "no WireGuard in the kernel");
         start.daemon = d.wireguard_go;
-        transport.push_back(start);
-        transport.push_back(Make(Action::kSetOwner, owner, i, "new"));
+        out.push_back(start);
+        out.push_back(Make(Action::kSetOwner, owner, i, "new"));
         Step mtu = Make(Action::kSetMtu, owner, i, "new");
         mtu.mtu = w.mtu;
-        transport.push_back(mtu);
+        out.push_back(mtu);
       }
     } else if (o->mtu != w.mtu) {
       Step s = Make(Action::kSetMtu, owner, i,
                     "mtu " + std::to_string(o->mtu) + ", want " + std::to_string(w.mtu));
       s.mtu = w.mtu;
-      transport.push_back(s);
+      out.push_back(s);
     }
     bool have = false;
     if (!fresh) {
@@ -410,14 +412,14 @@ struct Builder {
                    !(a.address.is_v6() && IsLinkLocal(a.address))) {
           Step s = Make(Action::kRemoveAddress, owner, i, "not this node's transport address");
           s.address = a;
-          transport.push_back(s);
+          out.push_back(s);
         }
       }
     }
     if (!have) {
       Step s = Make(Action::kAddAddress, owner, i, "missing");
       s.address = w.address;
-      transport.push_back(s);
+      out.push_back(s);
     }
     const ObservedWireguard* ow = fresh || !observed.wireguard ? nullptr : &*observed.wireguard;
     bool key_changed = ow && ow->public_key != w.public_key;
@@ -434,7 +436,7 @@ struct Builder {
         for (const auto& p : w.peers)
           if (!p.public_key.empty() && ow->Find(p.public_key)) s.poke.push_back(p.public_key);
       }
-      transport.push_back(s);
+      out.push_back(s);
     }
     for (const auto& p : w.peers) {
       if (p.public_key.empty()) continue;  // not known yet: the next deploy brings it
@@ -454,7 +456,7 @@ struct Builder {
       }
       Step s = Make(Action::kSetWgPeer, owner, i, why);
       s.wg_peer = p;
-      transport.push_back(s);
+      out.push_back(s);
     }
     if (ow) {
       for (const auto& op : ow->peers) {
@@ -463,10 +465,15 @@ struct Builder {
         if (wanted) continue;
         Step s = Make(Action::kRemoveWgPeer, owner, i, "not a peer in the map");
         s.wg_peer.public_key = op.public_key;
-        transport.push_back(s);
+        out.push_back(s);
       }
     }
-    if (fresh || !o->up) ups.push_back(Make(Action::kUp, owner, i, fresh ? "new" : "down"));
+    if (fresh || !o->up) out.push_back(Make(Action::kUp, owner, i, fresh ? "new" : "down"));
+    // wireguard-go (2022) closes its device when a burst of netlink events overflows its socket:
+    // let the burst of creating tunnels and bridges pass before it starts. The kernel's WireGuard
+    // and FreeBSD's come first, for the tunnels' sockets to find their transport address.
+    auto& group = userspace ? late_transport : transport;
+    group.insert(group.end(), out.begin(), out.end());
   }
 
   // vpcctl's underlay firewall: reloaded whole when the wanted rules changed, when the kernel's
@@ -636,7 +643,7 @@ struct Builder {
 }  // namespace
 
 Result<std::vector<Step>> Diff(const Desired& desired, const Observed& observed) {
-  Builder b{observed, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}};
+  Builder b{observed, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}};
   std::set<std::string> wanted;
   for (const auto& dv : desired.vpcs) {
     wanted.insert(dv.vpc);
@@ -664,7 +671,7 @@ Result<std::vector<Step>> Diff(const Desired& desired, const Observed& observed)
   if (!b.problems.empty()) return Failure(Join(b.problems, "\n"));
   std::vector<Step> out;
   for (auto* group : {&b.destroys, &b.firewall, &b.transport, &b.creates, &b.members, &b.addresses,
-                      &b.ups, &b.vips, &b.files, &b.daemons, &b.guests})
+                      &b.ups, &b.late_transport, &b.vips, &b.files, &b.daemons, &b.guests})
     out.insert(out.end(), group->begin(), group->end());
   return out;
 }

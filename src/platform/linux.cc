@@ -226,11 +226,12 @@ void LinuxDriver::AddNodeSetup(plan::Desired& d, const NodeEnv& env) const {
   wg.name = "wireguard-go";
   wg.pidfile = env.state_dir + "/wireguard-go.pid";
   wg.start = {"wireguard-go", "-f", std::string(model::kWgInterface)};
-  wg.stale = {wg.pidfile};
   wg.reload_on_hup = false;
   wg.detach = true;
   wg.log = env.state_dir + "/wireguard-go.log";
   wg.ready = "/var/run/wireguard/" + std::string(model::kWgInterface) + ".sock";
+  // A socket left by a wireguard-go that died would pass for the new one's before it is ready.
+  wg.stale = {wg.pidfile, wg.ready};
   // wireguard-go writes each decrypted packet to its tun and the kernel would process it (VXLAN,
   // bridge, guest) inside that write: spread it over the CPUs instead (measured: +20%).
   wg.spread_interface = std::string(model::kWgInterface);

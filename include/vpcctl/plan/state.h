@@ -79,7 +79,8 @@ struct DesiredDaemon {
   std::vector<std::string> stale;      // files to clear before starting it (dead pid files)
   bool reload_on_hup = true;           // else a changed config restarts it
   // A daemon that stays in the foreground: vpcctl detaches it, writes its pid file and sends its
-  // output to `log`, then waits (a few seconds at most) for `ready` to exist.
+  // output to `log`, then waits (a few seconds at most) until it accepts connections on the unix
+  // socket `ready`.
   bool detach = false;
   std::string log;
   std::string ready;
