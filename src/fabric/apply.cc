@@ -34,6 +34,7 @@ namespace {
 
 constexpr std::chrono::seconds kApplyLockWait{60};
 constexpr std::chrono::seconds kDaemonReady{5};
+constexpr std::chrono::milliseconds kHandshakeWait{500};
 
 std::string ReadAll(std::istream& in) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
@@ -176,6 +177,55 @@ Status Execute(Context& ctx, const platform::Driver& driver, const std::vector<p
     if (*budget == 0) break;
   }
   return flush();
+}
+
+// Two nodes that add each other at the same moment both send a handshake initiation; each then
+// answers the other's, drops the answer to its own, and both wait out WireGuard's 5 s retry. For
+// the peers this apply added, the node of each pair whose name sorts first waits for the
+// handshake (half a second at most) and, where none came, adds the peer again: a new peer
+// initiates at once, and the other side, which does not, answers it.
+std::vector<std::string> SettleHandshakes(Context& ctx, const platform::Driver& driver,
+                                          const plan::Desired& desired,
+                                          const std::vector<plan::Step>& steps) {
+  std::vector<plan::Step> watched;
+  for (const auto& s : steps) {
+    if (s.action == plan::Action::kSetWgPeer && s.reason == "missing" && desired.node < s.wg_peer.node) {
+      watched.push_back(s);
+    }
+  }
+  if (watched.empty() || !desired.wireguard) return {};
+  auto deadline = std::chrono::steady_clock::now() + kHandshakeWait;
+  auto stuck = [&]() {
+    std::vector<plan::Step> out;
+    auto r = ctx.runner.Run(platform::WireguardHandshakesProbe(desired.wireguard->ifname), "",
+                            std::chrono::seconds(5));
+    auto seen = r && r->ok() ? platform::ParseWgHandshakes(r->out)
+                             : Result<std::map<std::string, int64_t>>(Failure("no answer"));
+    for (const auto& s : watched) {
+      auto it = seen ? seen->find(s.wg_peer.public_key) : std::map<std::string, int64_t>::iterator();
+      if (!seen || it == seen->end() || it->second == 0) out.push_back(s);
+    }
+    return out;
+  };
+  std::vector<plan::Step> left = stuck();
+  while (!left.empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    left = stuck();
+  }
+  std::vector<std::string> restarted;
+  for (const auto& s : left) {
+    plan::Step remove = s;
+    remove.action = plan::Action::kRemoveWgPeer;
+    // Separate `wg set` calls: the peer must be gone before it is made again.
+    for (const plan::Step* step : {static_cast<const plan::Step*>(&remove), &s}) {
+      for (const auto& argv : driver.Render(*step)) {
+        auto r = ctx.runner.Run(argv, "", std::chrono::seconds(10));
+        if (!r || !r->ok()) ctx.io.Warn("`" + ShellLine(argv) + "` failed");
+      }
+    }
+    restarted.push_back(s.wg_peer.node);
+  }
+  return restarted;
 }
 
 }  // namespace
@@ -392,6 +442,9 @@ Status Apply(Context& ctx, const ApplyOptions& o) {
     return finish(Failure(std::to_string(remaining->size()) +
                           " step(s) still needed after applying twice; first: " +
                           plan::Describe(remaining->front())));
+  }
+  if (auto restarted = SettleHandshakes(ctx, driver, desired, *steps); !restarted.empty()) {
+    report["handshakes_restarted"] = restarted;
   }
   return finish({});
 }

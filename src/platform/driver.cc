@@ -187,6 +187,22 @@ namespace vpcctl::platform {
 
 Argv WireguardProbe(const std::string& ifname) { return {"wg", "show", ifname, "dump"}; }
 
+Argv WireguardHandshakesProbe(const std::string& ifname) {
+  return {"wg", "show", ifname, "latest-handshakes"};
+}
+
+Result<std::map<std::string, int64_t>> ParseWgHandshakes(std::string_view output) {
+  std::map<std::string, int64_t> out;
+  for (const auto& raw : Split(output, '\n')) {
+    if (raw.empty()) continue;
+    auto f = Split(raw, '\t');
+    auto ts = f.size() == 2 ? ParseUint(f[1]) : std::nullopt;
+    if (!ts) return Failure("cannot read `wg show latest-handshakes`: " + Quoted(raw));
+    out[f[0]] = static_cast<int64_t>(*ts);
+  }
+  return out;
+}
+
 void ScrubWgDump(std::string& output) {
   size_t tab = output.find('\t');
   size_t nl = output.find('\n');

@@ -260,3 +260,19 @@ TEST(FreeBsdParserEncrypted, ReadsWireGuardAndLearningAndLeavesNoDrift) {
 
 }  // namespace
 }  // namespace vpcctl::platform
+
+namespace vpcctl::platform {
+namespace {
+
+TEST(WgHandshakes, ReadsEveryPeersLastHandshake) {
+  auto h = ParseWgHandshakes("xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=\t1796101744\n"
+                             "gN65BkIKy1eCE9pP1wdc8ROUtkHLF2PfAqYdyYBz6EA=\t0\n");
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->at("xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="), 1796101744);
+  EXPECT_EQ(h->at("gN65BkIKy1eCE9pP1wdc8ROUtkHLF2PfAqYdyYBz6EA="), 0);
+  EXPECT_TRUE(ParseWgHandshakes("").ok());
+  EXPECT_FALSE(ParseWgHandshakes("key\tsoon\n").ok());
+}
+
+}  // namespace
+}  // namespace vpcctl::platform

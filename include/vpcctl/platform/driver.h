@@ -2,6 +2,7 @@
 // run anything; exec/ and ssh/ do. Both drivers are golden-tested on any machine.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -70,6 +71,9 @@ Argv WireguardProbe(const std::string& ifname);
 // Parses `wg show IFACE dump` (wireguard-tools, the same on both platforms). The first line's
 // private key is never kept, nor quoted in an error.
 Result<plan::ObservedWireguard> ParseWgDump(std::string_view output);
+// `wg show IFACE latest-handshakes`, and its parse: public key -> UNIX seconds (0: never).
+Argv WireguardHandshakesProbe(const std::string& ifname);
+Result<std::map<std::string, int64_t>> ParseWgHandshakes(std::string_view output);
 // Replaces the private key (first field of the first line) of `wg show dump` output, so that no
 // copy of it outlives the probe.
 void ScrubWgDump(std::string& output);
