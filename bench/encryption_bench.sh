@@ -52,7 +52,7 @@ throughput)
     sleep 0.5
     engine=$(e2e_on h2 ip -d link show wg-vpcctl | grep -q "tun type tun" && echo wireguard-go || echo kernel)
     over=() bare=()
-    for round in 1 2 3 4 5; do
+    for round in 1 2 3 4 5 6 7; do
         over+=("$(overlay_gbps)")
         bare+=("$(e2e_on h2 iperf3 -J -t 5 -c 10.99.0.3 | gbps)")
     done
