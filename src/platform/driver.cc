@@ -196,7 +196,7 @@ Result<std::map<std::string, int64_t>> ParseWgHandshakes(std::string_view output
   for (const auto& raw : Split(output, '\n')) {
     if (raw.empty()) continue;
     auto f = Split(raw, '\t');
-    auto ts = f.size() == 2 ? ParseUint(f[1]) : std::nullopt;
+    auto ts = f.size() == 2 ? ParseUint(f[1], INT64_MAX) : std::nullopt;
     if (!ts) return Failure("cannot read `wg show latest-handshakes`: " + Quoted(raw));
     out[f[0]] = static_cast<int64_t>(*ts);
   }
@@ -270,7 +270,8 @@ Result<plan::ObservedWireguard> ParseWgDump(std::string_view output) {
     if (f[3] != "(none)") {
       for (const auto& ip : Split(f[3], ',')) p.allowed_ips.push_back(std::string(Trim(ip)));
     }
-    p.latest_handshake = static_cast<int64_t>(ParseUint(f[4]).value_or(0));
+    // A time past INT64_MAX is no time we can compare with: read as "never".
+    p.latest_handshake = static_cast<int64_t>(ParseUint(f[4], INT64_MAX).value_or(0));
     p.keepalive = f[7] == "off" ? 0 : static_cast<int>(ParseUint(f[7], 65535).value_or(0));
     w.peers.push_back(std::move(p));
   }

@@ -272,6 +272,13 @@ TEST(WgHandshakes, ReadsEveryPeersLastHandshake) {
   EXPECT_EQ(h->at("gN65BkIKy1eCE9pP1wdc8ROUtkHLF2PfAqYdyYBz6EA="), 0);
   EXPECT_TRUE(ParseWgHandshakes("").ok());
   EXPECT_FALSE(ParseWgHandshakes("key\tsoon\n").ok());
+  // Past INT64_MAX is no time at all: refused here, "never" in the dump (found by fuzzing).
+  EXPECT_FALSE(ParseWgHandshakes("key\t9223372036854775808\n").ok());
+  auto dump = ParseWgDump("x\tTrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=\t51820\toff\n"
+                          "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=\t(none)\t192.0.2.1:51820\t"
+                          "10.255.0.1/32\t9223372036854775808\t2\t3\t25\n");
+  ASSERT_TRUE(dump.ok());
+  EXPECT_EQ(dump->peers[0].latest_handshake, 0);
 }
 
 }  // namespace
