@@ -25,6 +25,74 @@ std::string Quoted(std::string_view value) {
   return out;
 }
 
+namespace {
+
+// Length of the UTF-8 sequence at text[i] and its code point; 0 when invalid (overlong, surrogate,
+// past U+10FFFF, truncated).
+size_t DecodeUtf8(std::string_view text, size_t i, uint32_t* cp) {
+  auto b = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  unsigned char c = b(i);
+  size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+  if (n == 0 || i + n > text.size()) return 0;
+  uint32_t v = n == 1 ? c : n == 2 ? (c & 0x1fu) : n == 3 ? (c & 0x0fu) : (c & 0x07u);
+  for (size_t k = 1; k < n; ++k) {
+    if ((b(i + k) & 0xc0) != 0x80) return 0;
+    v = (v << 6) | (b(i + k) & 0x3fu);
+  }
+  static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (v < kMin[n] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) return 0;
+  *cp = v;
+  return n;
+}
+
+bool MustEscape(uint32_t cp) {
+  return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) ||
+         (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+}  // namespace
+
+std::string Printable(std::string_view text, size_t max_bytes) {
+  std::string out;
+  for (size_t i = 0; i < text.size();) {
+    uint32_t cp = 0;
+    size_t n = DecodeUtf8(text, i, &cp);
+    std::string piece;
+    if (n == 0) {
+      piece = "\xef\xbf\xbd";  // U+FFFD REPLACEMENT CHARACTER
+      n = 1;
+    } else if (cp == '\n') {
+      piece = "\\n";
+    } else if (cp == '\t') {
+      piece = "\\t";
+    } else if (MustEscape(cp)) {
+      char buf[16];
+      std::snprintf(buf, sizeof buf, cp < 0x80 ? "\\x%02x" : "\\u%04x", cp);
+      piece = buf;
+    } else {
+      piece = std::string(text.substr(i, n));
+    }
+    if (out.size() + piece.size() > max_bytes) {
+      out += "...";
+      break;
+    }
+    out += piece;
+    i += n;
+  }
+  return out;
+}
+
+std::string Redact(std::string text, const std::vector<std::string>& secrets) {
+  for (const auto& secret : secrets) {
+    if (secret.empty()) continue;
+    for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at)) {
+      text.replace(at, secret.size(), "(redacted)");
+      at += 10;
+    }
+  }
+  return text;
+}
+
 std::optional<uint64_t> ParseUint(std::string_view text, uint64_t max) {
   if (text.empty() || text.size() > 20) return std::nullopt;
   if (text.size() > 1 && text[0] == '0') return std::nullopt;

@@ -22,6 +22,7 @@
 #include "vpcctl/fabric/ops.h"
 #include "vpcctl/fabric/remote.h"
 #include "vpcctl/model/names.h"
+#include "vpcctl/model/reports.h"
 #include "vpcctl/plan/diff.h"
 #include "vpcctl/platform/driver.h"
 #include "vpcctl/platform/linux.h"
@@ -301,14 +302,28 @@ Status MapImport(Context& ctx, const MapImportOptions& o) {
   VPC_ASSIGN_OR_RETURN(auto db, OpenNodeStore(ctx));
   VPC_ASSIGN_OR_RETURN(ImportOutcome r, ImportMap(*db, text, o.node, o.force));
   if (o.json) {
-    PrintJson(ctx.io.out, {{"node", r.node},
-                           {"before", r.before ? json(*r.before) : json()},
-                           {"after", r.after}});
+    PrintJson(ctx.io.out, model::ImportReport{r.node, r.before, r.after}.ToJson());
   } else {
     ctx.io.out << "imported map generation " << r.after << " for node " << r.node
                << (r.before ? " (held " + std::to_string(*r.before) + ")" : "") << "\n";
   }
   return {};
+}
+
+// Every VIP secret of the node's desired state replaced by "(redacted)" in `text`.
+std::string RedactSecrets(std::string text, const plan::Desired& desired) {
+  std::vector<std::string> secrets;
+  for (const auto& v : desired.vpcs)
+    for (const auto& vip : v.vips) secrets.push_back(vip.secret);
+  return Redact(std::move(text), secrets);
+}
+
+void PrintApplyText(std::ostream& out, const model::ApplyReport& r) {
+  for (const auto& s : r.steps) out << "  " << s.description << "\n";
+  out << r.node.value_or("-") << ": generation " << r.generation.value_or(0) << ", " << r.changes
+      << (r.dry_run ? " change(s) needed" : " change(s)");
+  if (!r.dry_run) out << (r.converged ? ", converged" : ", NOT converged");
+  out << "\n";
 }
 
 Status Apply(Context& ctx, const ApplyOptions& o) {
@@ -324,7 +339,7 @@ Status Apply(Context& ctx, const ApplyOptions& o) {
                                                   ctx.paths.apply_lock(), ctx.command_line,
                                                   kApplyLockWait));
   VPC_ASSIGN_OR_RETURN(auto db, OpenNodeStore(ctx));
-  json report;
+  model::ApplyReport report;
   std::optional<uint64_t> previous;
   HeldMap held;
   if (o.import) {
@@ -348,8 +363,9 @@ Status Apply(Context& ctx, const ApplyOptions& o) {
     if (!stored && !o.import) {
       // A node the controller has not reached yet (or a boot before the first deploy).
       if (o.json) {
-        PrintJson(ctx.io.out, {{"node", nullptr}, {"generation", nullptr}, {"changes", 0},
-                               {"converged", true}, {"steps", json::array()}, {"no_map", true}});
+        report.no_map = true;
+        report.converged = true;
+        PrintJson(ctx.io.out, report.ToJson());
       } else {
         ctx.io.out << "no map on this node yet: nothing to apply (the controller pushes one with "
                       "`vpcctl vpc deploy`)\n";
@@ -364,52 +380,46 @@ Status Apply(Context& ctx, const ApplyOptions& o) {
   VPC_ASSIGN_OR_RETURN(plan::Desired desired,
                        NodeDesired(ctx, *db, held.map, held.node, platform, !o.dry_run));
   VPC_ASSIGN_OR_RETURN(plan::Observed observed, ProbeNode(ctx, driver, desired));
-  report["node"] = held.node;
+  report.node = held.node;
   // The node's WireGuard public key travels back to the controller (never the private key).
-  report["wireguard"] = json();
   if (desired.wireguard) {
     const auto* wg = observed.Find(desired.wireguard->ifname);
-    report["wireguard"] = {
-        {"public_key", desired.wireguard->public_key.empty() ? json()
-                                                              : json(desired.wireguard->public_key)},
-        {"engine", wg ? (wg->userspace ? "wireguard-go" : "kernel") : json()}};
+    model::WireguardReport w;
+    if (!desired.wireguard->public_key.empty()) w.public_key = desired.wireguard->public_key;
+    if (wg) w.engine = wg->userspace ? "wireguard-go" : "kernel";
+    report.wireguard = w;
   }
-  report["generation"] = held.generation;
-  report["previous_generation"] = previous ? json(*previous) : json();
-  report["dry_run"] = o.dry_run;
+  report.generation = held.generation;
+  report.previous_generation = previous;
+  report.dry_run = o.dry_run;
   auto steps = plan::Diff(desired, observed);
   auto finish = [&](Status st) -> Status {
-    report["duration_ms"] =
+    report.duration_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    if (!st.ok()) report["error"] = st.error().message;
+    if (!st.ok()) {
+      // A failed command may quote a VIP secret (FreeBSD: `ifconfig ... pass SECRET`).
+      st = Error{RedactSecrets(st.error().message, desired), st.error().code};
+      report.error = st.error().message;
+    }
     if (o.json) {
-      PrintJson(ctx.io.out, report);
+      PrintJson(ctx.io.out, report.ToJson());
     } else if (st.ok()) {
-      auto& out = ctx.io.out;
-      for (const auto& s : report["steps"]) out << "  " << s["description"].get<std::string>() << "\n";
-      out << held.node << ": generation " << held.generation << ", "
-          << report["changes"].get<size_t>() << (o.dry_run ? " change(s) needed" : " change(s)");
-      if (!o.dry_run) out << (report["converged"].get<bool>() ? ", converged" : ", NOT converged");
-      out << "\n";
+      PrintApplyText(ctx.io.out, report);
     }
     return st;
   };
-  report["changes"] = steps ? steps->size() : 0;
-  report["steps"] = json::array();
-  report["converged"] = false;
-  report["remaining"] = json::array();
+  report.changes = steps ? steps->size() : 0;
   if (!steps) return finish(steps.take_error());
-  report["steps"] = StepsJson(*steps);
+  report.steps = StepReports(*steps);
   if (o.dry_run) {
-    report["converged"] = steps->empty();
-    report["commands"] = json::array();
+    report.converged = steps->empty();
     for (const auto& argv : platform::RenderAll(driver, plan::Redacted(*steps))) {
-      report["commands"].push_back(ShellLine(argv));
+      report.commands.push_back(ShellLine(argv));
     }
     return finish({});
   }
   if (steps->empty()) {
-    report["converged"] = true;
+    report.converged = true;
     return finish({});
   }
   size_t budget = o.kill_after >= 0 ? static_cast<size_t>(o.kill_after) : SIZE_MAX;
@@ -430,22 +440,20 @@ Status Apply(Context& ctx, const ApplyOptions& o) {
     // Something undid part of the work meanwhile (wireguard-go closing its device under a burst
     // of netlink events, a hand on the node): one more pass, then the verdict.
     if (auto st = Execute(ctx, driver, *remaining, &budget); !st.ok()) return finish(st);
-    for (const auto& s : StepsJson(*remaining)) report["steps"].push_back(s);
-    report["changes"] = report["steps"].size();
+    for (auto& s : StepReports(*remaining)) report.steps.push_back(std::move(s));
+    report.changes = report.steps.size();
     VPC_ASSIGN_OR_RETURN(after, ProbeNode(ctx, driver, desired));
     remaining = plan::Diff(desired, after);
     if (!remaining) return finish(remaining.take_error());
   }
-  report["remaining"] = StepsJson(*remaining);
-  report["converged"] = remaining->empty();
+  report.remaining = StepReports(*remaining);
+  report.converged = remaining->empty();
   if (!remaining->empty()) {
     return finish(Failure(std::to_string(remaining->size()) +
                           " step(s) still needed after applying twice; first: " +
                           plan::Describe(remaining->front())));
   }
-  if (auto restarted = SettleHandshakes(ctx, driver, desired, *steps); !restarted.empty()) {
-    report["handshakes_restarted"] = restarted;
-  }
+  report.handshakes_restarted = SettleHandshakes(ctx, driver, desired, *steps);
   return finish({});
 }
 

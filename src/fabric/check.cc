@@ -40,7 +40,7 @@ CheckResult CheckOne(Context& ctx, const ssh::KnownHosts& pins, const model::Nod
   auto conn = ConnectNode(ctx, pins, n, timeout);
   if (!conn) {
     const Error& e = conn.error();
-    r.error = e.message;
+    r.error = Printable(e.message);
     if (e.kind == ssh::kErrConnect) {
       r.reach = "failed";
     } else if (e.kind == ssh::kErrHostKey) {
@@ -58,15 +58,15 @@ CheckResult CheckOne(Context& ctx, const ssh::KnownHosts& pins, const model::Nod
   r.connect_ms = (*conn)->connect_ms();
   auto version = RunOn(**conn, n, RemoteVpcctl(n, {"--version"}), "", timeout);
   if (!version) {
-    r.error = "node " + Quoted(n.name) + ": " + version.error().message;
+    r.error = "node " + Quoted(n.name) + ": " + Printable(version.error().message);
     return r;
   }
   r.rtt_ms = version->ms;
   if (version->ok()) {
-    r.version = std::string(Trim(version->out));
+    r.version = Printable(Trim(version->out), model::kMaxVersionText);
   } else {
     r.error = "node " + Quoted(n.name) + ": vpcctl is not runnable there (" +
-              std::string(Trim(version->err.empty() ? version->out : version->err)) + ")";
+              Printable(Trim(version->err.empty() ? version->out : version->err), 512) + ")";
   }
   return r;
 }
@@ -109,8 +109,15 @@ Status NodeCheck(Context& ctx, const NodeCheckOptions& o) {
   }
   VPC_ASSIGN_OR_RETURN(auto pins, ssh::LoadKnownHosts(ctx.paths.known_hosts()));
   std::vector<CheckResult> results(nodes.size());
-  ParallelFor(nodes.size(), 32,
-              [&](size_t i) { results[i] = CheckOne(ctx, pins, *nodes[i], timeout); });
+  ParallelFor(nodes.size(), 32, [&](size_t i) {
+    // Whatever goes wrong with one node is that node's failure, never the controller's.
+    try {
+      results[i] = CheckOne(ctx, pins, *nodes[i], timeout);
+    } catch (const std::exception& e) {
+      results[i].node = nodes[i]->name;
+      results[i].error = "checking it failed: " + Printable(e.what());
+    }
+  });
 
   // Record what was seen: the last check and the remote version.
   std::string now = UtcNow();

@@ -81,10 +81,17 @@ std::vector<std::string> Targets(const model::Fabric& f, const std::string& vpc,
   return out;
 }
 
-std::string MapFor(Session& s) {
+// The map `node` is sent: over SSH stdin, with the secrets of the VIP groups it is in and no
+// others.
+std::string MapFor(Session& s, const std::string& node) {
   auto id = s.store().GetSetting("fabric_id");
   model::Map m{id.ok() && *id ? **id : std::string(), s.local_node, s.fabric};
-  return model::MapToJson(m, /*include_secrets=*/true);  // over SSH stdin, to the nodes only
+  return model::MapToJson(m, /*include_secrets=*/true, node);
+}
+
+uint64_t Changes(const Answer& a) {
+  const auto* r = a.Get<model::ApplyReport>();
+  return r ? r->changes : 0;
 }
 
 std::string Ms(double ms) { return std::to_string(static_cast<long>(ms + 0.5)) + " ms"; }
@@ -99,24 +106,24 @@ Status Outcome(size_t failed, size_t total, const std::string& what) {
 // node as it answers.
 std::vector<Answer> Round(Context& ctx, Session& s, const std::vector<std::string>& targets,
                           bool dry_run, const Limits& limits, bool json_out) {
-  std::string map = MapFor(s);
   auto& out = ctx.io.out;
-  auto args = [&](const model::Node& n) -> std::vector<std::string> {
+  Request req;
+  req.args = [&](const model::Node& n) -> std::vector<std::string> {
     if (dry_run) return {"apply", "--local", "--dry-run", "--map", "-", "--node", n.name, "--json"};
     return {"apply", "--local", "--import", "--node", n.name, "--json"};
   };
-  return FanOut(ctx, s.fabric, targets, args, map, limits, [&](const Answer& a) {
+  req.input = [&](const model::Node& n) { return MapFor(s, n.name); };
+  req.report = ReportKind::kApply;
+  return FanOut(ctx, s.fabric, targets, req, limits, [&](const Answer& a) {
     MaybeDie(limits, "during-sync");
     if (json_out) return;
     if (!a.error.empty()) {
       out << "  " << a.node << ": FAILED after " << Ms(a.ms) << ": " << a.error << "\n";
     } else {
-      size_t changes = a.doc.value("changes", size_t{0});
-      out << "  " << a.node << ": " << (dry_run ? "plan" : "converged") << ", " << changes
+      out << "  " << a.node << ": " << (dry_run ? "plan" : "converged") << ", " << Changes(a)
           << (dry_run ? " change(s) needed" : " change(s)") << " (" << Ms(a.ms) << ")\n";
-      if (dry_run) {
-        for (const auto& st : a.doc.value("steps", json::array()))
-          out << "      " << st.value("description", "") << "\n";
+      if (const auto* r = a.Get<model::ApplyReport>(); r && dry_run) {
+        for (const auto& st : r->steps) out << "      " << st.description << "\n";
       }
     }
     out.flush();
@@ -130,19 +137,11 @@ std::vector<std::pair<std::string, std::string>> NewKeys(const model::Fabric& f,
                                                          std::vector<Answer>& answers) {
   std::vector<std::pair<std::string, std::string>> out;
   for (auto& a : answers) {
-    if (!a.error.empty() || !a.doc.is_object()) continue;
-    auto wg = a.doc.find("wireguard");
-    if (wg == a.doc.end() || !wg->is_object()) continue;
-    auto key = wg->find("public_key");
-    if (key == wg->end() || key->is_null()) continue;
-    if (!key->is_string() || !crypto::IsWgKey(key->get<std::string>())) {
-      a.error = "reported an invalid WireGuard public key";
-      continue;
-    }
+    const auto* r = a.Get<model::ApplyReport>();
+    if (!a.error.empty() || !r || !r->wireguard || !r->wireguard->public_key) continue;
+    const std::string& key = *r->wireguard->public_key;  // a valid key: the report was checked
     const model::Node* n = f.FindNode(a.node);
-    if (n && n->wg_public_key != key->get<std::string>()) {
-      out.emplace_back(a.node, key->get<std::string>());
-    }
+    if (n && n->wg_public_key != key) out.emplace_back(a.node, key);
   }
   return out;
 }
@@ -176,13 +175,15 @@ void PrintSummary(std::ostream& out, const std::string& label, uint64_t generati
   if (json_out) {
     json nodes = json::array();
     for (const auto& a : answers) {
+      const auto* r = a.Get<model::ApplyReport>();
+      json report = r ? r->ToJson() : json();
       nodes.push_back({{"node", a.node},
                        {"ok", a.error.empty()},
                        {"reached", a.reached},
-                       {"changes", a.doc.value("changes", size_t{0})},
-                       {"converged", a.doc.value("converged", false)},
-                       {"generation", a.doc.contains("generation") ? a.doc["generation"] : json()},
-                       {"steps", a.doc.value("steps", json::array())},
+                       {"changes", Changes(a)},
+                       {"converged", r && r->converged},
+                       {"generation", r ? report["generation"] : json()},
+                       {"steps", r ? report["steps"] : json::array()},
                        {"ms", a.ms},
                        {"error", a.error.empty() ? json() : json(a.error)}});
     }
@@ -196,10 +197,10 @@ void PrintSummary(std::ostream& out, const std::string& label, uint64_t generati
   out << "\n";
   Table t({"NODE", "RESULT", "CHANGES", "GENERATION", "TIME"});
   for (const auto& a : answers) {
-    std::string gen = a.doc.contains("generation") ? a.doc["generation"].dump() : "-";
+    const auto* r = a.Get<model::ApplyReport>();
+    std::string gen = r && r->generation ? std::to_string(*r->generation) : "-";
     t.Row({a.node, a.error.empty() ? (dry_run ? "planned" : "converged") : "FAILED",
-           a.error.empty() ? std::to_string(a.doc.value("changes", size_t{0})) : "-", gen,
-           Ms(a.ms)});
+           a.error.empty() ? std::to_string(Changes(a)) : "-", gen, Ms(a.ms)});
   }
   t.Print(out);
 }
@@ -251,14 +252,10 @@ Status Converge(Context& ctx, Session& s, const std::vector<std::string>& target
           answers.push_back(std::move(b));  // a peer brought in for the new keys
           continue;
         }
-        auto count = [](const json& doc) {
-          auto it = doc.is_object() ? doc.find("changes") : doc.end();
-          return it != doc.end() && it->is_number_unsigned() ? it->get<size_t>() : size_t{0};
-        };
-        size_t changes = count(a->doc) + count(b.doc);
+        uint64_t changes = Changes(*a) + Changes(b);
         b.ms += a->ms;
         *a = std::move(b);
-        if (a->doc.is_object()) a->doc["changes"] = changes;
+        if (auto* r = std::get_if<model::ApplyReport>(&a->report)) r->changes = changes;
       }
     }
   }
@@ -296,18 +293,21 @@ Status VpcSync(Context& ctx, const std::string& vpc, const FanOutOptions& o) {
   if (!s->fabric.FindVpc(vpc)) return UsageError("unknown VPC " + Quoted(vpc));
   VPC_ASSIGN_OR_RETURN(auto cleanups, s->store().Cleanups());
   auto targets = Targets(s->fabric, vpc, cleanups);
-  std::string map = MapFor(*s);
-  auto args = [](const model::Node& n) -> std::vector<std::string> {
+  Request req;
+  req.args = [](const model::Node& n) -> std::vector<std::string> {
     return {"map", "import", "--node", n.name, "--json"};
   };
-  auto answers = FanOut(ctx, s->fabric, targets, args, map, limits, [](const Answer&) {});
+  req.input = [&](const model::Node& n) { return MapFor(*s, n.name); };
+  req.report = ReportKind::kImport;
+  auto answers = FanOut(ctx, s->fabric, targets, req, limits, {});
   size_t failed = 0;
   json nodes = json::array();
   Table t({"NODE", "BEFORE", "AFTER", "RESULT"});
   for (const auto& a : answers) {
     failed += a.error.empty() ? 0 : 1;
-    json before = a.doc.contains("before") ? a.doc["before"] : json();
-    json after = a.doc.contains("after") ? a.doc["after"] : json();
+    const auto* r = a.Get<model::ImportReport>();
+    json before = r && r->before ? json(*r->before) : json();
+    json after = r ? json(r->after) : json();
     nodes.push_back({{"node", a.node},
                      {"ok", a.error.empty()},
                      {"before", before},
@@ -366,16 +366,15 @@ Status NodeRekey(Context& ctx, const std::string& name, const FanOutOptions& o) 
                       "it has no key to rotate");
   }
   // The node makes its new private key itself; only the public key comes back.
-  auto args = [](const model::Node&) -> std::vector<std::string> {
+  Request req;
+  req.args = [](const model::Node&) -> std::vector<std::string> {
     return {"wg-key", "--rotate", "--json"};
   };
-  auto rotated = FanOut(ctx, s->fabric, {name}, args, "", limits, {});
+  req.report = ReportKind::kKey;
+  auto rotated = FanOut(ctx, s->fabric, {name}, req, limits, {});
   const Answer& a = rotated.front();
-  std::string key;
-  if (a.error.empty() && a.doc.is_object() && a.doc.contains("public_key") &&
-      a.doc["public_key"].is_string()) {
-    key = a.doc["public_key"].get<std::string>();
-  }
+  const auto* report = a.Get<model::KeyReport>();
+  std::string key = report ? report->public_key : std::string();
   if (!a.error.empty() || !crypto::IsWgKey(key)) {
     return Error{"node " + Quoted(name) + ": cannot rotate its WireGuard key: " +
                      (a.error.empty() ? "it answered no valid public key" : a.error) +
@@ -425,10 +424,12 @@ Status VpcStatus(Context& ctx, const std::string& vpc, const FanOutOptions& o) {
   if (!v) return UsageError("unknown VPC " + Quoted(vpc) + " (see `vpcctl vpc list`)");
   std::vector<std::string> targets;
   for (const auto& m : v->members) targets.push_back(m.node);
-  auto args = [&](const model::Node&) -> std::vector<std::string> {
+  Request req;
+  req.args = [&](const model::Node&) -> std::vector<std::string> {
     return {"status", "--local", "--vpc", vpc, "--json"};
   };
-  auto answers = FanOut(ctx, s->fabric, targets, args, "", limits, [](const Answer&) {});
+  req.report = ReportKind::kStatus;
+  auto answers = FanOut(ctx, s->fabric, targets, req, limits, {});
   bool healthy = true;
   json nodes = json::array();
   // loss[from][to] = "0% 0.21ms"
@@ -436,83 +437,66 @@ Status VpcStatus(Context& ctx, const std::string& vpc, const FanOutOptions& o) {
   std::vector<std::string> problems;
   std::map<std::string, std::vector<std::string>> holders;  // VIP address -> nodes holding it
   std::vector<std::string> guests;                           // "h2: netns blue (vg3, ...)"
+  auto problem = [&](std::string p) {
+    healthy = false;
+    problems.push_back(std::move(p));
+  };
   for (const auto& a : answers) {
-    json entry = {{"node", a.node}, {"reached", a.reached}};
-    const json* mine = nullptr;
-    if (a.doc.is_object() && a.doc.contains("vpcs")) {
-      for (const auto& x : a.doc["vpcs"])
-        if (x.value("name", "") == vpc) mine = &x;
-    }
-    uint64_t gen = a.doc.is_object() ? a.doc.value("generation", uint64_t{0}) : 0;
-    bool stale = a.doc.is_object() && gen < s->fabric.generation;
-    entry["generation"] = a.doc.is_object() ? json(gen) : json();
-    entry["stale"] = stale;
-    entry["drift"] = mine ? (*mine)["drift"] : json::array();
-    entry["peers"] = mine ? (*mine)["peers"] : json::array();
+    const auto* report = a.Get<model::StatusReport>();
+    const model::VpcHealth* mine = report ? report->FindVpc(vpc) : nullptr;
+    bool stale = report && report->generation < s->fabric.generation;
+    json vj = mine ? model::StatusReport{a.node, 0, {*mine}, {}, {}, false}.ToJson()["vpcs"][0]
+                   : json();
+    json entry = {{"node", a.node},
+                  {"reached", a.reached},
+                  {"generation", report ? json(report->generation) : json()},
+                  {"stale", stale},
+                  {"drift", mine ? vj["drift"] : json::array()},
+                  {"peers", mine ? vj["peers"] : json::array()}};
+    // status --local exits 5 on drift or loss, with its report: the report says what.
     std::string err = a.error;
     if (err.empty() && !mine) err = "VPC " + vpc + " is not in its map (deploy it)";
-    if (err == a.node + ": drift or loss on the overlay") err.clear();
     entry["error"] = err.empty() ? json() : json(err);
-    if (!err.empty()) {
-      healthy = false;
-      problems.push_back(a.node + ": " + err);
-    }
+    if (!err.empty()) problem(a.node + ": " + err);
     if (stale) {
-      healthy = false;
-      problems.push_back(a.node + ": holds map generation " + std::to_string(gen) +
-                         ", the controller is at " + std::to_string(s->fabric.generation) +
-                         " (run `vpcctl vpc deploy " + vpc + "`)");
+      problem(a.node + ": holds map generation " + std::to_string(report->generation) +
+              ", the controller is at " + std::to_string(s->fabric.generation) +
+              " (run `vpcctl vpc deploy " + vpc + "`)");
     }
-    if (a.doc.is_object()) {
-      for (const auto& d : a.doc.value("stray", json::array())) {
-        healthy = false;
-        problems.push_back(a.node + ": drift: " + d.get<std::string>());
-      }
+    if (report) {
+      for (const auto& d : report->stray) problem(a.node + ": drift: " + d);
     }
     if (mine) {
-      for (const auto& g : mine->value("attachments", json::array())) {
-        guests.push_back(a.node + ": " + g.value("kind", "") + " " + g.value("guest", "") + " (" +
-                         g.value("interface", "") +
-                         (g["address"].is_null() ? "" : ", " + g["address"].get<std::string>()) +
-                         (g.value("on_bridge", false) ? "" : ", NOT on the bridge") + ")");
+      for (const auto& g : mine->attachments) {
+        guests.push_back(a.node + ": " + g.kind + " " + g.guest + " (" + g.interface +
+                         (g.address ? ", " + *g.address : "") +
+                         (g.on_bridge ? "" : ", NOT on the bridge") + ")");
       }
-      for (const auto& vip : mine->value("vips", json::array())) {
-        auto& h = holders[vip.value("address", "")];
-        if (vip.value("holds", false)) h.push_back(a.node);
+      for (const auto& vip : mine->vips) {
+        auto& h = holders[vip.address];
+        if (vip.holds) h.push_back(a.node);
       }
-      for (const auto& d : (*mine)["drift"]) {
-        healthy = false;
-        problems.push_back(a.node + ": drift: " + d.value("description", ""));
-      }
-      for (const auto& p : (*mine)["peers"]) {
-        double loss = p.value("loss_pct", 100.0);
+      for (const auto& d : mine->drift) problem(a.node + ": drift: " + d.description);
+      for (const auto& p : mine->peers) {
         char buf[48];
-        if (p["rtt_ms"].is_null()) {
-          std::snprintf(buf, sizeof buf, "%.0f%% loss", loss);
+        if (!p.rtt_ms) {
+          std::snprintf(buf, sizeof buf, "%.0f%% loss", p.loss_pct);
         } else {
-          std::snprintf(buf, sizeof buf, "%.0f%% %.2fms", loss, p["rtt_ms"].get<double>());
+          std::snprintf(buf, sizeof buf, "%.0f%% %.2fms", p.loss_pct, *p.rtt_ms);
         }
         std::string text = buf;
-        std::string to = p.value("node", "");
-        if (p.contains("handshake_age_s")) {
+        if (p.encrypted) {
           // WireGuard's last handshake with that peer.
-          const json& age = p["handshake_age_s"];
-          text += age.is_number_integer() ? " hs " + std::to_string(age.get<int64_t>()) + "s"
-                                          : std::string(" hs never");
-          if (p.value("handshake_stale", false)) {
-            healthy = false;
-            problems.push_back(a.node + " -> " + to + ": WireGuard handshake " +
-                               (age.is_number_integer()
-                                    ? std::to_string(age.get<int64_t>()) + " s ago"
-                                    : std::string("never happened")) +
-                               " (stale: no session)");
+          std::string age = p.handshake_age_s ? std::to_string(*p.handshake_age_s) : "";
+          text += p.handshake_age_s ? " hs " + age + "s" : std::string(" hs never");
+          if (p.handshake_stale) {
+            problem(a.node + " -> " + p.node + ": WireGuard handshake " +
+                    (p.handshake_age_s ? age + " s ago" : std::string("never happened")) +
+                    " (stale: no session)");
           }
         }
-        cell[a.node][to] = text;
-        if (loss > 0) {
-          healthy = false;
-          problems.push_back(a.node + " -> " + to + " (" + p.value("address", "") + "): " + buf);
-        }
+        cell[a.node][p.node] = text;
+        if (p.loss_pct > 0) problem(a.node + " -> " + p.node + " (" + p.address + "): " + buf);
       }
     }
     nodes.push_back(entry);

@@ -28,7 +28,11 @@ void Table::Print(std::ostream& out) const {
   for (const auto& r : rows_) print(r);
 }
 
-void PrintJson(std::ostream& out, const json& j) { out << j.dump(2) << "\n"; }
+// Invalid UTF-8 (none should reach here: node text is made printable on arrival) is replaced
+// rather than thrown on.
+void PrintJson(std::ostream& out, const json& j) {
+  out << j.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+}
 
 namespace {
 

@@ -39,15 +39,13 @@ Result<HeldMap> LoadHeldMap(store::Store& db) {
   return HeldMap{std::move(*m), held->node, held->generation};
 }
 
-nlohmann::json StepsJson(const std::vector<plan::Step>& steps) {
-  nlohmann::json arr = nlohmann::json::array();
+std::vector<model::StepReport> StepReports(const std::vector<plan::Step>& steps) {
+  std::vector<model::StepReport> out;
+  out.reserve(steps.size());
   for (const auto& s : steps) {
-    arr.push_back({{"action", plan::ActionName(s.action)},
-                   {"vpc", s.vpc},
-                   {"interface", s.ifname},
-                   {"description", plan::Describe(s)}});
+    out.push_back({std::string(plan::ActionName(s.action)), s.vpc, s.ifname, plan::Describe(s)});
   }
-  return arr;
+  return out;
 }
 
 Result<plan::Desired> NodeDesired(Context& ctx, store::Store& db, const model::Map& map,

@@ -129,6 +129,9 @@ Result<Enrolment> Enrol(Context& ctx, const NodeAddOptions& o, const std::string
   auto pinned = pins.Find(node.ssh_host, node.ssh_port);
   std::string where = node.ssh_host + " port " + std::to_string(node.ssh_port);
   Enrolment e;
+  // The key the first connection presented and the user confirmed (or the pinned one): the only
+  // key any later connection of this enrolment accepts.
+  std::optional<ssh::HostKey> confirmed = pinned;
   ssh::ConnectSpec spec;
   spec.endpoint = EndpointOf(node);
   spec.timeout = timeout;
@@ -152,6 +155,7 @@ Result<Enrolment> Enrol(Context& ctx, const NodeAddOptions& o, const std::string
         VPC_ASSIGN_OR_RETURN(bool yes, ctx.term.Confirm("Trust this host key?"));
         if (!yes) return UsageError("host key of " + where + " not accepted; nothing was sent");
       }
+      confirmed = presented;
       return {};
     };
   }
@@ -186,7 +190,7 @@ Result<Enrolment> Enrol(Context& ctx, const NodeAddOptions& o, const std::string
   VPC_ASSIGN_OR_RETURN(auto installed, (*conn)->Run(install, false, kInstallKeyScript, timeout * 4));
   if (!installed.ok()) {
     return Failure("node " + Quoted(node.name) + ": cannot install our key in ~/.ssh/"
-                   "authorized_keys: " + std::string(Trim(installed.err)));
+                   "authorized_keys: " + Printable(Trim(installed.err), 512));
   }
   e.key_added = Trim(installed.out) == "added";
 
@@ -234,7 +238,7 @@ Result<Enrolment> Enrol(Context& ctx, const NodeAddOptions& o, const std::string
   }
   auto version = run(RemoteVpcctl(node, {"--version"}));
   if (version && version->ok()) {
-    node.remote_version = std::string(Trim(version->out));
+    node.remote_version = Printable(Trim(version->out), model::kMaxVersionText);
   } else {
     node.remote_version.clear();
     ctx.io.Warn("vpcctl was not found on " + node.name +
@@ -252,8 +256,13 @@ Result<Enrolment> Enrol(Context& ctx, const NodeAddOptions& o, const std::string
   again.identities = {ctx.paths.private_key()};
   again.check_host_key = [&](const ssh::HostKey& k) -> Status {
     presented = k;
-    if (pinned && !(*pinned == k)) return PinnedCheck(pins, node)(k);
-    return {};
+    if (confirmed && *confirmed == k) return {};
+    auto fp = ssh::Fingerprint(k.Line());
+    auto want = confirmed ? ssh::Fingerprint(confirmed->Line()) : Result<std::string>(Failure(""));
+    return Failure("the second connection to " + where + " presented host key " +
+                   (fp ? *fp : std::string("?")) + ", not the " + (want ? *want : std::string("?")) +
+                   " confirmed on the first: something between us and the node is answering "
+                   "for it. Nothing was pinned; check the path to the node before retrying");
   };
   conn->reset();
   auto verify = ctx.ssh.Connect(again);

@@ -8,6 +8,7 @@
 
 #include "vpcctl/base/text.h"
 #include "vpcctl/exec/runner.h"
+#include "vpcctl/model/json_reader.h"
 #include "vpcctl/ssh/keys.h"
 
 namespace vpcctl::fabric {
@@ -101,10 +102,55 @@ else
 fi
 )sh";
 
+namespace {
+
+template <class Report>
+void Typed(const nlohmann::json& doc, Answer& a) {
+  auto r = Report::FromJson(doc);
+  if (r) {
+    a.report = std::move(*r);
+  } else if (a.error.empty()) {
+    a.error = "answered an " + r.error().message;  // "invalid apply report: ..."
+  }
+}
+
+}  // namespace
+
+void ReadAnswer(const ssh::RemoteResult& r, ReportKind kind, const FanOutLimits& limits,
+                Answer& a) {
+  a.reached = true;
+  auto doc = model::ParseJsonObject(r.out, "report");
+  std::string detail = Printable(Trim(r.err.empty() ? r.out : r.err), 512);
+  if (r.timed_out || (r.exit_status == 124 && !doc) || r.exit_status == 137) {
+    a.error = "stopped: no answer within the command timeout (" +
+              std::to_string(limits.command.count() / 1000) + " s)";
+  } else if (doc && doc->contains("error") && !(*doc)["error"].is_null()) {
+    const auto& e = (*doc)["error"];
+    a.error = e.is_string() ? Printable(e.get<std::string>(), model::kMaxReportText)
+                            : "answered an invalid report: its error is not a string";
+  } else if (r.exit_status == 127 && !doc) {
+    a.error = "vpcctl is not installed there (or not on PATH: see `node add --remote-vpcctl`)";
+  } else if (!doc && !Trim(r.out).empty() && Trim(r.out).front() == '{') {
+    a.error = "answered an " + doc.error().message;  // JSON it could not be read as
+  } else if (!doc) {
+    a.error = "exit " + std::to_string(r.exit_status) + (detail.empty() ? "" : ": " + detail);
+  }
+  if (!doc) return;
+  switch (kind) {
+    case ReportKind::kApply:
+      return Typed<model::ApplyReport>(*doc, a);
+    case ReportKind::kStatus:
+      return Typed<model::StatusReport>(*doc, a);
+    case ReportKind::kKey:
+      return Typed<model::KeyReport>(*doc, a);
+    case ReportKind::kImport:
+      return Typed<model::ImportReport>(*doc, a);
+  }
+}
+
 std::vector<Answer> FanOut(Context& ctx, const model::Fabric& fabric,
-                           const std::vector<std::string>& targets,
-                           const std::function<std::vector<std::string>(const model::Node&)>& args,
-                           const std::string& input, const FanOutLimits& limits,
+                           const std::vector<std::string>& targets, const Request& request,
+                           const FanOutLimits& limits,
                            const std::function<void(const Answer&)>& on_done) {
   std::vector<Answer> answers(targets.size());
   auto pins = ssh::LoadKnownHosts(ctx.paths.known_hosts());
@@ -116,9 +162,10 @@ std::vector<Answer> FanOut(Context& ctx, const model::Fabric& fabric,
     const model::Node* n = fabric.FindNode(targets[i]);
     auto run = [&]() -> Result<ssh::RemoteResult> {
       if (!n) return Failure("unknown node");
+      std::string input = request.input ? request.input(*n) : std::string();
       if (n->is_local) {
         std::vector<std::string> argv = {exec::SelfPath(), "--state-dir", ctx.paths.dir};
-        auto more = args(*n);
+        auto more = request.args(*n);
         argv.insert(argv.end(), more.begin(), more.end());
         VPC_ASSIGN_OR_RETURN(auto r, ctx.runner.Run(argv, input, limits.command));
         return ssh::RemoteResult{r.exit_code, r.out, r.err, r.timed_out, 0};
@@ -129,33 +176,30 @@ std::vector<Answer> FanOut(Context& ctx, const model::Fabric& fabric,
       // sessions); we wait a little longer to hear how it ended.
       std::vector<std::string> argv = {
           "timeout", "-k", "5", std::to_string(limits.command.count() / 1000)};
-      auto more = RemoteVpcctl(*n, args(*n));
+      auto more = RemoteVpcctl(*n, request.args(*n));
       argv.insert(argv.end(), more.begin(), more.end());
       return RunOn(*conn, *n, argv, input, limits.command + std::chrono::seconds(7));
     };
-    auto r = run();
-    a.ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-    if (!r) {
-      a.error = r.error().message;
-    } else {
-      a.reached = true;
-      nlohmann::json doc = nlohmann::json::parse(r->out, nullptr, false);
-      if (!doc.is_discarded() && doc.is_object()) a.doc = doc;
-      if (r->timed_out || (r->exit_status == 124 && !a.doc.is_object()) ||
-          r->exit_status == 137) {
-        a.error = "stopped: no answer within the command timeout (" +
-                  std::to_string(limits.command.count() / 1000) + " s)";
-      } else if (a.doc.is_object() && a.doc.contains("error") && !a.doc["error"].is_null()) {
-        a.error = a.doc["error"].get<std::string>();
-      } else if (r->exit_status == 127 && !a.doc.is_object()) {
-        a.error = "vpcctl is not installed there (or not on PATH: see `node add --remote-vpcctl`)";
-      } else if (!a.doc.is_object()) {
-        std::string detail(Trim(r->err.empty() ? r->out : r->err));
-        a.error = "exit " + std::to_string(r->exit_status) + (detail.empty() ? "" : ": " + detail);
+    // Nothing a node sends may end the controller: whatever goes wrong here is this node's error.
+    try {
+      auto r = run();
+      if (r) {
+        ReadAnswer(*r, request.report, limits, a);
+      } else {
+        a.error = Printable(r.error().message);
       }
+    } catch (const std::exception& e) {
+      a.error = "reading its answer failed: " + Printable(e.what());
+    } catch (...) {
+      a.error = "reading its answer failed";
     }
+    a.ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     std::lock_guard<std::mutex> lock(mu);
-    if (on_done) on_done(a);
+    try {
+      if (on_done) on_done(a);
+    } catch (const std::exception& e) {
+      if (a.error.empty()) a.error = "reporting its answer failed: " + Printable(e.what());
+    }
   });
   return answers;
 }

@@ -35,6 +35,12 @@ Result<std::vector<std::string>> FindStateProblems(store::Store& db) {
   }
   if (auto st = model::ValidateFabric(*fabric); !st.ok()) problems.push_back(st.error().message);
   for (const auto& v : fabric->vpcs) {
+    // Only a node's copy of a map may lack a VIP's secret (withheld from nodes outside its group).
+    for (const auto& vip : v.vips) {
+      if (vip.secret.empty()) {
+        problems.push_back("VPC " + v.name + " VIP " + vip.address.ToString() + " has no secret");
+      }
+    }
     for (const auto& t : v.tunnels) {
       if (t.vni < fabric->vni_range.lo || t.vni > fabric->vni_range.hi) {
         problems.push_back("VPC " + v.name + " tunnel " + std::to_string(t.vni) +

@@ -18,7 +18,39 @@
 
 namespace vpcctl::fabric {
 
-using json = nlohmann::json;
+namespace {
+
+std::string HandshakeText(const model::PeerHealth& p) {
+  if (!p.encrypted) return "-";
+  std::string hs = p.handshake_age_s ? std::to_string(*p.handshake_age_s) + "s ago" : "never";
+  return p.handshake_stale ? hs + " (stale)" : hs;
+}
+
+void PrintStatusText(std::ostream& out, const model::StatusReport& r) {
+  out << r.node << ": map generation " << r.generation << "\n";
+  for (const auto& v : r.vpcs) {
+    out << v.name << " (" << v.address << "): " << v.drift.size() << " step(s) of drift\n";
+    for (const auto& s : v.drift) out << "  " << s.description << "\n";
+    Table t({"PEER", "ADDRESS", "LOSS", "RTT MS", "HANDSHAKE"});
+    for (const auto& p : v.peers) {
+      char loss[16], rtt[16] = "-";
+      std::snprintf(loss, sizeof loss, "%.0f%%", p.loss_pct);
+      if (p.rtt_ms) std::snprintf(rtt, sizeof rtt, "%.2f", *p.rtt_ms);
+      t.Row({p.node, p.address, loss, rtt, HandshakeText(p)});
+    }
+    t.Print(out);
+    for (const auto& vip : v.vips) {
+      out << "VIP " << vip.address << " (vhid " << vip.vhid << "): "
+          << (vip.holds ? "held here" : "not held here");
+      if (vip.state) out << ", " << *vip.state << " since " << vip.since.value_or("?");
+      out << "\n";
+    }
+  }
+  for (const auto& s : r.stray) out << "drift: " << s << "\n";
+  if (r.error) out << "error: " << *r.error << "\n";
+}
+
+}  // namespace
 
 Status StatusLocal(Context& ctx, const StatusLocalOptions& o) {
   if (!o.vpc.empty()) VPC_TRY(model::ValidateVpcName(o.vpc));
@@ -30,7 +62,6 @@ Status StatusLocal(Context& ctx, const StatusLocalOptions& o) {
                        NodeDesired(ctx, *db, held.map, held.node, platform, false));
   VPC_ASSIGN_OR_RETURN(plan::Observed observed, ProbeNode(ctx, driver, desired));
   auto steps = plan::Diff(desired, observed);
-  json report = {{"node", held.node}, {"generation", held.generation}};
   std::vector<plan::Step> drift;
   std::string drift_error;
   if (steps) {
@@ -86,135 +117,96 @@ Status StatusLocal(Context& ctx, const StatusLocalOptions& o) {
       handshakes[p.node] = wg_now && !p.public_key.empty() ? wg_now->Find(p.public_key) : nullptr;
     }
   }
-  bool healthy = drift.empty() && drift_error.empty();
-  json vpcs = json::array();
+  model::StatusReport report;
+  report.node = held.node;
+  report.generation = held.generation;
+  report.healthy = drift.empty() && drift_error.empty();
   for (const auto& dv : desired.vpcs) {
     if (!o.vpc.empty() && dv.vpc != o.vpc) continue;
+    model::VpcHealth vh;
+    vh.name = dv.vpc;
+    vh.encrypted = dv.encrypted;
+    vh.address = dv.address.ToString();
     std::vector<plan::Step> mine;
     for (const auto& s : drift)
       if (s.vpc == dv.vpc) mine.push_back(s);
-    json peers = json::array();
+    vh.drift = StepReports(mine);
     for (const auto& j : jobs) {
       if (j.vpc != dv.vpc) continue;
-      double loss = j.result.transmitted
-                        ? 100.0 * (j.result.transmitted - j.result.received) / j.result.transmitted
-                        : 100.0;
-      if (!j.error.empty() || loss > 0) healthy = false;
-      json peer = {{"node", j.peer},
-                   {"address", j.to.ToString()},
-                   {"transmitted", j.result.transmitted},
-                   {"received", j.result.received},
-                   {"loss_pct", loss},
-                   {"rtt_ms", j.result.avg_ms < 0 ? json() : json(j.result.avg_ms)},
-                   {"error", j.error.empty() ? json() : json(j.error)}};
+      model::PeerHealth p;
+      p.node = j.peer;
+      p.address = j.to.ToString();
+      p.transmitted = j.result.transmitted;
+      p.received = j.result.received;
+      p.loss_pct = j.result.transmitted
+                       ? 100.0 * (j.result.transmitted - j.result.received) / j.result.transmitted
+                       : 100.0;
+      if (j.result.avg_ms >= 0) p.rtt_ms = j.result.avg_ms;
+      if (!j.error.empty()) p.error = j.error;
+      if (!j.error.empty() || p.loss_pct > 0) report.healthy = false;
       if (dv.encrypted) {
         // A handshake older than WireGuard's reject-after time (or none) means no session.
         const plan::ObservedWgPeer* hs = handshakes.count(j.peer) ? handshakes[j.peer] : nullptr;
         bool never = !hs || hs->latest_handshake == 0;
-        int64_t age = never ? -1 : std::max<int64_t>(0, now - hs->latest_handshake);
-        bool stale = never || age > kStaleHandshakeSeconds;
-        if (stale) healthy = false;
-        peer["handshake_age_s"] = never ? json() : json(age);
-        peer["handshake_stale"] = stale;
+        if (!never) p.handshake_age_s = std::max<int64_t>(0, now - hs->latest_handshake);
+        p.encrypted = true;
+        p.handshake_stale = never || *p.handshake_age_s > kStaleHandshakeSeconds;
+        if (p.handshake_stale) report.healthy = false;
       }
-      peers.push_back(peer);
+      vh.peers.push_back(std::move(p));
     }
-    json vips = json::array();
     const plan::ObservedInterface* bridge = observed.Find(dv.vpc);
     for (const auto& vip : dv.vips) {
-      bool holds = false;
+      model::VipHealth v;
+      v.vhid = vip.vhid;
+      v.address = vip.address.ToString();
+      v.rank = vip.rank;
       if (bridge) {
-        for (const auto& a : bridge->addresses) holds = holds || a.address == vip.address;
-        for (const auto& v : bridge->vips) {
-          holds = holds || (v.vhid == vip.vhid && v.address == vip.address && v.state == "MASTER");
+        for (const auto& a : bridge->addresses) v.holds = v.holds || a.address == vip.address;
+        for (const auto& c : bridge->vips) {
+          v.holds = v.holds || (c.vhid == vip.vhid && c.address == vip.address && c.state == "MASTER");
         }
       }
-      json events = json::array();
       auto recent = db->VipEvents(dv.vpc, vip.vhid, 5);
       if (recent.ok()) {
-        for (const auto& e : *recent) events.push_back({{"state", e.state}, {"at", e.at}});
+        for (const auto& e : *recent) v.events.push_back({e.state, e.at});
       }
-      vips.push_back({{"vhid", vip.vhid},
-                      {"address", vip.address.ToString()},
-                      {"rank", vip.rank},
-                      {"holds", holds},
-                      {"state", events.empty() ? json() : events[0]["state"]},
-                      {"since", events.empty() ? json() : events[0]["at"]},
-                      {"events", events}});
+      if (!v.events.empty()) {
+        v.state = v.events[0].state;
+        v.since = v.events[0].at;
+      }
+      vh.vips.push_back(std::move(v));
     }
-    json guests = json::array();
     for (const auto& da : desired.attachments) {
       const auto& r = da.record;
       if (r.vpc != dv.vpc) continue;
       const plan::ObservedInterface* i = observed.Find(r.ifname);
-      guests.push_back({{"kind", model::GuestKindName(r.kind)},
-                        {"guest", r.guest},
-                        {"interface", r.ifname},
-                        {"address", r.address ? json(r.address->ToString()) : json()},
-                        {"present", i != nullptr},
-                        {"on_bridge", i != nullptr && i->master == dv.vpc}});
+      model::GuestHealth g;
+      g.kind = model::GuestKindName(r.kind);
+      g.guest = r.guest;
+      g.interface = r.ifname;
+      if (r.address) g.address = r.address->ToString();
+      g.present = i != nullptr;
+      g.on_bridge = i != nullptr && i->master == dv.vpc;
+      vh.attachments.push_back(std::move(g));
     }
-    vpcs.push_back({{"name", dv.vpc},
-                    {"encrypted", dv.encrypted},
-                    {"address", dv.address.ToString()},
-                    {"drift", StepsJson(mine)},
-                    {"peers", peers},
-                    {"vips", vips},
-                    {"attachments", guests}});
+    report.vpcs.push_back(std::move(vh));
   }
   // Owned interfaces of VPCs this node no longer has are drift too.
-  json stray = json::array();
   for (const auto& s : drift) {
     bool listed = false;
     for (const auto& dv : desired.vpcs) listed = listed || dv.vpc == s.vpc;
     if (!listed && (o.vpc.empty() || s.vpc == o.vpc || s.vpc.empty())) {
-      stray.push_back(plan::Describe(s));
+      report.stray.push_back(plan::Describe(s));
     }
   }
-  report["vpcs"] = vpcs;
-  report["stray"] = stray;
-  report["error"] = drift_error.empty() ? json() : json(drift_error);
-  report["healthy"] = healthy;
+  if (!drift_error.empty()) report.error = drift_error;
   if (o.json) {
-    PrintJson(ctx.io.out, report);
+    PrintJson(ctx.io.out, report.ToJson());
   } else {
-    auto& out = ctx.io.out;
-    out << held.node << ": map generation " << held.generation << "\n";
-    for (const auto& v : vpcs) {
-      out << v["name"].get<std::string>() << " (" << v["address"].get<std::string>() << "): "
-          << v["drift"].size() << " step(s) of drift\n";
-      for (const auto& s : v["drift"]) out << "  " << s["description"].get<std::string>() << "\n";
-      Table t({"PEER", "ADDRESS", "LOSS", "RTT MS", "HANDSHAKE"});
-      for (const auto& p : v["peers"]) {
-        char loss[16], rtt[16];
-        std::snprintf(loss, sizeof loss, "%.0f%%", p["loss_pct"].get<double>());
-        if (p["rtt_ms"].is_null()) {
-          std::snprintf(rtt, sizeof rtt, "-");
-        } else {
-          std::snprintf(rtt, sizeof rtt, "%.2f", p["rtt_ms"].get<double>());
-        }
-        std::string hs = "-";
-        if (p.contains("handshake_age_s")) {
-          hs = p["handshake_age_s"].is_null() ? "never"
-                                              : std::to_string(p["handshake_age_s"].get<int64_t>()) + "s ago";
-          if (p["handshake_stale"].get<bool>()) hs += " (stale)";
-        }
-        t.Row({p["node"].get<std::string>(), p["address"].get<std::string>(), loss, rtt, hs});
-      }
-      t.Print(out);
-      for (const auto& v : v["vips"]) {
-        out << "VIP " << v["address"].get<std::string>() << " (vhid " << v["vhid"] << "): "
-            << (v["holds"].get<bool>() ? "held here" : "not held here");
-        if (!v["state"].is_null()) {
-          out << ", " << v["state"].get<std::string>() << " since " << v["since"].get<std::string>();
-        }
-        out << "\n";
-      }
-    }
-    for (const auto& s : stray) out << "drift: " << s.get<std::string>() << "\n";
-    if (!drift_error.empty()) out << "error: " << drift_error << "\n";
+    PrintStatusText(ctx.io.out, report);
   }
-  if (!healthy) return Error{held.node + ": drift or loss on the overlay", Exit::kNotConverged};
+  if (!report.healthy) return Error{held.node + ": drift or loss on the overlay", Exit::kNotConverged};
   return {};
 }
 

@@ -204,31 +204,29 @@ Status VipShow(Context& ctx, const std::string& vpc, const std::string& which, b
     bool holds = false;
     json events = json::array();
   };
-  auto text = [](const json& o, const char* key) {
-    auto it = o.find(key);
-    return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
-  auto args = [&](const model::Node&) -> std::vector<std::string> {
+  Request req;
+  req.args = [&](const model::Node&) -> std::vector<std::string> {
     return {"status", "--local", "--vpc", vpc, "--json"};
   };
+  req.report = ReportKind::kStatus;
   FanOutLimits limits;
   limits.command = std::chrono::seconds(30);
   // status --local exits non-zero on drift; its report is what counts here.
   std::vector<NodeState> states;
-  for (const auto& a : FanOut(ctx, s->fabric, vip->nodes, args, "", limits, {})) {
+  for (const auto& a : FanOut(ctx, s->fabric, vip->nodes, req, limits, {})) {
     NodeState st;
     st.node = a.node;
-    if (!a.doc.is_object() || !a.doc.contains("vpcs")) {
-      st.error = a.error.empty() ? "no report" : a.error;
+    const auto* report = a.Get<model::StatusReport>();
+    const model::VpcHealth* mine = report ? report->FindVpc(vpc) : nullptr;
+    if (!mine) {
+      st.error = !a.error.empty() ? a.error : report ? "VPC " + vpc + " is not in its map" : "no report";
     } else {
-      for (const auto& x : a.doc["vpcs"]) {
-        for (const auto& y : x.value("vips", json::array())) {
-          if (y.value("vhid", 0) != vip->vhid) continue;
-          st.holds = y.value("holds", false);
-          st.state = text(y, "state");
-          st.since = text(y, "since");
-          st.events = y.value("events", json::array());
-        }
+      for (const auto& y : mine->vips) {
+        if (y.vhid != vip->vhid) continue;
+        st.holds = y.holds;
+        st.state = y.state.value_or("");
+        st.since = y.since.value_or("");
+        for (const auto& e : y.events) st.events.push_back({{"state", e.state}, {"at", e.at}});
       }
     }
     states.push_back(std::move(st));

@@ -3,6 +3,7 @@
 #include <ostream>
 
 #include "vpcctl/base/text.h"
+#include "vpcctl/model/reports.h"
 #include "vpcctl/crypto/wireguard_key.h"
 #include "vpcctl/fabric/format.h"
 #include "vpcctl/platform/driver.h"
@@ -57,8 +58,7 @@ Status WgKey(Context& ctx, const WgKeyOptions& o) {
   Result<std::string> pub = o.rotate ? RotateNodeKey(file) : NodePublicKey(file, true);
   if (!pub) return pub.take_error();
   if (o.json) {
-    PrintJson(ctx.io.out, {{"public_key", *pub}, {"created", o.rotate || !existed},
-                           {"rotated", o.rotate}});
+    PrintJson(ctx.io.out, model::KeyReport{*pub, o.rotate || !existed, o.rotate}.ToJson());
   } else {
     ctx.io.out << *pub << "\n";
   }

@@ -6,6 +6,7 @@
 
 #include "vpcctl/base/text.h"
 #include "vpcctl/crypto/wireguard_key.h"
+#include "vpcctl/model/json_reader.h"
 #include "vpcctl/model/names.h"
 
 namespace vpcctl::model {
@@ -17,88 +18,12 @@ namespace {
 json Addr(const std::optional<net::IpAddress>& a) { return a ? json(a->ToString()) : json(); }
 json Count(const std::optional<int>& v) { return v ? json(*v) : json(); }
 
-// Typed access that fails with the path of the bad field instead of throwing.
-class Reader {
- public:
-  Reader(const json& j, std::string path) : j_(j), path_(std::move(path)) {}
-
-  Result<const json*> Field(const char* key, json::value_t type) const {
-    if (!j_.is_object()) return Bad(path_, "is not an object");
-    auto it = j_.find(key);
-    if (it == j_.end()) return Bad(path_ + "." + key, "is missing");
-    if (it->type() != type &&
-        !(type == json::value_t::number_integer && it->is_number_unsigned())) {
-      return Bad(path_ + "." + key, std::string("must be ") + TypeName(type));
-    }
-    return &*it;
-  }
-  Result<std::string> Str(const char* key) const {
-    VPC_ASSIGN_OR_RETURN(const json* v, Field(key, json::value_t::string));
-    return v->get<std::string>();
-  }
-  Result<int64_t> Int(const char* key, int64_t lo, int64_t hi) const {
-    VPC_ASSIGN_OR_RETURN(const json* v, Field(key, json::value_t::number_integer));
-    if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
-      return Bad(path_ + "." + key, "is out of range");
-    }
-    int64_t n = v->get<int64_t>();
-    if (n < lo || n > hi) {
-      return Bad(path_ + "." + key,
-                 "must be " + std::to_string(lo) + "-" + std::to_string(hi) + ", not " +
-                     std::to_string(n));
-    }
-    return n;
-  }
-  // An integer or null (absent counts as null).
-  Result<std::optional<int>> OptCount(const char* key) const {
-    auto it = j_.find(key);
-    if (it == j_.end() || it->is_null()) return std::optional<int>();
-    VPC_ASSIGN_OR_RETURN(int64_t n, Int(key, 0, 1000000));
-    return std::optional<int>(static_cast<int>(n));
-  }
-  Result<std::optional<net::IpAddress>> OptAddr(const char* key, net::Family f) const {
-    if (!j_.is_object()) return Bad(path_, "is not an object");
-    auto it = j_.find(key);
-    if (it == j_.end()) return Bad(path_ + "." + key, "is missing");
-    if (it->is_null()) return std::optional<net::IpAddress>();
-    if (!it->is_string()) return Bad(path_ + "." + key, "must be a string or null");
-    auto a = net::IpAddress::Parse(it->get<std::string>());
-    if (!a || a->family() != f) {
-      return Bad(path_ + "." + key, "is not an " + std::string(net::FamilyName(f)) + " address");
-    }
-    return std::optional<net::IpAddress>(*a);
-  }
-  Status OnlyKeys(std::initializer_list<const char*> keys) const {
-    for (auto it = j_.begin(); it != j_.end(); ++it) {
-      bool known = false;
-      for (const char* k : keys) known = known || it.key() == k;
-      if (!known) return Bad(path_ + "." + Quoted(it.key()), "is not a field of the map format");
-    }
-    return {};
-  }
+// The map's fields, read with errors that name them ("invalid map: map.nodes[0].mtu ...").
+struct Reader : JsonReader {
+  Reader(const json& j, std::string path) : JsonReader(j, "map", std::move(path)) {}
   static Error Bad(const std::string& path, const std::string& why) {
-    return Failure("invalid map: " + path + " " + why);
+    return JsonReader::Bad("map", path, why);
   }
-
- private:
-  static const char* TypeName(json::value_t t) {
-    switch (t) {
-      case json::value_t::string:
-        return "a string";
-      case json::value_t::number_integer:
-        return "an integer";
-      case json::value_t::array:
-        return "an array";
-      case json::value_t::object:
-        return "an object";
-      case json::value_t::boolean:
-        return "true or false";
-      default:
-        return "of another type";
-    }
-  }
-  const json& j_;
-  std::string path_;
 };
 
 Result<Node> ParseNode(const json& j, const std::string& path) {
@@ -208,7 +133,10 @@ Result<Vpc> ParseVpc(const json& j, const std::string& path) {
       if (!n.is_string()) return Reader::Bad(vp + ".nodes", "must hold node names");
       vip.nodes.push_back(n.get<std::string>());
     }
-    VPC_ASSIGN_OR_RETURN(vip.secret, vr.Str("secret"));
+    // null: withheld, the map is for a node outside the VIP's group.
+    VPC_ASSIGN_OR_RETURN(auto secret, vr.OptStr("secret"));
+    if (!secret && !vr.Has("secret")) return Reader::Bad(vp + ".secret", "is missing");
+    vip.secret = secret.value_or("");
     if (vip.secret == kRedacted) {
       return Reader::Bad(vp + ".secret", "was redacted (export the map with --show-secrets)");
     }
@@ -223,7 +151,7 @@ Result<Vpc> ParseVpc(const json& j, const std::string& path) {
 
 }  // namespace
 
-std::string MapToJson(const Map& m, bool include_secrets) {
+std::string MapToJson(const Map& m, bool include_secrets, std::string_view for_node) {
   json nodes = json::array();
   for (const auto& n : m.fabric.nodes) {
     nodes.push_back({{"name", n.name},
@@ -249,7 +177,10 @@ std::string MapToJson(const Map& m, bool include_secrets) {
       vips.push_back({{"vhid", vip.vhid},
                       {"address", vip.address.ToString()},
                       {"nodes", vip.nodes},
-                      {"secret", include_secrets ? vip.secret : std::string(kRedacted)},
+                      {"secret", !include_secrets ? json(kRedacted)
+                                 : for_node.empty() || vip.Rank(std::string(for_node)) >= 0
+                                     ? json(vip.secret)
+                                     : json()},
                       {"advert_ms", vip.advert_ms},
                       {"preempt", vip.preempt}});
     }
@@ -278,9 +209,7 @@ std::string MapToJson(const Map& m, bool include_secrets) {
 }
 
 Result<Map> ParseMap(std::string_view text) {
-  json j = json::parse(text, nullptr, false);
-  if (j.is_discarded()) return Failure("invalid map: not a JSON document");
-  if (!j.is_object()) return Failure("invalid map: not a JSON object");
+  VPC_ASSIGN_OR_RETURN(json j, ParseJsonObject(text, "map"));
   Reader r(j, "map");
   VPC_TRY(r.OnlyKeys({"format", "fabric", "generation", "controller", "transport", "nodes", "vpcs"}));
   VPC_ASSIGN_OR_RETURN(int64_t format, r.Int("format", 0, 1000));
@@ -464,7 +393,10 @@ Status ValidateFabric(const Fabric& f) {
         platforms.insert(f.FindNode(n)->platform);
       }
       if (platforms.size() != 1) return Failure(vw + ": mixes FreeBSD and Linux nodes");
-      if (auto st = ValidateSecret(vip.secret); !st.ok()) return Failure(vw + ": " + st.error().message);
+      // An empty secret is one withheld from a node outside the group (see MapToJson).
+      if (auto st = ValidateSecret(vip.secret); !st.ok() && !vip.secret.empty()) {
+        return Failure(vw + ": " + st.error().message);
+      }
       bool carp = *platforms.begin() == Platform::kFreeBSD;
       if (carp ? (vip.advert_ms < 1000 || vip.advert_ms % 1000 != 0)
                : (vip.advert_ms > 40950 || vip.advert_ms % 10 != 0)) {

@@ -90,6 +90,11 @@ Result<Desired> DesiredFor(const model::Fabric& fabric, std::string_view node,
       v.rank = rank;
       v.advert_ms = vip.advert_ms;
       v.preempt = vip.preempt;
+      if (vip.secret.empty()) {
+        return Failure("VIP " + vip.address.ToString() + " (vhid " + std::to_string(vip.vhid) +
+                       ") of " + vpc.name + ": the map withholds its secret from " +
+                       std::string(node) + ", which is in its group");
+      }
       v.secret = vip.secret;
       for (const auto& other : vip.nodes) {
         if (other == node) continue;

@@ -244,7 +244,8 @@ Result<model::Fabric> Store::LoadFabric() {
       n.use_sudo = s.Int(10) != 0;
       n.remote_vpcctl = s.Text(11);
       n.host_key = s.Text(12);
-      n.remote_version = s.Text(13);
+      // Printable even when an older vpcctl stored it raw (JSON output needs valid UTF-8).
+      n.remote_version = Printable(s.Text(13), model::kMaxVersionText);
       n.last_check = s.Text(14);
       auto tr = ParseOptAddr(s.OptText(15));
       if (!tr) return Corrupt("transport address", tr.error());

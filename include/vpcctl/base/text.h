@@ -13,6 +13,15 @@ namespace vpcctl {
 // value cannot forge lines of output.
 std::string Quoted(std::string_view value);
 
+// Text from elsewhere (a node's report or stderr, a stored remote version) made safe to print and
+// store: invalid UTF-8 becomes U+FFFD, control characters (C0, DEL, C1) and bidirectional
+// overrides are escaped (\n, \x1b, \u202e), and the result is cut at `max_bytes` (on a
+// character boundary, ending in "...").
+std::string Printable(std::string_view text, size_t max_bytes = 2048);
+
+// `text` with every occurrence of each non-empty secret replaced by "(redacted)".
+std::string Redact(std::string text, const std::vector<std::string>& secrets);
+
 // Parses a decimal integer made only of digits (no sign, no spaces, no leading zeros unless "0").
 std::optional<uint64_t> ParseUint(std::string_view text, uint64_t max = UINT64_MAX);
 

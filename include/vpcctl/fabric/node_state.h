@@ -3,13 +3,13 @@
 // platform driver).
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "vpcctl/base/result.h"
 #include "vpcctl/fabric/context.h"
 #include "vpcctl/model/map.h"
+#include "vpcctl/model/reports.h"
 #include "vpcctl/plan/diff.h"
 #include "vpcctl/plan/state.h"
 #include "vpcctl/platform/driver.h"
@@ -26,7 +26,7 @@ struct HeldMap {
 Result<HeldMap> LoadHeldMap(store::Store& db);
 
 // Steps as reports carry them: action, VPC, interface, description.
-nlohmann::json StepsJson(const std::vector<plan::Step>& steps);
+std::vector<model::StepReport> StepReports(const std::vector<plan::Step>& steps);
 
 // The node's part of `map` (nothing when it is not in the map), with the machinery its platform
 // runs (VIP daemons, WireGuard, firewall) and its guests. The WireGuard public key is this node's

@@ -5,13 +5,14 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "vpcctl/base/result.h"
 #include "vpcctl/fabric/context.h"
 #include "vpcctl/model/fabric.h"
+#include "vpcctl/model/reports.h"
 #include "vpcctl/ssh/client.h"
 #include "vpcctl/ssh/known_hosts.h"
 
@@ -49,23 +50,44 @@ struct FanOutLimits {
   size_t parallel = 32;
 };
 
-// What one node answered (the JSON document a node-side command printed) or why it could not.
+// Which report the node-side command prints (model/reports.h).
+enum class ReportKind { kApply, kStatus, kKey, kImport };
+
+// What one node answered, as its typed report, or why it could not. A report that does not
+// validate, an answer past the output cap, anything that went wrong reading it: that node's error,
+// never the controller's.
 struct Answer {
   std::string node;
   bool reached = false;
-  nlohmann::json doc;  // the node's report, when it printed one
-  std::string error;   // empty on success
+  std::variant<std::monostate, model::ApplyReport, model::StatusReport, model::KeyReport,
+               model::ImportReport>
+      report;
+  std::string error;  // empty on success; always printable (made so from what the node sent)
   double ms = 0;
+
+  template <class Report>
+  const Report* Get() const {
+    return std::get_if<Report>(&report);
+  }
 };
 
-// Runs `vpcctl ARGS` on every target with `input` on stdin: over SSH, or as a child process for
-// the local node; all at once, `parallel` at most. Calls on_done (under a lock, may be empty) as
-// each answer arrives.
+// A command to run on every target: `vpcctl ARGS` with INPUT on stdin, printing a `report`.
+struct Request {
+  std::function<std::vector<std::string>(const model::Node&)> args;
+  std::function<std::string(const model::Node&)> input;  // empty: no input
+  ReportKind report = ReportKind::kApply;
+};
+
+// Runs the request on every target: over SSH, or as a child process for the local node; all at
+// once, `parallel` at most. Calls on_done (under a lock, may be empty) as each answer arrives.
 std::vector<Answer> FanOut(Context& ctx, const model::Fabric& fabric,
-                           const std::vector<std::string>& targets,
-                           const std::function<std::vector<std::string>(const model::Node&)>& args,
-                           const std::string& input, const FanOutLimits& limits,
+                           const std::vector<std::string>& targets, const Request& request,
+                           const FanOutLimits& limits,
                            const std::function<void(const Answer&)>& on_done);
+
+// Reads one node's output into `a`: its report (validated as `kind`) or its error. Pure: the
+// part of FanOut that a fuzzer and unit tests drive directly.
+void ReadAnswer(const ssh::RemoteResult& r, ReportKind kind, const FanOutLimits& limits, Answer& a);
 
 // Calls fn(0..n-1) on at most `width` threads at once.
 void ParallelFor(size_t n, size_t width, const std::function<void(size_t)>& fn);

@@ -40,6 +40,9 @@ inline constexpr std::string_view kWgInterface = "wg-vpcctl";
 // Seconds between keepalives to each WireGuard peer (also what makes a new peer handshake at once).
 inline constexpr int kWgKeepalive = 25;
 
+// The most kept of the version text a node's vpcctl prints.
+inline constexpr size_t kMaxVersionText = 128;
+
 struct Node {
   std::string name;
   std::string ssh_host;  // IP address or DNS name that SSH reaches
@@ -53,7 +56,7 @@ struct Node {
   bool use_sudo = false;       // remote commands go through `sudo -n`
   std::string remote_vpcctl;   // path of vpcctl on the node; empty: found on PATH
   std::string host_key;        // pinned host key, "ssh-ed25519 AAAA..."; empty until enrolled
-  std::string remote_version;  // vpcctl version last seen on the node
+  std::string remote_version;  // vpcctl version last seen on the node (printable, bounded)
   std::string last_check;      // ISO 8601 time and outcome of the last `node check`
   std::optional<net::IpAddress> transport;  // address inside WireGuard, from the transport network
   std::string wg_public_key;   // the node's WireGuard public key as it last reported it

@@ -21,8 +21,9 @@ struct Map {
 };
 
 // VIP secrets are written only with `include_secrets` (what deploy sends); otherwise they read
-// "(redacted)", which ParseMap refuses.
-std::string MapToJson(const Map& m, bool include_secrets = false);
+// "(redacted)", which ParseMap refuses. With `for_node`, only the secrets of the VIP groups that
+// node is in are written; the others are null (withheld), and ParseMap reads them as empty.
+std::string MapToJson(const Map& m, bool include_secrets = false, std::string_view for_node = {});
 inline constexpr const char* kRedacted = "(redacted)";
 
 // Parses and validates a map document; the error names the first bad field.

@@ -1,0 +1,152 @@
+// What a node answers the controller: typed reports, written by the node and read by the
+// controller with the same code (schema/*-report.schema.json). Reading validates as ParseMap
+// does (types, ranges, unknown keys, nesting depth) and makes every free-text field printable, so
+// that nothing a node prints can crash the controller or reach its terminal raw.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vpcctl/base/result.h"
+
+namespace vpcctl::model {
+
+// The most the controller keeps of one free-text field of a report (descriptions, errors).
+inline constexpr size_t kMaxReportText = 2048;
+
+// One step of a plan: what `apply` did or would do, or drift that `status` found.
+struct StepReport {
+  std::string action;       // "create-tunnel", ...
+  std::string vpc;          // empty: the node's own (WireGuard, firewall)
+  std::string interface;    // empty: not an interface step
+  std::string description;  // for people
+
+  bool operator==(const StepReport&) const = default;
+};
+
+struct WireguardReport {
+  std::optional<std::string> public_key;  // a WireGuard public key; never the private one
+  std::optional<std::string> engine;      // "kernel", "wireguard-go"; null: not running yet
+  bool operator==(const WireguardReport&) const = default;
+};
+
+// `apply --local --json`.
+struct ApplyReport {
+  std::optional<std::string> node;  // null only with no_map
+  bool no_map = false;              // the node holds no map yet: nothing to apply
+  std::optional<uint64_t> generation;
+  std::optional<uint64_t> previous_generation;
+  bool dry_run = false;
+  double duration_ms = 0;
+  std::optional<std::string> error;
+  uint64_t changes = 0;
+  std::vector<StepReport> steps;
+  bool converged = false;
+  std::vector<StepReport> remaining;
+  std::vector<std::string> commands;  // dry run: the commands, secrets redacted
+  std::optional<WireguardReport> wireguard;
+  std::vector<std::string> handshakes_restarted;  // peers re-added after crossed handshakes
+
+  nlohmann::json ToJson() const;
+  static Result<ApplyReport> FromJson(const nlohmann::json& j);
+  bool operator==(const ApplyReport&) const = default;
+};
+
+struct PeerHealth {
+  std::string node;
+  std::string address;  // the peer's overlay address
+  int64_t transmitted = 0;
+  int64_t received = 0;
+  double loss_pct = 100;
+  std::optional<double> rtt_ms;
+  std::optional<std::string> error;
+  bool encrypted = false;  // handshake fields are reported only in encrypted VPCs
+  std::optional<int64_t> handshake_age_s;  // null: never
+  bool handshake_stale = false;
+  bool operator==(const PeerHealth&) const = default;
+};
+
+struct VipEventReport {
+  std::string state;
+  std::string at;
+  bool operator==(const VipEventReport&) const = default;
+};
+
+struct VipHealth {
+  int vhid = 0;
+  std::string address;
+  int rank = 0;
+  bool holds = false;
+  std::optional<std::string> state;  // the last recorded transition, if any
+  std::optional<std::string> since;
+  std::vector<VipEventReport> events;
+  bool operator==(const VipHealth&) const = default;
+};
+
+struct GuestHealth {
+  std::string kind;
+  std::string guest;
+  std::string interface;
+  std::optional<std::string> address;
+  bool present = false;
+  bool on_bridge = false;
+  bool operator==(const GuestHealth&) const = default;
+};
+
+struct VpcHealth {
+  std::string name;
+  bool encrypted = false;
+  std::string address;  // this node's overlay address, with prefix
+  std::vector<StepReport> drift;
+  std::vector<PeerHealth> peers;
+  std::vector<VipHealth> vips;
+  std::vector<GuestHealth> attachments;
+  bool operator==(const VpcHealth&) const = default;
+};
+
+// `status --local --json` (also what `vip show` reads).
+struct StatusReport {
+  std::string node;
+  uint64_t generation = 0;
+  std::vector<VpcHealth> vpcs;
+  std::vector<std::string> stray;  // drift outside the listed VPCs
+  std::optional<std::string> error;
+  bool healthy = false;
+
+  const VpcHealth* FindVpc(std::string_view name) const;
+  nlohmann::json ToJson() const;
+  static Result<StatusReport> FromJson(const nlohmann::json& j);
+  bool operator==(const StatusReport&) const = default;
+};
+
+// `wg-key --json`.
+struct KeyReport {
+  std::string public_key;
+  bool created = false;
+  bool rotated = false;
+
+  nlohmann::json ToJson() const;
+  static Result<KeyReport> FromJson(const nlohmann::json& j);
+  bool operator==(const KeyReport&) const = default;
+};
+
+// `map import --json`.
+struct ImportReport {
+  std::string node;
+  std::optional<uint64_t> before;
+  uint64_t after = 0;
+
+  nlohmann::json ToJson() const;
+  static Result<ImportReport> FromJson(const nlohmann::json& j);
+  bool operator==(const ImportReport&) const = default;
+};
+
+// Reads a report from a node's output text: bounded parse (model::kMaxJsonDepth), then FromJson.
+template <class Report>
+Result<Report> ParseReport(std::string_view text);
+
+}  // namespace vpcctl::model
