@@ -54,30 +54,31 @@ bool MustEscape(uint32_t cp) {
 
 std::string Printable(std::string_view text, size_t max_bytes) {
   std::string out;
+  size_t fits = 0;  // length of `out` that leaves room for "..."
   for (size_t i = 0; i < text.size();) {
     uint32_t cp = 0;
     size_t n = DecodeUtf8(text, i, &cp);
-    std::string piece;
     if (n == 0) {
-      piece = "\xef\xbf\xbd";  // U+FFFD REPLACEMENT CHARACTER
+      out += "\xef\xbf\xbd";  // U+FFFD REPLACEMENT CHARACTER
       n = 1;
     } else if (cp == '\n') {
-      piece = "\\n";
+      out += "\\n";
     } else if (cp == '\t') {
-      piece = "\\t";
+      out += "\\t";
     } else if (MustEscape(cp)) {
       char buf[16];
       std::snprintf(buf, sizeof buf, cp < 0x80 ? "\\x%02x" : "\\u%04x", cp);
-      piece = buf;
+      out += buf;
     } else {
-      piece = std::string(text.substr(i, n));
+      out.append(text.substr(i, n));
     }
-    if (out.size() + piece.size() > max_bytes) {
-      out += "...";
-      break;
-    }
-    out += piece;
     i += n;
+    if (out.size() + 3 <= max_bytes) fits = out.size();
+    if (out.size() > max_bytes) {
+      // Cut on a character boundary, ending in "..." within max_bytes (so cutting is idempotent).
+      out.resize(fits);
+      return out + (max_bytes >= 3 ? "..." : "");
+    }
   }
   return out;
 }

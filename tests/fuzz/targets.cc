@@ -5,7 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "vpcctl/base/text.h"
 #include "vpcctl/crypto/wireguard_key.h"
+#include "vpcctl/fabric/remote.h"
 #include "vpcctl/model/fabric.h"
 #include "vpcctl/model/map.h"
 #include "vpcctl/model/names.h"
@@ -205,6 +207,52 @@ void WgDump(std::string_view in) {
       Check(w->Find(s.wg_peer.public_key) != nullptr, "removes only peers it saw");
     }
   }
+}
+
+namespace {
+
+// Every string in a report the controller accepted is printable as it stands.
+void CheckPrintable(const nlohmann::json& j) {
+  if (j.is_string()) {
+    const auto& v = j.get_ref<const std::string&>();
+    Check(Printable(v, SIZE_MAX) == v, "a report field reaches the terminal raw");
+  }
+  if (j.is_structured()) {
+    for (const auto& e : j) CheckPrintable(e);
+  }
+}
+
+// The node's output, read as FanOut reads it (once as a successful exit, once as exit 1 with the
+// same text on stderr): the error is printable, and an accepted report survives its own round
+// trip and prints as valid UTF-8.
+template <class Report>
+void NodeAnswer(std::string_view in, fabric::ReportKind kind) {
+  for (int exit_status : {0, 1}) {
+    ssh::RemoteResult r{exit_status, std::string(in), exit_status ? std::string(in) : "", false, 1};
+    fabric::Answer a;
+    fabric::ReadAnswer(r, kind, fabric::FanOutLimits{}, a);
+    Check(Printable(a.error, SIZE_MAX) == a.error, "a node's error reaches the terminal raw");
+    const Report* report = a.Get<Report>();
+    if (!report) continue;
+    nlohmann::json j = report->ToJson();
+    std::string text = j.dump();  // throws (and so aborts) on invalid UTF-8
+    auto again = Report::FromJson(j);
+    Check(again.ok() && *again == *report, "report round trip");
+    CheckPrintable(j);
+  }
+}
+
+}  // namespace
+
+void ApplyReport(std::string_view in) {
+  NodeAnswer<model::ApplyReport>(in, fabric::ReportKind::kApply);
+}
+void StatusReport(std::string_view in) {
+  NodeAnswer<model::StatusReport>(in, fabric::ReportKind::kStatus);
+}
+void KeyReport(std::string_view in) { NodeAnswer<model::KeyReport>(in, fabric::ReportKind::kKey); }
+void ImportReport(std::string_view in) {
+  NodeAnswer<model::ImportReport>(in, fabric::ReportKind::kImport);
 }
 
 }  // namespace vpcctl::fuzz

@@ -23,4 +23,11 @@ void KnownHosts(std::string_view input);
 // against it.
 void WgDump(std::string_view input);
 
+// What a node answers the controller, read as the fan-out reads it (bounded parse, typed report):
+// `apply --local --json`, `status --local --json`, `wg-key --json`, `map import --json`.
+void ApplyReport(std::string_view input);
+void StatusReport(std::string_view input);
+void KeyReport(std::string_view input);
+void ImportReport(std::string_view input);
+
 }  // namespace vpcctl::fuzz

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "fake_world.h"
 #include "testing.h"
 #include "vpcctl/base/text.h"
 #include "vpcctl/fabric/ops.h"
@@ -17,95 +18,7 @@
 namespace vpcctl::fabric {
 namespace {
 
-const ssh::HostKey kKeyA{"ssh-ed25519", "AAAAC3NzaC1lZDI1NTE5AAAAIGJ0h4w6yHLNzXI+TcAYnhFN0TfIBbnUMRYR2lkHIX1V"};
-const ssh::HostKey kKeyB{"ssh-ed25519", "AAAAC3NzaC1lZDI1NTE5AAAAIK4LZ3mZZ+qsZ1Q/Ga4xLzWvXy0rgVJL8YZqBLpMvlSk"};
-
-class ScriptedTerminal : public exec::Terminal {
- public:
-  bool interactive = false;
-  bool answer = false;
-  std::string secret;
-  bool Interactive() const override { return interactive; }
-  Result<std::string> ReadSecret(const std::string&) override { return secret; }
-  Result<bool> Confirm(const std::string&) override { return answer; }
-};
-
-class Enrol : public ::testing::Test {
- protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/vpcctl-enrol-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    ctx_ = std::make_unique<Context>(Context{store::StatePaths{dir_ + "/state"}, runner_, ssh_,
-                                             term_, io_, "vpcctl test"});
-    InitOptions init;
-    init.name = "h1";
-    init.addresses = {"192.0.2.200"};
-    init.mtu = "1500";
-    ASSERT_TRUE(Init(*ctx_, init).ok());
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  // A Linux host at `ip` whose sshd accepts `password`, answering like a real one.
-  // Installing our key (the sh -s script) makes the host accept it, as a real sshd would.
-  ssh::FakeClient::Host LinuxHost(const ssh::HostKey& key, const std::string& ip) {
-    ssh::FakeClient::Host h;
-    h.key = key;
-    h.password = "s3cret";
-    h.handler = [this, ip](const std::string& line, const std::string& input) {
-      ssh::RemoteResult r{0, "", "", false, 1.0};
-      if (StartsWith(line, "'sh' '-s' '--'")) {
-        if (input.find("authorized_keys") != std::string::npos) {
-          ++authorized_;
-          if (input.find("echo added") != std::string::npos) TrustOurKey(ip);
-        }
-        r.out = installed_++ == 0 ? "added\n" : "present\n";
-      } else if (line.find("'uname' '-s'") != std::string::npos) {
-        r.out = "Linux\n";
-      } else if (line.find("'ip' '-j' '-d' 'link'") != std::string::npos) {
-        r.out = testing::ReadData("fixtures/linux/h1-vpc1.ip-link.json");
-      } else if (line.find("'ip' '-j' 'addr'") != std::string::npos) {
-        r.out = testing::ReadData("fixtures/linux/h1-vpc1.ip-addr.json");
-      } else if (line.find("'bridge'") != std::string::npos) {
-        r.out = testing::ReadData("fixtures/linux/h1-vpc1.bridge-link.json");
-      } else if (line.find("'--version'") != std::string::npos) {
-        r.out = "0.1.0\n";
-      } else {
-        r.exit_status = 127;
-      }
-      return r;
-    };
-    return h;
-  }
-
-  void WritePassword(const std::string& pw) {
-    std::ofstream(dir_ + "/pw") << pw << "\n";
-  }
-
-  NodeAddOptions Add(const std::string& name, const std::string& addr) {
-    NodeAddOptions o;
-    o.name = name;
-    o.address = addr;
-    o.password_file = dir_ + "/pw";
-    o.yes = true;
-    return o;
-  }
-
-  // Grants our key on the fake host (what installing it does on a real one).
-  void TrustOurKey(const std::string& host) {
-    ssh_.Find(host, 22)->accepted_identities.insert(dir_ + "/state/id_ed25519");
-  }
-
-  std::string dir_;
-  exec::FakeRunner runner_;
-  ssh::FakeClient ssh_;
-  ScriptedTerminal term_;
-  std::ostringstream out_, err_;
-  std::istringstream in_;
-  Output io_{in_, out_, err_, false};
-  std::unique_ptr<Context> ctx_;
-  int installed_ = 0;
-  int authorized_ = 0;
-};
+class Enrol : public FakeWorld {};
 
 TEST_F(Enrol, PasswordBootstrapPinsInstallsAndDetects) {
   ssh_.AddHost("192.0.2.1", 22, LinuxHost(kKeyA, "192.0.2.1"));

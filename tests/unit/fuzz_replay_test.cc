@@ -34,6 +34,10 @@ TEST(FuzzReplay, FreeBsdIfconfig) { EXPECT_GT(Replay("freebsd_ifconfig", FreeBsd
 TEST(FuzzReplay, Map) { EXPECT_GT(Replay("map", Map), 0u); }
 TEST(FuzzReplay, KnownHosts) { EXPECT_GT(Replay("known_hosts", KnownHosts), 0u); }
 TEST(FuzzReplay, WgDump) { EXPECT_GT(Replay("wg_dump", WgDump), 0u); }
+TEST(FuzzReplay, ApplyReport) { EXPECT_GT(Replay("apply_report", ApplyReport), 0u); }
+TEST(FuzzReplay, StatusReport) { EXPECT_GT(Replay("status_report", StatusReport), 0u); }
+TEST(FuzzReplay, KeyReport) { EXPECT_GT(Replay("key_report", KeyReport), 0u); }
+TEST(FuzzReplay, ImportReport) { EXPECT_GT(Replay("import_report", ImportReport), 0u); }
 
 }  // namespace
 }  // namespace vpcctl::fuzz
