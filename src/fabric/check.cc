@@ -62,8 +62,12 @@ CheckResult CheckOne(Context& ctx, const ssh::KnownHosts& pins, const model::Nod
     return r;
   }
   r.rtt_ms = version->ms;
-  if (version->ok()) {
-    r.version = Printable(Trim(version->out), model::kMaxVersionText);
+  auto parsed = version->ok() ? ParseVersion(version->out) : std::nullopt;
+  if (parsed) {
+    r.version = *parsed;
+  } else if (version->ok()) {
+    r.error = "node " + Quoted(n.name) + ": its vpcctl answered --version with " +
+              "'" + Printable(Trim(version->out), 64) + "'" + ", not a version";
   } else {
     r.error = "node " + Quoted(n.name) + ": vpcctl is not runnable there (" +
               Printable(Trim(version->err.empty() ? version->out : version->err), 512) + ")";

@@ -237,8 +237,13 @@ Result<Enrolment> Enrol(Context& ctx, const NodeAddOptions& o, const std::string
     }
   }
   auto version = run(RemoteVpcctl(node, {"--version"}));
-  if (version && version->ok()) {
-    node.remote_version = Printable(Trim(version->out), model::kMaxVersionText);
+  auto parsed = version && version->ok() ? ParseVersion(version->out) : std::nullopt;
+  if (parsed) {
+    node.remote_version = *parsed;
+  } else if (version && version->ok()) {
+    node.remote_version.clear();
+    ctx.io.Warn("vpcctl on " + node.name + " answered --version with " +
+                "'" + Printable(Trim(version->out), 64) + "'" + ", not a version");
   } else {
     node.remote_version.clear();
     ctx.io.Warn("vpcctl was not found on " + node.name +

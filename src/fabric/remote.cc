@@ -204,6 +204,32 @@ std::vector<Answer> FanOut(Context& ctx, const model::Fabric& fabric,
   return answers;
 }
 
+std::optional<std::string> ParseVersion(std::string_view output) {
+  std::string_view v = Trim(output);
+  if (v.empty() || v.size() > 64 || v.front() < '0' || v.front() > '9') return std::nullopt;
+  size_t i = 0;
+  int dots = 0;
+  bool digit = false;
+  for (; i < v.size() && ((v[i] >= '0' && v[i] <= '9') || v[i] == '.'); ++i) {
+    if (v[i] == '.') {
+      if (!digit) return std::nullopt;
+      ++dots;
+      digit = false;
+    } else {
+      digit = true;
+    }
+  }
+  if (!digit || dots < 1 || dots > 3) return std::nullopt;
+  if (i < v.size() && v[i] != '-' && v[i] != '+' && v[i] != '~') return std::nullopt;
+  for (; i < v.size(); ++i) {
+    char c = v[i];
+    bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              c == '.' || c == '-' || c == '+' || c == '~';
+    if (!ok) return std::nullopt;
+  }
+  return std::string(v);
+}
+
 void ParallelFor(size_t n, size_t width, const std::function<void(size_t)>& fn) {
   if (n == 0) return;
   width = std::max<size_t>(1, std::min(width, n));

@@ -435,3 +435,20 @@ TEST(Reports, FuzzSeedsAreAcceptedReports) {
 
 }  // namespace
 }  // namespace vpcctl::fabric
+
+namespace vpcctl::fabric {
+namespace {
+
+TEST(ParseVersion, AcceptsVersionsOnly) {
+  EXPECT_EQ(ParseVersion("0.1.0\n"), "0.1.0");
+  EXPECT_EQ(ParseVersion("1.2.3-rc1+deb12~1"), "1.2.3-rc1+deb12~1");
+  EXPECT_EQ(ParseVersion("12.4"), "12.4");
+  for (const char* bad : {"", "1", "v1.2", "1..2", "1.2.", "1.2.3.4.5", "1.2 beta", "1.2\x1b[2J",
+                          "{\"error\":5}", "1.2-\xff"}) {
+    EXPECT_FALSE(ParseVersion(bad).has_value()) << bad;
+  }
+  EXPECT_FALSE(ParseVersion(std::string(65, '1') + ".0").has_value());
+}
+
+}  // namespace
+}  // namespace vpcctl::fabric

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -88,6 +89,10 @@ std::vector<Answer> FanOut(Context& ctx, const model::Fabric& fabric,
 // Reads one node's output into `a`: its report (validated as `kind`) or its error. Pure: the
 // part of FanOut that a fuzzer and unit tests drive directly.
 void ReadAnswer(const ssh::RemoteResult& r, ReportKind kind, const FanOutLimits& limits, Answer& a);
+
+// The version `vpcctl --version` printed ("0.1.0", "1.2.3-rc1"), or nothing when the output is
+// not one (at most 64 characters: digits and dots, then an optional -, + or ~ suffix).
+std::optional<std::string> ParseVersion(std::string_view output);
 
 // Calls fn(0..n-1) on at most `width` threads at once.
 void ParallelFor(size_t n, size_t width, const std::function<void(size_t)>& fn);
