@@ -217,7 +217,19 @@ TEST_F(Enrol, NonRootUsersRunRemoteCommandsThroughSudo) {
   NodeCheckOptions check;
   ASSERT_TRUE(NodeCheck(*ctx_, check).ok()) << err_.str();
   auto cmds = ssh_.Commands("192.0.2.1", 22);
-  EXPECT_EQ(cmds.back(), "sudo -n 'vpcctl' '--version'");
+  EXPECT_EQ(cmds.back(), "sudo -n 'vpcctl' '--deadline' '5' '--version'");
+  // As root only ever `vpcctl --deadline N ...` (what sudoers allows); the key scripts and the
+  // probes of enrolment run as the login user itself.
+  for (const auto& c : cmds) {
+    if (StartsWith(c, "sudo ")) {
+      EXPECT_TRUE(StartsWith(c, "sudo -n 'vpcctl' '--deadline' ")) << c;
+    } else {
+      EXPECT_TRUE(StartsWith(c, "'sh' '-s' '--' ") || c == "'uname' '-s'" ||
+                  StartsWith(c, "'ip' ") || StartsWith(c, "'bridge' ") ||
+                  c == "'vpcctl' '--version'")
+          << c;
+    }
+  }
 }
 
 TEST_F(Enrol, CheckRunsInParallelAndReportsPartialFailure) {
