@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "vpcctl/base/text.h"
+#include "vpcctl/exec/deadline.h"
 #include "vpcctl/exec/runner.h"
 #include "vpcctl/exec/terminal.h"
 #include "vpcctl/ssh/client.h"
@@ -25,6 +26,7 @@ constexpr const char* kExitCodes =
     "  4  all nodes failed\n"
     "  5  not converged: status found drift or a tunnel down\n"
     "  6  locked: another vpcctl is changing this node's state\n"
+    "  124  stopped: the --deadline passed (with every command it was running)\n"
     "\n"
     "State: --state-dir, else $VPCCTL_STATE_DIR, else /var/lib/vpcctl (Linux), /var/db/vpcctl "
     "(FreeBSD).";
@@ -46,6 +48,11 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", VPCCTL_VERSION);
   std::string state_dir;
   app.add_option("--state-dir", state_dir, "State directory of this node")->type_name("DIR");
+  std::string deadline;
+  app.add_option("--deadline", deadline,
+                 "Stop (with every command it runs) and exit 124 after SECS seconds; the "
+                 "controller runs vpcctl on nodes this way")
+      ->type_name("SECS");
   vpcctl::cli::Dispatch dispatch;
   vpcctl::cli::AddInitCommand(app, dispatch);
   vpcctl::cli::AddNodeCommands(app, dispatch);
@@ -71,6 +78,14 @@ int main(int argc, char** argv) {
   if (!dispatch.action) {
     PrintError("no command given", color);
     return static_cast<int>(vpcctl::Exit::kUsage);
+  }
+  if (!deadline.empty()) {
+    auto secs = vpcctl::exec::ParseDeadline(deadline);
+    if (!secs) {
+      PrintError(secs.error().message, color);
+      return static_cast<int>(vpcctl::Exit::kUsage);
+    }
+    vpcctl::exec::ArmDeadline(*secs);
   }
 
   std::ostringstream command_line;

@@ -7,12 +7,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstdio>
 #include <cstring>
 
+#include "vpcctl/base/output_cap.h"
 #include "vpcctl/base/text.h"
+#include "vpcctl/exec/deadline.h"
 
 namespace vpcctl::exec {
 
@@ -36,6 +39,141 @@ struct Pipe {
   }
 };
 
+// A child being run: its pid (also its process group) and, once it has exited, its status.
+struct Child {
+  pid_t pid = -1;
+  bool exited = false;
+  int status = 0;
+  bool Reaped() {
+    if (!exited && waitpid(pid, &status, WNOHANG) == pid) exited = true;
+    return exited;
+  }
+  void Signal(int sig) const { kill(-pid, sig); }
+};
+
+// fork + execvp with the pipes as stdin, stdout and stderr, in a process group of its own (so
+// that a timeout stops everything it started). The pid, or -1.
+pid_t Spawn(const Argv& argv, Pipe& in, Pipe& out, Pipe& err) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    setpgid(0, 0);
+    dup2(in.fd[0], 0);
+    dup2(out.fd[1], 1);
+    dup2(err.fd[1], 2);
+    signal(SIGPIPE, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);  // SpawnTracked blocked SIGALRM
+    execvp(args[0], args.data());
+    const char* msg = "vpcctl: cannot execute command\n";
+    (void)!write(2, msg, std::strlen(msg));
+    _exit(127);
+  }
+  if (pid > 0) setpgid(pid, pid);
+  return pid;
+}
+
+// Spawn, with the child's group registered for --deadline before the alarm can be handled on this
+// thread (a group it did not know of would outlive us).
+pid_t SpawnTracked(const Argv& argv, Pipe& in, Pipe& out, Pipe& err) {
+  sigset_t alarm_only, old;
+  sigemptyset(&alarm_only);
+  sigaddset(&alarm_only, SIGALRM);
+  pthread_sigmask(SIG_BLOCK, &alarm_only, &old);
+  pid_t pid = Spawn(argv, in, out, err);
+  if (pid > 0) TrackChildGroup(pid);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return pid;
+}
+
+// write(2) that cannot raise SIGPIPE: a child that stopped reading its input must not kill us.
+ssize_t WriteQuietly(int fd, const char* data, size_t n) {
+  sigset_t pipe_only, old;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+  ssize_t w = write(fd, data, n);
+  int saved = errno;
+  if (w < 0 && errno == EPIPE) {
+    timespec zero{};
+    sigtimedwait(&pipe_only, nullptr, &zero);  // consume the SIGPIPE this write raised
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  errno = saved;
+  return w;
+}
+
+int MsUntil(Clock::time_point t) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(t - Clock::now()).count();
+  return static_cast<int>(std::clamp<int64_t>(left, 0, 1000));
+}
+
+// Feeds the child its input and captures its outputs until both are closed and it has exited.
+// Past an output cap, the child's group is killed and the rest is not read; at the deadline the
+// group gets SIGTERM, and SIGKILL 500 ms later. Input is written only as the child reads it, and
+// output read meanwhile, so a child that prints before it reads cannot deadlock.
+void Exchange(Child& child, Pipe& in, Pipe& out, Pipe& err, const std::string& input,
+              Clock::time_point deadline, CommandResult& r) {
+  size_t written = 0;
+  bool term_sent = false;
+  Clock::time_point kill_at;
+  while (true) {
+    bool reading = out.fd[0] >= 0 || err.fd[0] >= 0;
+    if (!reading && child.Reaped()) return;
+    auto now = Clock::now();
+    if (!term_sent && now >= deadline) {
+      r.timed_out = true;
+      child.Signal(SIGTERM);
+      term_sent = true;
+      kill_at = now + std::chrono::milliseconds(500);
+      in.CloseWrite();
+    }
+    if (term_sent && now >= kill_at) {
+      child.Signal(SIGKILL);
+      return;
+    }
+    pollfd fds[3];
+    nfds_t n = 0;
+    for (auto [fd, events] : {std::pair{in.fd[1], POLLOUT}, {out.fd[0], POLLIN}, {err.fd[0], POLLIN}})
+      if (fd >= 0) fds[n++] = {fd, static_cast<short>(events), 0};
+    int wait = MsUntil(term_sent ? kill_at : deadline);
+    if (!reading) wait = std::min(wait, 10);  // only waiting for the exit: look again soon
+    if (poll(fds, n, wait) <= 0) continue;
+    for (nfds_t i = 0; i < n; ++i) {
+      if (!(fds[i].revents & (POLLIN | POLLOUT | POLLERR | POLLHUP))) continue;
+      if (fds[i].fd == in.fd[1]) {
+        ssize_t w = WriteQuietly(in.fd[1], input.data() + written, input.size() - written);
+        if (w > 0) written += static_cast<size_t>(w);
+        if ((w < 0 && errno != EAGAIN && errno != EINTR) || written >= input.size()) {
+          in.CloseWrite();
+        }
+        continue;
+      }
+      bool is_out = fds[i].fd == out.fd[0];
+      if (!is_out && fds[i].fd != err.fd[0]) continue;  // closed in this round
+      Pipe& pipe = is_out ? out : err;
+      char chunk[65536];
+      ssize_t got = read(pipe.fd[0], chunk, sizeof chunk);
+      if (got > 0) {
+        std::string_view data(chunk, static_cast<size_t>(got));
+        if (!AppendCapped(is_out ? r.out : r.err, data, is_out ? kMaxStdout : kMaxStderr)) {
+          r.overflow = true;
+          child.Signal(SIGKILL);
+          out.CloseRead();
+          err.CloseRead();
+          in.CloseWrite();
+          break;
+        }
+      } else if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
+        pipe.CloseRead();
+      }
+    }
+  }
+}
+
 }  // namespace
 
 Result<CommandResult> LocalRunner::Run(const Argv& argv, const std::string& input,
@@ -46,23 +184,9 @@ Result<CommandResult> LocalRunner::Run(const Argv& argv, const std::string& inpu
       pipe2(err.fd, O_CLOEXEC) != 0) {
     return Failure(std::string("pipe: ") + std::strerror(errno));
   }
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = fork();
-  if (pid < 0) return Failure(std::string("fork: ") + std::strerror(errno));
-  if (pid == 0) {
-    setpgid(0, 0);
-    dup2(in.fd[0], 0);
-    dup2(out.fd[1], 1);
-    dup2(err.fd[1], 2);
-    signal(SIGPIPE, SIG_DFL);
-    execvp(args[0], args.data());
-    const char* msg = "vpcctl: cannot execute command\n";
-    (void)!write(2, msg, std::strlen(msg));
-    _exit(127);
-  }
-  setpgid(pid, pid);
+  if (DeadlinePassed()) return Failure("not running " + Quoted(argv[0]) + ": the --deadline passed");
+  Child child{SpawnTracked(argv, in, out, err)};
+  if (child.pid < 0) return Failure(std::string("fork: ") + std::strerror(errno));
   in.CloseRead();
   out.CloseWrite();
   err.CloseWrite();
@@ -72,69 +196,14 @@ Result<CommandResult> LocalRunner::Run(const Argv& argv, const std::string& inpu
   if (input.empty()) in.CloseWrite();
 
   CommandResult r;
-  size_t written = 0;
-  auto deadline = Clock::now() + timeout;
-  bool term_sent = false;
-  auto kill_deadline = deadline;
-  while (out.fd[0] >= 0 || err.fd[0] >= 0) {
-    pollfd fds[3];
-    int n = 0;
-    int idx_in = -1, idx_out = -1, idx_err = -1;
-    if (in.fd[1] >= 0) {
-      fds[n] = {in.fd[1], POLLOUT, 0};
-      idx_in = n++;
-    }
-    if (out.fd[0] >= 0) {
-      fds[n] = {out.fd[0], POLLIN, 0};
-      idx_out = n++;
-    }
-    if (err.fd[0] >= 0) {
-      fds[n] = {err.fd[0], POLLIN, 0};
-      idx_err = n++;
-    }
-    auto now = Clock::now();
-    auto limit = term_sent ? kill_deadline : deadline;
-    int wait_ms = static_cast<int>(
-        std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(limit - now).count()));
-    int rc = poll(fds, static_cast<nfds_t>(n), wait_ms);
-    if (rc < 0 && errno != EINTR) break;
-    if (rc == 0) {
-      if (!term_sent) {
-        r.timed_out = true;
-        kill(-pid, SIGTERM);
-        term_sent = true;
-        kill_deadline = Clock::now() + std::chrono::milliseconds(500);
-        continue;
-      }
-      kill(-pid, SIGKILL);
-      break;
-    }
-    if (idx_in >= 0 && (fds[idx_in].revents & (POLLOUT | POLLERR | POLLHUP))) {
-      ssize_t w = write(in.fd[1], input.data() + written, input.size() - written);
-      if (w > 0) written += static_cast<size_t>(w);
-      if (w < 0 && errno != EAGAIN && errno != EINTR) written = input.size();
-      if (written >= input.size()) in.CloseWrite();
-    }
-    for (auto [idx, pipe, buf] : {std::tuple{idx_out, &out, &r.out}, std::tuple{idx_err, &err, &r.err}}) {
-      if (idx < 0 || !(fds[idx].revents & (POLLIN | POLLERR | POLLHUP))) continue;
-      char chunk[65536];
-      ssize_t got = read(pipe->fd[0], chunk, sizeof chunk);
-      if (got > 0) {
-        buf->append(chunk, static_cast<size_t>(got));
-      } else if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
-        pipe->CloseRead();
-      }
-    }
+  Exchange(child, in, out, err, input, Clock::now() + timeout, r);
+  while (!child.exited && waitpid(child.pid, &child.status, 0) < 0 && errno == EINTR) {
   }
-  in.CloseWrite();
-  int status = 0;
-  if (r.timed_out) kill(-pid, SIGKILL);
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status)) {
-    r.exit_code = WEXITSTATUS(status);
-  } else if (WIFSIGNALED(status)) {
-    r.exit_code = 128 + WTERMSIG(status);
+  UntrackChildGroup(child.pid);
+  if (WIFEXITED(child.status)) {
+    r.exit_code = WEXITSTATUS(child.status);
+  } else if (WIFSIGNALED(child.status)) {
+    r.exit_code = 128 + WTERMSIG(child.status);
   }
   if (r.exit_code == 127 && r.err.find("vpcctl: cannot execute command") != std::string::npos) {
     return Failure("cannot run " + Quoted(argv[0]) + ": not found or not executable");

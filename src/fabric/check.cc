@@ -56,7 +56,8 @@ CheckResult CheckOne(Context& ctx, const ssh::KnownHosts& pins, const model::Nod
   r.reach = r.host_key = "ok";
   r.auth = StartsWith((*conn)->auth_method(), "key") ? "key" : (*conn)->auth_method();
   r.connect_ms = (*conn)->connect_ms();
-  auto version = RunOn(**conn, n, RemoteVpcctl(n, {"--version"}), "", timeout);
+  auto version =
+      RunOn(**conn, n, RemoteVpcctl(n, WithDeadline(timeout, {"--version"})), "", timeout);
   if (!version) {
     r.error = "node " + Quoted(n.name) + ": " + Printable(version.error().message);
     return r;

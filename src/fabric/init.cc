@@ -20,6 +20,21 @@ std::optional<int> MtuOfAddress(const plan::Observed& observed, const net::IpAdd
   return std::nullopt;
 }
 
+Result<int> UsableDetectedMtu(Context& ctx, int detected, const std::string& where) {
+  std::string seen = "the interface holding " + where + " has MTU " + std::to_string(detected);
+  if (detected > model::kMaxNodeMtu) {
+    ctx.io.Warn(seen + ", above the largest a node may have: recording " +
+                std::to_string(model::kMaxNodeMtu) + " (VPC MTUs stay at most 9216)");
+    return model::kMaxNodeMtu;
+  }
+  if (detected < model::kMinNodeMtu) {
+    return Failure(seen + ", below " + std::to_string(model::kMinNodeMtu) +
+                   ": too small to carry tunnels; nothing was recorded (give --mtu if it is "
+                   "wrong)");
+  }
+  return detected;
+}
+
 Result<model::Platform> LocalPlatform() {
   std::string sys = exec::LocalSystemName();
   if (sys == "Linux") return model::Platform::kLinux;
@@ -85,12 +100,9 @@ Status Init(Context& ctx, const InitOptions& o) {
   }
   std::optional<int> mtu;
   if (!o.mtu.empty()) {
-    auto v = ParseUint(o.mtu, 65535);
-    if (!v || *v < 576) {
-      problems.Add(UsageError("invalid MTU " + Quoted(o.mtu) + ": must be 576-65535"));
-    } else {
-      mtu = static_cast<int>(*v);
-    }
+    auto v = model::ParseNodeMtu(o.mtu);
+    problems.Add(v);
+    if (v) mtu = *v;
   }
   model::Transport transport;
   if (!o.transport_network.empty()) {
@@ -147,7 +159,7 @@ Status Init(Context& ctx, const InitOptions& o) {
     auto primary = node.underlay4 ? *node.underlay4 : *node.underlay6;
     auto detected = DetectLocalMtu(ctx, node.platform, primary);
     if (detected) {
-      node.mtu = *detected;
+      VPC_ASSIGN_OR_RETURN(node.mtu, UsableDetectedMtu(ctx, *detected, primary.ToString()));
     } else {
       ctx.io.Warn("no local interface holds " + primary.ToString() +
                   "; assuming an underlay MTU of 1500 (set it with --mtu)");

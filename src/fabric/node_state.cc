@@ -136,7 +136,8 @@ Result<plan::Observed> ProbeNode(Context& ctx, const platform::Driver& driver,
 
 Status RunBatched(Context& ctx, const platform::Driver& driver,
                   const std::vector<platform::Argv>& commands) {
-  for (const auto& inv : driver.Batch(commands)) {
+  VPC_ASSIGN_OR_RETURN(auto batch, driver.Batch(commands));
+  for (const auto& inv : batch) {
     auto r = ctx.runner.Run(inv.argv, inv.input, kStepTimeout);
     std::string what = ShellLine(inv.argv);
     if (!r) return Failure("running `" + what + "`: " + r.error().message);

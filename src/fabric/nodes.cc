@@ -230,7 +230,8 @@ Result<Enrolment> Enrol(Context& ctx, const NodeAddOptions& o, const std::string
       }
     }
     if (mtu) {
-      node.mtu = *mtu;
+      std::string holder = node.ssh_host + " on " + node.name;
+      VPC_ASSIGN_OR_RETURN(node.mtu, UsableDetectedMtu(ctx, *mtu, holder));
     } else {
       ctx.io.Warn("could not find the interface holding " + node.ssh_host + " on " + node.name +
                   "; assuming an underlay MTU of 1500 (set it with --mtu)");
@@ -303,12 +304,9 @@ Status NodeAdd(Context& ctx, const NodeAddOptions& o) {
   node.remote_vpcctl = o.remote_vpcctl;
   ParseUnderlay(o, node, problems);
   if (!o.mtu.empty()) {
-    auto v = ParseUint(o.mtu, 65535);
-    if (!v || *v < 576) {
-      problems.Add(UsageError("invalid MTU " + Quoted(o.mtu) + ": must be 576-65535"));
-    } else {
-      node.mtu = static_cast<int>(*v);
-    }
+    auto v = model::ParseNodeMtu(o.mtu);
+    problems.Add(v);
+    if (v) node.mtu = *v;
   }
   if (!o.platform.empty()) {
     auto p = model::ParsePlatform(o.platform);

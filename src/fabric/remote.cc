@@ -1,11 +1,13 @@
 #include "vpcctl/fabric/remote.h"
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <ctime>
 #include <thread>
 
+#include "vpcctl/base/output_cap.h"
 #include "vpcctl/base/text.h"
 #include "vpcctl/exec/runner.h"
 #include "vpcctl/model/json_reader.h"
@@ -59,6 +61,13 @@ std::vector<std::string> RemoteVpcctl(const model::Node& n, std::vector<std::str
   std::vector<std::string> argv = {n.remote_vpcctl.empty() ? "vpcctl" : n.remote_vpcctl};
   argv.insert(argv.end(), args.begin(), args.end());
   return argv;
+}
+
+std::vector<std::string> WithDeadline(std::chrono::milliseconds deadline,
+                                      std::vector<std::string> args) {
+  auto secs = std::max<int64_t>(1, deadline.count() / 1000);
+  args.insert(args.begin(), {"--deadline", std::to_string(secs)});
+  return args;
 }
 
 Result<ssh::RemoteResult> RunOn(ssh::Connection& c, const model::Node& n,
@@ -121,6 +130,10 @@ void ReadAnswer(const ssh::RemoteResult& r, ReportKind kind, const FanOutLimits&
   a.reached = true;
   auto doc = model::ParseJsonObject(r.out, "report");
   std::string detail = Printable(Trim(r.err.empty() ? r.out : r.err), 512);
+  if (r.overflow) {
+    a.error = OverflowMessage(r.out.size(), r.err.size());
+    return;  // what was read is a cut piece of the report: not read as one
+  }
   if (r.timed_out || (r.exit_status == 124 && !doc) || r.exit_status == 137) {
     a.error = "stopped: no answer within the command timeout (" +
               std::to_string(limits.command.count() / 1000) + " s)";
@@ -168,16 +181,13 @@ std::vector<Answer> FanOut(Context& ctx, const model::Fabric& fabric,
         auto more = request.args(*n);
         argv.insert(argv.end(), more.begin(), more.end());
         VPC_ASSIGN_OR_RETURN(auto r, ctx.runner.Run(argv, input, limits.command));
-        return ssh::RemoteResult{r.exit_code, r.out, r.err, r.timed_out, 0};
+        return ssh::RemoteResult{r.exit_code, r.out, r.err, r.timed_out, 0, r.overflow};
       }
       if (!pins) return pins.error();
       VPC_ASSIGN_OR_RETURN(auto conn, ConnectNode(ctx, *pins, *n, limits.connect));
       // The node stops its command itself at the deadline (sshd does not pass signals to root
       // sessions); we wait a little longer to hear how it ended.
-      std::vector<std::string> argv = {
-          "timeout", "-k", "5", std::to_string(limits.command.count() / 1000)};
-      auto more = RemoteVpcctl(*n, request.args(*n));
-      argv.insert(argv.end(), more.begin(), more.end());
+      auto argv = RemoteVpcctl(*n, WithDeadline(limits.command, request.args(*n)));
       return RunOn(*conn, *n, argv, input, limits.command + std::chrono::seconds(7));
     };
     // Nothing a node sends may end the controller: whatever goes wrong here is this node's error.

@@ -6,6 +6,7 @@
 #include "vpcctl/fabric/format.h"
 #include "vpcctl/fabric/ops.h"
 #include "vpcctl/model/map.h"
+#include "vpcctl/model/names.h"
 
 namespace vpcctl::fabric {
 
@@ -34,6 +35,11 @@ Result<std::vector<std::string>> FindStateProblems(store::Store& db) {
     return problems;
   }
   if (auto st = model::ValidateFabric(*fabric); !st.ok()) problems.push_back(st.error().message);
+  for (const auto& n : fabric->nodes) {
+    if (auto st = model::ValidateNodeMtu(n.name, n.mtu); !st.ok()) {
+      problems.push_back(st.error().message);
+    }
+  }
   for (const auto& v : fabric->vpcs) {
     // Only a node's copy of a map may lack a VIP's secret (withheld from nodes outside its group).
     for (const auto& vip : v.vips) {

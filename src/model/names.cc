@@ -105,6 +105,24 @@ Status ValidatePortText(std::string_view text) {
   return {};
 }
 
+Result<int> ParseNodeMtu(std::string_view text) {
+  auto v = ParseUint(text, kMaxNodeMtu);
+  if (!v || *v < kMinNodeMtu) {
+    return UsageError("invalid MTU " + Quoted(text) + ": must be " + std::to_string(kMinNodeMtu) +
+                      "-" + std::to_string(kMaxNodeMtu));
+  }
+  return static_cast<int>(*v);
+}
+
+Status ValidateNodeMtu(std::string_view node, int mtu) {
+  if (mtu < kMinNodeMtu || mtu > kMaxNodeMtu) {
+    return Failure("node " + Quoted(node) + " has underlay MTU " + std::to_string(mtu) +
+                   ", outside " + std::to_string(kMinNodeMtu) + "-" +
+                   std::to_string(kMaxNodeMtu) + " (every member would refuse the map)");
+  }
+  return {};
+}
+
 Status ValidateSecret(const std::string& secret) {
   if (secret.empty()) return UsageError("the VIP secret is empty");
   if (secret.size() > kMaxSecret) {

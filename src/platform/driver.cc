@@ -108,7 +108,7 @@ std::vector<Argv> MergeWgPeerCommands(const std::vector<Argv>& commands) {
   return out;
 }
 
-std::vector<Invocation> Driver::Batch(const std::vector<Argv>& commands) const {
+Result<std::vector<Invocation>> Driver::Batch(const std::vector<Argv>& commands) const {
   std::vector<Invocation> out;
   for (const auto& c : MergeWgPeerCommands(commands)) out.push_back(Invocation{c, ""});
   return out;

@@ -267,7 +267,27 @@ std::vector<Argv> LinuxDriver::ProbeCommands() const {
           {"ip", "-j", "netns", "list"}};
 }
 
-std::vector<Invocation> LinuxDriver::Batch(const std::vector<Argv>& all) const {
+Status CheckBatchTokens(const Argv& argv) {
+  for (const auto& token : argv) {
+    std::string why = token.empty() ? "it is empty" : "";
+    for (char c : token) {
+      if (!why.empty()) break;
+      if (c < 0x21 || c > 0x7e) {
+        why = "it contains a blank, control or non-ASCII character";
+      } else if (c == '#' || c == '\'' || c == '"' || c == '\\') {
+        why = "it contains " + Quoted(std::string_view(&c, 1));
+      }
+    }
+    if (!why.empty()) {
+      return Failure("refusing to put " + Quoted(Join(argv, " ")) + " into an iproute2 batch: " +
+                     "the token " + Quoted(token) + " cannot be written there exactly (" + why +
+                     ")");
+    }
+  }
+  return {};
+}
+
+Result<std::vector<Invocation>> LinuxDriver::Batch(const std::vector<Argv>& all) const {
   std::vector<Argv> commands = MergeWgPeerCommands(all);
   std::vector<Invocation> out;
   for (size_t i = 0; i < commands.size();) {
@@ -286,7 +306,8 @@ std::vector<Invocation> LinuxDriver::Batch(const std::vector<Argv>& all) const {
     if ((prog == "ip" || prog == "bridge") && j - i > 1) {
       Invocation inv{{prog, "-batch", "-"}, ""};
       for (size_t k = i; k < j; ++k) {
-        inv.input += ShellLine(Argv(commands[k].begin() + 1, commands[k].end())) + "\n";
+        VPC_TRY(CheckBatchTokens(commands[k]));
+        inv.input += Join(Argv(commands[k].begin() + 1, commands[k].end()), " ") + "\n";
       }
       out.push_back(std::move(inv));
     } else {

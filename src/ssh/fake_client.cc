@@ -23,7 +23,7 @@ class FakeConnection : public Connection {
       c_->log_[key_].push_back(line);
       handler = c_->hosts_[key_].handler;
     }
-    if (!handler) return RemoteResult{0, "", "", false, 0.1};
+    if (!handler) return RemoteResult{0, "", "", false, 0.1, false};
     return handler(line, input);
   }
 

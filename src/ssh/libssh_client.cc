@@ -1,8 +1,10 @@
 #include <libssh/libssh.h>
 
 #include <chrono>
+#include <algorithm>
 #include <cstring>
 
+#include "vpcctl/base/output_cap.h"
 #include "vpcctl/base/text.h"
 #include "vpcctl/ssh/client.h"
 
@@ -41,6 +43,118 @@ struct ChannelDeleter {
 };
 using ChannelPtr = std::unique_ptr<std::remove_pointer_t<ssh_channel>, ChannelDeleter>;
 
+// One command's conversation on an open channel, bounded by its deadline: input is sent only as
+// far as the remote's window allows (a blocking write would wait for the window, and a remote
+// that keeps it closed would hang us), output is read meanwhile (a remote that prints before it
+// reads cannot deadlock) and cut at the caps of base/output_cap.h.
+class Exchange {
+ public:
+  Exchange(ssh_session s, ssh_channel ch, const std::string& where, const std::string& input,
+           Clock::time_point deadline)
+      : s_(s), ch_(ch), where_(where), input_(input), deadline_(deadline) {}
+
+  Result<RemoteResult> Run(std::chrono::milliseconds timeout) {
+    RemoteResult r;
+    while (true) {
+      if (Clock::now() >= deadline_) {
+        Signal("TERM");
+        if (sent_ < input_.size()) return NoProgress(timeout);
+        r.timed_out = true;
+        return r;
+      }
+      VPC_ASSIGN_OR_RETURN(size_t wrote, SendSome());
+      VPC_ASSIGN_OR_RETURN(size_t got, ReadSome(r));
+      if (r.overflow) {
+        Signal("KILL");
+        return r;  // the channel is closed without reading the rest
+      }
+      if (wrote > 0 || got > 0) continue;
+      if (eof_sent_ && (ssh_channel_is_eof(ch_) || ssh_channel_is_closed(ch_))) break;
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - Clock::now());
+      int wait = static_cast<int>(std::clamp<int64_t>(left.count(), 1, eof_sent_ ? 200 : 10));
+      if (ssh_channel_poll_timeout(ch_, wait, 0) == SSH_ERROR) {
+        return Failure(where_ + ": connection lost: " + ssh_get_error(s_));
+      }
+    }
+    r.exit_status = ssh_channel_get_exit_status(ch_);
+    return r;
+  }
+
+ private:
+  // Writes what the remote's window takes now; sends EOF after the last byte. A remote that
+  // closed the channel gets no more input (its answer says why).
+  Result<size_t> SendSome() {
+    if (eof_sent_) return size_t{0};
+    if (sent_ < input_.size() && ssh_channel_is_closed(ch_)) sent_ = input_.size();
+    size_t n = 0;
+    if (sent_ < input_.size()) {
+      uint32_t window = ssh_channel_window_size(ch_);
+      if (window == 0) return size_t{0};
+      uint32_t len = static_cast<uint32_t>(
+          std::min<size_t>({input_.size() - sent_, window, 32768}));
+      ssh_set_blocking(s_, 0);  // nor wait for the socket to drain
+      int w = ssh_channel_write(ch_, input_.data() + sent_, len);
+      ssh_set_blocking(s_, 1);
+      if (w == SSH_ERROR) {
+        if (ssh_channel_is_closed(ch_)) return size_t{0};
+        return Failure(where_ + ": cannot send input: " + ssh_get_error(s_));
+      }
+      n = static_cast<size_t>(w);
+      sent_ += n;
+    }
+    if (sent_ == input_.size()) {
+      ssh_set_blocking(s_, 0);
+      if (!ssh_channel_is_closed(ch_)) ssh_channel_send_eof(ch_);
+      ssh_set_blocking(s_, 1);
+      eof_sent_ = true;
+    }
+    return n;
+  }
+
+  // Reads what has arrived on stdout and stderr, up to the caps.
+  Result<size_t> ReadSome(RemoteResult& r) {
+    size_t got = 0;
+    char buf[16384];
+    for (int is_err = 0; is_err <= 1; ++is_err) {
+      int avail = ssh_channel_poll(ch_, is_err);
+      if (avail == SSH_ERROR) return Failure(where_ + ": connection lost: " + ssh_get_error(s_));
+      if (avail <= 0) continue;
+      int n = ssh_channel_read_nonblocking(ch_, buf, sizeof buf, is_err);
+      if (n == SSH_ERROR) return Failure(where_ + ": read failed: " + ssh_get_error(s_));
+      if (n <= 0) continue;
+      got += static_cast<size_t>(n);
+      std::string_view data(buf, static_cast<size_t>(n));
+      if (!AppendCapped(is_err ? r.err : r.out, data, is_err ? kMaxStderr : kMaxStdout)) {
+        r.overflow = true;
+        break;
+      }
+    }
+    return got;
+  }
+
+  // Best effort, without waiting for the socket: not every sshd passes signals on.
+  void Signal(const char* sig) {
+    ssh_set_blocking(s_, 0);
+    ssh_channel_request_send_signal(ch_, sig);
+    ssh_set_blocking(s_, 1);
+  }
+
+  Error NoProgress(std::chrono::milliseconds timeout) const {
+    return Failure(where_ + ": no progress sending input within " +
+                   std::to_string(timeout.count() / 1000) + " s (" + std::to_string(sent_) +
+                   " of " + std::to_string(input_.size()) +
+                   " bytes taken; the remote stopped reading): timed out");
+  }
+
+  ssh_session s_;
+  ssh_channel ch_;
+  const std::string& where_;
+  const std::string& input_;
+  Clock::time_point deadline_;
+  size_t sent_ = 0;
+  bool eof_sent_ = false;
+};
+
 class LibsshConnection : public Connection {
  public:
   LibsshConnection(SessionPtr s, std::string where, std::string auth, double connect_ms)
@@ -52,7 +166,6 @@ class LibsshConnection : public Connection {
   Result<RemoteResult> Run(const RemoteCommand& cmd, bool sudo, const std::string& input,
                            std::chrono::milliseconds timeout) override {
     auto start = Clock::now();
-    auto deadline = start + timeout;
     ChannelPtr ch(ssh_channel_new(s_.get()));
     if (!ch) return Failure(where_ + ": cannot open a channel: " + ssh_get_error(s_.get()));
     if (ssh_channel_open_session(ch.get()) != SSH_OK) {
@@ -62,48 +175,8 @@ class LibsshConnection : public Connection {
     if (ssh_channel_request_exec(ch.get(), line.c_str()) != SSH_OK) {
       return Failure(where_ + ": cannot run a command: " + ssh_get_error(s_.get()));
     }
-    size_t off = 0;
-    while (off < input.size()) {
-      int n = ssh_channel_write(ch.get(), input.data() + off,
-                                static_cast<uint32_t>(std::min<size_t>(input.size() - off, 32768)));
-      if (n == SSH_ERROR) {
-        return Failure(where_ + ": cannot send input: " + ssh_get_error(s_.get()));
-      }
-      off += static_cast<size_t>(n);
-    }
-    ssh_channel_send_eof(ch.get());
-    RemoteResult r;
-    char buf[16384];
-    while (true) {
-      if (Clock::now() >= deadline) {
-        r.timed_out = true;
-        ssh_channel_request_send_signal(ch.get(), "TERM");
-        break;
-      }
-      int got = 0;
-      for (int is_err = 0; is_err <= 1; ++is_err) {
-        int avail = ssh_channel_poll(ch.get(), is_err);
-        if (avail == SSH_ERROR) {
-          return Failure(where_ + ": connection lost: " + ssh_get_error(s_.get()));
-        }
-        if (avail > 0) {
-          int n = ssh_channel_read_nonblocking(ch.get(), buf, sizeof buf, is_err);
-          if (n == SSH_ERROR) return Failure(where_ + ": read failed: " + ssh_get_error(s_.get()));
-          if (n > 0) {
-            (is_err ? r.err : r.out).append(buf, static_cast<size_t>(n));
-            got += n;
-          }
-        }
-      }
-      if (got > 0) continue;
-      if (ssh_channel_is_eof(ch.get()) || ssh_channel_is_closed(ch.get())) break;
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-      int wait = static_cast<int>(std::clamp<int64_t>(left.count(), 1, 200));
-      if (ssh_channel_poll_timeout(ch.get(), wait, 0) == SSH_ERROR) {
-        return Failure(where_ + ": connection lost: " + ssh_get_error(s_.get()));
-      }
-    }
-    if (!r.timed_out) r.exit_status = ssh_channel_get_exit_status(ch.get());
+    Exchange x{s_.get(), ch.get(), where_, input, start + timeout};
+    VPC_ASSIGN_OR_RETURN(RemoteResult r, x.Run(timeout));
     r.ms = MsSince(start);
     return r;
   }

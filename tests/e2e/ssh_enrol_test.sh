@@ -55,6 +55,27 @@ e2e_check "after two runs authorized_keys holds exactly one line of ours" [ "$(o
 e2e_check "h2 was detected as linux with the namespace's MTU" \
     e2e_contains "$(e2e_vpcctl h1 node show h2)" "mtu:          1500"
 
+# A node that answers without end is cut at 4 MiB: the controller neither waits for the rest nor
+# holds it, and names the cut as that node's failure.
+flood="$E2E_DIR/flooding-vpcctl"
+printf '#!/bin/sh\ncase "$*" in *--version*) echo 0.1.0 ;; *) head -c 200000000 /dev/zero ;; esac\n' \
+    > "$flood"
+chmod 755 "$flood"
+e2e_check "re-enrol h2 with a vpcctl that floods its output" \
+    e2e_vpcctl h1 node add h2 10.77.0.2 --remote-vpcctl "$flood"
+e2e_check "a plain VPC over h1 and h2" \
+    e2e_vpcctl h1 vpc init flood --peer-network 10.99.0.0/24 --members h1,h2 --plain
+start=$(e2e_now_ms)
+out=$(e2e_vpcctl h1 vpc sync flood 2>&1)
+rc=$?
+took=$(( $(e2e_now_ms) - start ))
+echo "sync to a flooding node: exit $rc after ${took} ms"
+e2e_check "sync to the flooding node fails (exit 3: h1 took the map)" [ $rc = 3 ]
+e2e_check "... naming the cut" e2e_contains "$out" "answered more than 4 MiB: output cut"
+e2e_check "... without reading the 200 MB (${took} ms)" [ $took -lt 10000 ]
+e2e_vpcctl h1 vpc destroy flood >/dev/null 2>&1
+e2e_check "re-enrol h2 with the real vpcctl" e2e_vpcctl h1 node add h2 10.77.0.2 --remote-vpcctl "$BIN"
+
 # IPv6, with a bootstrap identity; without --yes or --fingerprint a script gets a clear refusal.
 out=$(e2e_vpcctl h1 node add h3 fd77::3 --identity "$E2E_DIR/bootstrap" --remote-vpcctl "$BIN" </dev/null 2>&1)
 rc=$?

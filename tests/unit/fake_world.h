@@ -66,6 +66,8 @@ class FakeWorld : public ::testing::Test {
         r.out = testing::ReadData("fixtures/linux/h1-vpc1.ip-link.json");
       } else if (line.find("'ip' '-j' 'addr'") != std::string::npos) {
         r.out = testing::ReadData("fixtures/linux/h1-vpc1.ip-addr.json");
+      } else if (line.find("'ip' '-j' 'netns' 'list'") != std::string::npos) {
+        r.out = "[]";
       } else if (line.find("'bridge'") != std::string::npos) {
         r.out = testing::ReadData("fixtures/linux/h1-vpc1.bridge-link.json");
       } else if (line.find("'--version'") != std::string::npos) {

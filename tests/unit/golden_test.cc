@@ -95,7 +95,9 @@ TEST(LinuxBatch, AWholePlanIsOneIpBatch) {
   auto steps = plan::Diff(*desired, plan::Observed{});
   LinuxDriver d;
   auto cmds = RenderAll(d, *steps);
-  auto inv = d.Batch(cmds);
+  auto batch = d.Batch(cmds);
+  ASSERT_TRUE(batch.ok()) << batch.error().message;
+  auto& inv = *batch;
   ASSERT_EQ(inv.size(), 1u);
   EXPECT_EQ(inv[0].argv, (Argv{"ip", "-batch", "-"}));
   EXPECT_EQ(std::count(inv[0].input.begin(), inv[0].input.end(), '\n'),
@@ -105,26 +107,81 @@ TEST(LinuxBatch, AWholePlanIsOneIpBatch) {
 
 TEST(LinuxBatch, AllPeersOfAnInterfaceAreOneWgSet) {
   LinuxDriver d;
-  auto inv = d.Batch({{"wg", "set", "wg-vpcctl", "listen-port", "51820", "private-key", "/k"},
-                      {"wg", "set", "wg-vpcctl", "peer", "A", "endpoint", "1.2.3.4:1"},
-                      {"wg", "set", "wg-vpcctl", "peer", "B", "remove"},
-                      {"ip", "link", "set", "dev", "x", "up"},
-                      {"wg", "set", "wg-vpcctl", "peer", "C", "remove"}});
+  auto batch = d.Batch({{"wg", "set", "wg-vpcctl", "listen-port", "51820", "private-key", "/k"},
+                        {"wg", "set", "wg-vpcctl", "peer", "A", "endpoint", "1.2.3.4:1"},
+                        {"wg", "set", "wg-vpcctl", "peer", "B", "remove"},
+                        {"ip", "link", "set", "dev", "x", "up"},
+                        {"wg", "set", "wg-vpcctl", "peer", "C", "remove"}});
+  ASSERT_TRUE(batch.ok());
+  auto& inv = *batch;
   ASSERT_EQ(inv.size(), 4u);
   EXPECT_EQ(inv[0].argv[3], "listen-port");  // device settings stay on their own
   EXPECT_EQ(inv[1].argv, (Argv{"wg", "set", "wg-vpcctl", "peer", "A", "endpoint", "1.2.3.4:1",
                                "peer", "B", "remove"}));
   EXPECT_EQ(inv[3].argv, (Argv{"wg", "set", "wg-vpcctl", "peer", "C", "remove"}));
-  EXPECT_EQ(FreeBsdDriver().Batch({inv[1].argv, inv[3].argv}).size(), 1u);
+  EXPECT_EQ(FreeBsdDriver().Batch({inv[1].argv, inv[3].argv})->size(), 1u);
 }
 
 TEST(LinuxBatch, KeepsOrderAcrossPrograms) {
   LinuxDriver d;
   auto inv = d.Batch({{"ip", "link", "a"}, {"bridge", "x"}, {"ip", "link", "b"}, {"ip", "link", "c"}});
-  ASSERT_EQ(inv.size(), 3u);
-  EXPECT_EQ(inv[0].argv, (Argv{"ip", "link", "a"}));
-  EXPECT_EQ(inv[1].argv, (Argv{"bridge", "x"}));
-  EXPECT_EQ(inv[2].input, "link b\nlink c\n");
+  ASSERT_TRUE(inv.ok());
+  ASSERT_EQ(inv->size(), 3u);
+  EXPECT_EQ((*inv)[0].argv, (Argv{"ip", "link", "a"}));
+  EXPECT_EQ((*inv)[1].argv, (Argv{"bridge", "x"}));
+  EXPECT_EQ((*inv)[2].input, "link b\nlink c\n");
+}
+
+TEST(LinuxBatch, EveryCommandOfTheGoldenPlansIsBatchedExactly) {
+  model::Fabric plain = testing::SampleFabric();
+  model::Fabric encrypted = testing::SampleFabric();
+  for (auto& v : encrypted.vpcs) v.encrypted = true;
+  for (auto& n : encrypted.nodes) {
+    n.transport = testing::Ip("10.255.0." + std::to_string(&n - encrypted.nodes.data() + 1));
+  }
+  LinuxDriver d;
+  size_t checked = 0;
+  for (const model::Fabric* f : {&plain, &encrypted}) {
+    for (const char* node : {"h1", "h2", "h3"}) {
+      auto desired = plan::DesiredFor(*f, node, "vpc1");
+      ASSERT_TRUE(desired.ok()) << desired.error().message;
+      desired->platform = model::Platform::kLinux;
+      d.AddNodeSetup(*desired, NodeEnv{"/usr/local/sbin/vpcctl", d.DefaultStateDir()});
+      auto steps = plan::Diff(*desired, plan::Observed{});
+      ASSERT_TRUE(steps.ok());
+      auto cmds = RenderAll(d, *steps);
+      for (const auto& c : cmds) {
+        if (c[0] != "ip" && c[0] != "bridge") continue;
+        auto st = CheckBatchTokens(c);
+        EXPECT_TRUE(st.ok()) << st.error().message;
+        ++checked;
+      }
+      auto batch = d.Batch(cmds);
+      EXPECT_TRUE(batch.ok()) << node << ": " << batch.error().message;
+    }
+  }
+  EXPECT_GT(checked, 20u);
+}
+
+TEST(LinuxBatch, ATokenThatWouldNeedQuotingIsRefusedNamingIt) {
+  LinuxDriver d;
+  std::vector<std::string> bads = {"vx1#0", "a b", "a'b",          "a\"b", "a\nb",
+                                   "a\\b",  "a\tb", "caf\xc3\xa9", "a\x7f", ""};
+  for (const auto& bad : bads) {
+    Argv evil = {"ip", "link", "set", "dev", bad, "up"};
+    auto st = CheckBatchTokens(evil);
+    ASSERT_FALSE(st.ok()) << Quoted(bad);
+    EXPECT_NE(st.error().message.find("the token " + Quoted(bad)), std::string::npos)
+        << st.error().message;
+    EXPECT_EQ(st.error().message.find('\n'), std::string::npos) << "one line";
+    auto batch = d.Batch({{"ip", "link", "add", "name", "vx1", "type", "dummy"}, evil});
+    ASSERT_FALSE(batch.ok()) << Quoted(bad);
+    EXPECT_NE(batch.error().message.find("into an iproute2 batch"), std::string::npos);
+  }
+  // Alone, a command is not batched: its argv reaches execvp as it is.
+  auto alone = d.Batch({{"ip", "link", "set", "dev", "a b", "up"}});
+  ASSERT_TRUE(alone.ok());
+  EXPECT_EQ((*alone)[0].argv[4], "a b");
 }
 
 TEST(Ping, ParsesBothFormats) {

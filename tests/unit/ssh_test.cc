@@ -13,6 +13,14 @@ TEST(RemoteCommand, QuotesEveryValidatedToken) {
   EXPECT_EQ(c->Line(true), "sudo -n 'vpcctl' '--state-dir' '/var/lib/vpcctl' 'apply' '--local'");
 }
 
+TEST(RemoteCommand, ThroughSudoTheOnlyProgramIsTheFirstToken) {
+  auto c = RemoteCommand::Make({"vpcctl", "--deadline", "60", "apply", "--local", "--json"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->Line(true), "sudo -n 'vpcctl' '--deadline' '60' 'apply' '--local' '--json'");
+  // sudo gets one command word: no `timeout`, `env` or shell between it and vpcctl.
+  EXPECT_EQ(c->Line(true).find("timeout"), std::string::npos);
+}
+
 TEST(RemoteCommand, NothingThatCouldChangeTheCommandGetsIn) {
   for (const char* bad : {"a;b", "$(id)", "`id`", "a b", "a'b", "a\"b", "a\nb", "a|b", "a&b",
                           "a>b", "a<b", "*", "a?", "~", "a!b", "#x", "a\\b", "a\tb", "${x}", "(a)",

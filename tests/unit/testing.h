@@ -82,6 +82,24 @@ inline void ExpectGolden(const std::string& rel, const std::string& actual) {
   EXPECT_EQ(ss.str(), actual) << "golden file " << path << " differs";
 }
 
+// True when a process of group `pgid` is alive (Linux /proc). Zombies do not count: killed
+// grandchildren are reparented to init, which may reap them late.
+inline bool LiveProcessInGroup(int pgid) {
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    std::ifstream stat(e.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    auto close = line.rfind(')');
+    if (close == std::string::npos || close + 2 >= line.size()) continue;
+    std::istringstream rest(line.substr(close + 2));
+    char state = 0;
+    int ppid = 0, pgrp = 0;
+    rest >> state >> ppid >> pgrp;
+    if (pgrp == pgid && state != 'Z') return true;
+  }
+  return false;
+}
+
 // Runs the vpcctl binary on a scratch state directory, removed afterwards.
 class BinaryTest : public ::testing::Test {
  protected:

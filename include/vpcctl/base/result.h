@@ -17,6 +17,7 @@ enum class Exit : int {
   kAllFailed = 4,  // every node failed
   kNotConverged = 5,  // status: something is down or drifted
   kLocked = 6,     // another vpcctl holds the state lock
+  kDeadline = 124,  // --deadline passed: stopped, with everything it ran (as timeout(1) exits)
 };
 
 struct Error {

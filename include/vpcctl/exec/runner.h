@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "vpcctl/base/output_cap.h"
 #include "vpcctl/base/result.h"
 
 namespace vpcctl::exec {
@@ -16,10 +17,11 @@ using Argv = std::vector<std::string>;
 
 struct CommandResult {
   int exit_code = 0;  // 128 + signal when killed
-  std::string out;
-  std::string err;
+  std::string out;    // at most kMaxStdout bytes
+  std::string err;    // at most kMaxStderr bytes
   bool timed_out = false;
-  bool ok() const { return exit_code == 0 && !timed_out; }
+  bool overflow = false;  // printed past a cap (base/output_cap.h): stopped, output cut
+  bool ok() const { return exit_code == 0 && !timed_out && !overflow; }
 };
 
 class Runner {
@@ -36,7 +38,8 @@ class Runner {
                             const std::string& pidfile) = 0;
 };
 
-// fork + execvp in its own process group; on timeout the group gets SIGTERM, then SIGKILL.
+// fork + execvp in its own process group; on timeout the group gets SIGTERM, then SIGKILL; past an
+// output cap, SIGKILL at once.
 class LocalRunner : public Runner {
  public:
   Result<CommandResult> Run(const Argv& argv, const std::string& input,

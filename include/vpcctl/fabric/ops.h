@@ -96,4 +96,9 @@ Result<model::Platform> LocalPlatform();
 // The MTU of the interface holding `address` in probe output, if any.
 std::optional<int> MtuOfAddress(const plan::Observed& observed, const net::IpAddress& address);
 
+// The underlay MTU to record for one detected on the interface holding `where` ("ADDRESS on
+// NODE"): above 65535 (Linux `lo` reports 65536) it is clamped to 65535 with a warning naming
+// the value; below 576 it is refused.
+Result<int> UsableDetectedMtu(Context& ctx, int detected, const std::string& where);
+
 }  // namespace vpcctl::fabric

@@ -36,6 +36,12 @@ Result<std::unique_ptr<ssh::Connection>> ConnectNode(Context& ctx, const ssh::Kn
 // `vpcctl` on the node, or the path recorded with --remote-vpcctl, followed by `args`.
 std::vector<std::string> RemoteVpcctl(const model::Node& n, std::vector<std::string> args);
 
+// `--deadline SECS ARGS...`: what the node's vpcctl runs so that it stops itself (exit 124) at
+// the deadline. Every command run on a node as root is `vpcctl --deadline SECS ...`, so sudoers
+// need allow vpcctl alone.
+std::vector<std::string> WithDeadline(std::chrono::milliseconds deadline,
+                                      std::vector<std::string> args);
+
 // Runs argv on the node (through `sudo -n` for non-root users).
 Result<ssh::RemoteResult> RunOn(ssh::Connection& c, const model::Node& n,
                                 std::vector<std::string> argv, const std::string& input,

@@ -24,4 +24,12 @@ Status ValidateSecret(const std::string& secret);
 // A TCP/UDP port 1-65535 given as text.
 Status ValidatePortText(std::string_view text);
 
+// A node's underlay MTU: 576-65535, the range every node accepts in a fabric map.
+inline constexpr int kMinNodeMtu = 576;
+inline constexpr int kMaxNodeMtu = 65535;
+// An --mtu value given as text.
+Result<int> ParseNodeMtu(std::string_view text);
+// A recorded MTU: an error naming the node and the value when out of range.
+Status ValidateNodeMtu(std::string_view node, int mtu);
+
 }  // namespace vpcctl::model

@@ -46,8 +46,9 @@ class Driver {
   virtual std::vector<Argv> ProbeCommands() const = 0;
   // Parses the outputs of ProbeCommands() (same order) into the observed state.
   virtual Result<plan::Observed> ParseProbe(const std::vector<std::string>& outputs) const = 0;
-  // Groups commands into as few processes as the platform allows (Linux: `ip -batch -`).
-  virtual std::vector<Invocation> Batch(const std::vector<Argv>& commands) const;
+  // Groups commands into as few processes as the platform allows (Linux: `ip -batch -`). An error
+  // when a command cannot be put into a batch exactly (nothing is run then).
+  virtual Result<std::vector<Invocation>> Batch(const std::vector<Argv>& commands) const;
   // Fills what the node runs besides its interfaces: the VIP machinery (daemon files, daemons,
   // VIP mode; also when it has no VIP: then they are to be removed or stopped), the WireGuard
   // key file and engine, and the underlay firewall.

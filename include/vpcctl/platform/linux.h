@@ -19,8 +19,8 @@ class LinuxDriver : public Driver {
   std::vector<Argv> ProbeCommands() const override;
   Result<plan::Observed> ParseProbe(const std::vector<std::string>& outputs) const override;
   // Consecutive `ip` commands become one `ip -batch -`, consecutive `bridge` commands one
-  // `bridge -batch -`; order is kept.
-  std::vector<Invocation> Batch(const std::vector<Argv>& commands) const override;
+  // `bridge -batch -`; order is kept. Refused when a token fails CheckBatchTokens.
+  Result<std::vector<Invocation>> Batch(const std::vector<Argv>& commands) const override;
   Argv PingCommand(const std::string& bridge, const net::IpAddress& from, const net::IpAddress& to,
                    int count) const override;
   // keepalived (VRRPv3) for the node's VIPs, with its configuration in the state directory;
@@ -32,6 +32,12 @@ class LinuxDriver : public Driver {
  private:
   void AddVipSetup(plan::Desired& d, const NodeEnv& env) const;
 };
+
+// iproute2 reads a batch line by splitting it at blanks, with `#` starting a comment and its own
+// idea of quotes: a command goes into a batch only when every token is printable ASCII with no
+// blank, quote, backslash or `#`, so that the line means exactly its argv. The error names the
+// token and the command.
+Status CheckBatchTokens(const Argv& argv);
 
 // keepalived.conf for the node's VIPs: one vrrp_instance per VIP on the VPC bridge, unicast
 // adverts between the group's overlay addresses, a quorum track_script per VPC of three or more

@@ -31,13 +31,17 @@ struct Endpoint {
   std::string Describe() const;  // "root@192.0.2.1 port 22"
 };
 
+// What a remote command answered. Its output is cut at kMaxStdout and kMaxStderr
+// (base/output_cap.h): past a cap the command is signalled, the channel closed without reading the
+// rest, and `overflow` set; callers report it as the command's failure (OverflowMessage).
 struct RemoteResult {
   int exit_status = -1;
   std::string out;
   std::string err;
   bool timed_out = false;
   double ms = 0;  // wall time of the command
-  bool ok() const { return exit_status == 0 && !timed_out; }
+  bool overflow = false;
+  bool ok() const { return exit_status == 0 && !timed_out && !overflow; }
 };
 
 // Decides whether to trust the host key the server presented; called after key exchange and before
@@ -57,6 +61,9 @@ struct ConnectSpec {
 class Connection {
  public:
   virtual ~Connection() = default;
+  // Runs the command with `input` on its stdin. Everything, sending the input included, ends by
+  // `timeout`: a remote that stops reading its input is an error ("no progress sending input"),
+  // one that does not finish in time a result with timed_out.
   virtual Result<RemoteResult> Run(const RemoteCommand& cmd, bool sudo, const std::string& input,
                                    std::chrono::milliseconds timeout) = 0;
   // How authentication succeeded: "key FILE" or "password".

@@ -1,0 +1,129 @@
+// FanOut: what a node is asked to run (one vpcctl invocation with its own deadline, through sudo
+// for non-root users) and how its answer is judged, over SSH and on the local node alike.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "testing.h"
+#include "vpcctl/base/output_cap.h"
+#include "vpcctl/exec/runner.h"
+#include "vpcctl/exec/terminal.h"
+#include "vpcctl/fabric/remote.h"
+#include "vpcctl/ssh/client.h"
+#include "vpcctl/ssh/known_hosts.h"
+
+namespace vpcctl::fabric {
+namespace {
+
+const ssh::HostKey kKey{"ssh-ed25519",
+                        "AAAAC3NzaC1lZDI1NTE5AAAAIGJ0h4w6yHLNzXI+TcAYnhFN0TfIBbnUMRYR2lkHIX1V"};
+
+class FanOutTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/vpcctl-fanout-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    ctx_ = std::make_unique<Context>(
+        Context{store::StatePaths{dir_}, runner_, ssh_, term_, io_, "vpcctl test"});
+    fabric_ = testing::SampleNodes();  // h1 is local; h2 at 192.0.2.2 logs in as deploy
+    model::Node* h2 = fabric_.FindNode("h2");
+    h2->ssh_user = "deploy";
+    h2->use_sudo = true;
+    ssh::KnownHosts pins;
+    pins.Pin("192.0.2.2", 22, kKey);
+    ASSERT_TRUE(ssh::SaveKnownHosts(ctx_->paths.known_hosts(), pins).ok());
+    ssh::FakeClient::Host host;
+    host.key = kKey;
+    host.accepted_identities = {ctx_->paths.private_key()};
+    host.handler = [this](const std::string&, const std::string&) { return answer_; };
+    ssh_.AddHost("192.0.2.2", 22, host);
+    answer_.exit_status = 0;
+    model::ApplyReport ok;
+    ok.node = "h2";
+    ok.converged = true;
+    answer_.out = ok.ToJson().dump();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  Answer Ask(const std::string& node) {
+    FanOutLimits limits;
+    limits.command = std::chrono::seconds(300);
+    Request req;
+    req.args = [](const model::Node&) {
+      return std::vector<std::string>{"apply", "--local", "--json"};
+    };
+    req.report = ReportKind::kApply;
+    auto answers = FanOut(*ctx_, fabric_, {node}, req, limits, nullptr);
+    EXPECT_EQ(answers.size(), 1u);
+    return answers.empty() ? Answer{} : answers[0];
+  }
+
+  std::string dir_;
+  exec::FakeRunner runner_;
+  ssh::FakeClient ssh_;
+  exec::NoTerminal term_;
+  std::ostringstream out_, err_;
+  std::istringstream in_;
+  Output io_{in_, out_, err_, false};
+  std::unique_ptr<Context> ctx_;
+  model::Fabric fabric_;
+  ssh::RemoteResult answer_;
+};
+
+TEST_F(FanOutTest, ANonRootNodeRunsOneVpcctlWithItsOwnDeadlineThroughSudo) {
+  Answer a = Ask("h2");
+  EXPECT_TRUE(a.error.empty()) << a.error;
+  auto cmds = ssh_.Commands("192.0.2.2", 22);
+  ASSERT_EQ(cmds.size(), 1u);
+  EXPECT_EQ(cmds[0], "sudo -n 'vpcctl' '--deadline' '300' 'apply' '--local' '--json'");
+  EXPECT_EQ(cmds[0].find("timeout"), std::string::npos);
+}
+
+TEST_F(FanOutTest, TheRecordedVpcctlPathIsTheOneProgramSudoRuns) {
+  fabric_.FindNode("h2")->remote_vpcctl = "/opt/vpcctl/sbin/vpcctl";
+  Ask("h2");
+  auto cmds = ssh_.Commands("192.0.2.2", 22);
+  ASSERT_EQ(cmds.size(), 1u);
+  EXPECT_EQ(cmds[0].rfind("sudo -n '/opt/vpcctl/sbin/vpcctl' '--deadline' '300' 'apply'", 0), 0u)
+      << cmds[0];
+}
+
+TEST_F(FanOutTest, ARootNodeRunsTheSameLineWithoutSudo) {
+  fabric_.FindNode("h2")->use_sudo = false;
+  Ask("h2");
+  auto cmds = ssh_.Commands("192.0.2.2", 22);
+  ASSERT_EQ(cmds.size(), 1u);
+  EXPECT_EQ(cmds[0], "'vpcctl' '--deadline' '300' 'apply' '--local' '--json'");
+}
+
+TEST_F(FanOutTest, ANodeStoppedAtItsDeadlineFails) {
+  answer_.exit_status = 124;
+  answer_.out = "";
+  EXPECT_EQ(Ask("h2").error, "stopped: no answer within the command timeout (300 s)");
+}
+
+TEST_F(FanOutTest, ANodeThatAnswersTooMuchFails) {
+  answer_.out = std::string(kMaxStdout, '{');
+  answer_.overflow = true;
+  Answer a = Ask("h2");
+  EXPECT_TRUE(a.reached);
+  EXPECT_EQ(a.error, "answered more than 4 MiB: output cut");
+}
+
+TEST_F(FanOutTest, TheLocalNodeThatAnswersTooMuchFailsTheSameWay) {
+  runner_.On({exec::SelfPath()}, [](const exec::Argv&, const std::string&) {
+    exec::CommandResult r;
+    r.exit_code = 137;
+    r.err = std::string(kMaxStderr, 'e');
+    r.overflow = true;
+    return r;
+  });
+  Answer a = Ask("h1");
+  EXPECT_EQ(a.error, "answered more than 256 KiB on stderr: output cut");
+  ASSERT_EQ(runner_.calls().size(), 1u);
+  EXPECT_EQ(runner_.calls()[0][1], "--state-dir");
+}
+
+}  // namespace
+}  // namespace vpcctl::fabric
