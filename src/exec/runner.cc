@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "vpcctl/base/text.h"
+#include "vpcctl/exec/pidfile.h"
 
 namespace vpcctl::exec {
 
@@ -142,11 +143,31 @@ Result<CommandResult> LocalRunner::Run(const Argv& argv, const std::string& inpu
   return r;
 }
 
+namespace {
+
+// Waits until the child forked with `pipe` (its write end close-on-exec, left open in the child)
+// has been executed: end of file. The errno of a failed exec otherwise.
+int AwaitExec(Pipe& p) {
+  p.CloseWrite();
+  int err = 0;
+  ssize_t n;
+  while ((n = read(p.fd[0], &err, sizeof err)) < 0 && errno == EINTR) {
+  }
+  return n == static_cast<ssize_t>(sizeof err) ? err : 0;
+}
+
+}  // namespace
+
 Result<int> LocalRunner::Start(const Argv& argv, const std::string& log,
                                const std::string& pidfile) {
   if (argv.empty()) return Failure("empty command");
   int out = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (out < 0) return Failure("cannot open " + log + ": " + std::strerror(errno));
+  Pipe exec_done;
+  if (pipe2(exec_done.fd, O_CLOEXEC) != 0) {
+    close(out);
+    return Failure(std::string("pipe: ") + std::strerror(errno));
+  }
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -161,23 +182,25 @@ Result<int> LocalRunner::Start(const Argv& argv, const std::string& log,
     dup2(in, 0);
     dup2(out, 1);
     dup2(out, 2);
-    // Nothing of ours (state lock, database, pipes) may live on in the daemon.
-    for (int fd = 3; fd < 1024; ++fd) close(fd);
+    // Nothing of ours (state lock, database, pipes) may live on in the daemon; the exec pipe
+    // closes itself on exec.
+    for (int fd = 3; fd < 1024; ++fd)
+      if (fd != exec_done.fd[1]) close(fd);
     signal(SIGPIPE, SIG_DFL);
     execvp(args[0], args.data());
-    const char* msg = "vpcctl: cannot execute the daemon\n";
-    (void)!write(2, msg, std::strlen(msg));
+    int e = errno;
+    (void)!write(exec_done.fd[1], &e, sizeof e);
     _exit(127);
   }
   close(out);
-  std::string text = std::to_string(pid) + "\n";
-  std::string tmp = pidfile + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  bool written = fd >= 0 && write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  if (fd >= 0) close(fd);
-  if (!written || rename(tmp.c_str(), pidfile.c_str()) != 0) {
+  if (int e = AwaitExec(exec_done)) {
+    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    return Failure("cannot run " + Quoted(argv[0]) + ": " + std::strerror(e));
+  }
+  if (auto st = WritePidfile(pidfile, pid); !st.ok()) {
     kill(pid, SIGTERM);
-    return Failure("cannot write the pid file " + pidfile + ": " + std::strerror(errno));
+    return st.error();
   }
   return static_cast<int>(pid);
 }
@@ -251,44 +274,6 @@ std::string SelfPath() {
     if (n > 0) return std::string(buf, static_cast<size_t>(n));
   }
   return "vpcctl";
-}
-
-int PidFromFile(const std::string& pidfile) {
-  FILE* f = std::fopen(pidfile.c_str(), "re");
-  if (!f) return 0;
-  long pid = 0;
-  int n = std::fscanf(f, "%ld", &pid);
-  std::fclose(f);
-  if (n != 1 || pid <= 1 || pid > 1 << 30) return 0;
-  if (kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM) return 0;
-  // A zombie answers kill(0) too; on Linux, /proc tells (an init that does not reap leaves them).
-  std::string stat_path = "/proc/" + std::to_string(pid) + "/stat";
-  if (FILE* st = std::fopen(stat_path.c_str(), "re")) {
-    char buf[512] = {};
-    size_t got = std::fread(buf, 1, sizeof buf - 1, st);
-    std::fclose(st);
-    std::string text(buf, got);
-    size_t close = text.rfind(')');
-    if (close != std::string::npos && close + 2 < text.size() && text[close + 2] == 'Z') return 0;
-  }
-  return static_cast<int>(pid);
-}
-
-Status SignalPidfile(const std::string& pidfile, int sig, std::chrono::milliseconds wait_exit) {
-  int pid = PidFromFile(pidfile);
-  if (pid == 0) return {};
-  if (kill(pid, sig) != 0) {
-    return Failure("cannot signal pid " + std::to_string(pid) + ": " + std::strerror(errno));
-  }
-  auto deadline = std::chrono::steady_clock::now() + wait_exit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (kill(pid, 0) != 0) return {};
-    usleep(20000);
-  }
-  if (wait_exit.count() > 0 && kill(pid, 0) == 0) {
-    kill(pid, SIGKILL);
-  }
-  return {};
 }
 
 std::string LocalSystemName() {

@@ -30,8 +30,9 @@ class Runner {
   virtual Result<CommandResult> Run(const Argv& argv, const std::string& input,
                                     std::chrono::milliseconds timeout) = 0;
   // Starts a daemon that stays in the foreground, detached: its own session, stdin from
-  // /dev/null, stdout and stderr appended to `log` (0600), no inherited descriptors. Writes its pid
-  // to `pidfile` and returns it; the process is not waited for.
+  // /dev/null, stdout and stderr appended to `log` (0600), no inherited descriptors. Once it has
+  // been executed, writes its pid with its start time and executable to `pidfile` (see
+  // pidfile.h) and returns the pid; the process is not waited for.
   virtual Result<int> Start(const Argv& argv, const std::string& log,
                             const std::string& pidfile) = 0;
 };
@@ -72,10 +73,5 @@ std::string SelfPath();
 
 // The full path of `program` found on PATH (executable), or empty.
 std::string FindProgram(const std::string& program);
-
-// The pid in `pidfile` when that process is alive, else 0.
-int PidFromFile(const std::string& pidfile);
-// Sends `sig` to the process in `pidfile`; with `wait_exit`, waits up to that long for it to go.
-Status SignalPidfile(const std::string& pidfile, int sig, std::chrono::milliseconds wait_exit = {});
 
 }  // namespace vpcctl::exec
