@@ -205,6 +205,101 @@ Result<int> LocalRunner::Start(const Argv& argv, const std::string& log,
   return static_cast<int>(pid);
 }
 
+namespace {
+
+// In a child about to run something of its own: stdio on /dev/null, default signals, no mask.
+void ResetChild() {
+  int null = open("/dev/null", O_RDWR);
+  dup2(null, 0);
+  dup2(null, 1);
+  dup2(null, 2);
+  if (null > 2) close(null);
+  for (int sig : {SIGPIPE, SIGCHLD, SIGHUP, SIGINT, SIGTERM}) signal(sig, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+// Waits for `pid` until `deadline`; true when it ended (status in `status`).
+bool WaitUntil(pid_t pid, Clock::time_point deadline, int* status) {
+  for (;;) {
+    pid_t got = waitpid(pid, status, WNOHANG);
+    if (got == pid || (got < 0 && errno != EINTR)) return true;
+    if (Clock::now() >= deadline) return false;
+    usleep(10000);
+  }
+}
+
+}  // namespace
+
+Result<CommandResult> RunProgram(const std::string& path, const std::vector<std::string>& env,
+                                 std::chrono::milliseconds timeout,
+                                 std::chrono::milliseconds grace) {
+  std::vector<char*> args = {const_cast<char*>(path.c_str()), nullptr};
+  std::vector<char*> envp;
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  Pipe exec_done;
+  if (pipe2(exec_done.fd, O_CLOEXEC) != 0) return Failure(std::string("pipe: ") + std::strerror(errno));
+  pid_t pid = fork();
+  if (pid < 0) return Failure(std::string("fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    setpgid(0, 0);
+    ResetChild();
+    execve(path.c_str(), args.data(), envp.data());
+    int e = errno;
+    (void)!write(exec_done.fd[1], &e, sizeof e);
+    _exit(127);
+  }
+  setpgid(pid, pid);
+  int status = 0;
+  if (int e = AwaitExec(exec_done)) {
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return Failure("cannot run " + Quoted(path) + ": " + std::strerror(e));
+  }
+  CommandResult r;
+  if (!WaitUntil(pid, Clock::now() + timeout, &status)) {
+    r.timed_out = true;
+    kill(-pid, SIGTERM);
+    if (!WaitUntil(pid, Clock::now() + grace, &status)) {
+      kill(-pid, SIGKILL);
+      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+    }
+  }
+  if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) r.exit_code = 128 + WTERMSIG(status);
+  return r;
+}
+
+Status Detach(const std::function<void()>& work) {
+  pid_t child = fork();
+  if (child < 0) return Failure(std::string("fork: ") + std::strerror(errno));
+  if (child == 0) {
+    setsid();
+    pid_t grandchild = fork();
+    if (grandchild != 0) _exit(grandchild < 0 ? 1 : 0);
+    ResetChild();
+    for (int fd = 3; fd < 1024; ++fd) close(fd);
+    if (chdir("/") != 0) _exit(1);
+    // Nothing may unwind out of here: above this frame is the caller's code, in a copy of it.
+    try {
+      work();
+    } catch (...) {
+      _exit(1);
+    }
+    _exit(0);
+  }
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return Failure("cannot start a detached process: fork failed");
+  }
+  return {};
+}
+
 std::string FindProgram(const std::string& program) {
   if (program.find('/') != std::string::npos) {
     return access(program.c_str(), X_OK) == 0 ? program : std::string();

@@ -199,8 +199,9 @@ Status TightenMode(const std::string& path, unsigned mode, std::vector<std::stri
 }
 
 Status TightenStateFiles(const StatePaths& paths, std::vector<std::string>* warnings) {
-  for (const char* name : {"/id_ed25519", "/known_hosts", "/keepalived.conf", "/hooks.log", "/lock",
-                           "/apply.lock", "/vpcctl.db-wal", "/vpcctl.db-shm"}) {
+  for (const char* name : {"/id_ed25519", "/known_hosts", "/keepalived.conf", "/hooks.log",
+                           "/hooks.lock", "/lock", "/apply.lock", "/vpcctl.db-wal",
+                           "/vpcctl.db-shm"}) {
     VPC_TRY(TightenMode(paths.dir + name, 0600, warnings));
   }
   return {};

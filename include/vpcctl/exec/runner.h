@@ -65,6 +65,19 @@ class FakeRunner : public Runner {
   std::vector<Argv> calls_;
 };
 
+// Runs the program at `path` (no PATH search, no shell) with exactly the environment `env`
+// ("NAME=value" each), stdin, stdout and stderr on /dev/null, in its own process group. After
+// `timeout` the group gets SIGTERM, and SIGKILL `grace` later (timed_out; exit_code 128 + the
+// signal that ended it). An error only when it could not be run.
+Result<CommandResult> RunProgram(const std::string& path, const std::vector<std::string>& env,
+                                 std::chrono::milliseconds timeout,
+                                 std::chrono::milliseconds grace);
+
+// Runs `work` in a process of its own session that the caller never waits for (a grandchild,
+// adopted by init): stdio on /dev/null, none of the caller's descriptors, working directory /,
+// default signal handling. Returns once it is started; `work` must not touch the caller's state.
+Status Detach(const std::function<void()>& work);
+
 // "Linux" / "FreeBSD" of this machine (uname).
 std::string LocalSystemName();
 
