@@ -16,6 +16,7 @@
 #include "vpcctl/base/output_cap.h"
 #include "vpcctl/base/text.h"
 #include "vpcctl/exec/deadline.h"
+#include "vpcctl/exec/pidfile.h"
 
 namespace vpcctl::exec {
 
@@ -211,11 +212,31 @@ Result<CommandResult> LocalRunner::Run(const Argv& argv, const std::string& inpu
   return r;
 }
 
+namespace {
+
+// Waits until the child forked with `pipe` (its write end close-on-exec, left open in the child)
+// has been executed: end of file. The errno of a failed exec otherwise.
+int AwaitExec(Pipe& p) {
+  p.CloseWrite();
+  int err = 0;
+  ssize_t n;
+  while ((n = read(p.fd[0], &err, sizeof err)) < 0 && errno == EINTR) {
+  }
+  return n == static_cast<ssize_t>(sizeof err) ? err : 0;
+}
+
+}  // namespace
+
 Result<int> LocalRunner::Start(const Argv& argv, const std::string& log,
                                const std::string& pidfile) {
   if (argv.empty()) return Failure("empty command");
   int out = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (out < 0) return Failure("cannot open " + log + ": " + std::strerror(errno));
+  Pipe exec_done;
+  if (pipe2(exec_done.fd, O_CLOEXEC) != 0) {
+    close(out);
+    return Failure(std::string("pipe: ") + std::strerror(errno));
+  }
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -230,25 +251,122 @@ Result<int> LocalRunner::Start(const Argv& argv, const std::string& log,
     dup2(in, 0);
     dup2(out, 1);
     dup2(out, 2);
-    // Nothing of ours (state lock, database, pipes) may live on in the daemon.
-    for (int fd = 3; fd < 1024; ++fd) close(fd);
+    // Nothing of ours (state lock, database, pipes) may live on in the daemon; the exec pipe
+    // closes itself on exec.
+    for (int fd = 3; fd < 1024; ++fd)
+      if (fd != exec_done.fd[1]) close(fd);
     signal(SIGPIPE, SIG_DFL);
     execvp(args[0], args.data());
-    const char* msg = "vpcctl: cannot execute the daemon\n";
-    (void)!write(2, msg, std::strlen(msg));
+    int e = errno;
+    (void)!write(exec_done.fd[1], &e, sizeof e);
     _exit(127);
   }
   close(out);
-  std::string text = std::to_string(pid) + "\n";
-  std::string tmp = pidfile + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  bool written = fd >= 0 && write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  if (fd >= 0) close(fd);
-  if (!written || rename(tmp.c_str(), pidfile.c_str()) != 0) {
+  if (int e = AwaitExec(exec_done)) {
+    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    return Failure("cannot run " + Quoted(argv[0]) + ": " + std::strerror(e));
+  }
+  if (auto st = WritePidfile(pidfile, pid); !st.ok()) {
     kill(pid, SIGTERM);
-    return Failure("cannot write the pid file " + pidfile + ": " + std::strerror(errno));
+    return st.error();
   }
   return static_cast<int>(pid);
+}
+
+namespace {
+
+// In a child about to run something of its own: stdio on /dev/null, default signals, no mask.
+void ResetChild() {
+  int null = open("/dev/null", O_RDWR);
+  dup2(null, 0);
+  dup2(null, 1);
+  dup2(null, 2);
+  if (null > 2) close(null);
+  for (int sig : {SIGPIPE, SIGCHLD, SIGHUP, SIGINT, SIGTERM}) signal(sig, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+// Waits for `pid` until `deadline`; true when it ended (status in `status`).
+bool WaitUntil(pid_t pid, Clock::time_point deadline, int* status) {
+  for (;;) {
+    pid_t got = waitpid(pid, status, WNOHANG);
+    if (got == pid || (got < 0 && errno != EINTR)) return true;
+    if (Clock::now() >= deadline) return false;
+    usleep(10000);
+  }
+}
+
+}  // namespace
+
+Result<CommandResult> RunProgram(const std::string& path, const std::vector<std::string>& env,
+                                 std::chrono::milliseconds timeout,
+                                 std::chrono::milliseconds grace) {
+  std::vector<char*> args = {const_cast<char*>(path.c_str()), nullptr};
+  std::vector<char*> envp;
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  Pipe exec_done;
+  if (pipe2(exec_done.fd, O_CLOEXEC) != 0) return Failure(std::string("pipe: ") + std::strerror(errno));
+  pid_t pid = fork();
+  if (pid < 0) return Failure(std::string("fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    setpgid(0, 0);
+    ResetChild();
+    execve(path.c_str(), args.data(), envp.data());
+    int e = errno;
+    (void)!write(exec_done.fd[1], &e, sizeof e);
+    _exit(127);
+  }
+  setpgid(pid, pid);
+  int status = 0;
+  if (int e = AwaitExec(exec_done)) {
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return Failure("cannot run " + Quoted(path) + ": " + std::strerror(e));
+  }
+  CommandResult r;
+  if (!WaitUntil(pid, Clock::now() + timeout, &status)) {
+    r.timed_out = true;
+    kill(-pid, SIGTERM);
+    if (!WaitUntil(pid, Clock::now() + grace, &status)) {
+      kill(-pid, SIGKILL);
+      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+    }
+  }
+  if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) r.exit_code = 128 + WTERMSIG(status);
+  return r;
+}
+
+Status Detach(const std::function<void()>& work) {
+  pid_t child = fork();
+  if (child < 0) return Failure(std::string("fork: ") + std::strerror(errno));
+  if (child == 0) {
+    setsid();
+    pid_t grandchild = fork();
+    if (grandchild != 0) _exit(grandchild < 0 ? 1 : 0);
+    ResetChild();
+    for (int fd = 3; fd < 1024; ++fd) close(fd);
+    if (chdir("/") != 0) _exit(1);
+    // Nothing may unwind out of here: above this frame is the caller's code, in a copy of it.
+    try {
+      work();
+    } catch (...) {
+      _exit(1);
+    }
+    _exit(0);
+  }
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return Failure("cannot start a detached process: fork failed");
+  }
+  return {};
 }
 
 std::string FindProgram(const std::string& program) {
@@ -320,44 +438,6 @@ std::string SelfPath() {
     if (n > 0) return std::string(buf, static_cast<size_t>(n));
   }
   return "vpcctl";
-}
-
-int PidFromFile(const std::string& pidfile) {
-  FILE* f = std::fopen(pidfile.c_str(), "re");
-  if (!f) return 0;
-  long pid = 0;
-  int n = std::fscanf(f, "%ld", &pid);
-  std::fclose(f);
-  if (n != 1 || pid <= 1 || pid > 1 << 30) return 0;
-  if (kill(static_cast<pid_t>(pid), 0) != 0 && errno != EPERM) return 0;
-  // A zombie answers kill(0) too; on Linux, /proc tells (an init that does not reap leaves them).
-  std::string stat_path = "/proc/" + std::to_string(pid) + "/stat";
-  if (FILE* st = std::fopen(stat_path.c_str(), "re")) {
-    char buf[512] = {};
-    size_t got = std::fread(buf, 1, sizeof buf - 1, st);
-    std::fclose(st);
-    std::string text(buf, got);
-    size_t close = text.rfind(')');
-    if (close != std::string::npos && close + 2 < text.size() && text[close + 2] == 'Z') return 0;
-  }
-  return static_cast<int>(pid);
-}
-
-Status SignalPidfile(const std::string& pidfile, int sig, std::chrono::milliseconds wait_exit) {
-  int pid = PidFromFile(pidfile);
-  if (pid == 0) return {};
-  if (kill(pid, sig) != 0) {
-    return Failure("cannot signal pid " + std::to_string(pid) + ": " + std::strerror(errno));
-  }
-  auto deadline = std::chrono::steady_clock::now() + wait_exit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (kill(pid, 0) != 0) return {};
-    usleep(20000);
-  }
-  if (wait_exit.count() > 0 && kill(pid, 0) == 0) {
-    kill(pid, SIGKILL);
-  }
-  return {};
 }
 
 std::string LocalSystemName() {

@@ -79,7 +79,8 @@ Status StartDetached(Context& ctx, const plan::DesiredDaemon& d) {
   VPC_ASSIGN_OR_RETURN(int pid, ctx.runner.Start(d.start, d.log, d.pidfile));
   auto deadline = std::chrono::steady_clock::now() + kDaemonReady;
   while (!d.ready.empty() && !Accepting(d.ready)) {
-    if (exec::PidFromFile(d.pidfile) == 0 || std::chrono::steady_clock::now() > deadline) {
+    if (exec::PidFromFile(d.pidfile, Identity(d)) == 0 ||
+        std::chrono::steady_clock::now() > deadline) {
       return Failure(d.name + " (pid " + std::to_string(pid) + ") did not come up: no " + d.ready +
                      " after " + std::to_string(kDaemonReady.count()) + " s; see " + d.log);
     }
@@ -104,10 +105,14 @@ Status Effect(Context& ctx, const plan::Step& s) {
       if (s.daemon.detach) return StartDetached(ctx, s.daemon);
       return {};
     case plan::Action::kReloadDaemon:
-      if (s.daemon.reload_on_hup) return exec::SignalPidfile(s.daemon.pidfile, SIGHUP);
-      return exec::SignalPidfile(s.daemon.pidfile, SIGTERM, std::chrono::seconds(3));
+      if (s.daemon.reload_on_hup) {
+        return exec::SignalPidfile(s.daemon.pidfile, Identity(s.daemon), SIGHUP);
+      }
+      return exec::SignalPidfile(s.daemon.pidfile, Identity(s.daemon), SIGTERM,
+                                 std::chrono::seconds(3));
     case plan::Action::kStopDaemon:
-      VPC_TRY(exec::SignalPidfile(s.daemon.pidfile, SIGTERM, std::chrono::seconds(3)));
+      VPC_TRY(exec::SignalPidfile(s.daemon.pidfile, Identity(s.daemon), SIGTERM,
+                                  std::chrono::seconds(3)));
       std::remove(s.daemon.pidfile.c_str());
       return {};
     default:

@@ -29,13 +29,13 @@ Result<std::unique_ptr<Session>> Session::Open(Context& ctx, bool lock, bool beg
                      ": run `vpcctl init --name NAME --address ADDRESS` first (or point "
                      "--state-dir / VPCCTL_STATE_DIR at an initialised state directory)";
   if (!store::FileExists(ctx.paths.db())) return UsageError(hint);
+  std::vector<std::string> warnings;
+  VPC_TRY(store::EnsureStateDir(ctx.paths.dir, &warnings));
   if (lock) {
     VPC_ASSIGN_OR_RETURN(store::StateLock held,
                          store::StateLock::Acquire(ctx.paths.lock(), ctx.command_line));
     s->lock_.emplace(std::move(held));
   }
-  std::vector<std::string> warnings;
-  VPC_TRY(store::EnsureStateDir(ctx.paths.dir, &warnings));
   VPC_TRY(store::TightenStateFiles(ctx.paths, &warnings));
   VPC_ASSIGN_OR_RETURN(s->store_, store::Store::Open(ctx.paths.db(), false, &warnings));
   for (const auto& w : warnings) ctx.io.Warn(w);

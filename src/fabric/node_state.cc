@@ -101,6 +101,8 @@ std::optional<std::string> ProbeFirewall(Context& ctx, const platform::Driver& d
   return listing;
 }
 
+exec::DaemonIdentity Identity(const plan::DesiredDaemon& d) { return {d.program, d.marks}; }
+
 Result<plan::Observed> ProbeNode(Context& ctx, const platform::Driver& driver,
                                  const plan::Desired& desired) {
   VPC_ASSIGN_OR_RETURN(plan::Observed observed, ProbeInterfaces(ctx, driver));
@@ -126,10 +128,12 @@ Result<plan::Observed> ProbeNode(Context& ctx, const platform::Driver& driver,
     if (path.empty() || !store::FileExists(path)) continue;
     VPC_ASSIGN_OR_RETURN(observed.files[path], store::ReadFile(path));
   }
-  for (const auto& d : desired.daemons) observed.daemons[d.name] = exec::PidFromFile(d.pidfile) != 0;
+  for (const auto& d : desired.daemons) {
+    observed.daemons[d.name] = exec::PidFromFile(d.pidfile, Identity(d)) != 0;
+  }
   if (!desired.wireguard_go.name.empty()) {
     observed.daemons[desired.wireguard_go.name] =
-        exec::PidFromFile(desired.wireguard_go.pidfile) != 0;
+        exec::PidFromFile(desired.wireguard_go.pidfile, Identity(desired.wireguard_go)) != 0;
   }
   return observed;
 }

@@ -1,12 +1,9 @@
 // vpcctl vip add/list/show/remove (controller), vip-event, vip-health and vip-watch (nodes).
 #include "vpcctl/fabric/vip_ops.h"
 
-#include <dirent.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <ostream>
 #include <random>
 #include <thread>
@@ -285,87 +282,68 @@ Status VipRemove(Context& ctx, const std::string& vpc, const std::string& which)
   return {};
 }
 
-Status VipEvent(Context& ctx, const std::vector<std::string>& args) {
-  // keepalived: vrrp INSTANCE <vpc>_<vhid> <STATE> [<priority>]; devd: carp <vhid>@<if> <STATE>
-  std::string vpc, state;
-  int vhid = 0;
+namespace {
+
+// keepalived: vrrp INSTANCE <vpc>_<vhid> <STATE> [<priority>]; devd: carp <vhid>@<vpc> <STATE>.
+// Nothing (no error) for keepalived's group notifications: VIPs are reported per instance.
+Result<std::optional<HookEvent>> ParseVipEvent(const std::vector<std::string>& args) {
+  HookEvent e;
   auto bad = [&] {
     return UsageError("vip-event: expected `vrrp INSTANCE VPC_VHID STATE [PRIORITY]` or "
                       "`carp VHID@VPC STATE`, got " + Quoted(Join(args, " ")));
   };
+  std::string vhid;
   if (args.size() >= 4 && args[0] == "vrrp" && args[1] == "INSTANCE") {
     size_t us = args[2].rfind('_');
     if (us == std::string::npos) return bad();
-    vpc = args[2].substr(0, us);
-    auto n = ParseVhid(args[2].substr(us + 1));
-    if (!n) return bad();
-    vhid = *n;
-    state = args[3];
+    e.vpc = args[2].substr(0, us);
+    vhid = args[2].substr(us + 1);
+    e.state = args[3];
   } else if (args.size() == 3 && args[0] == "carp") {
     size_t at = args[1].find('@');
     if (at == std::string::npos) return bad();
-    auto n = ParseVhid(args[1].substr(0, at));
-    if (!n) return bad();
-    vhid = *n;
-    vpc = args[1].substr(at + 1);
-    state = args[2];
+    vhid = args[1].substr(0, at);
+    e.vpc = args[1].substr(at + 1);
+    e.state = args[2];
   } else if (args.size() >= 2 && args[0] == "vrrp") {
-    return {};  // group notifications: VIPs are reported per instance
+    return std::optional<HookEvent>();
   } else {
     return bad();
   }
-  VPC_TRY(model::ValidateVpcName(vpc));
+  auto n = ParseVhid(vhid);
+  if (!n) return bad();
+  e.vhid = *n;
+  VPC_TRY(model::ValidateVpcName(e.vpc));
   static const char* kStates[] = {"MASTER", "BACKUP", "FAULT", "INIT", "STOP", "DELETED"};
   if (std::find_if(std::begin(kStates), std::end(kStates),
-                   [&](const char* k) { return state == k; }) == std::end(kStates)) {
+                   [&](const char* k) { return e.state == k; }) == std::end(kStates)) {
     return bad();
   }
+  return std::optional<HookEvent>(e);
+}
+
+// The VIP's address in the map this node holds; empty when it does not know the VIP.
+std::string VipAddress(store::Store& db, const std::string& vpc, int vhid) {
+  auto held = db.LoadMap();
+  if (!held.ok() || !*held) return {};
+  auto m = model::ParseMap((*held)->document);
+  const model::Vpc* v = m ? m->fabric.FindVpc(vpc) : nullptr;
+  const model::Vip* vip = v ? v->FindVip(vhid) : nullptr;
+  return vip ? vip->address.ToString() : std::string();
+}
+
+}  // namespace
+
+Status VipEvent(Context& ctx, const std::vector<std::string>& args, const HookLimits& limits) {
+  VPC_ASSIGN_OR_RETURN(std::optional<HookEvent> e, ParseVipEvent(args));
+  if (!e) return {};
   VPC_ASSIGN_OR_RETURN(auto db, OpenNodeStore(ctx));
-  std::string at = UtcNowMs();
-  VPC_TRY(db->AddVipEvent(store::VipEvent{vpc, vhid, state, at}));
-  std::string address;
-  if (auto held = db->LoadMap(); held.ok() && *held) {
-    if (auto m = model::ParseMap((*held)->document)) {
-      if (const model::Vpc* v = m->fabric.FindVpc(vpc)) {
-        if (const model::Vip* vip = v->FindVip(vhid)) address = vip->address.ToString();
-      }
-    }
-  }
-  // Hooks: every executable file in hooks.d, in name order, with the event in the environment.
-  std::string dir = ctx.paths.dir + "/hooks.d";
-  std::vector<std::string> hooks;
-  if (DIR* d = opendir(dir.c_str())) {
-    while (dirent* e = readdir(d)) {
-      std::string name = e->d_name;
-      if (name.empty() || name[0] == '.') continue;
-      std::string path = dir + "/" + name;
-      struct stat st {};
-      if (stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(path.c_str(), X_OK) == 0) {
-        hooks.push_back(path);
-      }
-    }
-    closedir(d);
-  }
-  std::sort(hooks.begin(), hooks.end());
-  std::string log;
-  for (const auto& h : hooks) {
-    auto r = ctx.runner.Run({"env", "VPC=" + vpc, "VIP=" + address, "VHID=" + std::to_string(vhid),
-                             "STATE=" + state, "VPCCTL_STATE_DIR=" + ctx.paths.dir, h},
-                            "", std::chrono::seconds(30));
-    std::string result = !r ? r.error().message
-                            : r->timed_out ? "timed out"
-                                           : "exit " + std::to_string(r->exit_code);
-    log += at + " " + vpc + " vhid " + std::to_string(vhid) + " " + state + " " + h + ": " +
-           result + "\n";
-  }
-  if (!log.empty()) {
-    std::string path = ctx.paths.dir + "/hooks.log";
-    std::string old;
-    if (auto prev = store::ReadFile(path); store::FileExists(path) && prev.ok()) old = *prev;
-    if (old.size() > 1 << 20) old = old.substr(old.size() - (1 << 19));
-    (void)store::WriteFileAtomic(path, old + log, 0600);
-  }
-  return {};
+  e->at = UtcNowMs();
+  // Recorded before the hooks start: `vip show` knows the transition once the daemon is told.
+  VPC_TRY(db->AddVipEvent(store::VipEvent{e->vpc, e->vhid, e->state, e->at}));
+  e->vip = VipAddress(*db, e->vpc, e->vhid);
+  db.reset();
+  return RunHooks(ctx, *e, limits);
 }
 
 Status VipHealth(Context& ctx, const std::string& vpc) {

@@ -102,9 +102,10 @@ Result<StepReport> ReadStep(const json&, const JsonReader& r) {
   VPC_TRY(r.OnlyKeys({"action", "vpc", "interface", "description"}));
   StepReport s;
   VPC_ASSIGN_OR_RETURN(s.action, Word(r, "action", 32));
-  VPC_ASSIGN_OR_RETURN(s.vpc, r.Str("vpc"));
-  if (!s.vpc.empty() && !ValidateVpcName(s.vpc).ok()) return r.Bad("vpc", "is not a VPC name");
-  VPC_ASSIGN_OR_RETURN(s.interface, Word(r, "interface", 15));
+  // The VPC (or the owner of a node-wide step: "wg-transport") and what the step is about (an
+  // interface, a file, a daemon): display text.
+  VPC_ASSIGN_OR_RETURN(s.vpc, Text(r, "vpc", 64));
+  VPC_ASSIGN_OR_RETURN(s.interface, Text(r, "interface", 1024));
   VPC_ASSIGN_OR_RETURN(s.description, Text(r, "description"));
   return s;
 }

@@ -158,10 +158,10 @@ std::string RenderScript(const Driver& d, const std::vector<plan::Step>& steps) 
         if (!line.empty()) out += "#   " + line + "\n";
     }
     if (s.action == plan::Action::kReloadDaemon) {
-      out += "# kill -HUP $(cat " + s.daemon.pidfile + ")\n";
+      out += "# kill -HUP $(head -n 1 " + s.daemon.pidfile + ")\n";
     }
     if (s.action == plan::Action::kStopDaemon) {
-      out += "# kill -TERM $(cat " + s.daemon.pidfile + ")\n";
+      out += "# kill -TERM $(head -n 1 " + s.daemon.pidfile + ")\n";
     }
     if (s.action == plan::Action::kStartDaemon && s.daemon.detach) {
       out += "# detached, pid in " + s.daemon.pidfile + ", output to " + s.daemon.log + ": " +

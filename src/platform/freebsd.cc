@@ -263,6 +263,9 @@ void FreeBsdDriver::AddVipSetup(plan::Desired& d, const NodeEnv& env) const {
   w.pidfile = env.state_dir + "/vip-watch.pid";
   w.reload_on_hup = false;
   w.stale = {w.pidfile};
+  // daemon(8) writes the pid of the vpcctl it runs, the pid alone.
+  w.program = env.vpcctl.substr(env.vpcctl.rfind('/') + 1);
+  w.marks = {env.state_dir, "vip-watch"};
   if (quorum) {
     w.start = {"daemon", "-f", "-p", w.pidfile, env.vpcctl, "--state-dir", env.state_dir,
                "vip-watch"};

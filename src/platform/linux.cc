@@ -235,6 +235,8 @@ void LinuxDriver::AddNodeSetup(plan::Desired& d, const NodeEnv& env) const {
   // wireguard-go writes each decrypted packet to its tun and the kernel would process it (VXLAN,
   // bridge, guest) inside that write: spread it over the CPUs instead (measured: +20%).
   wg.spread_interface = std::string(model::kWgInterface);
+  wg.program = "wireguard-go";
+  wg.marks = {std::string(model::kWgInterface)};
   d.wireguard_go = wg;
   d.firewall = FirewallPaths(env);
   d.firewall.rules = RenderNftables(d);
@@ -253,6 +255,9 @@ void LinuxDriver::AddVipSetup(plan::Desired& d, const NodeEnv& env) const {
   k.config = conf;
   // keepalived refuses to start over a pid file whose process still exists, zombies included.
   k.stale = {k.pidfile, env.state_dir + "/keepalived-vrrp.pid"};
+  // keepalived writes its pid file itself, the pid alone: its command line tells it is ours.
+  k.program = "keepalived";
+  k.marks = {conf};
   if (!text.empty()) {
     k.start = {"keepalived", "--vrrp", "--use-file", conf, "--pid", k.pidfile,
                "--vrrp_pid", env.state_dir + "/keepalived-vrrp.pid", "--log-detail"};

@@ -67,9 +67,11 @@ for args in "$A --vhid 0 --nodes h1,h2" "$A --vhid 256 --nodes h1,h2" "10.100.0.
 done
 e2e_check "... and no VIP was recorded" [ "$(V vip list --json)" = "$before" ]
 
-# ---- Hooks on h1 and h2 record every transition they are told about.
+# ---- Hooks on h1 and h2 record every transition they are told about (they run detached: wait).
+hook_saw() { for _ in $(seq 1 100); do grep -q "$1" "$2" 2>/dev/null && return 0; sleep 0.05; done; return 1; }
 for h in h1 h2; do
     mkdir -p "$E2E_DIR/$h/state/hooks.d"
+    chmod 755 "$E2E_DIR/$h/state/hooks.d"  # hooks run only from a directory no one else can write
     printf '#!/bin/sh\necho "$STATE $VPC $VIP $VHID" >> %s\n' "$E2E_DIR/$h/hook.log" > "$E2E_DIR/$h/state/hooks.d/10-log"
     chmod 755 "$E2E_DIR/$h/state/hooks.d/10-log"
 done
@@ -99,8 +101,8 @@ for h in h2 h3; do e2e_check "$h reaches A through the overlay" e2e_on $h ping -
 out=$(V vpc status vpc1)
 echo "$out"
 e2e_check "vpc status names the holder" e2e_contains "$out" "VIP $A (vhid 10): held by h1"
-e2e_check "h1's hook ran with STATE=MASTER and the VIP's details" grep -q "^MASTER vpc1 $A 10$" "$E2E_DIR/h1/hook.log"
-e2e_check "h2's hook ran with STATE=BACKUP" grep -q "^BACKUP vpc1 $A 10$" "$E2E_DIR/h2/hook.log"
+e2e_check "h1's hook ran with STATE=MASTER and the VIP's details" hook_saw "^MASTER vpc1 $A 10$" "$E2E_DIR/h1/hook.log"
+e2e_check "h2's hook ran with STATE=BACKUP" hook_saw "^BACKUP vpc1 $A 10$" "$E2E_DIR/h2/hook.log"
 e2e_check "vip show lists the recorded transitions" e2e_contains "$(V vip show vpc1 $A)" "h1 -> MASTER"
 
 # ---- Failover on a crash: SIGKILL of h1's keepalived, while h3 pings A every 20 ms.
@@ -108,7 +110,7 @@ read -r ms lost <<< "$(failover crash kill_keepalived h1)"
 echo "failover after SIGKILL of the holder's keepalived: ${ms} ms (advert 100 ms); client lost $lost of 150 pings at 20 ms intervals"
 e2e_check "A moved to h2 after the crash (${ms} ms, target <= 400 ms)" [ "$ms" -le 400 ]
 e2e_check "the client lost at most 25 pings (${lost})" [ "$lost" -le 25 ]
-e2e_check "h2's hook saw MASTER" grep -q "^MASTER vpc1 $A 10$" "$E2E_DIR/h2/hook.log"
+e2e_check "h2's hook saw MASTER" hook_saw "^MASTER vpc1 $A 10$" "$E2E_DIR/h2/hook.log"
 out=$(V vpc status vpc1 2>&1)
 e2e_check "vpc status reports keepalived down on h1 as drift" e2e_contains "$out" "start keepalived"
 e2e_check "vpc deploy restarts keepalived on h1" V vpc deploy vpc1

@@ -60,24 +60,28 @@ TEST_F(Deadline, AVpcctlWaitingOnItsInputStopsAtTheDeadlineWithExit124) {
 }
 
 TEST_F(Deadline, TheCommandsItRunsAreStoppedWithIt) {
-  std::filesystem::create_directories(state_ + "/hooks.d");
-  std::string hook = state_ + "/hooks.d/10-slow";
-  std::ofstream(hook) << "#!/bin/sh\necho $$ > " << dir_ << "/hook.pid\nexec sleep 30\n";
-  std::filesystem::permissions(hook, std::filesystem::perms::owner_all);
+  // `init` without --mtu probes the interfaces with ip(8); this one never answers.
+  std::filesystem::create_directories(dir_ + "/bin");
+  std::string ip = dir_ + "/bin/ip";
+  std::ofstream(ip) << "#!/bin/sh\necho $$ > " << dir_ << "/child.pid\nexec sleep 30\n";
+  std::filesystem::permissions(ip, std::filesystem::perms::owner_all);
+  std::string path = std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin";
+  setenv("PATH", (dir_ + "/bin:" + path).c_str(), 1);
   auto start = Clock::now();
-  auto r = Run({"--deadline", "1", "vip-event", "carp", "1@vpc1", "MASTER"});
+  auto r = Run({"--deadline", "1", "init", "--name", "h1", "--address", "192.0.2.1"});
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  setenv("PATH", path.c_str(), 1);
   EXPECT_EQ(r.exit_code, 124) << r.err;
   EXPECT_LT(secs, 4.0);
   EXPECT_NE(r.err.find("vpcctl: error: stopped: the --deadline of 1 s passed"), std::string::npos)
       << r.err;
-  std::ifstream f(dir_ + "/hook.pid");
+  std::ifstream f(dir_ + "/child.pid");
   int pid = 0;
   f >> pid;
-  ASSERT_GT(pid, 0) << "the hook never ran";
-  bool gone = false;  // the hook leads its own process group (LocalRunner)
+  ASSERT_GT(pid, 0) << "the probe never ran";
+  bool gone = false;  // the child leads its own process group (LocalRunner)
   for (int i = 0; i < 100 && !gone; ++i, usleep(10000)) gone = !testing::LiveProcessInGroup(pid);
-  EXPECT_TRUE(gone) << "the hook outlived vpcctl";
+  EXPECT_TRUE(gone) << "the command vpcctl ran outlived it";
 }
 
 TEST_F(Deadline, ABadValueIsRefusedNamingIt) {

@@ -215,7 +215,8 @@ Desired EncryptedH1() {
   d.firewall = {"table inet vpcctl {...}\n", "/s/firewall.rules", "/s/firewall.listing", "nft",
                 "the nftables package"};
   d.wireguard_go = {"wireguard-go", "/s/wg.pid", "", {"wireguard-go", "-f", "wg-vpcctl"},
-                    {}, false, true, "/s/wg.log", "/run/wireguard/wg-vpcctl.sock", "wg-vpcctl"};
+                    {}, false, true, "/s/wg.log", "/run/wireguard/wg-vpcctl.sock", "wg-vpcctl",
+                    "wireguard-go", {"wg-vpcctl"}};
   return d;
 }
 

@@ -90,5 +90,33 @@ TEST_F(Hardening, StateFilesAreCreatedTightAndTightenedWithAWarning) {
   EXPECT_EQ(r.err.find("vpcctl: error"), std::string::npos);
 }
 
+TEST_F(Hardening, CommandsRefuseAStateDirectoryThatIsNotVpcctlsAndLeaveItAlone) {
+  std::string lib = dir_ + "/lib";
+  std::filesystem::create_directories(lib + "/dpkg");
+  std::ofstream(lib + "/notes") << "mine\n";
+  chmod(lib.c_str(), 0755);
+  auto listing = [&] {
+    std::string out;
+    for (const auto& e : std::filesystem::directory_iterator(lib)) out += e.path().string() + ";";
+    return out;
+  };
+  const std::string before = listing();
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"init", "--name", "h1", "--address", "192.0.2.1"},
+        {"wg-key"}, {"apply", "--local"}, {"vip-event", "carp", "10@vpc1", "MASTER"}}) {
+    exec::Argv argv = {VPCCTL_BINARY, "--state-dir", lib};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = exec::LocalRunner().Run(argv, "", std::chrono::seconds(30));
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->exit_code, 2) << ShellLine(args) << "\n" << r->err;
+    EXPECT_NE(r->err.find("state directory " + lib + " (mode 0755) is not empty and not a vpcctl "
+                          "state directory: it holds 'dpkg', 'notes'"),
+              std::string::npos)
+        << ShellLine(args) << "\n" << r->err;
+  }
+  EXPECT_EQ(Mode(lib), 0755u);
+  EXPECT_EQ(listing(), before);
+}
+
 }  // namespace
 }  // namespace vpcctl

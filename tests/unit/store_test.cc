@@ -4,8 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include "testing.h"
 #include "vpcctl/store/migrations.h"
@@ -177,6 +179,111 @@ TEST_F(StoreTest, StateDirIsCreated0700) {
   std::vector<std::string> w;
   ASSERT_TRUE(EnsureStateDir(sub, &w).ok());
   EXPECT_EQ(w.size(), 1u);
+}
+
+// A directory that is not vpcctl's is never adopted, and never changed.
+class StateDirAdoption : public StoreTest {
+ protected:
+  // A directory of `mode` holding `files`.
+  std::string MakeDir(const std::string& name, mode_t mode, std::vector<std::string> files) {
+    std::string d = dir_ + "/" + name;
+    EXPECT_EQ(mkdir(d.c_str(), 0700), 0);
+    for (const auto& f : files) std::ofstream(d + "/" + f) << "x\n";
+    chmod(d.c_str(), mode);  // past the umask
+    return d;
+  }
+  static mode_t Mode(const std::string& path) {
+    struct stat st {};
+    stat(path.c_str(), &st);
+    return st.st_mode & 07777;
+  }
+  static std::vector<std::string> Names(const std::string& d) {
+    std::vector<std::string> out;
+    for (const auto& e : std::filesystem::directory_iterator(d)) out.push_back(e.path().filename());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  // Refused with a message naming the directory and the way out; mode and contents unchanged.
+  void ExpectRefused(const std::string& d, const std::string& why) {
+    mode_t mode = Mode(d);
+    auto names = Names(d);
+    std::vector<std::string> warnings;
+    auto st = EnsureStateDir(d, &warnings);
+    ASSERT_FALSE(st.ok()) << d;
+    EXPECT_EQ(st.error().code, Exit::kUsage);
+    const std::string& m = st.error().message;
+    EXPECT_NE(m.find("state directory " + d + " "), std::string::npos) << m;
+    EXPECT_NE(m.find(why), std::string::npos) << m;
+    EXPECT_NE(m.find("choose an empty directory or a vpcctl state directory"), std::string::npos)
+        << m;
+    EXPECT_EQ(Mode(d), mode) << "mode changed";
+    EXPECT_EQ(Names(d), names) << "contents changed";
+    EXPECT_TRUE(warnings.empty());
+  }
+};
+
+TEST_F(StateDirAdoption, KnowsAStateDirectoryByItsFiles) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(ClassifyStateDir({}), DirKind::kEmpty);
+  EXPECT_EQ(ClassifyStateDir(V{"vpcctl.db", "notes.txt", "fill"}), DirKind::kStateDir);
+  EXPECT_EQ(ClassifyStateDir(V{"apply.lock", "wg.key"}), DirKind::kStateDir) << "node, no map yet";
+  EXPECT_EQ(ClassifyStateDir(V{"lock", "vpcctl.db.tmp.42"}), DirKind::kStateDir);
+  EXPECT_EQ(ClassifyStateDir(V{"apt", "dpkg", "lock"}), DirKind::kForeign) << "/var/lib";
+  EXPECT_EQ(ClassifyStateDir(V{"vpcctl.dbx"}), DirKind::kForeign);
+}
+
+TEST_F(StateDirAdoption, RefusesAForeignNonEmptyDirectory) {
+  std::string d = MakeDir("lib", 0755, {"dpkg", "apt", "lock"});
+  ExpectRefused(d, "is not empty and not a vpcctl state directory: it holds 'apt', 'dpkg' and no "
+                   "vpcctl.db");
+}
+
+TEST_F(StateDirAdoption, RefusesAWorldWritableForeignDirectoryLeavingItsMode) {
+  std::string d = MakeDir("shared", 01777, {"someone-else"});
+  ExpectRefused(d, "(mode 1777) is not empty and not a vpcctl state directory");
+}
+
+TEST_F(StateDirAdoption, RefusesADirectoryOfAnotherUser) {
+  if (geteuid() != 0) GTEST_SKIP() << "SKIPPED: needs root to give a directory to uid 65534";
+  std::string d = MakeDir("nobody", 0755, {});
+  ASSERT_EQ(chown(d.c_str(), 65534, 65534), 0);
+  ExpectRefused(d, "is owned by uid 65534, not by this user (uid 0)");
+  std::string state = MakeDir("nobody-state", 0755, {"vpcctl.db"});
+  ASSERT_EQ(chown(state.c_str(), 65534, 65534), 0);
+  ExpectRefused(state, "is owned by uid 65534");
+  struct stat st {};
+  ASSERT_EQ(stat(state.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 65534u);
+}
+
+TEST_F(StateDirAdoption, AdoptsAnEmptyDirectoryAndTightensIt) {
+  std::string d = MakeDir("empty", 0755, {});
+  std::vector<std::string> w;
+  auto st = EnsureStateDir(d, &w);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(Mode(d), 0700u);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0], "state directory " + d + " had mode 0755; tightened to 0700");
+}
+
+TEST_F(StateDirAdoption, AdoptsItsOwnStateDirectoryAndTightensAWideMode) {
+  std::string d = MakeDir("state", 0777, {"vpcctl.db", "id_ed25519", "notes.txt"});
+  std::vector<std::string> w;
+  auto st = EnsureStateDir(d, &w);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(Mode(d), 0700u);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_NE(w[0].find("had mode 0777; tightened to 0700"), std::string::npos) << w[0];
+  std::string node = MakeDir("node", 0700, {"apply.lock", "wg.key"});
+  EXPECT_TRUE(EnsureStateDir(node, nullptr).ok()) << "a node's, before its first map";
+}
+
+TEST_F(StateDirAdoption, AFileInTheWayIsNotAStateDirectory) {
+  std::string f = dir_ + "/file";
+  std::ofstream(f) << "x\n";
+  auto st = EnsureStateDir(f, nullptr);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find(f + " is not a directory"), std::string::npos);
 }
 
 }  // namespace

@@ -1,10 +1,14 @@
 // VIP validation, CARP probe parsing and diff, vip-event and vip-watch on scripted runners.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <thread>
 
 #include "testing.h"
 #include "vpcctl/alloc/vip.h"
@@ -194,19 +198,10 @@ class NodeVip : public ::testing::Test {
   std::unique_ptr<fabric::Context> ctx_;
 };
 
-TEST_F(NodeVip, EventRecordsTheTransitionAndRunsHooksWithTheDetails) {
-  std::filesystem::create_directories(dir_ + "/state/hooks.d");
-  std::string hook = dir_ + "/state/hooks.d/10-notify";
-  std::ofstream(hook) << "#!/bin/sh\n";
-  std::filesystem::permissions(hook, std::filesystem::perms::owner_all);
-  std::ofstream(dir_ + "/state/hooks.d/README") << "not executable\n";
-  runner_.On({"env"}, "", 0);
+TEST_F(NodeVip, EventRecordsTheTransitionAndRefusesBadInput) {
   ASSERT_TRUE(fabric::VipEvent(*ctx_, {"vrrp", "INSTANCE", "vpc1_10", "MASTER", "200"}).ok());
-  ASSERT_EQ(runner_.calls().size(), 1u);
-  EXPECT_EQ(runner_.calls()[0],
-            (exec::Argv{"env", "VPC=vpc1", "VIP=10.100.0.250", "VHID=10", "STATE=MASTER",
-                        "VPCCTL_STATE_DIR=" + dir_ + "/state", hook}));
   ASSERT_TRUE(fabric::VipEvent(*ctx_, {"carp", "10@vpc1", "BACKUP"}).ok());
+  EXPECT_TRUE(runner_.calls().empty()) << "no hooks.d: nothing runs";
   auto db = fabric::OpenNodeStore(*ctx_);
   auto events = (*db)->VipEvents("vpc1", 10, 5);
   ASSERT_TRUE(events.ok());
@@ -218,6 +213,178 @@ TEST_F(NodeVip, EventRecordsTheTransitionAndRunsHooksWithTheDetails) {
            {"carp", "10@Vpc;1", "MASTER"}, {"other"}}) {
     EXPECT_FALSE(fabric::VipEvent(*ctx_, bad).ok()) << Join(bad, " ");
   }
+  events = (*db)->VipEvents("vpc1", 10, 5);
+  ASSERT_TRUE(events.ok());
+  EXPECT_EQ(events->size(), 2u) << "bad input records nothing";
+}
+
+// hooks.d with hooks of every kind, each leaving a file in out/ when it runs.
+class Hooks : public NodeVip {
+ protected:
+  void SetUp() override {
+    NodeVip::SetUp();
+    hooks_ = dir_ + "/state/hooks.d";
+    out_ = dir_ + "/out";
+    ASSERT_EQ(mkdir(hooks_.c_str(), 0755), 0);
+    ASSERT_EQ(mkdir(out_.c_str(), 0755), 0);
+  }
+  // A hook script: `body`, then leaves out/<name>.
+  std::string Hook(const std::string& name, mode_t mode, const std::string& body = "") {
+    std::string path = hooks_ + "/" + name;
+    std::ofstream(path) << "#!/bin/sh\n" << body << "touch '" << out_ << "/" << name << "'\n";
+    chmod(path.c_str(), mode);
+    return path;
+  }
+  bool Ran(const std::string& name) { return store::FileExists(out_ + "/" + name); }
+  std::string Log() {
+    auto text = store::ReadFile(dir_ + "/state/hooks.log");
+    return text.ok() ? *text : "";
+  }
+  // Polls (the hooks run detached) until hooks.log holds `n` lines or `limit` passes.
+  std::vector<std::string> WaitForLog(size_t n, std::chrono::seconds limit) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    std::vector<std::string> lines;
+    while (std::chrono::steady_clock::now() < deadline) {
+      lines = Split(Log(), '\n');
+      if (!lines.empty() && lines.back().empty()) lines.pop_back();
+      if (lines.size() >= n) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return lines;
+  }
+  std::string hooks_, out_;
+};
+
+TEST_F(Hooks, OnlyTrustedHooksRunDetachedInOrderWithinTheirTimeAndExactEnvironment) {
+  bool root = geteuid() == 0;
+  Hook("10-good", 0755, "tr '\\0' '\\n' < /proc/$$/environ > '" + out_ + "/10-good.env'\n");
+  Hook("20-group", 0775);
+  Hook("30-world", 0757);
+  if (root) {
+    ASSERT_EQ(chown(Hook("40-nobody", 0755).c_str(), 65534, 65534), 0);
+  }
+  Hook("50-slow", 0755, "trap '' TERM\nsleep 30\n");  // ignores SIGTERM: needs the SIGKILL
+  Hook("60-readme", 0644);
+  Hook("99-after", 0755);
+  Hook("a=b", 0755);
+  auto start = std::chrono::steady_clock::now();
+  auto st = fabric::VipEvent(*ctx_, {"vrrp", "INSTANCE", "vpc1_10", "MASTER", "200"},
+                             fabric::HookLimits{std::chrono::seconds(1),
+                                                std::chrono::milliseconds(200)});
+  auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_LT(took, std::chrono::milliseconds(1000)) << "vip-event waited for its hooks";
+  // Skips are reported at once, on stderr.
+  std::string err = err_.str();
+  EXPECT_NE(err.find("hook '" + hooks_ + "/20-group' skipped: group-writable (mode 0775)"),
+            std::string::npos) << err;
+  EXPECT_NE(err.find("hook '" + hooks_ + "/30-world' skipped: world-writable (mode 0757)"),
+            std::string::npos) << err;
+  if (root) {
+    EXPECT_NE(err.find("hook '" + hooks_ + "/40-nobody' skipped: owned by uid 65534, not root"),
+              std::string::npos) << err;
+  }
+  EXPECT_EQ(err.find("60-readme"), std::string::npos) << "not executable: not a hook";
+
+  // 3 (or 2) skips, then 10-good, 50-slow, 99-after and a=b in name order.
+  size_t skips = root ? 3 : 2;
+  auto lines = WaitForLog(skips + 4, std::chrono::seconds(15));
+  ASSERT_EQ(lines.size(), skips + 4) << Log();
+  std::vector<std::string> want = {
+      "'" + hooks_ + "/20-group': skipped: group-writable (mode 0775)",
+      "'" + hooks_ + "/30-world': skipped: world-writable (mode 0757)"};
+  if (root) want.push_back("'" + hooks_ + "/40-nobody': skipped: owned by uid 65534, not root");
+  for (const char* ran : {"10-good': exit 0", "50-slow': timed out after 1 s: killed (SIGKILL)",
+                          "99-after': exit 0", "a=b': exit 0"}) {
+    want.push_back("'" + hooks_ + "/" + ran);
+  }
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_NE(lines[i].find(" vpc1 vhid 10 MASTER " + want[i]), std::string::npos)
+        << i << ": " << lines[i];
+  }
+  EXPECT_TRUE(Ran("10-good") && Ran("99-after") && Ran("a=b"));
+  for (const char* not_run : {"20-group", "30-world", "40-nobody", "50-slow", "60-readme"}) {
+    EXPECT_FALSE(Ran(not_run)) << not_run;
+  }
+  auto env = store::ReadFile(out_ + "/10-good.env");
+  ASSERT_TRUE(env.ok());
+  EXPECT_EQ(*env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
+                  "VPC=vpc1\nVIP=10.100.0.250\nVHID=10\nSTATE=MASTER\n"
+                  "VPCCTL_STATE_DIR=" + dir_ + "/state\n");
+}
+
+TEST_F(Hooks, AnUntrustedHooksDirectoryRunsNothing) {
+  Hook("10-good", 0755);
+  chmod(hooks_.c_str(), 0777);
+  ASSERT_TRUE(fabric::VipEvent(*ctx_, {"carp", "10@vpc1", "BACKUP"}).ok());
+  std::string why = "skipped: group- and world-writable (mode 0777); no hook runs";
+  std::string dir = "'" + hooks_ + "'";
+  EXPECT_NE(err_.str().find("hook " + dir + " " + why), std::string::npos) << err_.str();
+  EXPECT_NE(Log().find(" vpc1 vhid 10 BACKUP " + dir + ": " + why), std::string::npos) << Log();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(Ran("10-good"));
+}
+
+TEST(HookSelection, TrustsOnlyOwnerAndModeThatNoOneElseCanChange) {
+  using fabric::FileFacts;
+  auto f = [](std::string path, unsigned uid, unsigned mode, bool regular = true) {
+    return FileFacts{path, true, !regular, regular, uid, mode};
+  };
+  FileFacts dir = f("/s/hooks.d", 0, 0755, false);
+  auto s = fabric::SelectHooks(dir,
+                               {f("/s/hooks.d/b", 0, 0755), f("/s/hooks.d/a", 0, 0700),
+                                f("/s/hooks.d/g", 0, 0775), f("/s/hooks.d/w", 0, 0777),
+                                f("/s/hooks.d/u", 1000, 0755), f("/s/hooks.d/README", 0, 0644),
+                                f("/s/hooks.d/sub", 0, 0755, false)},
+                               0);
+  EXPECT_EQ(s.run, (std::vector<std::string>{"/s/hooks.d/a", "/s/hooks.d/b"}));
+  using P = std::pair<std::string, std::string>;
+  EXPECT_EQ(s.skipped, (std::vector<P>{{"/s/hooks.d/g", "group-writable (mode 0775)"},
+                                       {"/s/hooks.d/u", "owned by uid 1000, not root"},
+                                       {"/s/hooks.d/w", "group- and world-writable (mode 0777)"}}));
+  // Not root: the user's own files are as trusted as root's.
+  s = fabric::SelectHooks(f("/s/hooks.d", 1000, 0700, false),
+                          {f("/s/hooks.d/u", 1000, 0755), f("/s/hooks.d/v", 1001, 0755)}, 1000);
+  EXPECT_EQ(s.run, (std::vector<std::string>{"/s/hooks.d/u"}));
+  EXPECT_EQ(s.skipped, (std::vector<P>{{"/s/hooks.d/v", "owned by uid 1001, not root or uid 1000"}}));
+  s = fabric::SelectHooks(f("/s/hooks.d", 1000, 0755, false), {f("/s/hooks.d/a", 0, 0755)}, 0);
+  EXPECT_TRUE(s.run.empty());
+  EXPECT_EQ(s.skipped,
+            (std::vector<P>{{"/s/hooks.d", "owned by uid 1000, not root; no hook runs"}}));
+  FileFacts none;
+  none.path = "/s/hooks.d";
+  s = fabric::SelectHooks(none, {}, 0);
+  EXPECT_TRUE(s.run.empty() && s.skipped.empty()) << "no hooks.d: nothing to say";
+}
+
+TEST_F(Hooks, LogLinesAreAppendedUnderALockAndTheLogStaysBounded) {
+  store::StatePaths paths{dir_ + "/state"};
+  {
+    auto acquired = store::StateLock::Acquire(paths.dir + "/hooks.lock", "test");
+    ASSERT_TRUE(acquired.ok());
+    std::optional<store::StateLock> held(std::move(*acquired));
+    std::atomic<bool> done{false};
+    std::thread writer([&] {
+      EXPECT_TRUE(fabric::AppendHookLog(paths, "line one\n").ok());
+      done = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_FALSE(done) << "wrote while another held the log's lock";
+    held.reset();
+    writer.join();
+  }
+  EXPECT_EQ(Log(), "line one\n");
+  std::string line(99, 'x');
+  line += '\n';
+  std::string big;
+  while (big.size() < (1u << 20)) big += line;
+  ASSERT_TRUE(store::WriteFileAtomic(paths.dir + "/hooks.log", big, 0600).ok());
+  ASSERT_TRUE(fabric::AppendHookLog(paths, "last\n").ok());
+  std::string log = Log();
+  EXPECT_LE(log.size(), (1u << 19) + 5);
+  EXPECT_GT(log.size(), (1u << 19) - 200);
+  EXPECT_EQ(log.substr(0, 100), line) << "cut at a line";
+  EXPECT_EQ(log.substr(log.size() - 5), "last\n");
 }
 
 TEST_F(NodeVip, HealthNeedsAMajorityOfTheVpc) {

@@ -32,8 +32,9 @@ class Runner {
   virtual Result<CommandResult> Run(const Argv& argv, const std::string& input,
                                     std::chrono::milliseconds timeout) = 0;
   // Starts a daemon that stays in the foreground, detached: its own session, stdin from
-  // /dev/null, stdout and stderr appended to `log` (0600), no inherited descriptors. Writes its pid
-  // to `pidfile` and returns it; the process is not waited for.
+  // /dev/null, stdout and stderr appended to `log` (0600), no inherited descriptors. Once it has
+  // been executed, writes its pid with its start time and executable to `pidfile` (see
+  // pidfile.h) and returns the pid; the process is not waited for.
   virtual Result<int> Start(const Argv& argv, const std::string& log,
                             const std::string& pidfile) = 0;
 };
@@ -67,6 +68,19 @@ class FakeRunner : public Runner {
   std::vector<Argv> calls_;
 };
 
+// Runs the program at `path` (no PATH search, no shell) with exactly the environment `env`
+// ("NAME=value" each), stdin, stdout and stderr on /dev/null, in its own process group. After
+// `timeout` the group gets SIGTERM, and SIGKILL `grace` later (timed_out; exit_code 128 + the
+// signal that ended it). An error only when it could not be run.
+Result<CommandResult> RunProgram(const std::string& path, const std::vector<std::string>& env,
+                                 std::chrono::milliseconds timeout,
+                                 std::chrono::milliseconds grace);
+
+// Runs `work` in a process of its own session that the caller never waits for (a grandchild,
+// adopted by init): stdio on /dev/null, none of the caller's descriptors, working directory /,
+// default signal handling. Returns once it is started; `work` must not touch the caller's state.
+Status Detach(const std::function<void()>& work);
+
 // "Linux" / "FreeBSD" of this machine (uname).
 std::string LocalSystemName();
 
@@ -75,10 +89,5 @@ std::string SelfPath();
 
 // The full path of `program` found on PATH (executable), or empty.
 std::string FindProgram(const std::string& program);
-
-// The pid in `pidfile` when that process is alive, else 0.
-int PidFromFile(const std::string& pidfile);
-// Sends `sig` to the process in `pidfile`; with `wait_exit`, waits up to that long for it to go.
-Status SignalPidfile(const std::string& pidfile, int sig, std::chrono::milliseconds wait_exit = {});
 
 }  // namespace vpcctl::exec

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "vpcctl/base/result.h"
+#include "vpcctl/exec/pidfile.h"
 #include "vpcctl/fabric/context.h"
 #include "vpcctl/model/map.h"
 #include "vpcctl/model/reports.h"
@@ -43,6 +44,9 @@ Result<plan::Observed> ProbeInterfaces(Context& ctx, const platform::Driver& dri
 // kernel features the node has.
 Result<plan::Observed> ProbeNode(Context& ctx, const platform::Driver& driver,
                                  const plan::Desired& desired);
+
+// What the pid file of daemon `d` must name to count as it.
+exec::DaemonIdentity Identity(const plan::DesiredDaemon& d);
 
 // The live listing of vpcctl's firewall (the driver's firewall probe), or nothing when absent.
 std::optional<std::string> ProbeFirewall(Context& ctx, const platform::Driver& driver);

@@ -8,6 +8,7 @@
 
 #include "vpcctl/base/result.h"
 #include "vpcctl/fabric/context.h"
+#include "vpcctl/fabric/hooks.h"
 
 namespace vpcctl::fabric {
 
@@ -27,8 +28,9 @@ Status VipShow(Context& ctx, const std::string& vpc, const std::string& vip, boo
                bool show_secrets);
 Status VipRemove(Context& ctx, const std::string& vpc, const std::string& vip);
 
-// vip-event vrrp INSTANCE NAME STATE [PRIORITY] | vip-event carp VHID@IF STATE
-Status VipEvent(Context& ctx, const std::vector<std::string>& args);
+// vip-event vrrp INSTANCE NAME STATE [PRIORITY] | vip-event carp VHID@IF STATE: records the
+// transition, then runs hooks.d detached (see hooks.h) and returns without waiting for them.
+Status VipEvent(Context& ctx, const std::vector<std::string>& args, const HookLimits& limits = {});
 // Exit 0 when this node reaches a majority of the VPC's members through the overlay.
 Status VipHealth(Context& ctx, const std::string& vpc);
 // Loops: demotes CARP (net.inet.carp.demotion) while a VPC with VIPs on this node lacks quorum.

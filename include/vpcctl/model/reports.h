@@ -21,8 +21,8 @@ inline constexpr size_t kMaxReportText = 2048;
 // One step of a plan: what `apply` did or would do, or drift that `status` found.
 struct StepReport {
   std::string action;       // "create-tunnel", ...
-  std::string vpc;          // empty: the node's own (WireGuard, firewall)
-  std::string interface;    // empty: not an interface step
+  std::string vpc;          // the VPC; empty or an owner ("wg-transport") for node-wide steps
+  std::string interface;    // what the step is about: an interface, a file, a daemon
   std::string description;  // for people
 
   bool operator==(const StepReport&) const = default;

@@ -87,6 +87,10 @@ struct DesiredDaemon {
   // Once it is ready: an interface of the daemon whose received packets the kernel processes on
   // all CPUs (receive packet steering), not in the thread that wrote them (wireguard-go's tun).
   std::string spread_interface;
+  // What the pid in `pidfile` must run to count as this daemon (a pid is reused after a restart
+  // or a reboot): the file name of its executable and arguments its command line holds.
+  std::string program;
+  std::vector<std::string> marks;
 };
 
 // A WireGuard peer of this node: a node it shares an encrypted VPC with.

@@ -25,8 +25,18 @@ struct StatePaths {
   std::string apply_lock() const { return dir + "/apply.lock"; }  // map import and apply
 };
 
-// Creates the directory (and parents) with mode 0700; tightens a wider mode, with a warning.
+// Creates the directory (and parents) with mode 0700, or adopts an existing one: it must be owned
+// by the running user and be empty or a vpcctl state directory (see ClassifyStateDir); anything
+// else is refused, untouched. Tightens a wider mode of an adopted one, with a warning.
 Status EnsureStateDir(const std::string& dir, std::vector<std::string>* warnings);
+
+// What an existing directory is, from the names in it (without "." and ".."): a vpcctl state
+// directory holds vpcctl.db, or (a node before its first map, an interrupted init) only files
+// vpcctl makes there; anything else is someone else's.
+enum class DirKind { kEmpty, kStateDir, kForeign };
+DirKind ClassifyStateDir(const std::vector<std::string>& names);
+// A name vpcctl gives a file in its state directory (or a temporary file on its way there).
+bool IsStateFileName(const std::string& name);
 
 // An exclusive advisory lock on a file in the state directory, held for the life of the object.
 // The file holds the holder's pid and command so that a refusal can say who has it.
