@@ -81,11 +81,16 @@ std::vector<std::string> Targets(const model::Fabric& f, const std::string& vpc,
   return out;
 }
 
+// The map of the fabric, to be sent to the nodes (read here, before any fan-out: the session's
+// database connection is not for the fan-out's threads).
+Result<model::Map> MapOf(Session& s) {
+  VPC_ASSIGN_OR_RETURN(auto id, s.store().GetSetting("fabric_id"));
+  return model::Map{id ? *id : std::string(), s.local_node, s.fabric};
+}
+
 // The map `node` is sent: over SSH stdin, with the secrets of the VIP groups it is in and no
-// others.
-std::string MapFor(Session& s, const std::string& node) {
-  auto id = s.store().GetSetting("fabric_id");
-  model::Map m{id.ok() && *id ? **id : std::string(), s.local_node, s.fabric};
+// others. Pure: called from the fan-out's threads.
+std::string MapFor(const model::Map& m, const std::string& node) {
   return model::MapToJson(m, /*include_secrets=*/true, node);
 }
 
@@ -104,15 +109,16 @@ Status Outcome(size_t failed, size_t total, const std::string& what) {
 
 // One round of the deploy: push the map and apply (or plan) on `targets`, printing a line per
 // node as it answers.
-std::vector<Answer> Round(Context& ctx, Session& s, const std::vector<std::string>& targets,
-                          bool dry_run, const Limits& limits, bool json_out) {
+std::vector<Answer> Round(Context& ctx, Session& s, const model::Map& map,
+                          const std::vector<std::string>& targets, bool dry_run,
+                          const Limits& limits, bool json_out) {
   auto& out = ctx.io.out;
   Request req;
   req.args = [&](const model::Node& n) -> std::vector<std::string> {
     if (dry_run) return {"apply", "--local", "--dry-run", "--map", "-", "--node", n.name, "--json"};
     return {"apply", "--local", "--import", "--node", n.name, "--json"};
   };
-  req.input = [&](const model::Node& n) { return MapFor(s, n.name); };
+  req.input = [&map](const model::Node& n) { return MapFor(map, n.name); };
   req.report = ReportKind::kApply;
   return FanOut(ctx, s.fabric, targets, req, limits, [&](const Answer& a) {
     MaybeDie(limits, "during-sync");
@@ -218,7 +224,8 @@ Status Converge(Context& ctx, Session& s, const std::vector<std::string>& target
     out.flush();
   }
   MaybeDie(limits, "before-sync");
-  auto answers = Round(ctx, s, targets, dry_run, limits, json_out);
+  VPC_ASSIGN_OR_RETURN(model::Map map, MapOf(s));
+  auto answers = Round(ctx, s, map, targets, dry_run, limits, json_out);
   if (!dry_run) {
     auto keys = NewKeys(s.fabric, answers);
     if (!keys.empty()) {
@@ -244,7 +251,8 @@ Status Converge(Context& ctx, Session& s, const std::vector<std::string>& target
           for (const auto& m : v.members) add(m.node);
         }
       }
-      auto second = Round(ctx, s, again, dry_run, limits, json_out);
+      VPC_ASSIGN_OR_RETURN(model::Map keyed, MapOf(s));
+      auto second = Round(ctx, s, keyed, again, dry_run, limits, json_out);
       for (auto& b : second) {
         auto a = std::find_if(answers.begin(), answers.end(),
                               [&](const Answer& x) { return x.node == b.node; });
@@ -297,7 +305,8 @@ Status VpcSync(Context& ctx, const std::string& vpc, const FanOutOptions& o) {
   req.args = [](const model::Node& n) -> std::vector<std::string> {
     return {"map", "import", "--node", n.name, "--json"};
   };
-  req.input = [&](const model::Node& n) { return MapFor(*s, n.name); };
+  VPC_ASSIGN_OR_RETURN(model::Map map, MapOf(*s));
+  req.input = [&map](const model::Node& n) { return MapFor(map, n.name); };
   req.report = ReportKind::kImport;
   auto answers = FanOut(ctx, s->fabric, targets, req, limits, {});
   size_t failed = 0;
@@ -401,8 +410,9 @@ Status NodeRekey(Context& ctx, const std::string& name, const FanOutOptions& o) 
   // Peers first, then the node: its key change restarts its handshakes at once, and every peer
   // already knows the new key. (Both at once could leave a pair waiting out WireGuard's 5 s
   // handshake retry when each side's first try met the other's old key.)
-  auto answers = Round(ctx, *s, peers, false, limits, o.json);
-  auto mine = Round(ctx, *s, {name}, false, limits, o.json);
+  VPC_ASSIGN_OR_RETURN(model::Map map, MapOf(*s));
+  auto answers = Round(ctx, *s, map, peers, false, limits, o.json);
+  auto mine = Round(ctx, *s, map, {name}, false, limits, o.json);
   answers.insert(answers.end(), mine.begin(), mine.end());
   size_t failed = 0;
   for (const auto& a : answers) failed += a.error.empty() ? 0 : 1;

@@ -79,6 +79,7 @@ struct Answer {
 };
 
 // A command to run on every target: `vpcctl ARGS` with INPUT on stdin, printing a `report`.
+// `args` and `input` run on the fan-out's threads, at once: they must be pure (no database).
 struct Request {
   std::function<std::vector<std::string>(const model::Node&)> args;
   std::function<std::string(const model::Node&)> input;  // empty: no input
