@@ -91,10 +91,15 @@ e2e_check "with space back, deploy converges h2" VL vpc deploy krand
 e2e_on h2 sh -c "cp -a /var/lib/vpcctl/. $E2E_DIR/h2/state/ 2>/dev/null; umount /var/lib/vpcctl; umount $t"
 
 # ---- A remote command that hangs: stopped at the command timeout, the others unaffected.
+# h3's vpcctl hangs inside apply: the first program it runs (ip, probing) never returns. The node's
+# vpcctl stops itself and what it runs at its --deadline.
+mkdir -p "$E2E_DIR/hangbin"
+printf '#!/bin/sh\nexec sleep 600\n' > "$E2E_DIR/hangbin/ip"
+chmod 755 "$E2E_DIR/hangbin/ip"
 cat > "$E2E_DIR/hang" <<HANG
 #!/bin/sh
 case "\$*" in
-  *apply*) exec sleep 600 ;;
+  *apply*) PATH="$E2E_DIR/hangbin:\$PATH" exec $VPCCTL_BIN "\$@" ;;
   *) exec $VPCCTL_BIN "\$@" ;;
 esac
 HANG
