@@ -18,7 +18,9 @@ ALL="$E2E_DIR/all-output"
 : > "$ALL"
 # Runs vpcctl on h1, keeping everything it printed for the secret check at the end.
 VL() { V "$@" >> "$ALL" 2>&1; }
-db_ok() { [ "$(sqlite3 "$E2E_DIR/h1/state/vpcctl.db" 'PRAGMA integrity_check')" = ok ]; }
+# With a busy timeout, as any SQLite client: the local node's apply that a killed deploy left
+# running may still hold a write lock for a moment.
+db_ok() { [ "$(sqlite3 -cmd '.timeout 10000' "$E2E_DIR/h1/state/vpcctl.db" 'PRAGMA integrity_check')" = ok ]; }
 failed_of() { python3 -c 'import json,sys; print(json.load(sys.stdin)["failed"])'; }
 
 VL vpc init vpc1 --peer-network 10.100.0.0/24 --members all

@@ -72,26 +72,37 @@ run_measured() {
     OUT=$(cat "$E2E_DIR/$name.out")
     RSS_KB=$(tail -1 "$E2E_DIR/$name.rss")
 }
-max_rss=0
+# The same commands against a well-behaved h3 first: the controller's own footprint (larger under
+# AddressSanitizer), against which a hostile answer may add little; 200 MB is sent.
+declare -A base_rss
+for cmd in "vpc deploy vpc1" "vpc status vpc1" "node check"; do
+    # shellcheck disable=SC2086
+    run_measured "normal-${cmd// /-}" $cmd
+    base_rss[$cmd]=$RSS_KB
+    printf 'normal: %s: exit %s, peak RSS %s KiB\n' "$cmd" "$RC" "$RSS_KB"
+done
+max_growth=0
 for mode in nested types missing huge escapes utf8; do
     echo "$mode" > "$MODE"
     for cmd in "vpc deploy vpc1" "vpc status vpc1" "node check"; do
         name="$mode-${cmd// /-}"
         # shellcheck disable=SC2086
         run_measured "$name" $cmd
-        [ "$RSS_KB" -gt "$max_rss" ] && max_rss=$RSS_KB
-        printf '%s: %s: exit %s, peak RSS %s KiB\n' "$mode" "$cmd" "$RC" "$RSS_KB"
+        growth=$((RSS_KB - ${base_rss[$cmd]}))
+        [ "$growth" -gt "$max_growth" ] && max_growth=$growth
+        printf '%s: %s: exit %s, peak RSS %s KiB (%+d KiB)\n' "$mode" "$cmd" "$RC" "$RSS_KB" "$growth"
         case $RC in 1|3|4|5) e2e_pass "$mode / $cmd: exit $RC" ;; *) e2e_fail "$mode / $cmd: exit $RC"; echo "$OUT" | tail -5 ;; esac
         e2e_check "$mode / $cmd: names h3" grep -q "h3" "$E2E_DIR/$name.out"
         e2e_expect_fail "$mode / $cmd: prints no raw ESC byte" grep -q $'\x1b' "$E2E_DIR/$name.out"
         e2e_expect_fail "$mode / $cmd: no forged error line" grep -q '^vpcctl: error: forged' "$E2E_DIR/$name.out"
-        e2e_check "$mode / $cmd: peak RSS under 64 MiB ($RSS_KB KiB)" [ "$RSS_KB" -lt 65536 ]
+        e2e_check "$mode / $cmd: peak RSS within 48 MiB of a well-behaved run ($growth KiB more)" \
+            [ "$growth" -lt 49152 ]
         if [ "$cmd" = "vpc deploy vpc1" ]; then
             e2e_check "$mode / $cmd: h2 converges meanwhile" grep -q "h2: converged" "$E2E_DIR/$name.out"
         fi
     done
 done
-echo "largest controller peak RSS over all hostile runs: $max_rss KiB"
+echo "largest growth of the controller's peak RSS over a well-behaved run: $max_growth KiB"
 grep -h "h3" "$E2E_DIR"/*-vpc-deploy-vpc1.out | head -8
 
 echo normal > "$MODE"
