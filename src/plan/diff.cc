@@ -444,7 +444,13 @@ struct Builder {
       std::string why;
       std::string allowed = p.transport.ToString() + "/" + std::to_string(p.transport.bits());
       if (!op) {
-        why = "missing";
+        // A peer we know under another key (same transport address) has a new key: it switches
+        // to it itself, so there is no handshake to wait for here (see SettleHandshakes).
+        bool rekeyed = false;
+        for (const auto& known : ow ? ow->peers : std::vector<ObservedWgPeer>{}) {
+          rekeyed = rekeyed || known.allowed_ips == std::vector<std::string>{allowed};
+        }
+        why = rekeyed ? "new key" : "missing";
       } else if (op->endpoint != p.endpoint || op->endpoint_port != p.port) {
         why = "endpoint changed";
       } else if (op->allowed_ips != std::vector<std::string>{allowed}) {
