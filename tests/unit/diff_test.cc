@@ -201,15 +201,7 @@ constexpr const char* kNewKey = "0JFhO8ayKKhRzg/pm+JJsHJnIqUf2WwJLdLJbiAGmWk=";
 
 // h1's part of the sample VPC, encrypted, every key known, with a firewall to keep.
 Desired EncryptedH1() {
-  model::Fabric f = testing::SampleNodes();
-  alloc::VpcSpec spec;
-  spec.name = "vpc1";
-  spec.peer_network = testing::Net("10.100.0.0/24");
-  spec.members = {"h1", "h2", "h3"};
-  EXPECT_TRUE(alloc::CreateVpc(f, spec, 1).ok());
-  f.nodes[0].wg_public_key = kKeyH1;
-  f.nodes[1].wg_public_key = kKeyH2;
-  f.nodes[2].wg_public_key = kKeyH3;
+  model::Fabric f = testing::EncryptedSample();  // keys kKeyH1..kKeyH3
   Desired d = *DesiredFor(f, "h1");
   d.wireguard->key_file = "/s/wg.key";
   d.firewall = {"table inet vpcctl {...}\n", "/s/firewall.rules", "/s/firewall.listing", "nft",

@@ -467,13 +467,7 @@ namespace {
 // Every step a real plan holds (WireGuard owned by "wg-transport", files by path, daemons by
 // name, VIPs, the firewall) travels in a report that the controller accepts.
 TEST(Reports, EveryStepOfARealPlanIsAccepted) {
-  model::Fabric f = testing::SampleNodes();
-  alloc::VpcSpec spec;
-  spec.name = "vpc1";
-  spec.peer_network = testing::Net("10.100.0.0/24");
-  spec.members = {"h1", "h2", "h3"};
-  ASSERT_TRUE(alloc::CreateVpc(f, spec, 1).ok());
-  for (auto& n : f.nodes) n.wg_public_key = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
+  model::Fabric f = testing::EncryptedSample();
   alloc::VipSpec vip;
   vip.vpc = "vpc1";
   vip.address = "10.100.0.250";

@@ -189,19 +189,7 @@ namespace {
 using testing::Ip;
 using testing::ReadData;
 
-// vpc1 over h1, h2, h3, encrypted, every key reported (as the golden files' Encrypted()).
-model::Fabric EncryptedSample() {
-  model::Fabric f = testing::SampleNodes();
-  alloc::VpcSpec spec;
-  spec.name = "vpc1";
-  spec.peer_network = testing::Net("10.100.0.0/24");
-  spec.members = {"h1", "h2", "h3"};
-  EXPECT_TRUE(alloc::CreateVpc(f, spec, 1).ok());
-  f.nodes[0].wg_public_key = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
-  f.nodes[1].wg_public_key = "TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=";
-  f.nodes[2].wg_public_key = "gN65BkIKy1eCE9pP1wdc8ROUtkHLF2PfAqYdyYBz6EA=";
-  return f;
-}
+using testing::EncryptedSample;
 
 TEST(WgDump, ReadsTheDeviceAndEveryPeerButNeverThePrivateKey) {
   std::string text = ReadData("fixtures/wireguard/h1.dump");
