@@ -83,19 +83,32 @@ struct Tunnel {
   const std::string& Peer(std::string_view node) const { return a == node ? b : a; }
 };
 
-// A virtual IP on a VPC's bridge, held by one node of its group at a time.
+// A virtual IP on a VPC's bridge, held by one node of its group at a time: the one holding an
+// unexpired majority lease (see vipd/lease.h).
 inline constexpr int kDefaultAdvertMs = 100;
 inline constexpr size_t kMaxVipNodes = 16;
 inline constexpr size_t kMaxSecret = 19;  // CARP keeps 19 characters of a passphrase
-
+// Lease bounds. The kernel keeps an address with a lifetime of 1 s for up to 1.3 s after its last
+// renewal (lifetimes count whole seconds, checked with 250 ms of rounding), and a holder renews
+// the address only while its lease outlasts that: the lease cannot be shorter than 1.4 s.
+inline constexpr int kDefaultLeaseMs = 1400;
+inline constexpr int kMinLeaseMs = 1400;
+inline constexpr int kMaxLeaseMs = 60000;
+// A service check: a program and its arguments separated by blanks (no shell), at most this long.
+inline constexpr size_t kMaxCheck = 1024;
+// The UDP port vipd speaks on (overlay addresses; a witness outside the VPC on its underlay).
+inline constexpr int kVipdPort = 4797;
 struct Vip {
   net::IpAddress address;
-  int vhid = 0;                    // 1-255, unique in the VPC (CARP vhid / VRRP router id)
-  std::vector<std::string> nodes;  // preference order: first = preferred master
-  std::string secret;              // CARP passphrase (VRRPv3 has no authentication)
-  int advert_ms = kDefaultAdvertMs;
+  int vhid = 0;                    // 1-255, unique in the VPC (CARP vhid)
+  std::vector<std::string> nodes;  // the candidates, in preference order: first = preferred
+  std::string secret;              // HMAC key of vipd's messages (and CARP's passphrase)
+  int advert_ms = kDefaultAdvertMs;  // CARP's advertisement interval (FreeBSD)
   bool preempt = true;
-
+  int lease_ms = kDefaultLeaseMs;
+  std::string check;               // service check run on each candidate; empty: none
+  std::string witness;             // a fabric node outside the VPC that is an extra acceptor
+  bool unsafe_two_node = false;    // two acceptors, each may hold alone (split brain possible)
   int Rank(std::string_view node) const;  // position in `nodes`, -1 when absent
 };
 

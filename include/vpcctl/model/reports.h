@@ -84,6 +84,12 @@ struct VipHealth {
   std::optional<std::string> state;  // the last recorded transition, if any
   std::optional<std::string> since;
   std::vector<VipEventReport> events;
+  // What this node's vipd knows of the lease (absent when vipd did not answer):
+  std::optional<std::string> holder;       // the node holding the lease, as last seen from here
+  std::optional<uint64_t> epoch;           // the ballot number of that lease
+  std::optional<int64_t> remaining_ms;     // how long that lease still runs, from here
+  std::optional<std::string> lease_state;  // HOLDER, STANDBY, CHECK-FAILED, ACCEPTOR, WAITING
+  std::optional<int64_t> round_ms;         // the last lease round's duration (RTT to a majority)
   bool operator==(const VipHealth&) const = default;
 };
 

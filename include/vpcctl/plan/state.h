@@ -38,17 +38,32 @@ struct DesiredTunnel {
   bool encrypted = false;  // runs inside WireGuard, between transport addresses
 };
 
-// A VIP this node takes part in.
+// Another node of a VIP's lease group, as vipd on this node sees it.
+struct VipPeer {
+  std::string node;
+  // Where it is reached (first) and the sources its messages may come from: its overlay address
+  // on the VPC's bridge; for a witness outside the VPC, or seen from one, underlay addresses.
+  std::vector<net::IpAddress> addresses;
+  bool acceptor = true;  // grants leases (every member, and the witness)
+  int rank = -1;         // candidate rank; -1: not a candidate
+};
+// A VIP this node takes part in: as a candidate (rank >= 0), or only as an acceptor (a member that
+// is not a candidate, or the witness).
 struct DesiredVip {
   net::IpAddress address;
   int vhid = 0;
-  int rank = 0;  // 0 = preferred master
+  int rank = 0;  // 0 = preferred holder; -1: acceptor only
   int advert_ms = 0;
   bool preempt = true;
   std::string secret;
-  std::vector<net::IpAddress> peers;  // overlay addresses of the other nodes of the group
+  std::vector<net::IpAddress> peers;  // overlay addresses of the other candidates
+  int lease_ms = model::kDefaultLeaseMs;
+  std::string check;  // service check (candidates only); empty: none
+  bool unsafe_two_node = false;
+  net::IpAddress local;          // where this node's vipd speaks for this VIP
+  std::vector<VipPeer> group;    // every other node of the lease group (candidates, acceptors)
+  size_t acceptors = 0;          // how many acceptors the group has, this node included if one
 };
-
 struct DesiredVpc {
   std::string vpc;     // VPC name = bridge name
   uint32_t vpc_id = 0;
@@ -56,7 +71,7 @@ struct DesiredVpc {
   net::IfAddress address;  // this node's overlay address, on the bridge
   std::vector<DesiredTunnel> tunnels;
   std::vector<net::IpAddress> keep_addresses;  // addresses others manage on the bridge (VIPs)
-  std::vector<DesiredVip> vips;                // VIP groups this node belongs to
+  std::vector<DesiredVip> vips;                // VIPs of the VPC (candidate or acceptor)
   size_t members = 0;                          // for the majority rule of VIP health
   bool encrypted = false;
 };
@@ -140,6 +155,12 @@ struct Desired {
   DesiredFirewall firewall;
   std::vector<net::IpAddress> fabric_underlays;  // every node's: the only WireGuard senders
   int wg_port = model::kDefaultWgPort;
+  // VIPs of VPCs this node is not a member of, for which it is the witness (an acceptor only).
+  struct WitnessVip {
+    std::string vpc;
+    DesiredVip vip;
+  };
+  std::vector<WitnessVip> witness_vips;
   std::vector<DesiredAttachment> attachments;
   // Records of guests on VPCs this node no longer has (their interfaces go, then the records).
   std::vector<model::Attachment> orphans;
