@@ -21,6 +21,8 @@ void AddPlanCommands(CLI::App& app, Dispatch& d);
 // After AddVpcCommands: adds vpc sync/deploy/destroy/status, deploy, map, apply, status.
 void AddDeployCommands(CLI::App& app, Dispatch& d);
 void AddVipCommands(CLI::App& app, Dispatch& d);
+// vipd and vip-take: what runs on a node for VIP leases.
+void AddVipdCommands(CLI::App& app, Dispatch& d);
 void AddGuestCommands(CLI::App& app, Dispatch& d);
 
 }  // namespace vpcctl::cli

@@ -67,8 +67,16 @@ std::string_view ActionName(Action a) {
 int AdvSkew(int rank) { return rank * 10; }
 
 std::vector<Step> Redacted(std::vector<Step> steps) {
-  for (auto& s : steps)
+  for (auto& s : steps) {
     if (!s.vip.secret.empty()) s.vip.secret = "(redacted)";
+    for (const auto& secret : s.file.secrets) {
+      if (secret.empty()) continue;
+      for (size_t at = s.file.content.find(secret); at != std::string::npos;
+           at = s.file.content.find(secret, at)) {
+        s.file.content.replace(at, secret.size(), "(redacted)");
+      }
+    }
+  }
   return steps;
 }
 

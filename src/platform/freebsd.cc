@@ -255,7 +255,7 @@ void FreeBsdDriver::AddNodeSetup(plan::Desired& d, const NodeEnv& env) const {
 void FreeBsdDriver::AddVipSetup(plan::Desired& d, const NodeEnv& env) const {
   d.kernel_vips = true;
   std::string devd = RenderDevdConf(d, env);
-  d.files.push_back(plan::DesiredFile{kDevdConf, devd, 0644, {"service", "devd", "restart"}});
+  d.files.push_back(plan::DesiredFile{kDevdConf, devd, 0644, {"service", "devd", "restart"}, {}});
   bool quorum = false;
   for (const auto& v : d.vpcs) quorum = quorum || (!v.vips.empty() && v.members > 2);
   plan::DesiredDaemon w;

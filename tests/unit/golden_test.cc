@@ -11,6 +11,7 @@
 #include "vpcctl/platform/driver.h"
 #include "vpcctl/platform/freebsd.h"
 #include "vpcctl/platform/linux.h"
+#include "vpcctl/vipd/config.h"
 
 #include <algorithm>
 
@@ -257,26 +258,41 @@ std::string PlanWithVips(const model::Fabric& f, const std::string& node, const 
   return RenderScript(d, show_secrets ? *steps : plan::Redacted(*steps));
 }
 
-TEST(GoldenVip, KeepalivedConfiguration) {
+TEST(GoldenVip, VipdConfiguration) {
   model::Fabric f = WithVips();
   auto desired = plan::DesiredFor(f, "h1");
   ASSERT_TRUE(desired.ok());
-  testing::ExpectGolden("linux/h1.keepalived.conf",
-                        RenderKeepalivedConf(*desired, NodeEnv{"/usr/local/sbin/vpcctl",
-                                                              "/var/lib/vpcctl"}));
+  NodeEnv env{"/usr/local/sbin/vpcctl", "/var/lib/vpcctl"};
+  plan::DesiredFile file = VipdConfigFile(*desired, env);
+  EXPECT_EQ(file.path, "/var/lib/vpcctl/vipd.json");
+  EXPECT_EQ(file.mode, 0600u) << "it holds the VIP secrets";
+  testing::ExpectGolden("linux/h1.vipd.json", file.content);
+  auto parsed = vipd::ParseConfig(file.content);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_EQ(vipd::ConfigToJson(*parsed), file.content);
+  plan::DesiredDaemon d = VipdDaemon(*desired, env);
+  EXPECT_EQ(d.start, (Argv{"/usr/local/sbin/vpcctl", "--state-dir", "/var/lib/vpcctl", "vipd"}));
+  EXPECT_TRUE(d.detach);
+  EXPECT_EQ(d.ready, "/var/lib/vpcctl/vipd.sock");
   auto none = plan::DesiredFor(testing::SampleFabric(), "h1");
-  EXPECT_EQ(RenderKeepalivedConf(*none, NodeEnv{}), "");
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(VipdConfigFile(*none, env).content, "") << "no VIP: no vipd";
+  EXPECT_TRUE(VipdDaemon(*none, env).start.empty());
 }
 
-TEST(GoldenVip, KeepalivedPrioritiesFollowTheNodeOrder) {
+TEST(GoldenVip, KeepalivedIsRetired) {
   model::Fabric f = WithVips();
-  std::string h3 = RenderKeepalivedConf(*plan::DesiredFor(f, "h3"), NodeEnv{"v", "/s"});
-  std::string h1 = RenderKeepalivedConf(*plan::DesiredFor(f, "h1"), NodeEnv{"v", "/s"});
-  EXPECT_NE(h3.find("priority 200\n"), std::string::npos);
-  EXPECT_NE(h1.find("priority 190\n"), std::string::npos);
-  EXPECT_NE(h1.find("unicast_peer {\n    10.100.0.3\n  }"), std::string::npos);
-  EXPECT_NE(h1.find("track_script"), std::string::npos) << "vpc1 has 3 members: quorum applies";
-  EXPECT_EQ(h1.find("s3cret"), std::string::npos) << "VRRPv3 carries no secret";
+  plan::Desired d = *plan::DesiredFor(f, "h1");
+  DriverFor(model::Platform::kLinux).AddNodeSetup(d, NodeEnv{"v", "/s"});
+  bool file = false, daemon = false;
+  for (const auto& x : d.files) {
+    if (x.path == "/s/keepalived.conf") file = x.content.empty();
+  }
+  for (const auto& x : d.daemons) {
+    if (x.name == "keepalived") daemon = x.start.empty() && x.pidfile == "/s/keepalived.pid";
+  }
+  EXPECT_TRUE(file) << "an upgraded node's keepalived.conf is removed";
+  EXPECT_TRUE(daemon) << "an upgraded node's keepalived is stopped";
 }
 
 TEST(GoldenVip, FreeBsdPlansWithCarp) {
@@ -300,7 +316,7 @@ TEST(GoldenVip, FreeBsdRcConfWithCarp) {
   }
 }
 
-TEST(GoldenVip, LinuxPlanStartsKeepalived) {
+TEST(GoldenVip, LinuxPlanStartsVipd) {
   model::Fabric f = WithVips();
   testing::ExpectGolden("linux/vpc1-h3.vips.plan", PlanWithVips(f, "h3", "vpc1", false));
 }
