@@ -160,10 +160,26 @@ TEST(CarpProbe, ParsesCarpAddressesAndDiffsThem) {
   auto same = plan::Diff(d, o);
   ASSERT_TRUE(same.ok()) << same.error().message;
   EXPECT_EQ(count(plan::Action::kAddVip, *same), 0);
-  d.vpcs[0].vips[0].rank = 1;  // wants advskew 10: replace
+  // The skew is vipd's to switch: the holder's (0) and a backup's (240) are both ours.
+  o.interfaces[0].vips[0].advskew = plan::kCarpBackupSkew;
+  auto backup = plan::Diff(d, o);
+  ASSERT_TRUE(backup.ok());
+  EXPECT_EQ(count(plan::Action::kAddVip, *backup), 0);
+  EXPECT_EQ(count(plan::Action::kRemoveVip, *backup), 0);
+  o.interfaces[0].vips[0].advskew = 10;  // an older vpcctl's second node, or set by hand: replace
   auto changed = plan::Diff(d, o);
   EXPECT_EQ(count(plan::Action::kRemoveVip, *changed), 1);
   EXPECT_EQ(count(plan::Action::kAddVip, *changed), 1);
+  auto add = std::find_if(changed->begin(), changed->end(),
+                          [](const auto& s) { return s.action == plan::Action::kAddVip; });
+  EXPECT_NE(ShellLine(platform::FreeBsdDriver().Render(*add).back()).find("advskew 240"),
+            std::string::npos);
+  o.interfaces[0].vips[0].advskew = 0;
+  d.vpcs[0].vips[0].rank = -1;  // an acceptor only now: its CARP address goes
+  auto acceptor = plan::Diff(d, o);
+  EXPECT_EQ(count(plan::Action::kRemoveVip, *acceptor), 1);
+  EXPECT_EQ(count(plan::Action::kAddVip, *acceptor), 0);
+  d.vpcs[0].vips[0].rank = 0;
   d.vpcs[0].vips.clear();  // no longer wanted
   auto gone = plan::Diff(d, o);
   EXPECT_EQ(count(plan::Action::kRemoveVip, *gone), 1);
