@@ -32,6 +32,7 @@
 
 #include "vpcctl/base/text.h"
 #include "vpcctl/exec/runner.h"
+#include "vpcctl/platform/freebsd.h"
 #include "vpcctl/vipd/config.h"
 #include "vpcctl/vipd/fence.h"
 #include "vpcctl/vipd/lease.h"
@@ -291,6 +292,12 @@ class Daemon {
     for (auto& [addr, fd] : sockets_) close(fd);
     if (control_ >= 0) close(control_);
     unlink(SocketPath(ctx_.paths.dir).c_str());
+    // FreeBSD: daemon(8) supervises vipd and would start it again: a stop is for both.
+    if (cfg_.platform == model::Platform::kFreeBSD) {
+      std::ifstream f(platform::VipdSupervisorPidfile(ctx_.paths.dir));
+      long pid = 0;
+      if (f >> pid && pid > 1 && static_cast<pid_t>(pid) == getppid()) kill(static_cast<pid_t>(pid), SIGTERM);
+    }
     Log("stopped");
   }
 

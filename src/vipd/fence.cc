@@ -1,6 +1,8 @@
 // The address commands of each lease effect, and the announcement frames (fence.h).
 #include "vpcctl/vipd/fence.h"
 
+#include "vpcctl/platform/freebsd.h"
+
 namespace vpcctl::vipd {
 
 namespace {
@@ -21,7 +23,7 @@ Argv LinuxAdd(const VipConfig& v, int lifetime_s) {
 }
 
 Argv CarpState(const VipConfig& v, bool master) {
-  return {"ifconfig", v.bridge, "vhid", std::to_string(v.vhid), "state", master ? "master" : "backup"};
+  return platform::CarpStateCommand(v.bridge, v.vhid, master);
 }
 
 }  // namespace

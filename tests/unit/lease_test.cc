@@ -2,6 +2,7 @@
 // (HMAC, replay window), the fence commands and announcement frames, vipd's configuration.
 #include <gtest/gtest.h>
 
+#include "vpcctl/platform/freebsd.h"
 #include "vpcctl/vipd/config.h"
 #include "vpcctl/vipd/fence.h"
 #include "vpcctl/vipd/lease.h"
@@ -327,7 +328,9 @@ TEST(LeaseFence, LinuxCommandsCarryTheLifetime) {
   EXPECT_EQ(six[0].back(), "nodad");
   EXPECT_EQ(six[0][7], "3");
   EXPECT_EQ(FenceCommands(model::Platform::kFreeBSD, v, Action::kAcquire, 0),
-            (std::vector<Argv>{{"ifconfig", "vpc1", "vhid", "10", "state", "master"}}));
+            (std::vector<Argv>{platform::CarpStateCommand("vpc1", 10, true)}));
+  EXPECT_EQ(FenceCommands(model::Platform::kFreeBSD, v, Action::kDrop, 0),
+            (std::vector<Argv>{platform::CarpStateCommand("vpc1", 10, false)}));
   EXPECT_TRUE(FenceCommands(model::Platform::kFreeBSD, v, Action::kRefresh, 0).empty());
   v.bridge.clear();
   EXPECT_TRUE(FenceCommands(model::Platform::kLinux, v, Action::kAcquire, 1).empty()) << "a witness";
