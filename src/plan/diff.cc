@@ -522,6 +522,7 @@ struct Builder {
   }
 
   // Kernel VIPs (CARP) on the bridge: add the missing, replace the changed, drop the unwanted.
+  // Only candidates carry a CARP address; an acceptor-only member takes part in the lease alone.
   void KernelVips(const DesiredVpc& dv) {
     const ObservedInterface* o = observed.Find(dv.vpc);
     std::vector<const ObservedVip*> have;
@@ -529,6 +530,7 @@ struct Builder {
       for (const auto& v : o->vips) have.push_back(&v);
     }
     for (const auto& want : dv.vips) {
+      if (want.rank < 0) continue;
       const ObservedVip* cur = nullptr;
       for (const auto* h : have)
         if (h->vhid == want.vhid) cur = h;
@@ -550,7 +552,7 @@ struct Builder {
     }
     for (const auto* h : have) {
       bool wanted = false;
-      for (const auto& want : dv.vips) wanted = wanted || want.vhid == h->vhid;
+      for (const auto& want : dv.vips) wanted = wanted || (want.rank >= 0 && want.vhid == h->vhid);
       if (wanted) continue;
       Step rm = Make(Action::kRemoveVip, dv.vpc, dv.vpc, "no longer in the map");
       rm.address = net::IfAddress{h->address, h->address.bits()};
