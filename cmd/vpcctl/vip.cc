@@ -26,7 +26,8 @@ void AddVipCommands(CLI::App& app, Dispatch& d) {
       ->type_name("NODE");
   c->add_flag("--unsafe-two-node", add->unsafe_two_node,
               "With two acceptors, let each hold the VIP alone (two holders under a partition)");
-  c->add_option("--advert", add->advert, "CARP advertisement interval in ms (FreeBSD; default 1000)")
+  c->add_option("--advert", add->advert,
+                "CARP advertisement interval in ms (FreeBSD; default 1000)")
       ->type_name("MS");
   c->add_option("--password-file", add->password_file,
                 "File whose first line is the secret (default: a random one)")

@@ -496,7 +496,9 @@ Status VpcStatus(Context& ctx, const std::string& vpc, const FanOutOptions& o) {
                          (g.address ? ", " + *g.address : "") +
                          (g.on_bridge ? "" : ", NOT on the bridge") + ")");
       }
-      for (const auto& vip : mine->vips) vip_views[vip.vhid].push_back({a.node, vip.rank, &vip, {}});
+      for (const auto& vip : mine->vips) {
+        vip_views[vip.vhid].push_back({a.node, vip.rank, &vip, {}});
+      }
       for (const auto& d : mine->drift) problem(a.node + ": drift: " + d.description);
       for (const auto& p : mine->peers) {
         char buf[48];
@@ -543,7 +545,11 @@ Status VpcStatus(Context& ctx, const std::string& vpc, const FanOutOptions& o) {
     vip_lines.push_back("VIP " + vip.address.ToString() + " (vhid " + std::to_string(vip.vhid) +
                         "): held by " + (h.empty() ? std::string("nobody") : Join(h, ", ")) +
                         "; lease: " + LeaseText(lease));
-    vip_lines.push_back("  " + (last.empty() ? std::string("no node reported it") : Join(last, "; ")));
+    vip_lines.push_back("  " +
+                        (last.empty() ? std::string("no node reported it") : Join(last, "; ")));
+    auto warning = ShortLeaseWarning(vpc, vip, views);
+    if (warning) vip_lines.push_back("  warning: " + *warning);
+    vips.back()["warning"] = warning ? json(*warning) : json();
     if (h.size() != 1) {
       healthy = false;
       problems.push_back("VIP " + vip.address.ToString() + " (vhid " + std::to_string(vip.vhid) +

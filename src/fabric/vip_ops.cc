@@ -209,9 +209,11 @@ Status VipShow(Context& ctx, const VipShowOptions& o) {
     views.push_back(std::move(nv));
   }
   LeaseSummary lease = SummarizeLease(views);
+  auto warning = ShortLeaseWarning(v->name, *vip, views);
   if (o.json) {
     json j = VipJson(*v, *vip, o.show_secrets);
     j["lease"] = LeaseJson(lease);
+    j["warning"] = warning ? json(*warning) : json();
     json nodes = json::array();
     for (const auto& nv : views) nodes.push_back(NodeViewJson(nv));
     j["group"] = nodes;
@@ -229,6 +231,7 @@ Status VipShow(Context& ctx, const VipShowOptions& o) {
   Table t(NodeViewHeader());
   for (const auto& nv : views) t.Row(NodeViewRow(nv));
   t.Print(out);
+  if (warning) out << "warning: " << *warning << "\n";
   for (const auto& nv : views) {
     if (nv.health) {
       for (const auto& e : nv.health->events)

@@ -1,5 +1,7 @@
 #include "vpcctl/fabric/vip_view.h"
 
+#include <algorithm>
+
 #include "vpcctl/base/text.h"
 
 namespace vpcctl::fabric {
@@ -35,6 +37,24 @@ LeaseSummary SummarizeLease(const std::vector<VipNodeView>& views) {
     }
   }
   return s;
+}
+
+std::optional<std::string> ShortLeaseWarning(const std::string& vpc, const model::Vip& v,
+                                             const std::vector<VipNodeView>& views) {
+  const VipNodeView* slowest = nullptr;
+  for (const auto& nv : views) {
+    if (!nv.health || !nv.health->round_ms) continue;
+    if (!slowest || *nv.health->round_ms > *slowest->health->round_ms) slowest = &nv;
+  }
+  if (!slowest || *slowest->health->round_ms * 5 <= v.lease_ms) return std::nullopt;
+  int64_t round = *slowest->health->round_ms;
+  int64_t fit = std::min<int64_t>(model::kMaxLeaseMs, ((round * 5 + 999) / 1000) * 1000 * 2);
+  return "VIP " + v.address.ToString() + " (vhid " + std::to_string(v.vhid) + ") of " + vpc +
+         ": its lease of " +
+         std::to_string(v.lease_ms) + " ms is short against the lease round of " +
+         std::to_string(round) + " ms measured on " + slowest->node +
+         " (vipd renews every fifth of the lease); consider `vpcctl vip set " + vpc + " " +
+         std::to_string(v.vhid) + " --lease " + std::to_string(fit) + "`";
 }
 
 std::string LeaseText(const LeaseSummary& s) {

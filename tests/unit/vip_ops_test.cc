@@ -334,6 +334,33 @@ model::StatusReport Status1(const std::string& node, int rank, bool holds, bool 
   return s;
 }
 
+TEST_F(VipOps, ShowWarnsOfALeaseShortAgainstTheMeasuredRound) {
+  answer_ = [](const std::string& node, const std::string&) {
+    auto report = Status1(node, node == "h4" ? -1 : node == "h2" ? 0 : 1, node == "h2", true);
+    report.vpcs[0].vips[0].round_ms = node == "h3" ? 420 : 3;  // h3 is far away
+    return ssh::RemoteResult{0, report.ToJson().dump(), "", false, 1};
+  };
+  VipShowOptions o;
+  o.vpc = "vpc1";
+  o.vip = "1";
+  ASSERT_TRUE(VipShow(*ctx_, o).ok());
+  EXPECT_NE(out_.str().find("warning: VIP 10.10.0.100 (vhid 1) of vpc1: its lease of 1400 ms is "
+                            "short against the lease round of 420 ms measured on h3"),
+            std::string::npos)
+      << out_.str();
+  EXPECT_NE(out_.str().find("`vpcctl vip set vpc1 1 --lease 6000`"), std::string::npos)
+      << out_.str();
+  // A lease that fits: no warning.
+  VipSetOptions set;
+  set.vpc = "vpc1";
+  set.vip = "1";
+  set.lease = "6000";
+  ASSERT_TRUE(VipSet(*ctx_, set).ok());
+  out_.str("");
+  ASSERT_TRUE(VipShow(*ctx_, o).ok());
+  EXPECT_EQ(out_.str().find("warning"), std::string::npos) << out_.str();
+}
+
 TEST_F(VipOps, ShowGathersEachMembersViewOfTheLease) {
   answer_ = [](const std::string& node, const std::string& line) {
     ssh::RemoteResult r{0, "", "", false, 1};
@@ -389,6 +416,30 @@ TEST_F(VipOps, ShowGathersEachMembersViewOfTheLease) {
   EXPECT_TRUE(j["group"][2]["rank"].is_null());
   EXPECT_EQ(j["group"][2]["lease_state"], "ACCEPTOR");
   EXPECT_EQ(j["secret"], "(redacted)");
+}
+
+TEST_F(VipOps, VpcStatusShowsTheLeaseAndEachMembersPartInIt) {
+  answer_ = [](const std::string& node, const std::string&) {
+    int rank = node == "h4" ? -1 : node == "h2" ? 0 : 1;
+    auto report = Status1(node, rank, node == "h2", node != "h3");
+    return ssh::RemoteResult{0, report.ToJson().dump(), "", false, 1};
+  };
+  FanOutOptions o;
+  (void)VpcStatus(*ctx_, "vpc1", o);  // unhealthy: the reports list no peers
+  std::string text = out_.str();
+  EXPECT_NE(text.find("VIP 10.10.0.100 (vhid 1): held by h2; lease: h2 (epoch 42, 1180 ms left)\n"
+                      "  h2 HOLDER (last MASTER at 2026-12-01T10:00:00.000Z); h3 - (last -); "
+                      "h4 ACCEPTOR (last -)\n"),
+            std::string::npos)
+      << text;
+  out_.str("");
+  o.json = true;
+  (void)VpcStatus(*ctx_, "vpc1", o);
+  auto j = json::parse(out_.str());
+  EXPECT_EQ(j["vips"][0]["holders"], json({"h2"}));
+  EXPECT_EQ(j["vips"][0]["lease"]["epoch"], 42);
+  EXPECT_EQ(j["vips"][0]["nodes"].size(), 3u);
+  EXPECT_TRUE(j["vips"][0]["warning"].is_null());
 }
 
 }  // namespace

@@ -31,6 +31,12 @@ struct LeaseSummary {
 };
 LeaseSummary SummarizeLease(const std::vector<VipNodeView>& views);
 
+// vipd renews a held lease every fifth of it; a lease round (the round trip to a majority of
+// acceptors) that takes longer than that leaves the holder little or no margin. A warning naming
+// the slowest node's round and a lease that would fit, or nothing.
+std::optional<std::string> ShortLeaseWarning(const std::string& vpc, const model::Vip& v,
+                                             const std::vector<VipNodeView>& views);
+
 // "h1 (epoch 42, 1180 ms left)", or "-" when no node's vipd told of a holder.
 std::string LeaseText(const LeaseSummary& s);
 // The last transition a node recorded: "MASTER at 2026-11-22T01:02:03.456Z", or "-".
