@@ -7,12 +7,16 @@
 
 #include "vpcctl/base/result.h"
 #include "vpcctl/fabric/context.h"
+#include "vpcctl/fabric/deploy.h"
 
 namespace vpcctl::cli {
 
 struct Dispatch {
   std::function<Status(fabric::Context&)> action;
 };
+
+// --timeout, --command-timeout, --parallel and --json of a command that reaches nodes.
+void AddFanOutOptions(CLI::App* c, fabric::FanOutOptions& o);
 
 void AddInitCommand(CLI::App& app, Dispatch& d);
 void AddNodeCommands(CLI::App& app, Dispatch& d);

@@ -233,6 +233,7 @@ model::Fabric WithVips() {
   auto st = alloc::AddVip(f, vip);
   EXPECT_TRUE(st.ok()) << st.error().message;
   vip.vpc = "vpc2";
+  vip.unsafe_two_node = true;  // vpc2 and vpc3 have two members and no witness
   vip.address = "fd00:20::250";
   vip.vhid = 20;
   vip.nodes = {"h4", "h2"};

@@ -23,13 +23,7 @@ namespace vpcctl {
 namespace {
 
 alloc::VipSpec Spec(const std::string& addr, int vhid, std::vector<std::string> nodes) {
-  alloc::VipSpec s;
-  s.vpc = "vpc1";
-  s.address = addr;
-  s.vhid = vhid;
-  s.nodes = std::move(nodes);
-  s.secret = "secret1";
-  return s;
+  return testing::MakeVipSpec("vpc1", addr, vhid, std::move(nodes));
 }
 
 std::string AddError(model::Fabric& f, const alloc::VipSpec& s) {
@@ -97,6 +91,7 @@ TEST(VipAlloc, FreeBsdGroupsAdvertiseInSecondsWithHostWidePreempt) {
   ASSERT_TRUE(alloc::CreateVpc(f, vpc, 2).ok());
   auto s = Spec("10.20.0.250", 1, {"h2", "h4"});
   s.vpc = "vpc2";
+  s.unsafe_two_node = true;  // two members, no witness
   s.advert_ms = 100;
   EXPECT_NE(AddError(f, s).find("whole seconds"), std::string::npos);
   s.advert_ms.reset();
@@ -104,6 +99,7 @@ TEST(VipAlloc, FreeBsdGroupsAdvertiseInSecondsWithHostWidePreempt) {
   EXPECT_EQ(f.FindVpc("vpc2")->FindVip(1)->advert_ms, 1000);
   auto nopre = Spec("10.20.0.251", 2, {"h4", "h2"});
   nopre.vpc = "vpc2";
+  nopre.unsafe_two_node = true;
   nopre.preempt = false;
   EXPECT_NE(AddError(f, nopre).find("host-wide"), std::string::npos);
 }
