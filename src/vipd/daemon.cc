@@ -628,6 +628,19 @@ class Daemon {
       Apply(in, s, "vip move");
       return {{"ok", true}};
     }
+    if (op == "carp") {
+      // FreeBSD's devd saw CARP change state by itself: put it back where the lease says.
+      if (!j.contains("vpc") || !j["vpc"].is_string() || !j.contains("vhid") ||
+          !j["vhid"].is_number_integer()) {
+        return {{"error", "bad request"}};
+      }
+      auto it = vips_.find(j["vpc"].get<std::string>() + "/" + std::to_string(j["vhid"].get<int>()));
+      if (it == vips_.end() || !it->second->cand) return {{"error", "no such VIP candidate here"}};
+      Instance& in = *it->second;
+      Status st = Fence(in.cfg, in.cand->Holds() ? Action::kAcquire : Action::kDrop, 0);
+      if (!st.ok()) return {{"error", st.error().message}};
+      return {{"ok", true}};
+    }
     if (op == "cancel-move") {
       for (auto& [key, in] : vips_) {
         if (in->cand) in->cand->CancelMove();
