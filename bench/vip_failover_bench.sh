@@ -27,11 +27,9 @@ command -v keepalived >/dev/null || e2e_skip "keepalived is not installed (scrip
 legs=${*:-kv2 kv3 vipd}
 trials=${TRIALS:-10}
 hosts="h1 h2 h3"
-median() { sort -n | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : "-")}'; }
-minmax() { sort -n | awk 'NR==1 {lo=$1} {hi=$1} END {print (NR ? lo " " hi : "- -")}'; }
 
 holds() { ip -n "$(e2e_ns "$1")" -o addr show 2>/dev/null | grep -q " $VIP/"; }
-holders() { local out="" h; for h in $hosts; do holds $h && out="$out $h"; done; echo "${out# }"; }
+holders() { local out="" h; for h in $hosts; do holds "$h" && out="$out $h"; done; echo "${out# }"; }
 # settle EXPECTED SECONDS: until exactly EXPECTED holds the VIP, unchanged for a second.
 settle() {
     local since="" i
@@ -51,7 +49,7 @@ settle() {
 until_other() {
     local i h
     for i in $(seq 1 $(( $2 * 100 ))); do
-        for h in $hosts; do [ $h != "$1" ] && holds $h && return 0; done
+        for h in $hosts; do [ "$h" != "$1" ] && holds "$h" && return 0; done
         sleep 0.01
     done
     return 1
@@ -126,13 +124,17 @@ trial() {
     echo "$fo $rel"
 }
 
+# stats VALUES...: "min median max" (or "- - -")
+stats() { printf '%s\n' "$@" | sort -n | awk 'NF {a[++n]=$1} END {if (n) print a[1], a[int((n+1)/2)], a[n]; else print "- - -"}'; }
+
 declare -A row
 run_leg() {
-    local leg=$1 name setup restart i fo rel kind t d
+    local leg=$1 name restart i fo rel kind t t_end d n kept cols=""
     case $leg in
     kv2) name="keepalived VRRPv2, advert 1 s"; VIP=10.77.0.250 ;;
     kv3) name="keepalived VRRPv3, advert 100 ms"; VIP=10.77.0.250 ;;
     vipd) name="vpcctl vipd, lease 1400 ms"; VIP=10.100.0.250 ;;
+    *) echo "unknown contender $leg (kv2, kv3, vipd)"; exit 2 ;;
     esac
     e2e_setup 3
     case $leg in
@@ -148,47 +150,46 @@ run_leg() {
         restart=vipd_restart
         ;;
     esac
-    e2e_holders_start $VIP || exit 1
+    e2e_holders_start "$VIP" || exit 1
     echo "== $name" >&2
-    declare -A fos rels
     for kind in iso kill; do
-        fos[$kind]="" rels[$kind]=""
+        local fos=() rels=() never=0
+        settle h1 20
+        t=$(e2e_now_ms)
         for i in $(seq 1 "$trials"); do
             read -r fo rel <<< "$(trial $kind $restart)"
             echo "  $kind trial $i: failover ${fo:-?} ms, old holder kept it ${rel:-?} ms" >&2
-            [ -n "$fo" ] && [ "$fo" != none ] && fos[$kind]="${fos[$kind]} $fo"
-            rels[$kind]="${rels[$kind]} ${rel:-never}"
+            [ -n "$fo" ] && [ "$fo" != none ] && fos+=("$fo")
+            case ${rel:-never} in never) never=$((never + 1)) ;; *) rels+=("$rel") ;; esac
         done
+        settle h1 20
+        sleep 0.3  # the monitor writes its samples at least every 200 ms
+        d=$(e2e_holders --from "$t" --to "$(e2e_now_ms)" --value doubles)
+        kept=$(stats "${rels[@]}" | cut -d' ' -f2)
+        [ $never -gt 0 ] && kept="never:$never"
+        # shellcheck disable=SC2046
+        cols="$cols$(printf '%5s %6s %5s %2s %8s %6s  ' $(stats "${fos[@]}") ${#fos[@]} "$kept" "$d")"
     done
     settle h1 20
     t=$(e2e_now_ms)
     e2e_switch_drop 'iifname "h1" oifname "h3"' 'iifname "h3" oifname "h1"'
     sleep 10
-    local n t_end
     t_end=$(e2e_now_ms)
     e2e_switch_clear
-    sleep 0.5  # the monitor writes its samples at least every 200 ms
+    sleep 0.5
     d=$(e2e_holders --from "$t" --to "$t_end" --value doubles)
     n=$(e2e_holders --from "$t" --to "$t_end" --value samples)
-    echo "  partial partition: $d of $n samples with two holders" >&2
+    echo "  partial partition:" >&2
     e2e_holders --from "$t" --to "$t_end" >&2
-    settle h1 20
-    local cols="" k mm kept
-    for kind in iso kill; do
-        # shellcheck disable=SC2086
-        mm=$(printf '%s\n' ${fos[$kind]} | minmax)
-        kept=$(printf '%s\n' ${rels[$kind]} | grep -v never | median)
-        [ "$(printf '%s\n' ${rels[$kind]} | grep -c never)" -gt 0 ] && kept="never($(printf '%s\n' ${rels[$kind]} | grep -c never))"
-        k=$(printf '%s\n' ${fos[$kind]} | wc -w)
-        cols="$cols$(printf '%5s %6s %5s %9s %2s  ' ${mm% *} "$(printf '%s\n' ${fos[$kind]} | median)" ${mm#* } "$kept" "$k")"
-    done
     row[$leg]=$(printf '%-34s %s %6s / %s' "$name" "$cols" "$d" "$n")
     e2e_teardown
 }
 
 for leg in $legs; do run_leg "$leg"; done
 echo
-echo "failover in ms over $trials trials (min median max; old: how long the old holder kept the VIP, median; n: trials that failed over)"
+echo "VIP failover, $trials trials per event: ms from the event to another host holding the VIP (min median max, n trials"
+echo "that failed over); old: ms the old holder kept it (median; never:N, N trials it kept it until the heal);"
+echo "2x: samples (every host every 5 ms) with two holders, over all trials and heals"
 printf '%-34s %-38s %-38s %s\n' "" "holder isolated" "holder SIGKILLed" "partial partition 10 s"
-printf '%-34s %5s %6s %5s %9s %2s  %5s %6s %5s %9s %2s  %s\n' "" min median max old n min median max old n "double-holder samples"
+printf '%-34s %5s %6s %5s %2s %8s %6s  %5s %6s %5s %2s %8s %6s  %s\n' "" min median max n old 2x min median max n old 2x "2x / samples"
 for leg in $legs; do echo "${row[$leg]}"; done

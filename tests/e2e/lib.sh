@@ -242,14 +242,19 @@ NFT
 e2e_switch_clear() { ip netns exec "$(e2e_ns ul)" nft delete table bridge e2e 2>/dev/null; true; }
 
 # e2e_kill_all HOST: every process in HOST's network namespace but its sshd, SIGKILLed at once
-# (a machine whose services all crash; the harness can still reach it to restart them).
+# (a machine whose services all crash; the harness can still reach it to restart them). All are
+# stopped first, so none can act on another's death (keepalived's VRRP child turns a SIGTERM from
+# its parent's death into a clean hand-over when it runs between two kills).
 e2e_kill_all() {
     local pids="" pid
     for pid in $(ip netns pids "$(e2e_ns "$1")"); do
         case "$(cat /proc/"$pid"/comm 2>/dev/null)" in sshd | sshd-session | "") ;; *) pids="$pids $pid" ;; esac
     done
+    [ -n "$pids" ] || return 0
     # shellcheck disable=SC2086
-    [ -n "$pids" ] && kill -9 $pids 2>/dev/null
+    kill -STOP $pids 2>/dev/null
+    # shellcheck disable=SC2086
+    kill -KILL $pids 2>/dev/null
     true
 }
 
