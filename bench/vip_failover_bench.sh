@@ -18,13 +18,18 @@
 #   keepalived: the VIP 10.77.0.250/24 on eth0 (the switch is the shared segment)
 #   vipd:       vpc1 (encrypted, over the switch), the VIP 10.100.0.250 on bridge vpc1
 #
-#   VPCCTL=build/vpcctl [TRIALS=10] bench/vip_failover_bench.sh [kv2] [kv3] [vipd]
+# With BASELINE_VPCCTL=<a vpcctl from before issue 12>, contender "old" is that vpcctl's own VIPs
+# (keepalived VRRPv3, 100 ms adverts, its quorum script) on the same fabric as vipd.
+#
+#   VPCCTL=build/vpcctl [TRIALS=10] [BASELINE_VPCCTL=old/vpcctl] bench/vip_failover_bench.sh \
+#       [kv2] [kv3] [vipd] [old]
 top=$(cd "$(dirname "$0")/.." && pwd)
 export VPCCTL=${VPCCTL:-$top/build/vpcctl}
+NEW_VPCCTL=$VPCCTL
 . "$top/tests/e2e/lib.sh"
 e2e_require
 command -v keepalived >/dev/null || e2e_skip "keepalived is not installed (scripts/install-deps.sh)"
-legs=${*:-kv2 kv3 vipd}
+legs=${*:-kv2 kv3 vipd${BASELINE_VPCCTL:+ old}}
 trials=${TRIALS:-10}
 hosts="h1 h2 h3"
 
@@ -134,14 +139,21 @@ run_leg() {
     kv2) name="keepalived VRRPv2, advert 1 s"; VIP=10.77.0.250 ;;
     kv3) name="keepalived VRRPv3, advert 100 ms"; VIP=10.77.0.250 ;;
     vipd) name="vpcctl vipd, lease 1400 ms"; VIP=10.100.0.250 ;;
-    *) echo "unknown contender $leg (kv2, kv3, vipd)"; exit 2 ;;
+    old) name="BASELINE_VPCCTL (keepalived+quorum)"; VIP=10.100.0.250 ;;
+    *) echo "unknown contender $leg (kv2, kv3, vipd, old)"; exit 2 ;;
     esac
+    VPCCTL_SRC=$NEW_VPCCTL
+    if [ $leg = old ]; then
+        [ -n "${BASELINE_VPCCTL:-}" ] || { echo "old: set BASELINE_VPCCTL to a vpcctl from before issue 12"; return; }
+        VPCCTL_SRC=$BASELINE_VPCCTL
+    fi
     e2e_setup 3
     case $leg in
     kv2) ka_setup 2 1; restart=ka_restart ;;
     kv3) ka_setup 3 0.1; restart=ka_restart ;;
+    old) vipd_setup || exit 1; restart=vipd_restart ;;
     vipd)
-        if ! e2e_vpcctl h1 vipd --help >/dev/null 2>&1; then
+        if ! e2e_vpcctl h1 --help | grep -qE '^  vipd '; then
             row[$leg]=$(printf '%-34s %s' "$name" "(this vpcctl has no vipd)")
             e2e_teardown
             return

@@ -351,9 +351,9 @@ def analyze(args):
             doubles += n
             last = double_runs[-1] if double_runs else None
             if last and last[3] == r["holders"] and r["t0"] - last[1] <= 4 * start["interval_ms"]:
-                double_runs[-1] = (last[0], r["t1"], last[2] + n, last[3])
+                double_runs[-1] = (last[0], min(r["t1"], hi), last[2] + n, last[3])
             else:
-                double_runs.append((r["t0"], r["t1"], n, r["holders"]))
+                double_runs.append((max(r["t0"], lo), min(r["t1"], hi), n, r["holders"]))
     lates = [r for r in recs if r["k"] == "late" and lo <= r["t"] <= hi]
     res.update({"samples": samples, "double_samples": doubles,
                 "double_sample_runs": [{"t0": a, "t1": b, "n": n, "holders": h}

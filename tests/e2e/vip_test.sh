@@ -120,7 +120,8 @@ for h in h1 h2 h3; do
     e2e_check "vipd runs on $h (pid file, process)" [ -s "$E2E_DIR/$h/state/vipd.pid" -a -n "$(procs $h " vipd")" ]
 done
 for h in h1 h2 h3 h4; do
-    e2e_check "no keepalived on $h" [ -z "$(procs $h keepalived)" -a ! -e "$E2E_DIR/$h/state/keepalived.conf" ]
+    e2e_check "no keepalived on $h" [ -z "$(procs $h keepalived)" ]
+    e2e_check "no keepalived.conf on $h" [ ! -e "$E2E_DIR/$h/state/keepalived.conf" ]
 done
 g=$(e2e_guest h3 g)
 e2e_vpcctl h3 attach vpc1 --netns "$g" --ip 10.100.0.103/24 >/dev/null
