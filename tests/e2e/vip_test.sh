@@ -78,7 +78,10 @@ refused() {
         e2e_pass "$what: refused with exit 2, nothing changed"
     else
         e2e_fail "$what: exit $rc (want 2), VIPs $([ "$(V vip list --json --show-secrets)" = "$before" ] && echo unchanged || echo CHANGED): $(head -c 300 "$E2E_DIR/refused.out")"
+        # An add that should have been refused: take it back, so the checks after it still mean something.
+        [ $rc = 0 ] && [ "$2 $3" = "vip add" ] && V vip remove "$4" "$5" >/dev/null 2>&1
     fi
+    true
 }
 
 V vpc init vpc1 --peer-network 10.100.0.0/24 --members h1,h2,h3 >/dev/null
@@ -148,16 +151,23 @@ move() {  # TARGET: prints the pings lost out of 100
     wait $client
     awk '/packets transmitted/ {print $1 - $4}' "$E2E_DIR/move.ping"
 }
+# moved TARGET LOST: the move reached TARGET, and the guest lost at most 1 ping
+moved() {
+    if ! wait_holder $A "$1" 3; then
+        e2e_fail "vip move hands A to $1 (the loss is not measured)"
+    else
+        e2e_pass "vip move hands A to $1"
+        e2e_check "... losing at most 1 of 100 pings sent every 20 ms ($2)" [ "${2:-100}" -le 1 ]
+    fi
+}
 lost=$(move h2)
 echo "vip move A to h2: the guest lost $lost of 100 pings"
-e2e_check "vip move hands A to h2" wait_holder $A h2 3
-e2e_check "... losing at most 1 of 100 pings sent every 20 ms ($lost)" [ "${lost:-100}" -le 1 ]
+moved h2 "$lost"
 sleep 2
 e2e_check "after the move h2 keeps A (no preemption back)" wait_holder $A h2 1
 lost=$(move h1)
 echo "vip move A back to h1: the guest lost $lost of 100 pings"
-e2e_check "vip move hands A back to h1" wait_holder $A h1 3
-e2e_check "... losing at most 1 of 100 pings ($lost)" [ "${lost:-100}" -le 1 ]
+moved h1 "$lost"
 refused "vip move to a node that is not a candidate" V vip move vpc1 $B --to h3
 refused "vip move to a node outside the VPC" V vip move vpc1 $A --to h4
 e2e_check "... and A is still held by h1 alone" wait_holder $A h1 1
