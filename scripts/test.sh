@@ -1,6 +1,7 @@
 #!/bin/sh
 # The test command: installs dependencies, builds, runs the unit tests and (as root, where network
 # namespaces can be made; otherwise they are reported as skipped) the end-to-end tests.
+# With VPCCTL_FREEBSD_CHECKER (the FreeBSD command checker) it lints the FreeBSD golden files.
 # Under CI=true it also builds with -Werror, runs the unit and end-to-end tests again under
 # AddressSanitizer + UndefinedBehaviorSanitizer (LeakSanitizer on), and runs every fuzzer for a
 # bounded time.
@@ -21,6 +22,11 @@ echo "== build"
 
 echo "== unit tests"
 ctest --test-dir "$top/build" -L unit --output-on-failure -j 2
+
+if [ -n "${VPCCTL_FREEBSD_CHECKER:-}" ]; then
+    echo "== FreeBSD golden files against FreeBSD's grammar"
+    "$top/scripts/check-freebsd-goldens.sh" "$VPCCTL_FREEBSD_CHECKER"
+fi
 
 sanitize=0
 { [ $ci = 1 ] || [ "${VPCCTL_SANITIZE:-0}" = 1 ]; } && sanitize=1

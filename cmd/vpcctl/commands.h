@@ -7,12 +7,16 @@
 
 #include "vpcctl/base/result.h"
 #include "vpcctl/fabric/context.h"
+#include "vpcctl/fabric/deploy.h"
 
 namespace vpcctl::cli {
 
 struct Dispatch {
   std::function<Status(fabric::Context&)> action;
 };
+
+// --timeout, --command-timeout, --parallel and --json of a command that reaches nodes.
+void AddFanOutOptions(CLI::App* c, fabric::FanOutOptions& o);
 
 void AddInitCommand(CLI::App& app, Dispatch& d);
 void AddNodeCommands(CLI::App& app, Dispatch& d);
@@ -21,6 +25,8 @@ void AddPlanCommands(CLI::App& app, Dispatch& d);
 // After AddVpcCommands: adds vpc sync/deploy/destroy/status, deploy, map, apply, status.
 void AddDeployCommands(CLI::App& app, Dispatch& d);
 void AddVipCommands(CLI::App& app, Dispatch& d);
+// vipd and vip-take: what runs on a node for VIP leases.
+void AddVipdCommands(CLI::App& app, Dispatch& d);
 void AddGuestCommands(CLI::App& app, Dispatch& d);
 
 }  // namespace vpcctl::cli

@@ -8,8 +8,6 @@
 
 namespace vpcctl::cli {
 
-namespace {
-
 void AddFanOutOptions(CLI::App* c, fabric::FanOutOptions& o) {
   c->add_option("--timeout", o.timeout, "Connect timeout per node, seconds (default 5)");
   c->add_option("--command-timeout", o.command_timeout,
@@ -17,8 +15,6 @@ void AddFanOutOptions(CLI::App* c, fabric::FanOutOptions& o) {
   c->add_option("--parallel", o.parallel, "Nodes worked on at once (default 32)");
   c->add_flag("--json", o.json, "Print JSON");
 }
-
-}  // namespace
 
 void AddDeployCommands(CLI::App& app, Dispatch& d) {
   auto* vpc = app.get_subcommand("vpc");

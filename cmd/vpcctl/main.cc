@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
   vpcctl::cli::AddPlanCommands(app, dispatch);
   vpcctl::cli::AddDeployCommands(app, dispatch);
   vpcctl::cli::AddVipCommands(app, dispatch);
+  vpcctl::cli::AddVipdCommands(app, dispatch);
   vpcctl::cli::AddGuestCommands(app, dispatch);
 
   try {

@@ -6,23 +6,58 @@
 namespace vpcctl::cli {
 
 void AddVipCommands(CLI::App& app, Dispatch& d) {
-  auto* vip = app.add_subcommand("vip", "Virtual IPs: CARP (FreeBSD) or VRRPv3 (Linux) on VPC bridges");
+  auto* vip = app.add_subcommand(
+      "vip", "Virtual IPs on VPC bridges, held under a majority lease (vipd; CARP on FreeBSD)");
   vip->require_subcommand(1);
 
   auto add = std::make_shared<fabric::VipAddOptions>();
   auto* c = vip->add_subcommand("add", "Add a VIP to a VPC (apply it with vpc deploy)");
   c->add_option("vpc", add->vpc)->required();
   c->add_option("address", add->address)->required();
-  c->add_option("--vhid", add->vhid, "Virtual router id, 1-255, unique in the VPC")->required();
-  c->add_option("--nodes", add->nodes, "Group, in order of preference: a,b[,c...]")->required();
+  c->add_option("--vhid", add->vhid, "Virtual IP id, 1-255, unique in the VPC")->required();
+  c->add_option("--nodes", add->nodes, "Candidates, in order of preference: a,b[,c...]")
+      ->required();
+  c->add_option("--lease", add->lease, "Lease in ms, 1400-60000 (default 1400)")->type_name("MS");
+  c->add_option("--check", add->check,
+                "Service check on each candidate: absolute path and arguments, no shell")
+      ->type_name("'CMD'");
+  c->add_option("--witness", add->witness,
+                "A node outside the VPC that is an extra acceptor of the lease")
+      ->type_name("NODE");
+  c->add_flag("--unsafe-two-node", add->unsafe_two_node,
+              "With two acceptors, let each hold the VIP alone (two holders under a partition)");
   c->add_option("--advert", add->advert,
-                "Advertisement interval in ms (default 100 on Linux, 1000 on FreeBSD)");
+                "CARP advertisement interval in ms (FreeBSD; default 1000)")
+      ->type_name("MS");
   c->add_option("--password-file", add->password_file,
                 "File whose first line is the secret (default: a random one)")
       ->type_name("FILE");
   c->add_flag("--no-preempt", add->no_preempt, "Keep the current holder when a better node returns");
   c->callback([add, &d] {
     d.action = [add](fabric::Context& ctx) { return fabric::VipAdd(ctx, *add); };
+  });
+
+  auto set = std::make_shared<fabric::VipSetOptions>();
+  c = vip->add_subcommand("set", "Change a VIP in place (apply it with vpc deploy)");
+  c->add_option("vpc", set->vpc)->required();
+  c->add_option("vip", set->vip, "Address or vhid")->required();
+  c->add_option("--lease", set->lease, "Lease in ms, 1400-60000")->type_name("MS");
+  c->add_option("--check", set->check, "Service check: absolute path and arguments, no shell")
+      ->type_name("'CMD'");
+  c->add_flag("--no-check", set->no_check, "Remove the service check");
+  c->add_flag("--preempt", set->preempt, "A better candidate takes the VIP back when it returns");
+  c->add_flag("--no-preempt", set->no_preempt, "Keep the current holder");
+  c->add_option("--nodes", set->nodes, "Candidates, in order of preference: a,b[,c...]");
+  c->add_option("--advert", set->advert, "CARP advertisement interval in ms (FreeBSD)")
+      ->type_name("MS");
+  c->add_option("--witness", set->witness, "A node outside the VPC as an extra acceptor")
+      ->type_name("NODE");
+  c->add_flag("--no-witness", set->no_witness, "Remove the witness");
+  c->add_flag("--unsafe-two-node", set->unsafe_two_node,
+              "With two acceptors, let each hold the VIP alone (two holders under a partition)");
+  c->add_flag("--safe", set->safe, "Undo --unsafe-two-node (needs a witness or three members)");
+  c->callback([set, &d] {
+    d.action = [set](fabric::Context& ctx) { return fabric::VipSet(ctx, *set); };
   });
 
   struct Opts {
@@ -40,16 +75,24 @@ void AddVipCommands(CLI::App& app, Dispatch& d) {
     };
   });
 
-  auto show = std::make_shared<Opts>();
-  c = vip->add_subcommand("show", "A VIP's settings, holder and recent transitions on each node");
+  auto show = std::make_shared<fabric::VipShowOptions>();
+  c = vip->add_subcommand("show", "A VIP's settings, its lease holder and each node's view");
   c->add_option("vpc", show->vpc)->required();
   c->add_option("vip", show->vip, "Address or vhid")->required();
-  c->add_flag("--json", show->json, "Print JSON");
   c->add_flag("--show-secrets", show->show_secrets, "Print the secret");
+  AddFanOutOptions(c, *show);
   c->callback([show, &d] {
-    d.action = [show](fabric::Context& ctx) {
-      return fabric::VipShow(ctx, show->vpc, show->vip, show->json, show->show_secrets);
-    };
+    d.action = [show](fabric::Context& ctx) { return fabric::VipShow(ctx, *show); };
+  });
+
+  auto move = std::make_shared<fabric::VipMoveOptions>();
+  c = vip->add_subcommand("move", "Hand a VIP's lease to another candidate at once");
+  c->add_option("vpc", move->vpc)->required();
+  c->add_option("vip", move->vip, "Address or vhid")->required();
+  c->add_option("--to", move->to, "The candidate to take it")->required()->type_name("NODE");
+  AddFanOutOptions(c, *move);
+  c->callback([move, &d] {
+    d.action = [move](fabric::Context& ctx) { return fabric::VipMove(ctx, *move); };
   });
 
   auto remove = std::make_shared<Opts>();

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "vpcctl/base/text.h"
+#include "vpcctl/model/map.h"
 
 namespace vpcctl::alloc {
 
@@ -128,6 +129,15 @@ Status AddMemberTo(const Fabric& fabric, Vpc& vpc, const std::string& node, VniP
   }
   if (vpc.HasMember(node)) {
     return UsageError("node " + Quoted(node) + " is already a member of VPC " + Quoted(vpc.name));
+  }
+  for (const auto& v : vpc.vips) {
+    if (v.witness == node) {
+      return UsageError("node " + Quoted(node) + " is the witness of VIP " + v.address.ToString() +
+                        " (vhid " + std::to_string(v.vhid) + ") of " + vpc.name +
+                        ", and a witness is outside the VPC; change that first (`vpcctl vip set " +
+                        vpc.name + " " + std::to_string(v.vhid) + " --witness OTHER` or " +
+                        "--no-witness)");
+    }
   }
   VPC_TRY(CheckPeerNetworkFits(vpc, vpc.members.size() + 1));
   std::vector<Tunnel> fresh;
@@ -282,6 +292,14 @@ Status AddMember(Fabric& fabric, const std::string& vpc_name, const std::string&
   Vpc copy = *vpc;
   VniPool pool(fabric);
   VPC_TRY(AddMemberTo(fabric, copy, node, pool));
+  // Every witness of the VPC's VIPs must reach the new member too.
+  for (const auto& v : copy.vips) {
+    if (v.witness.empty()) continue;
+    if (auto st = model::ValidateWitness(fabric, copy, v.witness); !st.ok()) {
+      return UsageError("cannot add " + Quoted(node) + " to " + vpc_name + ": VIP " +
+                        v.address.ToString() + ": " + st.error().message);
+    }
+  }
   Fabric next = fabric;
   VPC_TRY(AssignTransports(next, copy));
   VPC_TRY(UpdateMtu(next, copy));
@@ -300,6 +318,16 @@ Status RemoveMember(Fabric& fabric, const std::string& vpc_name, const std::stri
     if (v.Rank(node) >= 0) {
       return UsageError("node " + Quoted(node) + " is in the group of VIP " + v.address.ToString() +
                         " (vhid " + std::to_string(v.vhid) + "); remove it from the VIP first");
+    }
+  }
+  // The lease of each VIP must stay partition-safe (or be marked unsafe) with one acceptor less.
+  for (const auto& v : vpc->vips) {
+    size_t acceptors = vpc->members.size() - 1 + (v.witness.empty() ? 0 : 1);
+    if (acceptors == 2 && !v.unsafe_two_node) {
+      return UsageError("removing " + Quoted(node) + " would leave VIP " + v.address.ToString() +
+                        " (vhid " + std::to_string(v.vhid) + ") with two acceptors only; give it " +
+                        "a witness first (`vpcctl vip set " + vpc_name + " " +
+                        std::to_string(v.vhid) + " --witness NODE`) or --unsafe-two-node");
     }
   }
   Vpc copy = *vpc;

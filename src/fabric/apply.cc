@@ -320,6 +320,7 @@ std::string RedactSecrets(std::string text, const plan::Desired& desired) {
   std::vector<std::string> secrets;
   for (const auto& v : desired.vpcs)
     for (const auto& vip : v.vips) secrets.push_back(vip.secret);
+  for (const auto& w : desired.witness_vips) secrets.push_back(w.vip.secret);
   return Redact(std::move(text), secrets);
 }
 

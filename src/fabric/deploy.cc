@@ -14,6 +14,7 @@
 #include "vpcctl/fabric/format.h"
 #include "vpcctl/fabric/node_ops.h"
 #include "vpcctl/fabric/remote.h"
+#include "vpcctl/fabric/vip_view.h"
 #include "vpcctl/model/map.h"
 #include "vpcctl/model/names.h"
 
@@ -62,7 +63,8 @@ Result<Limits> ParseLimits(const FanOutOptions& o) {
   return l;
 }
 
-// Nodes to reach for `vpc` (empty: every VPC): its members, then nodes owed a clean-up.
+// Nodes to reach for `vpc` (empty: every VPC): its members, the witnesses of its VIPs (they take
+// part in the leases from outside), then nodes owed a clean-up.
 std::vector<std::string> Targets(const model::Fabric& f, const std::string& vpc,
                                  const std::vector<std::pair<std::string, std::string>>& cleanups) {
   std::vector<std::string> out;
@@ -74,6 +76,11 @@ std::vector<std::string> Targets(const model::Fabric& f, const std::string& vpc,
     for (const auto& v : f.vpcs) {
       if ((vpc.empty() || v.name == vpc) && v.HasMember(node.name)) add(node.name);
     }
+  }
+  for (const auto& v : f.vpcs) {
+    if (!vpc.empty() && v.name != vpc) continue;
+    for (const auto& vip : v.vips)
+      if (!vip.witness.empty() && f.FindNode(vip.witness)) add(vip.witness);
   }
   for (const auto& [v, n] : cleanups) {
     if ((vpc.empty() || v == vpc) && f.FindNode(n)) add(n);
@@ -277,6 +284,11 @@ Status Converge(Context& ctx, Session& s, const std::vector<std::string>& target
 
 }  // namespace
 
+Result<FanOutLimits> ParseFanOutLimits(const FanOutOptions& o) {
+  VPC_ASSIGN_OR_RETURN(Limits l, ParseLimits(o));
+  return FanOutLimits(l);
+}
+
 Status Deploy(Context& ctx, const DeployOptions& o) {
   if (!o.vpc.empty()) VPC_TRY(model::ValidateVpcName(o.vpc));
   VPC_ASSIGN_OR_RETURN(Limits limits, ParseLimits(o));
@@ -344,6 +356,8 @@ Status VpcDestroy(Context& ctx, const std::string& vpc, const FanOutOptions& o) 
   if (!v) return UsageError("unknown VPC " + Quoted(vpc) + " (see `vpcctl vpc list`)");
   std::vector<std::string> members;
   for (const auto& m : v->members) members.push_back(m.node);
+  for (const auto& vip : v->vips)  // a witness drops the VIP's lease
+    if (!vip.witness.empty()) members.push_back(vip.witness);
   VPC_TRY(s->Begin());
   for (const auto& m : members) VPC_TRY(s->store().AddCleanup(vpc, m));
   VPC_TRY(s->store().DeleteVpc(vpc));
@@ -445,7 +459,7 @@ Status VpcStatus(Context& ctx, const std::string& vpc, const FanOutOptions& o) {
   // loss[from][to] = "0% 0.21ms"
   std::map<std::string, std::map<std::string, std::string>> cell;
   std::vector<std::string> problems;
-  std::map<std::string, std::vector<std::string>> holders;  // VIP address -> nodes holding it
+  std::map<int, std::vector<VipNodeView>> vip_views;  // vhid -> each member's view of it
   std::vector<std::string> guests;                           // "h2: netns blue (vg3, ...)"
   auto problem = [&](std::string p) {
     healthy = false;
@@ -483,8 +497,7 @@ Status VpcStatus(Context& ctx, const std::string& vpc, const FanOutOptions& o) {
                          (g.on_bridge ? "" : ", NOT on the bridge") + ")");
       }
       for (const auto& vip : mine->vips) {
-        auto& h = holders[vip.address];
-        if (vip.holds) h.push_back(a.node);
+        vip_views[vip.vhid].push_back({a.node, vip.rank, &vip, {}});
       }
       for (const auto& d : mine->drift) problem(a.node + ": drift: " + d.description);
       for (const auto& p : mine->peers) {
@@ -512,9 +525,31 @@ Status VpcStatus(Context& ctx, const std::string& vpc, const FanOutOptions& o) {
     nodes.push_back(entry);
   }
   json vips = json::array();
+  std::vector<std::string> vip_lines;
   for (const auto& vip : v->vips) {
-    const auto& h = holders[vip.address.ToString()];
-    vips.push_back({{"address", vip.address.ToString()}, {"vhid", vip.vhid}, {"holders", h}});
+    const auto& views = vip_views[vip.vhid];
+    LeaseSummary lease = SummarizeLease(views);
+    const auto& h = lease.holding;
+    json nodes_json = json::array();
+    std::vector<std::string> last;  // "h1 HOLDER (MASTER at ...)"
+    for (const auto& nv : views) {
+      nodes_json.push_back(NodeViewJson(nv));
+      last.push_back(nv.node + " " + nv.health->lease_state.value_or("-") + " (last " +
+                     LastTransitionText(nv.health) + ")");
+    }
+    vips.push_back({{"address", vip.address.ToString()},
+                    {"vhid", vip.vhid},
+                    {"holders", h},
+                    {"lease", LeaseJson(lease)},
+                    {"nodes", nodes_json}});
+    vip_lines.push_back("VIP " + vip.address.ToString() + " (vhid " + std::to_string(vip.vhid) +
+                        "): held by " + (h.empty() ? std::string("nobody") : Join(h, ", ")) +
+                        "; lease: " + LeaseText(lease));
+    vip_lines.push_back("  " +
+                        (last.empty() ? std::string("no node reported it") : Join(last, "; ")));
+    auto warning = ShortLeaseWarning(vpc, vip, views);
+    if (warning) vip_lines.push_back("  warning: " + *warning);
+    vips.back()["warning"] = warning ? json(*warning) : json();
     if (h.size() != 1) {
       healthy = false;
       problems.push_back("VIP " + vip.address.ToString() + " (vhid " + std::to_string(vip.vhid) +
@@ -553,12 +588,7 @@ Status VpcStatus(Context& ctx, const std::string& vpc, const FanOutOptions& o) {
       t.Row(row);
     }
     t.Print(out);
-    for (const auto& vip : vips) {
-      out << "VIP " << vip["address"].get<std::string>() << " (vhid " << vip["vhid"] << "): held by "
-          << (vip["holders"].empty() ? std::string("nobody")
-                                     : Join(vip["holders"].get<std::vector<std::string>>(), ", "))
-          << "\n";
-    }
+    for (const auto& line : vip_lines) out << line << "\n";
     if (!guests.empty()) out << "guests:\n";
     for (const auto& g : guests) out << "  " << g << "\n";
     for (const auto& p : problems) out << "  " << p << "\n";

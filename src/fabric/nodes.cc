@@ -465,6 +465,14 @@ Status NodeRemove(Context& ctx, const std::string& name, bool force) {
                               "; run `vpcctl vpc member remove " + v.name + " " + name +
                               "` first"));
     }
+    for (const auto& vip : v.vips) {
+      if (vip.witness != name) continue;
+      problems.Add(UsageError("node " + Quoted(name) + " is the witness of VIP " +
+                              vip.address.ToString() + " (vhid " + std::to_string(vip.vhid) +
+                              ") of " + v.name + "; run `vpcctl vip set " + v.name + " " +
+                              std::to_string(vip.vhid) + " --witness OTHER` (or --no-witness) "
+                              "first"));
+    }
   }
   VPC_TRY(problems.ToStatus());
   VPC_ASSIGN_OR_RETURN(auto pins, ssh::LoadKnownHosts(ctx.paths.known_hosts()));

@@ -158,6 +158,8 @@ void ReadAnswer(const ssh::RemoteResult& r, ReportKind kind, const FanOutLimits&
       return Typed<model::KeyReport>(*doc, a);
     case ReportKind::kImport:
       return Typed<model::ImportReport>(*doc, a);
+    case ReportKind::kVipTake:
+      return Typed<model::VipTakeReport>(*doc, a);
   }
 }
 

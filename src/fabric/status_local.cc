@@ -15,6 +15,7 @@
 #include "vpcctl/model/names.h"
 #include "vpcctl/plan/diff.h"
 #include "vpcctl/platform/driver.h"
+#include "vpcctl/vipd/daemon.h"
 
 namespace vpcctl::fabric {
 
@@ -48,6 +49,26 @@ void PrintStatusText(std::ostream& out, const model::StatusReport& r) {
   }
   for (const auto& s : r.stray) out << "drift: " << s << "\n";
   if (r.error) out << "error: " << *r.error << "\n";
+}
+
+// The lease fields of `v` from vipd's status answer (types checked: it is another process's).
+void FillLease(model::VipHealth& v, const nlohmann::json& leases, const std::string& vpc) {
+  for (const auto& l : leases) {
+    if (!l.is_object() || l.value("vpc", "") != vpc || l.value("vhid", -1) != v.vhid) continue;
+    auto str = [&](const char* k) -> std::optional<std::string> {
+      if (l.contains(k) && l[k].is_string()) return Printable(l[k].get<std::string>());
+      return std::nullopt;
+    };
+    auto num = [&](const char* k) -> std::optional<int64_t> {
+      if (l.contains(k) && l[k].is_number_integer()) return l[k].get<int64_t>();
+      return std::nullopt;
+    };
+    v.holder = str("holder");
+    if (auto e = num("epoch"); e && *e >= 0) v.epoch = static_cast<uint64_t>(*e);
+    v.remaining_ms = num("remaining_ms");
+    v.lease_state = str("state");
+    v.round_ms = num("round_ms");
+  }
 }
 
 }  // namespace
@@ -121,6 +142,14 @@ Status StatusLocal(Context& ctx, const StatusLocalOptions& o) {
   report.node = held.node;
   report.generation = held.generation;
   report.healthy = drift.empty() && drift_error.empty();
+  // What vipd knows of each lease (nothing when it does not answer: the drift says it is down).
+  nlohmann::json leases = nlohmann::json::array();
+  bool any_vip = false;
+  for (const auto& dv : desired.vpcs) any_vip = any_vip || !dv.vips.empty();
+  if (any_vip) {
+    auto answer = vipd::Ask(ctx.paths.dir, {{"op", "status"}}, std::chrono::seconds(1));
+    if (answer && answer->contains("vips") && (*answer)["vips"].is_array()) leases = (*answer)["vips"];
+  }
   for (const auto& dv : desired.vpcs) {
     if (!o.vpc.empty() && dv.vpc != o.vpc) continue;
     model::VpcHealth vh;
@@ -175,6 +204,7 @@ Status StatusLocal(Context& ctx, const StatusLocalOptions& o) {
         v.state = v.events[0].state;
         v.since = v.events[0].at;
       }
+      FillLease(v, leases, dv.vpc);
       vh.vips.push_back(std::move(v));
     }
     for (const auto& da : desired.attachments) {

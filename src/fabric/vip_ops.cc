@@ -1,4 +1,5 @@
-// vpcctl vip add/list/show/remove (controller), vip-event, vip-health and vip-watch (nodes).
+// vpcctl vip add/set/list/show/move/remove (controller), vip-event, vip-health and vip-watch
+// (nodes).
 #include "vpcctl/fabric/vip_ops.h"
 
 #include <algorithm>
@@ -14,6 +15,8 @@
 #include "vpcctl/fabric/node_ops.h"
 #include "vpcctl/fabric/ops.h"
 #include "vpcctl/fabric/remote.h"
+#include "vpcctl/fabric/vip_args.h"
+#include "vpcctl/fabric/vip_view.h"
 #include "vpcctl/model/map.h"
 #include "vpcctl/model/names.h"
 #include "vpcctl/platform/driver.h"
@@ -37,26 +40,6 @@ Result<int> ParseVhid(const std::string& text) {
   auto v = ParseUint(text, 1000);
   if (!v || *v < 1 || *v > 255) return UsageError("invalid vhid " + Quoted(text) + ": must be 1-255");
   return static_cast<int>(*v);
-}
-
-// A VIP named by its vhid or its address.
-Result<const model::Vip*> FindVip(const model::Vpc& vpc, const std::string& which) {
-  auto addr = net::IpAddress::Parse(which);
-  for (const auto& v : vpc.vips) {
-    if ((addr && v.address == *addr) || std::to_string(v.vhid) == which) return &v;
-  }
-  return UsageError("VPC " + Quoted(vpc.name) + " has no VIP " + Quoted(which) +
-                    " (give its address or vhid; see `vpcctl vip list " + vpc.name + "`)");
-}
-
-json VipJson(const model::Vpc& vpc, const model::Vip& v, bool show_secrets) {
-  return {{"vpc", vpc.name},
-          {"address", v.address.ToString()},
-          {"vhid", v.vhid},
-          {"nodes", v.nodes},
-          {"advert_ms", v.advert_ms},
-          {"preempt", v.preempt},
-          {"secret", show_secrets ? json(v.secret) : json(model::kRedacted)}};
 }
 
 std::string UtcNowMs() {
@@ -126,19 +109,13 @@ Status VipAdd(Context& ctx, const VipAddOptions& o) {
   auto vhid = ParseVhid(o.vhid);
   problems.Add(vhid);
   if (vhid) spec.vhid = *vhid;
-  for (const auto& n : Split(o.nodes, ',')) {
-    auto st = model::ValidateNodeName(n);
-    problems.Add(st);
-    if (st.ok()) spec.nodes.push_back(n);
-  }
-  if (!o.advert.empty()) {
-    auto a = ParseUint(o.advert, 255000);
-    if (!a) {
-      problems.Add(UsageError("invalid --advert " + Quoted(o.advert) + ": milliseconds expected"));
-    } else {
-      spec.advert_ms = static_cast<int>(*a);
-    }
-  }
+  spec.nodes = ParseNodeList(o.nodes, problems);
+  spec.advert_ms = ParseMsOption("--advert", o.advert, problems);
+  spec.lease_ms = ParseMsOption("--lease", o.lease, problems);
+  if (!o.witness.empty()) CheckNodeOption("--witness", o.witness, problems);
+  spec.check = o.check;
+  spec.witness = o.witness;
+  spec.unsafe_two_node = o.unsafe_two_node;
   if (!o.password_file.empty()) {
     auto secret = store::ReadSecretFile(o.password_file, "secret file");
     problems.Add(secret);
@@ -152,12 +129,13 @@ Status VipAdd(Context& ctx, const VipAddOptions& o) {
   model::Fabric next = s->fabric;
   VPC_TRY(alloc::AddVip(next, spec));
   const model::Vpc& v = *next.FindVpc(o.vpc);
+  const model::Vip& vip = *v.FindVip(spec.vhid);
+  VPC_TRY(CheckRunsHere(vip, s->local_node));
   VPC_TRY(s->store().SaveVpc(v));
   VPC_TRY(s->Commit());
-  const model::Vip& vip = *v.FindVip(spec.vhid);
   ctx.io.out << "added VIP " << vip.address.ToString() << " (vhid " << vip.vhid << ") to "
-             << v.name << ": " << Join(vip.nodes, ", ") << " in that order of preference; advert "
-             << vip.advert_ms << " ms, " << (vip.preempt ? "preempt" : "no preempt") << "\n"
+             << v.name << ": " << Join(vip.nodes, ", ") << " in that order of preference; "
+             << VipSettingsText(vip) << "\n"
              << "apply it with `vpcctl vpc deploy " << v.name << "`\n";
   return {};
 }
@@ -167,13 +145,16 @@ Status VipList(Context& ctx, const std::string& vpc, bool json_out, bool show_se
   VPC_ASSIGN_OR_RETURN(auto s, Session::Read(ctx));
   if (!vpc.empty() && !s->fabric.FindVpc(vpc)) return UsageError("unknown VPC " + Quoted(vpc));
   json arr = json::array();
-  Table t({"VPC", "VHID", "ADDRESS", "NODES", "ADVERT", "PREEMPT"});
+  Table t({"VPC", "VHID", "ADDRESS", "NODES", "LEASE", "CHECK", "WITNESS", "PREEMPT", "ADVERT"});
   for (const auto& v : s->fabric.vpcs) {
     if (!vpc.empty() && v.name != vpc) continue;
     for (const auto& vip : v.vips) {
       arr.push_back(VipJson(v, vip, show_secrets));
+      std::string witness = vip.witness.empty() ? "-" : vip.witness;
+      if (vip.unsafe_two_node) witness += " (unsafe two-node)";
       t.Row({v.name, std::to_string(vip.vhid), vip.address.ToString(), Join(vip.nodes, ","),
-             std::to_string(vip.advert_ms) + " ms", vip.preempt ? "yes" : "no"});
+             std::to_string(vip.lease_ms) + " ms", vip.check.empty() ? "-" : vip.check, witness,
+             vip.preempt ? "yes" : "no", std::to_string(vip.advert_ms) + " ms"});
     }
   }
   if (json_out) {
@@ -189,78 +170,74 @@ Status VipList(Context& ctx, const std::string& vpc, bool json_out, bool show_se
   return {};
 }
 
-Status VipShow(Context& ctx, const std::string& vpc, const std::string& which, bool json_out,
-               bool show_secrets) {
-  VPC_TRY(model::ValidateVpcName(vpc));
+Status VipShow(Context& ctx, const VipShowOptions& o) {
+  VPC_TRY(model::ValidateVpcName(o.vpc));
+  VPC_ASSIGN_OR_RETURN(FanOutLimits limits, ParseFanOutLimits(o));
   VPC_ASSIGN_OR_RETURN(auto s, Session::Read(ctx));
-  const model::Vpc* v = s->fabric.FindVpc(vpc);
-  if (!v) return UsageError("unknown VPC " + Quoted(vpc));
-  VPC_ASSIGN_OR_RETURN(const model::Vip* vip, FindVip(*v, which));
-  struct NodeState {
-    std::string node, state, since, error;
-    bool holds = false;
-    json events = json::array();
-  };
+  const model::Vpc* v = s->fabric.FindVpc(o.vpc);
+  if (!v) return UsageError("unknown VPC " + Quoted(o.vpc));
+  VPC_ASSIGN_OR_RETURN(const model::Vip* vip, FindVip(*v, o.vip));
+  // Candidates first (in rank order), then the other members: every member is an acceptor.
+  std::vector<std::string> targets = vip->nodes;
+  for (const auto& m : v->members)
+    if (vip->Rank(m.node) < 0) targets.push_back(m.node);
   Request req;
-  req.args = [&](const model::Node&) -> std::vector<std::string> {
+  std::string vpc = o.vpc;
+  req.args = [vpc](const model::Node&) -> std::vector<std::string> {
     return {"status", "--local", "--vpc", vpc, "--json"};
   };
   req.report = ReportKind::kStatus;
-  FanOutLimits limits;
-  limits.command = std::chrono::seconds(30);
   // status --local exits non-zero on drift; its report is what counts here.
-  std::vector<NodeState> states;
-  for (const auto& a : FanOut(ctx, s->fabric, vip->nodes, req, limits, {})) {
-    NodeState st;
-    st.node = a.node;
+  auto answers = FanOut(ctx, s->fabric, targets, req, limits, {});
+  std::vector<VipNodeView> views;
+  for (const auto& a : answers) {
+    VipNodeView nv;
+    nv.node = a.node;
+    nv.rank = vip->Rank(a.node);
     const auto* report = a.Get<model::StatusReport>();
-    const model::VpcHealth* mine = report ? report->FindVpc(vpc) : nullptr;
-    if (!mine) {
-      st.error = !a.error.empty() ? a.error : report ? "VPC " + vpc + " is not in its map" : "no report";
-    } else {
-      for (const auto& y : mine->vips) {
-        if (y.vhid != vip->vhid) continue;
-        st.holds = y.holds;
-        st.state = y.state.value_or("");
-        st.since = y.since.value_or("");
-        for (const auto& e : y.events) st.events.push_back({{"state", e.state}, {"at", e.at}});
-      }
+    const model::VpcHealth* mine = report ? report->FindVpc(o.vpc) : nullptr;
+    if (mine) {
+      for (const auto& y : mine->vips)
+        if (y.vhid == vip->vhid) nv.health = &y;
     }
-    states.push_back(std::move(st));
+    if (!nv.health) {
+      nv.error = !a.error.empty() ? a.error
+                 : !report        ? "no report"
+                 : mine           ? "its map has no VIP " + std::to_string(vip->vhid) + " (deploy it)"
+                                  : "VPC " + o.vpc + " is not in its map (deploy it)";
+    }
+    views.push_back(std::move(nv));
   }
-  if (json_out) {
-    json j = VipJson(*v, *vip, show_secrets);
+  LeaseSummary lease = SummarizeLease(views);
+  auto warning = ShortLeaseWarning(v->name, *vip, views);
+  if (o.json) {
+    json j = VipJson(*v, *vip, o.show_secrets);
+    j["lease"] = LeaseJson(lease);
+    j["warning"] = warning ? json(*warning) : json();
     json nodes = json::array();
-    for (const auto& st : states) {
-      nodes.push_back({{"node", st.node},
-                       {"holds", st.holds},
-                       {"state", st.state.empty() ? json() : json(st.state)},
-                       {"since", st.since.empty() ? json() : json(st.since)},
-                       {"events", st.events},
-                       {"error", st.error.empty() ? json() : json(st.error)}});
-    }
+    for (const auto& nv : views) nodes.push_back(NodeViewJson(nv));
     j["group"] = nodes;
     PrintJson(ctx.io.out, j);
     return {};
   }
   auto& out = ctx.io.out;
   out << "VIP " << vip->address.ToString() << " in " << v->name << ": vhid " << vip->vhid
-      << ", advert " << vip->advert_ms << " ms, " << (vip->preempt ? "preempt" : "no preempt")
-      << ", secret " << (show_secrets ? vip->secret : std::string(model::kRedacted)) << "\n\n";
-  Table t({"NODE", "RANK", "HOLDS", "STATE", "SINCE"});
-  for (size_t i = 0; i < states.size(); ++i) {
-    const auto& st = states[i];
-    t.Row({st.node, std::to_string(i + 1), st.error.empty() ? (st.holds ? "yes" : "no") : "?",
-           st.error.empty() ? (st.state.empty() ? "-" : st.state) : "unreachable",
-           st.since.empty() ? "-" : st.since});
-  }
+      << ", candidates " << Join(vip->nodes, ", ") << "; " << VipSettingsText(*vip) << ", advert "
+      << vip->advert_ms << " ms, secret "
+      << (o.show_secrets ? vip->secret : std::string(model::kRedacted)) << "\n"
+      << "holder: " << LeaseText(lease) << "; address on "
+      << (lease.holding.empty() ? std::string("no node") : Join(lease.holding, ", "))
+      << (lease.holding.size() > 1 ? " (TWO HOLDERS)" : "") << "\n\n";
+  Table t(NodeViewHeader());
+  for (const auto& nv : views) t.Row(NodeViewRow(nv));
   t.Print(out);
-  for (const auto& st : states) {
-    for (const auto& e : st.events) {
-      out << "  " << e.value("at", "") << "  " << st.node << " -> " << e.value("state", "")
-          << "\n";
+  if (warning) out << "warning: " << *warning << "\n";
+  for (const auto& nv : views) {
+    if (nv.health) {
+      for (const auto& e : nv.health->events)
+        out << "  " << e.at << "  " << nv.node << " -> " << e.state << "\n";
     }
-    if (!st.error.empty()) out << "  " << st.node << ": " << st.error << "\n";
+    if (!nv.error.empty()) out << "  " << nv.node << ": " << nv.error << "\n";
   }
   return {};
 }
@@ -273,9 +250,12 @@ Status VipRemove(Context& ctx, const std::string& vpc, const std::string& which)
   VPC_ASSIGN_OR_RETURN(const model::Vip* vip, FindVip(*v, which));
   std::string addr = vip->address.ToString();
   int vhid = vip->vhid;
+  std::string witness = vip->witness;
   model::Fabric next = s->fabric;
   VPC_TRY(alloc::RemoveVip(next, vpc, vhid));
   VPC_TRY(s->store().SaveVpc(*next.FindVpc(vpc)));
+  // The witness drops the lease at the next deploy.
+  if (!witness.empty()) VPC_TRY(s->store().AddCleanup(vpc, witness));
   VPC_TRY(s->Commit());
   ctx.io.out << "removed VIP " << addr << " (vhid " << vhid << ") from " << vpc
              << "; `vpcctl vpc deploy " << vpc << "` releases it on the nodes\n";

@@ -278,6 +278,8 @@ Status VpcDelete(Context& ctx, const std::string& name) {
   if (!v) return UsageError("unknown VPC " + Quoted(name) + " (see `vpcctl vpc list`)");
   // Hosts keep the VPC's interfaces; the next `vpcctl deploy` removes them.
   for (const auto& m : v->members) VPC_TRY(s->store().AddCleanup(name, m.node));
+  for (const auto& vip : v->vips)  // a witness drops the VIP's lease
+    if (!vip.witness.empty()) VPC_TRY(s->store().AddCleanup(name, vip.witness));
   VPC_TRY(s->store().DeleteVpc(name));
   VPC_TRY(s->Commit());
   ctx.io.out << "deleted VPC " << name << " from the local database; its interfaces stay on the "

@@ -59,7 +59,28 @@ Result<Node> ParseNode(const json& j, const std::string& path) {
   return n;
 }
 
-Result<Vpc> ParseVpc(const json& j, const std::string& path) {
+// The lease fields of a VIP (format 3).
+Status ParseLease(const Reader& vr, const std::string& vp, Vip& vip) {
+  VPC_ASSIGN_OR_RETURN(int64_t lease, vr.Int("lease_ms", kMinLeaseMs, kMaxLeaseMs));
+  vip.lease_ms = static_cast<int>(lease);
+  VPC_ASSIGN_OR_RETURN(auto check, vr.OptStr("check"));
+  if (check) {
+    if (!ValidateCheck(*check).ok()) {
+      return Reader::Bad(vp + ".check", "is not a check command (absolute path, then arguments)");
+    }
+    vip.check = *check;
+  }
+  VPC_ASSIGN_OR_RETURN(auto witness, vr.OptStr("witness"));
+  if (witness) {
+    if (!ValidateNodeName(*witness).ok()) return Reader::Bad(vp + ".witness", "is not a node name");
+    vip.witness = *witness;
+  }
+  VPC_ASSIGN_OR_RETURN(const json* unsafe, vr.Field("unsafe_two_node", json::value_t::boolean));
+  vip.unsafe_two_node = unsafe->get<bool>();
+  return {};
+}
+
+Result<Vpc> ParseVpc(const json& j, const std::string& path, int64_t format) {
   Reader r(j, path);
   if (!j.is_object()) return Reader::Bad(path, "is not an object");
   VPC_TRY(r.OnlyKeys({"name", "id", "peer_network", "family", "mtu", "port", "max_jails", "max_vms",
@@ -120,7 +141,12 @@ Result<Vpc> ParseVpc(const json& j, const std::string& path) {
     const json& e = (*vips)[i];
     if (!e.is_object()) return Reader::Bad(vp, "is not an object");
     Reader vr(e, vp);
-    VPC_TRY(vr.OnlyKeys({"vhid", "address", "nodes", "secret", "advert_ms", "preempt"}));
+    if (format >= 3) {
+      VPC_TRY(vr.OnlyKeys({"vhid", "address", "nodes", "secret", "advert_ms", "preempt", "lease_ms",
+                           "check", "witness", "unsafe_two_node"}));
+    } else {
+      VPC_TRY(vr.OnlyKeys({"vhid", "address", "nodes", "secret", "advert_ms", "preempt"}));
+    }
     Vip vip;
     VPC_ASSIGN_OR_RETURN(int64_t vhid, vr.Int("vhid", 1, 255));
     vip.vhid = static_cast<int>(vhid);
@@ -144,12 +170,26 @@ Result<Vpc> ParseVpc(const json& j, const std::string& path) {
     vip.advert_ms = static_cast<int>(advert);
     VPC_ASSIGN_OR_RETURN(const json* preempt, vr.Field("preempt", json::value_t::boolean));
     vip.preempt = preempt->get<bool>();
+    if (format >= 3) {
+      VPC_TRY(ParseLease(vr, vp, vip));
+    } else {
+      // Before leases, either node of a two-member VPC held the VIP alone when it lost the other.
+      vip.unsafe_two_node = v.members.size() == 2;
+    }
     v.vips.push_back(std::move(vip));
   }
   return v;
 }
 
 }  // namespace
+
+bool InVipGroup(const Vpc& vpc, const Vip& vip, std::string_view node) {
+  return vpc.HasMember(node) || (!vip.witness.empty() && vip.witness == node);
+}
+
+size_t VipAcceptors(const Vpc& vpc, const Vip& vip) {
+  return vpc.members.size() + (vip.witness.empty() ? 0 : 1);
+}
 
 std::string MapToJson(const Map& m, bool include_secrets, std::string_view for_node) {
   json nodes = json::array();
@@ -178,11 +218,15 @@ std::string MapToJson(const Map& m, bool include_secrets, std::string_view for_n
                       {"address", vip.address.ToString()},
                       {"nodes", vip.nodes},
                       {"secret", !include_secrets ? json(kRedacted)
-                                 : for_node.empty() || vip.Rank(std::string(for_node)) >= 0
+                                 : for_node.empty() || InVipGroup(v, vip, for_node)
                                      ? json(vip.secret)
                                      : json()},
                       {"advert_ms", vip.advert_ms},
-                      {"preempt", vip.preempt}});
+                      {"preempt", vip.preempt},
+                      {"lease_ms", vip.lease_ms},
+                      {"check", vip.check.empty() ? json() : json(vip.check)},
+                      {"witness", vip.witness.empty() ? json() : json(vip.witness)},
+                      {"unsafe_two_node", vip.unsafe_two_node}});
     }
     vpcs.push_back({{"name", v.name},
                     {"id", v.id},
@@ -213,8 +257,9 @@ Result<Map> ParseMap(std::string_view text) {
   Reader r(j, "map");
   VPC_TRY(r.OnlyKeys({"format", "fabric", "generation", "controller", "transport", "nodes", "vpcs"}));
   VPC_ASSIGN_OR_RETURN(int64_t format, r.Int("format", 0, 1000));
-  // Format 1 (before encrypted VPCs) is read as a map whose VPCs are all plain.
-  if (format != kMapFormat && format != 1) {
+  // Format 1 (before encrypted VPCs) is read as a map whose VPCs are all plain; formats 1 and 2
+  // (before leases) with the lease defaults.
+  if (format < 1 || format > kMapFormat) {
     return Failure("invalid map: format " + std::to_string(format) + " (this vpcctl reads format " +
                    std::to_string(kMapFormat) + "; upgrade vpcctl on this node)");
   }
@@ -245,7 +290,7 @@ Result<Map> ParseMap(std::string_view text) {
   }
   VPC_ASSIGN_OR_RETURN(const json* vpcs, r.Field("vpcs", json::value_t::array));
   for (size_t i = 0; i < vpcs->size(); ++i) {
-    VPC_ASSIGN_OR_RETURN(Vpc v, ParseVpc((*vpcs)[i], "map.vpcs[" + std::to_string(i) + "]"));
+    VPC_ASSIGN_OR_RETURN(Vpc v, ParseVpc((*vpcs)[i], "map.vpcs[" + std::to_string(i) + "]", format));
     m.fabric.vpcs.push_back(std::move(v));
   }
   auto st = ValidateFabric(m.fabric);
@@ -267,6 +312,46 @@ Status ValidateTransportNetwork(const net::Cidr& network) {
 
 bool Overlaps(const net::Cidr& a, const net::Cidr& b) {
   return a.family() == b.family() && (a.Contains(b.network()) || b.Contains(a.network()));
+}
+
+Status ValidateVipLease(const Fabric& f, const Vpc& v, const Vip& vip, const std::string& vw) {
+  if (auto st = ValidateLease(vip.lease_ms); !st.ok()) return Failure(vw + ": " + st.error().message);
+  if (!vip.check.empty()) {
+    if (auto st = ValidateCheck(vip.check); !st.ok()) return Failure(vw + ": " + st.error().message);
+  }
+  if (!vip.witness.empty()) {
+    if (auto st = ValidateWitness(f, v, vip.witness); !st.ok()) {
+      return Failure(vw + ": " + st.error().message);
+    }
+  }
+  if (VipAcceptors(v, vip) == 2 && !vip.unsafe_two_node) {
+    return Failure(vw + ": only two acceptors (the members of " + v.name +
+                   "); a lease is partition-safe only with a witness, or it must be marked "
+                   "unsafe_two_node");
+  }
+  return {};
+}
+
+Status ValidateWitness(const Fabric& f, const Vpc& v, const std::string& witness) {
+  const Node* w = f.FindNode(witness);
+  if (!w) return UsageError("witness " + Quoted(witness) + " is not a node of the fabric");
+  if (v.HasMember(witness)) {
+    return UsageError("witness " + Quoted(witness) + " is a member of VPC " + Quoted(v.name) +
+                      " (and so an acceptor already); a witness must be a node outside it");
+  }
+  // The witness speaks from one underlay address (IPv4 when it has one): every member must have
+  // an address of that family.
+  net::Family fam = w->underlay4 ? net::Family::kV4 : net::Family::kV6;
+  for (const auto& m : v.members) {
+    const Node* n = f.FindNode(m.node);
+    if (n && !n->Underlay(fam)) {
+      return UsageError("witness " + Quoted(witness) + " speaks " +
+                        std::string(net::FamilyName(fam)) + " on the underlay, but member " +
+                        Quoted(m.node) + " of VPC " + Quoted(v.name) + " has no " +
+                        std::string(net::FamilyName(fam)) + " underlay address");
+    }
+  }
+  return {};
 }
 
 Status ValidateFabric(const Fabric& f) {
@@ -403,6 +488,7 @@ Status ValidateFabric(const Fabric& f) {
         return Failure(vw + ": advert interval " + std::to_string(vip.advert_ms) +
                        " ms is not possible on its platform");
       }
+      VPC_TRY(ValidateVipLease(f, v, vip, vw));
     }
     size_t n = v.members.size();
     if (pairs.size() != n * (n - (n ? 1 : 0)) / 2) {

@@ -140,4 +140,42 @@ Status ValidateSecret(const std::string& secret) {
   return {};
 }
 
+Status ValidateLease(int lease_ms) {
+  if (lease_ms < kMinLeaseMs || lease_ms > kMaxLeaseMs) {
+    return UsageError("invalid lease " + std::to_string(lease_ms) + " ms: must be " +
+                      std::to_string(kMinLeaseMs) + "-" + std::to_string(kMaxLeaseMs) +
+                      " ms (the kernel keeps a VIP for whole seconds: a lease under " +
+                      std::to_string(kMinLeaseMs) + " ms cannot fence it)");
+  }
+  return {};
+}
+
+std::string_view CheckProgram(std::string_view check) {
+  size_t start = check.find_first_not_of(' ');
+  if (start == std::string_view::npos) return {};
+  size_t end = check.find(' ', start);
+  return check.substr(start, end == std::string_view::npos ? end : end - start);
+}
+
+Status ValidateCheck(std::string_view check) {
+  if (check.size() > kMaxCheck) {
+    return UsageError("invalid check " + Quoted(check.substr(0, 64)) + "...: " +
+                      std::to_string(check.size()) + " characters, at most " +
+                      std::to_string(kMaxCheck));
+  }
+  for (char c : check) {
+    if (c < 0x20 || c > 0x7e) {
+      return UsageError("invalid check " + Quoted(check) +
+                        ": only printable ASCII characters and blanks");
+    }
+  }
+  std::string_view program = CheckProgram(check);
+  if (program.empty() || program.front() != '/') {
+    return UsageError("invalid check " + Quoted(check) +
+                      ": it must start with the program's absolute path (it runs without a "
+                      "shell: `/usr/bin/curl -fs http://127.0.0.1/`)");
+  }
+  return {};
+}
+
 }  // namespace vpcctl::model

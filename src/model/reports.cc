@@ -1,5 +1,8 @@
 #include "vpcctl/model/reports.h"
 
+#include <algorithm>
+#include <iterator>
+
 #include "vpcctl/base/text.h"
 #include "vpcctl/crypto/wireguard_key.h"
 #include "vpcctl/model/json_reader.h"
@@ -168,18 +171,38 @@ Result<VipEventReport> ReadEvent(const json&, const JsonReader& r) {
   return e;
 }
 
+// What vipd reports of a lease: absent or null when it did not say.
+constexpr int64_t kMaxLeaseReportMs = 3600000;
+const char* const kLeaseStates[] = {"HOLDER", "STANDBY", "CHECK-FAILED", "ACCEPTOR", "WAITING"};
+
+Status ReadLease(const JsonReader& r, VipHealth& v) {
+  VPC_ASSIGN_OR_RETURN(v.holder, r.OptStr("holder"));
+  if (v.holder && !ValidateNodeName(*v.holder).ok()) return r.Bad("holder", "is not a node name");
+  VPC_ASSIGN_OR_RETURN(v.epoch, OptGeneration(r, "epoch"));
+  VPC_ASSIGN_OR_RETURN(v.remaining_ms, r.OptInt("remaining_ms", 0, kMaxLeaseReportMs));
+  VPC_ASSIGN_OR_RETURN(v.lease_state, r.OptStr("lease_state"));
+  if (v.lease_state && std::find(std::begin(kLeaseStates), std::end(kLeaseStates),
+                                 *v.lease_state) == std::end(kLeaseStates)) {
+    return r.Bad("lease_state", "must be HOLDER, STANDBY, CHECK-FAILED, ACCEPTOR or WAITING");
+  }
+  VPC_ASSIGN_OR_RETURN(v.round_ms, r.OptInt("round_ms", 0, kMaxLeaseReportMs));
+  return {};
+}
+
 Result<VipHealth> ReadVip(const json&, const JsonReader& r) {
-  VPC_TRY(r.OnlyKeys({"vhid", "address", "rank", "holds", "state", "since", "events"}));
+  VPC_TRY(r.OnlyKeys({"vhid", "address", "rank", "holds", "state", "since", "events", "holder",
+                      "epoch", "remaining_ms", "lease_state", "round_ms"}));
   VipHealth v;
   VPC_ASSIGN_OR_RETURN(int64_t vhid, r.Int("vhid", 1, 255));
   v.vhid = static_cast<int>(vhid);
   VPC_ASSIGN_OR_RETURN(v.address, Address(r, "address", false));
-  VPC_ASSIGN_OR_RETURN(int64_t rank, r.Int("rank", 0, 255));
+  VPC_ASSIGN_OR_RETURN(int64_t rank, r.Int("rank", -1, 255));  // -1: acceptor only
   v.rank = static_cast<int>(rank);
   VPC_ASSIGN_OR_RETURN(v.holds, r.Bool("holds"));
   VPC_ASSIGN_OR_RETURN(v.state, OptText(r, "state", 32));
   VPC_ASSIGN_OR_RETURN(v.since, OptText(r, "since", 64));
   VPC_ASSIGN_OR_RETURN(v.events, List<VipEventReport>(r, "events", kMaxEvents, ReadEvent));
+  VPC_TRY(ReadLease(r, v));
   return v;
 }
 
@@ -292,13 +315,16 @@ json StatusReport::ToJson() const {
     for (const auto& x : v.vips) {
       json events = json::array();
       for (const auto& e : x.events) events.push_back({{"state", e.state}, {"at", e.at}});
-      vips.push_back({{"vhid", x.vhid},
-                      {"address", x.address},
-                      {"rank", x.rank},
-                      {"holds", x.holds},
-                      {"state", Opt(x.state)},
-                      {"since", Opt(x.since)},
-                      {"events", events}});
+      json vj = {{"vhid", x.vhid},        {"address", x.address}, {"rank", x.rank},
+                 {"holds", x.holds},      {"state", Opt(x.state)},  {"since", Opt(x.since)},
+                 {"events", events}};
+      // The lease fields only when vipd answered.
+      if (x.holder) vj["holder"] = *x.holder;
+      if (x.epoch) vj["epoch"] = *x.epoch;
+      if (x.remaining_ms) vj["remaining_ms"] = *x.remaining_ms;
+      if (x.lease_state) vj["lease_state"] = *x.lease_state;
+      if (x.round_ms) vj["round_ms"] = *x.round_ms;
+      vips.push_back(std::move(vj));
     }
     json guests = json::array();
     for (const auto& g : v.attachments) {
@@ -365,6 +391,23 @@ Result<ImportReport> ImportReport::FromJson(const json& j) {
   return i;
 }
 
+json VipTakeReport::ToJson() const {
+  return {{"vpc", vpc}, {"vhid", vhid}, {"holder", holder}, {"took_ms", took_ms}};
+}
+
+Result<VipTakeReport> VipTakeReport::FromJson(const json& j) {
+  JsonReader r(j, "vip-take report", "report");
+  VPC_TRY(r.OnlyKeys({"vpc", "vhid", "holder", "took_ms"}));
+  VipTakeReport t;
+  VPC_ASSIGN_OR_RETURN(t.vpc, r.Str("vpc"));
+  if (!ValidateVpcName(t.vpc).ok()) return r.Bad("vpc", "is not a VPC name");
+  VPC_ASSIGN_OR_RETURN(int64_t vhid, r.Int("vhid", 1, 255));
+  t.vhid = static_cast<int>(vhid);
+  VPC_ASSIGN_OR_RETURN(t.holder, NodeName(r, "holder"));
+  VPC_ASSIGN_OR_RETURN(t.took_ms, r.Int("took_ms", 0, kMaxLeaseReportMs));
+  return t;
+}
+
 template <class Report>
 Result<Report> ParseReport(std::string_view text) {
   VPC_ASSIGN_OR_RETURN(json j, ParseJsonObject(text, "report"));
@@ -375,5 +418,6 @@ template Result<ApplyReport> ParseReport<ApplyReport>(std::string_view);
 template Result<StatusReport> ParseReport<StatusReport>(std::string_view);
 template Result<KeyReport> ParseReport<KeyReport>(std::string_view);
 template Result<ImportReport> ParseReport<ImportReport>(std::string_view);
+template Result<VipTakeReport> ParseReport<VipTakeReport>(std::string_view);
 
 }  // namespace vpcctl::model

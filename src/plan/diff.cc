@@ -64,11 +64,17 @@ std::string_view ActionName(Action a) {
   return "?";
 }
 
-int AdvSkew(int rank) { return rank * 10; }
-
 std::vector<Step> Redacted(std::vector<Step> steps) {
-  for (auto& s : steps)
+  for (auto& s : steps) {
     if (!s.vip.secret.empty()) s.vip.secret = "(redacted)";
+    for (const auto& secret : s.file.secrets) {
+      if (secret.empty()) continue;
+      for (size_t at = s.file.content.find(secret); at != std::string::npos;
+           at = s.file.content.find(secret, at)) {
+        s.file.content.replace(at, secret.size(), "(redacted)");
+      }
+    }
+  }
   return steps;
 }
 
@@ -111,7 +117,7 @@ std::string Describe(const Step& s) {
       break;
     case Action::kAddVip:
       out = "add VIP " + s.vip.address.ToString() + " (vhid " + std::to_string(s.vip.vhid) +
-            ", advskew " + std::to_string(AdvSkew(s.vip.rank)) + ") to " + s.ifname;
+            ", advskew " + std::to_string(kCarpBackupSkew) + ") to " + s.ifname;
       break;
     case Action::kRemoveVip:
       out = "remove VIP " + s.address.address.ToString() + " from " + s.ifname;
@@ -522,6 +528,7 @@ struct Builder {
   }
 
   // Kernel VIPs (CARP) on the bridge: add the missing, replace the changed, drop the unwanted.
+  // Only candidates carry a CARP address; an acceptor-only member takes part in the lease alone.
   void KernelVips(const DesiredVpc& dv) {
     const ObservedInterface* o = observed.Find(dv.vpc);
     std::vector<const ObservedVip*> have;
@@ -529,14 +536,16 @@ struct Builder {
       for (const auto& v : o->vips) have.push_back(&v);
     }
     for (const auto& want : dv.vips) {
+      if (want.rank < 0) continue;
       const ObservedVip* cur = nullptr;
       for (const auto* h : have)
         if (h->vhid == want.vhid) cur = h;
       std::string why = "missing";
       if (cur) {
         int advbase = want.advert_ms / 1000;
-        if (cur->address == want.address && cur->advbase == advbase &&
-            cur->advskew == AdvSkew(want.rank)) {
+        // The skew is vipd's to switch between the two (holder, backup); any other is not ours.
+        bool skew = cur->advskew == kCarpBackupSkew || cur->advskew == kCarpHolderSkew;
+        if (cur->address == want.address && cur->advbase == advbase && skew) {
           continue;
         }
         why = "changed";
@@ -550,7 +559,7 @@ struct Builder {
     }
     for (const auto* h : have) {
       bool wanted = false;
-      for (const auto& want : dv.vips) wanted = wanted || want.vhid == h->vhid;
+      for (const auto& want : dv.vips) wanted = wanted || (want.rank >= 0 && want.vhid == h->vhid);
       if (wanted) continue;
       Step rm = Make(Action::kRemoveVip, dv.vpc, dv.vpc, "no longer in the map");
       rm.address = net::IfAddress{h->address, h->address.bits()};

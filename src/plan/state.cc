@@ -1,6 +1,7 @@
 #include "vpcctl/plan/state.h"
 
 #include "vpcctl/base/text.h"
+#include "vpcctl/model/map.h"
 
 namespace vpcctl::plan {
 
@@ -31,6 +32,73 @@ void AddWgPeer(Desired& d, const model::Fabric& fabric, const model::Node& self,
       DesiredWgPeer{peer.name, peer.wg_public_key, endpoint, fabric.transport.port, *peer.transport});
 }
 
+// A node's underlay addresses, IPv4 first.
+std::vector<net::IpAddress> Underlays(const model::Node& n) {
+  std::vector<net::IpAddress> out;
+  for (const auto* a : {&n.underlay4, &n.underlay6})
+    if (*a) out.push_back(**a);
+  return out;
+}
+
+// The settings every node of the VIP's lease gets; the secret must be there (the map withholds
+// it only from nodes outside the lease).
+Result<DesiredVip> VipBase(const model::Vpc& vpc, const model::Vip& vip, std::string_view node) {
+  if (vip.secret.empty()) {
+    return Failure("VIP " + vip.address.ToString() + " (vhid " + std::to_string(vip.vhid) +
+                   ") of " + vpc.name + ": the map withholds its secret from " +
+                   std::string(node) + ", which takes part in its lease");
+  }
+  DesiredVip v;
+  v.address = vip.address;
+  v.vhid = vip.vhid;
+  v.rank = vip.Rank(node);
+  v.advert_ms = vip.advert_ms;
+  v.preempt = vip.preempt;
+  v.secret = vip.secret;
+  v.lease_ms = vip.lease_ms;
+  v.check = vip.check;
+  v.unsafe_two_node = vip.unsafe_two_node;
+  v.acceptors = model::VipAcceptors(vpc, vip);
+  return v;
+}
+
+// The VIP as a member of its VPC sees it: it speaks on its overlay address, to the other members
+// on theirs and to the witness on its underlay addresses.
+Result<DesiredVip> MemberVipFor(const model::Fabric& fabric, const model::Vpc& vpc,
+                             const model::Vip& vip, const model::Member& me) {
+  VPC_ASSIGN_OR_RETURN(DesiredVip v, VipBase(vpc, vip, me.node));
+  v.local = me.overlay;
+  for (const auto& m : vpc.members) {
+    if (m.node == me.node) continue;
+    int rank = vip.Rank(m.node);
+    if (rank >= 0) v.peers.push_back(m.overlay);
+    v.group.push_back(VipPeer{m.node, {m.overlay}, true, rank});
+  }
+  if (!vip.witness.empty()) {
+    const model::Node* w = fabric.FindNode(vip.witness);
+    if (!w) return Failure("VIP " + vip.address.ToString() + " of " + vpc.name +
+                           " names unknown witness " + vip.witness);
+    v.group.push_back(VipPeer{w->name, Underlays(*w), true, -1});
+  }
+  return v;
+}
+
+// The VIP as its witness (outside the VPC) sees it: it speaks on its underlay address (IPv4 when
+// it has one), to the members on their underlay addresses (IPv4 first), then their overlay.
+Result<DesiredVip> WitnessVipFor(const model::Fabric& fabric, const model::Vpc& vpc,
+                              const model::Vip& vip, const model::Node& self) {
+  VPC_ASSIGN_OR_RETURN(DesiredVip v, VipBase(vpc, vip, self.name));
+  v.local = self.underlay4 ? *self.underlay4 : *self.underlay6;
+  for (const auto& m : vpc.members) {
+    const model::Node* n = fabric.FindNode(m.node);
+    if (!n) return Failure("VPC " + vpc.name + " names unknown member " + m.node);
+    VipPeer p{m.node, Underlays(*n), true, vip.Rank(m.node)};
+    p.addresses.push_back(m.overlay);
+    v.group.push_back(std::move(p));
+  }
+  return v;
+}
+
 }  // namespace
 
 Result<Desired> DesiredFor(const model::Fabric& fabric, std::string_view node,
@@ -48,7 +116,15 @@ Result<Desired> DesiredFor(const model::Fabric& fabric, std::string_view node,
   for (const auto& vpc : fabric.vpcs) {
     if (!only_vpc.empty() && vpc.name != only_vpc) continue;
     const model::Member* me = vpc.FindMember(node);
-    if (!me) continue;
+    if (!me) {
+      // A witness takes part in the VIP's lease from outside the VPC: it needs nothing else.
+      for (const auto& vip : vpc.vips) {
+        if (vip.witness != self->name) continue;
+        VPC_ASSIGN_OR_RETURN(DesiredVip v, WitnessVipFor(fabric, vpc, vip, *self));
+        d.witness_vips.push_back(Desired::WitnessVip{vpc.name, std::move(v)});
+      }
+      continue;
+    }
     DesiredVpc dv;
     dv.vpc = vpc.name;
     dv.vpc_id = vpc.id;
@@ -82,30 +158,13 @@ Result<Desired> DesiredFor(const model::Fabric& fabric, std::string_view node,
     dv.members = vpc.members.size();
     for (const auto& vip : vpc.vips) {
       dv.keep_addresses.push_back(vip.address);
-      int rank = vip.Rank(node);
-      if (rank < 0) continue;
-      DesiredVip v;
-      v.address = vip.address;
-      v.vhid = vip.vhid;
-      v.rank = rank;
-      v.advert_ms = vip.advert_ms;
-      v.preempt = vip.preempt;
-      if (vip.secret.empty()) {
-        return Failure("VIP " + vip.address.ToString() + " (vhid " + std::to_string(vip.vhid) +
-                       ") of " + vpc.name + ": the map withholds its secret from " +
-                       std::string(node) + ", which is in its group");
-      }
-      v.secret = vip.secret;
-      for (const auto& other : vip.nodes) {
-        if (other == node) continue;
-        const model::Member* m = vpc.FindMember(other);
-        if (m) v.peers.push_back(m->overlay);
-      }
+      // Every member is an acceptor of every VIP of its VPC; candidates have a rank >= 0.
+      VPC_ASSIGN_OR_RETURN(DesiredVip v, MemberVipFor(fabric, vpc, vip, *me));
       dv.vips.push_back(std::move(v));
     }
     d.vpcs.push_back(std::move(dv));
   }
-  if (!only_vpc.empty() && d.vpcs.empty()) {
+  if (!only_vpc.empty() && d.vpcs.empty() && d.witness_vips.empty()) {
     if (!fabric.FindVpc(only_vpc)) {
       return UsageError("unknown VPC " + Quoted(only_vpc) + " (see `vpcctl vpc list`)");
     }

@@ -1,5 +1,7 @@
 #include "vpcctl/platform/driver.h"
 
+#include "vpcctl/vipd/config.h"
+
 #include "vpcctl/base/text.h"
 #include "vpcctl/platform/freebsd.h"
 #include "vpcctl/platform/linux.h"
@@ -27,6 +29,30 @@ std::string Endpoint(const net::IpAddress& a, int port) {
 }
 
 std::string WgKeyPath(const NodeEnv& env) { return env.state_dir + "/wg.key"; }
+
+plan::DesiredFile VipdConfigFile(const plan::Desired& d, const NodeEnv& env) {
+  vipd::Config c = vipd::ConfigFor(d);
+  plan::DesiredFile f{vipd::ConfigPath(env.state_dir), vipd::ConfigToJson(c), 0600, {}, {}};
+  for (const auto& v : c.vips) f.secrets.push_back(v.secret);
+  return f;
+}
+
+plan::DesiredDaemon VipdDaemon(const plan::Desired& d, const NodeEnv& env) {
+  plan::DesiredDaemon v;
+  v.name = "vipd";
+  v.pidfile = vipd::PidfilePath(env.state_dir);
+  v.config = vipd::ConfigPath(env.state_dir);
+  if (!vipd::ConfigFor(d).vips.empty()) v.start = {env.vpcctl, "--state-dir", env.state_dir, "vipd"};
+  v.reload_on_hup = true;
+  v.detach = true;
+  v.log = vipd::LogPath(env.state_dir);
+  v.ready = vipd::SocketPath(env.state_dir);
+  // A socket left by a vipd that died would pass for the new one's before it is ready.
+  v.stale = {v.pidfile, v.ready};
+  v.program = "vpcctl";
+  v.marks = {"vipd", env.state_dir};
+  return v;
+}
 
 plan::DesiredFirewall FirewallPaths(const NodeEnv& env) {
   plan::DesiredFirewall fw;

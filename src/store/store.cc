@@ -309,7 +309,8 @@ Result<model::Fabric> Store::LoadFabric() {
   }
   {
     VPC_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("SELECT vpc_id, vhid, address, nodes, secret, "
-                                             "advert_ms, preempt FROM vip ORDER BY vpc_id, vhid"));
+                                             "advert_ms, preempt, lease_ms, \"check\", witness, "
+                                             "unsafe_two_node FROM vip ORDER BY vpc_id, vhid"));
     while (true) {
       VPC_ASSIGN_OR_RETURN(bool row, s.Step());
       if (!row) break;
@@ -322,6 +323,10 @@ Result<model::Fabric> Store::LoadFabric() {
       v.secret = s.Text(4);
       v.advert_ms = static_cast<int>(s.Int(5));
       v.preempt = s.Int(6) != 0;
+      v.lease_ms = static_cast<int>(s.Int(7));
+      v.check = s.Text(8);
+      v.witness = s.Text(9);
+      v.unsafe_two_node = s.Int(10) != 0;
       f.vpcs[vpc_index.at(s.Int(0))].vips.push_back(std::move(v));
     }
   }
@@ -427,8 +432,9 @@ Status Store::SaveVpc(const model::Vpc& v) {
     VPC_TRY(ins_t.Run());
   }
   VPC_ASSIGN_OR_RETURN(Stmt ins_v, db_.Prepare("INSERT INTO vip (vpc_id, vhid, address, nodes, "
-                                               "secret, advert_ms, preempt) VALUES (?, ?, ?, ?, "
-                                               "?, ?, ?)"));
+                                               "secret, advert_ms, preempt, lease_ms, \"check\", "
+                                               "witness, unsafe_two_node) VALUES (?, ?, ?, ?, "
+                                               "?, ?, ?, ?, ?, ?, ?)"));
   for (const auto& vip : v.vips) {
     ins_v.Reset();
     ins_v.Bind(1, int64_t{v.id})
@@ -437,7 +443,11 @@ Status Store::SaveVpc(const model::Vpc& v) {
         .Bind(4, Join(vip.nodes, ","))
         .Bind(5, vip.secret)
         .Bind(6, int64_t{vip.advert_ms})
-        .Bind(7, int64_t{vip.preempt});
+        .Bind(7, int64_t{vip.preempt})
+        .Bind(8, int64_t{vip.lease_ms})
+        .Bind(9, vip.check)
+        .Bind(10, vip.witness)
+        .Bind(11, int64_t{vip.unsafe_two_node});
     VPC_TRY(ins_v.Run());
   }
   return {};

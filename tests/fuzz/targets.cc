@@ -254,5 +254,8 @@ void KeyReport(std::string_view in) { NodeAnswer<model::KeyReport>(in, fabric::R
 void ImportReport(std::string_view in) {
   NodeAnswer<model::ImportReport>(in, fabric::ReportKind::kImport);
 }
+void VipTakeReport(std::string_view in) {
+  NodeAnswer<model::VipTakeReport>(in, fabric::ReportKind::kVipTake);
+}
 
 }  // namespace vpcctl::fuzz

@@ -24,10 +24,12 @@ void KnownHosts(std::string_view input);
 void WgDump(std::string_view input);
 
 // What a node answers the controller, read as the fan-out reads it (bounded parse, typed report):
-// `apply --local --json`, `status --local --json`, `wg-key --json`, `map import --json`.
+// `apply --local --json`, `status --local --json`, `wg-key --json`, `map import --json`,
+// `vip-take --json`.
 void ApplyReport(std::string_view input);
 void StatusReport(std::string_view input);
 void KeyReport(std::string_view input);
 void ImportReport(std::string_view input);
+void VipTakeReport(std::string_view input);
 
 }  // namespace vpcctl::fuzz

@@ -9,6 +9,7 @@
 #include "vpcctl/base/text.h"
 #include "vpcctl/exec/runner.h"
 #include "vpcctl/fabric/format.h"
+#include "vpcctl/fabric/vip_args.h"
 #include "vpcctl/store/state_dir.h"
 #include "vpcctl/store/store.h"
 
@@ -41,7 +42,10 @@ class Cli : public testing::BinaryTest {
     json j;
     j["generation"] = f->generation;
     for (const auto& n : f->nodes) j["nodes"].push_back(fabric::NodeJson(n));
-    for (const auto& v : f->vpcs) j["vpcs"].push_back(fabric::VpcJson(*f, v));
+    for (const auto& v : f->vpcs) {
+      j["vpcs"].push_back(fabric::VpcJson(*f, v));
+      for (const auto& vip : v.vips) j["vips"].push_back(fabric::VipJson(v, vip, true));
+    }
     return j.dump();
   }
 
@@ -368,7 +372,7 @@ TEST_F(Cli, EncryptedVpcsShowTheirTransportAndKeys) {
   EXPECT_NE(node.find("no key yet"), std::string::npos) << node;
   // The map carries the transport, the addresses and (once reported) public keys only.
   auto map = json::parse(Run({"map", "export"}).out);
-  EXPECT_EQ(map["format"], 2);
+  EXPECT_EQ(map["format"], 3);
   EXPECT_EQ(map["transport"]["port"], 51900);
   EXPECT_EQ(map["vpcs"][0]["encrypted"], true);
 }
@@ -442,6 +446,54 @@ TEST_F(Cli, NodeCommandsWithoutAMap) {
   auto json = Run({"apply", "--local", "--json"});
   EXPECT_EQ(json.exit_code, 0);
   EXPECT_NE(json.out.find("\"no_map\": true"), std::string::npos);
+}
+
+// VIP leases: h2 (FreeBSD, IPv4) witnesses vpc1 over the Linux nodes h1, h3, h4; vpc2 is h3
+// and h4 only.
+TEST_F(Cli, BadVipLeaseSettingsAreRefusedWithNothingChanged) {
+  InitFabric();
+  Ok({"vpc", "init", "vpc1", "--peer-network", "10.100.0.0/24", "--members", "h1,h3,h4"});
+  Ok({"vpc", "init", "vpc2", "--peer-network", "10.200.0.0/24", "--members", "h3,h4"});
+  auto add = [](std::vector<std::string> more) {
+    std::vector<std::string> a = {"vip", "add", "vpc1", "10.100.0.250", "--vhid", "10", "--nodes"};
+    a.insert(a.end(), more.begin(), more.end());
+    return a;
+  };
+  Refused(add({"h1,h3", "--lease", "1399"}), "invalid lease 1399 ms: must be 1400-60000");
+  Refused(add({"h1,h3", "--lease", "60001"}), "invalid lease 60001 ms");
+  Refused(add({"h1,h9"}), "unknown node 'h9'");
+  Refused(add({"h1,h3", "--witness", "h9"}), "unknown witness 'h9'");
+  Refused(add({"h1,h3", "--witness", "h4"}), "witness 'h4' is a member of VPC 'vpc1'");
+  Refused(add({"h1,h3", "--check", "healthcheck --quick"}), "invalid check 'healthcheck --quick'");
+  Refused(add({"h1,h3", "--check", "/nonexistent/healthcheck"}),
+          "'/nonexistent/healthcheck' does not exist on h1");
+  Refused({"vip", "add", "vpc2", "10.200.0.250", "--vhid", "1", "--nodes", "h3,h4"},
+          "--unsafe-two-node");
+  Ok(add({"h1,h3", "--lease", "2000", "--check", "/bin/sh -c exit", "--witness", "h2"}));
+  Refused({"vip", "move", "vpc1", "10", "--to", "h4"}, "node 'h4' is not a candidate");
+  Refused({"vip", "move", "vpc1", "10", "--to", "h9"}, "unknown node 'h9'");
+  Refused({"vip", "set", "vpc1", "10", "--lease", "70000"}, "invalid lease 70000 ms");
+  Refused({"vip", "set", "vpc1", "10", "--witness", "h3"}, "witness 'h3' is a member");
+  Refused({"vip", "set", "vpc1", "10", "--nodes", "h1,h9"}, "unknown node 'h9'");
+  Refused({"vip", "set", "vpc1", "10"}, "nothing to change");
+  Refused({"vpc", "member", "add", "vpc1", "h2"}, "'h2' is the witness of VIP 10.100.0.250");
+  Refused({"node", "remove", "h2"}, "'h2' is the witness of VIP 10.100.0.250");
+  auto vip = json::parse(Run({"vip", "list", "--json"}).out)["vips"][0];
+  EXPECT_EQ(vip["lease_ms"], 2000);
+  EXPECT_EQ(vip["check"], "/bin/sh -c exit");
+  EXPECT_EQ(vip["witness"], "h2");
+  EXPECT_EQ(vip["unsafe_two_node"], false);
+  Ok({"vip", "set", "vpc1", "10.100.0.250", "--lease", "5000", "--no-witness", "--no-preempt"});
+  std::string list = Run({"vip", "list"}).out;
+  for (const char* want : {"LEASE", "CHECK", "WITNESS", "PREEMPT", "5000 ms", "/bin/sh -c exit"}) {
+    EXPECT_NE(list.find(want), std::string::npos) << want << " not in:\n" << list;
+  }
+  Ok({"vip", "add", "vpc2", "10.200.0.250", "--vhid", "1", "--nodes", "h3,h4",
+      "--unsafe-two-node"});
+  auto map = json::parse(Run({"map", "export"}).out);
+  EXPECT_EQ(map["format"], 3);
+  EXPECT_EQ(map["vpcs"][0]["vips"][0]["lease_ms"], 5000);
+  EXPECT_EQ(map["vpcs"][1]["vips"][0]["unsafe_two_node"], true);
 }
 
 }  // namespace

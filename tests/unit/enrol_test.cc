@@ -149,13 +149,7 @@ TEST_F(Enrol, NonRootUsersRunRemoteCommandsThroughSudo) {
 TEST_F(Enrol, CheckRunsInParallelAndReportsPartialFailure) {
   WritePassword("s3cret");
   for (int i = 2; i <= 9; ++i) {
-    std::string ip = "192.0.2." + std::to_string(i);
-    ssh_.AddHost(ip, 22, LinuxHost(kKeyA, ip));
-    TrustOurKey(ip);
-    auto o = Add("h" + std::to_string(i), ip);
-    o.mtu = "1500";
-    Status st = NodeAdd(*ctx_, o);
-    ASSERT_TRUE(st.ok()) << st.error().message;
+    EnrolLinux("h" + std::to_string(i), "192.0.2." + std::to_string(i));
   }
   ssh_.Find("192.0.2.5", 22)->reachable = false;
   NodeCheckOptions check;

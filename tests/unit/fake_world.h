@@ -82,6 +82,28 @@ class FakeWorld : public ::testing::Test {
     return h;
   }
 
+  // Enrols `name`, a Linux host at `ip` answering like a real one (LinuxHost), MTU 1500. Needs
+  // WritePassword first.
+  void EnrolLinux(const std::string& name, const std::string& ip) {
+    ssh_.AddHost(ip, 22, LinuxHost(kKeyA, ip));
+    TrustOurKey(ip);
+    auto o = Add(name, ip);
+    o.mtu = "1500";
+    Status st = NodeAdd(*ctx_, o);
+    ASSERT_TRUE(st.ok()) << st.error().message;
+  }
+
+  // A plain VPC `name` over `members` (a,b,...).
+  void PlainVpc(const std::string& name, const std::string& network, const std::string& members) {
+    VpcInitOptions v;
+    v.name = name;
+    v.peer_network = network;
+    v.members = members;
+    v.plain = true;
+    Status st = VpcInit(*ctx_, v);
+    ASSERT_TRUE(st.ok()) << st.error().message;
+  }
+
   void WritePassword(const std::string& pw) {
     std::ofstream(dir_ + "/pw") << pw << "\n";
   }

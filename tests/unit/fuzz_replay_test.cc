@@ -38,6 +38,7 @@ TEST(FuzzReplay, ApplyReport) { EXPECT_GT(Replay("apply_report", ApplyReport), 0
 TEST(FuzzReplay, StatusReport) { EXPECT_GT(Replay("status_report", StatusReport), 0u); }
 TEST(FuzzReplay, KeyReport) { EXPECT_GT(Replay("key_report", KeyReport), 0u); }
 TEST(FuzzReplay, ImportReport) { EXPECT_GT(Replay("import_report", ImportReport), 0u); }
+TEST(FuzzReplay, VipTakeReport) { EXPECT_GT(Replay("vip_take_report", VipTakeReport), 0u); }
 
 }  // namespace
 }  // namespace vpcctl::fuzz

@@ -11,6 +11,7 @@
 #include "vpcctl/platform/driver.h"
 #include "vpcctl/platform/freebsd.h"
 #include "vpcctl/platform/linux.h"
+#include "vpcctl/vipd/config.h"
 
 #include <algorithm>
 
@@ -232,6 +233,7 @@ model::Fabric WithVips() {
   auto st = alloc::AddVip(f, vip);
   EXPECT_TRUE(st.ok()) << st.error().message;
   vip.vpc = "vpc2";
+  vip.unsafe_two_node = true;  // vpc2 and vpc3 have two members and no witness
   vip.address = "fd00:20::250";
   vip.vhid = 20;
   vip.nodes = {"h4", "h2"};
@@ -257,26 +259,41 @@ std::string PlanWithVips(const model::Fabric& f, const std::string& node, const 
   return RenderScript(d, show_secrets ? *steps : plan::Redacted(*steps));
 }
 
-TEST(GoldenVip, KeepalivedConfiguration) {
+TEST(GoldenVip, VipdConfiguration) {
   model::Fabric f = WithVips();
   auto desired = plan::DesiredFor(f, "h1");
   ASSERT_TRUE(desired.ok());
-  testing::ExpectGolden("linux/h1.keepalived.conf",
-                        RenderKeepalivedConf(*desired, NodeEnv{"/usr/local/sbin/vpcctl",
-                                                              "/var/lib/vpcctl"}));
+  NodeEnv env{"/usr/local/sbin/vpcctl", "/var/lib/vpcctl"};
+  plan::DesiredFile file = VipdConfigFile(*desired, env);
+  EXPECT_EQ(file.path, "/var/lib/vpcctl/vipd.json");
+  EXPECT_EQ(file.mode, 0600u) << "it holds the VIP secrets";
+  testing::ExpectGolden("linux/h1.vipd.json", file.content);
+  auto parsed = vipd::ParseConfig(file.content);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_EQ(vipd::ConfigToJson(*parsed), file.content);
+  plan::DesiredDaemon d = VipdDaemon(*desired, env);
+  EXPECT_EQ(d.start, (Argv{"/usr/local/sbin/vpcctl", "--state-dir", "/var/lib/vpcctl", "vipd"}));
+  EXPECT_TRUE(d.detach);
+  EXPECT_EQ(d.ready, "/var/lib/vpcctl/vipd.sock");
   auto none = plan::DesiredFor(testing::SampleFabric(), "h1");
-  EXPECT_EQ(RenderKeepalivedConf(*none, NodeEnv{}), "");
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(VipdConfigFile(*none, env).content, "") << "no VIP: no vipd";
+  EXPECT_TRUE(VipdDaemon(*none, env).start.empty());
 }
 
-TEST(GoldenVip, KeepalivedPrioritiesFollowTheNodeOrder) {
+TEST(GoldenVip, KeepalivedIsRetired) {
   model::Fabric f = WithVips();
-  std::string h3 = RenderKeepalivedConf(*plan::DesiredFor(f, "h3"), NodeEnv{"v", "/s"});
-  std::string h1 = RenderKeepalivedConf(*plan::DesiredFor(f, "h1"), NodeEnv{"v", "/s"});
-  EXPECT_NE(h3.find("priority 200\n"), std::string::npos);
-  EXPECT_NE(h1.find("priority 190\n"), std::string::npos);
-  EXPECT_NE(h1.find("unicast_peer {\n    10.100.0.3\n  }"), std::string::npos);
-  EXPECT_NE(h1.find("track_script"), std::string::npos) << "vpc1 has 3 members: quorum applies";
-  EXPECT_EQ(h1.find("s3cret"), std::string::npos) << "VRRPv3 carries no secret";
+  plan::Desired d = *plan::DesiredFor(f, "h1");
+  DriverFor(model::Platform::kLinux).AddNodeSetup(d, NodeEnv{"v", "/s"});
+  bool file = false, daemon = false;
+  for (const auto& x : d.files) {
+    if (x.path == "/s/keepalived.conf") file = x.content.empty();
+  }
+  for (const auto& x : d.daemons) {
+    if (x.name == "keepalived") daemon = x.start.empty() && x.pidfile == "/s/keepalived.pid";
+  }
+  EXPECT_TRUE(file) << "an upgraded node's keepalived.conf is removed";
+  EXPECT_TRUE(daemon) << "an upgraded node's keepalived is stopped";
 }
 
 TEST(GoldenVip, FreeBsdPlansWithCarp) {
@@ -300,7 +317,7 @@ TEST(GoldenVip, FreeBsdRcConfWithCarp) {
   }
 }
 
-TEST(GoldenVip, LinuxPlanStartsKeepalived) {
+TEST(GoldenVip, LinuxPlanStartsVipd) {
   model::Fabric f = WithVips();
   testing::ExpectGolden("linux/vpc1-h3.vips.plan", PlanWithVips(f, "h3", "vpc1", false));
 }
@@ -447,6 +464,160 @@ TEST(LinuxRps, MaskCoversEveryCpuIn32BitGroups) {
   EXPECT_EQ(RpsMask(36), "f,ffffffff");
   EXPECT_EQ(RpsMask(64), "ffffffff,ffffffff");
   EXPECT_EQ(RpsMask(0), "1");
+}
+
+}  // namespace
+}  // namespace vpcctl::platform
+
+namespace vpcctl::platform {
+namespace {
+
+// FreeBSD VIPs under the lease: CARP carries the address, vipd (under daemon(8)) decides.
+NodeEnv FreeBsdEnv() { return NodeEnv{"/usr/local/sbin/vpcctl", "/var/db/vpcctl"}; }
+
+std::string ScriptFor(plan::Desired d) {
+  FreeBsdDriver fb;
+  d.platform = model::Platform::kFreeBSD;
+  fb.AddNodeSetup(d, FreeBsdEnv());
+  auto steps = plan::Diff(d, plan::Observed{});
+  EXPECT_TRUE(steps.ok()) << steps.error().message;
+  return RenderScript(fb, plan::Redacted(*steps));
+}
+
+// A VIP of vpc1 for which this node is an acceptor only (not among the candidates).
+plan::DesiredVip AcceptorOnly() {
+  plan::DesiredVip v;
+  v.address = testing::Ip("10.100.0.250");
+  v.vhid = 10;
+  v.rank = -1;
+  v.advert_ms = 1000;
+  v.secret = "s3cretS3cret";
+  v.local = testing::Ip("10.100.0.2");
+  v.acceptors = 3;
+  return v;
+}
+
+TEST(GoldenVipLease, CarpStateCommandsAndTheSupervisedDaemon) {
+  std::string out = "# vipd acquires the lease of vhid 20 on vpc2, then loses it\n";
+  out += ShellLine(CarpStateCommand("vpc2", 20, true)) + "\n";
+  out += ShellLine(CarpStateCommand("vpc2", 20, false)) + "\n";
+  out += "# vipd starts (or restarts) on a node with vhid 30 on vpc3: BACKUP first\n";
+  out += ShellLine(CarpStateCommand("vpc3", 30, false)) + "\n";
+  out += "# apply starts vipd under daemon(8)\n";
+  out += ShellLine(SupervisedVipd({"/usr/local/sbin/vpcctl", "--state-dir", "/var/db/vpcctl", "vipd"},
+                                  "/var/db/vpcctl/vipd.pid", "/var/db/vpcctl")) +
+         "\n";
+  testing::ExpectGolden("freebsd/carp-state.sh", out);
+  EXPECT_EQ(CarpStateCommand("vpc1", 7, true),
+            (Argv{"ifconfig", "vpc1", "vhid", "7", "advskew", "0", "state", "master"}));
+  EXPECT_EQ(CarpStateCommand("vpc1", 7, false),
+            (Argv{"ifconfig", "vpc1", "vhid", "7", "advskew", "240", "state", "backup"}));
+  EXPECT_EQ(VipdSupervisorPidfile("/s"), "/s/vipd-daemon.pid");
+}
+
+TEST(GoldenVipLease, CandidatesGetCarpThatPrefersNoNodeAndVipdUnderDaemon) {
+  model::Fabric f = WithVips();
+  auto desired = plan::DesiredFor(f, "h2", "vpc2");
+  ASSERT_TRUE(desired.ok());
+  std::string plan = ScriptFor(*desired);
+  EXPECT_NE(plan.find("ifconfig vpc2 inet6 vhid 20 advbase 1 advskew 240 pass '(redacted)' alias "
+                      "fd00:20::250/128\n"),
+            std::string::npos)
+      << plan;
+  // CARP's host-wide preemption is not vpcctl's any more; the lease decides.
+  EXPECT_EQ(plan.find("net.inet.carp.preempt"), std::string::npos);
+  EXPECT_NE(plan.find("daemon -f -r -S -T vpcctl-vipd -P /var/db/vpcctl/vipd-daemon.pid -p "
+                      "/var/db/vpcctl/vipd.pid /usr/local/sbin/vpcctl --state-dir /var/db/vpcctl "
+                      "vipd\n"),
+            std::string::npos)
+      << plan;
+  EXPECT_NE(plan.find("# write /var/db/vpcctl/vipd.json"), std::string::npos);
+  EXPECT_EQ(plan.find("vip-watch"), std::string::npos) << "never started again";
+  EXPECT_NE(plan.find("match \"subsystem\"\t\"[0-9]+@(vpc2)\";"), std::string::npos);
+  // Every node's VIP setup names the same vipd: the pid file daemon(8) writes for vipd itself.
+  plan::Desired d = *desired;
+  FreeBsdDriver().AddNodeSetup(d, FreeBsdEnv());
+  const plan::DesiredDaemon* vipd = nullptr;
+  const plan::DesiredDaemon* watch = nullptr;
+  for (const auto& dm : d.daemons) {
+    if (dm.name == "vipd") vipd = &dm;
+    if (dm.name == "vip-watch") watch = &dm;
+  }
+  ASSERT_TRUE(vipd && watch);
+  EXPECT_EQ(vipd->pidfile, "/var/db/vpcctl/vipd.pid");
+  EXPECT_EQ(vipd->program, "vpcctl");
+  EXPECT_NE(std::find(vipd->marks.begin(), vipd->marks.end(), "/var/db/vpcctl"), vipd->marks.end());
+  EXPECT_NE(std::find(vipd->marks.begin(), vipd->marks.end(), "vipd"), vipd->marks.end());
+  EXPECT_TRUE(vipd->reload_on_hup);
+  EXPECT_FALSE(vipd->detach) << "daemon(8) detaches it";
+  EXPECT_TRUE(vipd->stale.empty()) << "daemon(8)'s locked pid files are never removed";
+  EXPECT_TRUE(watch->start.empty()) << "vip-watch is only ever stopped";
+  auto config = std::find_if(d.files.begin(), d.files.end(),
+                             [](const auto& f) { return f.path == "/var/db/vpcctl/vipd.json"; });
+  ASSERT_NE(config, d.files.end());
+  EXPECT_EQ(config->mode, 0600u) << "it holds the VIP secrets";
+  EXPECT_FALSE(config->content.empty());
+}
+
+TEST(GoldenVipLease, AnAcceptorOnlyMemberRunsVipdWithoutCarp) {
+  auto desired = plan::DesiredFor(testing::SampleFabric(), "h2", "vpc1");
+  ASSERT_TRUE(desired.ok());
+  desired->vpcs[0].vips = {AcceptorOnly()};
+  std::string plan = ScriptFor(*desired);
+  testing::ExpectGolden("freebsd/vpc1-h2.acceptor.plan", plan);
+  EXPECT_EQ(plan.find("vhid"), std::string::npos) << "no CARP address";
+  EXPECT_EQ(plan.find("devd"), std::string::npos) << "no CARP state to follow";
+  EXPECT_NE(plan.find("vpcctl-vipd"), std::string::npos);
+  EXPECT_NE(plan.find("block drop in quick on ! vpc1 proto udp to 10.100.0.0/24 port 4797\n"),
+            std::string::npos);
+  EXPECT_NE(plan.find("block drop in quick proto udp from ! <vpcctl_nodes> to ! <vpcctl_overlay> "
+                      "port 4797\n"),
+            std::string::npos);
+  EXPECT_EQ(RenderRcConf(*desired, true).find("vhid"), std::string::npos);
+}
+
+TEST(GoldenVipLease, AWitnessOutsideEveryVpcRunsVipdBehindTheFirewall) {
+  model::Fabric f = testing::SampleFabric();
+  plan::Desired d;
+  d.node = "h4";
+  for (const auto& n : f.nodes) {
+    for (const auto* a : {&n.underlay4, &n.underlay6})
+      if (*a) d.fabric_underlays.push_back(**a);
+  }
+  plan::DesiredVip v = AcceptorOnly();
+  v.local = testing::Ip("192.0.2.4");
+  d.witness_vips.push_back(plan::Desired::WitnessVip{"vpc1", v});
+  std::string plan = ScriptFor(d);
+  testing::ExpectGolden("freebsd/witness-h4.plan", plan);
+  EXPECT_NE(plan.find("block drop in quick proto udp from ! <vpcctl_nodes> to any port 4797\n"),
+            std::string::npos);
+  EXPECT_EQ(plan.find("proto carp"), std::string::npos) << "no VPC: no CARP rule";
+  EXPECT_EQ(plan.find("vhid"), std::string::npos);
+  EXPECT_NE(plan.find("vpcctl-vipd"), std::string::npos);
+}
+
+TEST(GoldenVipLease, ANodeWithoutVipsStopsTheVipMachinery) {
+  plan::Desired d = *plan::DesiredFor(testing::SampleFabric(), "h2", "vpc1");
+  FreeBsdDriver().AddNodeSetup(d, FreeBsdEnv());
+  plan::Observed o;
+  o.daemons["vipd"] = true;
+  o.daemons["vip-watch"] = true;
+  o.files["/var/db/vpcctl/vipd.json"] = "{}";
+  o.files[kDevdConf] = "old";
+  auto steps = plan::Diff(d, o);
+  ASSERT_TRUE(steps.ok());
+  std::vector<std::string> seen;
+  for (const auto& s : *steps) {
+    if (s.action == plan::Action::kStopDaemon || s.action == plan::Action::kRemoveFile) {
+      seen.push_back(plan::Describe(s));
+    }
+  }
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, (std::vector<std::string>{"remove /usr/local/etc/devd/vpcctl.conf [no VIP left]",
+                                            "remove /var/db/vpcctl/vipd.json [no VIP left]",
+                                            "stop vip-watch [no VIP left]",
+                                            "stop vipd [no VIP left]"}));
+  EXPECT_EQ(RenderPfAnchor(d).find("4797"), std::string::npos) << "no vipd: no lease rules";
 }
 
 }  // namespace

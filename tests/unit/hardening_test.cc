@@ -34,8 +34,8 @@ TEST_F(Hardening, NoCommandPrintsASecretOrKeyMaterialUnlessAsked) {
   std::ofstream(dir_ + "/s2") << bsd_secret << "\n";
   Ok({"vip", "add", "vpc1", "10.100.0.250", "--vhid", "10", "--nodes", "h1,h3", "--password-file",
       dir_ + "/s1"});
-  Ok({"vip", "add", "vpc2", "10.200.0.250", "--vhid", "20", "--nodes", "h2,h4", "--password-file",
-      dir_ + "/s2"});
+  Ok({"vip", "add", "vpc2", "10.200.0.250", "--vhid", "20", "--nodes", "h2,h4",
+      "--unsafe-two-node", "--password-file", dir_ + "/s2"});
   auto key = store::ReadFile(state_ + "/id_ed25519");
   ASSERT_TRUE(key.ok());
   std::vector<std::string> key_lines;

@@ -269,22 +269,9 @@ class Hostile : public FakeWorld {
   void SetUp() override {
     FakeWorld::SetUp();
     WritePassword("s3cret");
-    for (const char* ip : {"192.0.2.2", "192.0.2.3"}) {
-      ssh_.AddHost(ip, 22, LinuxHost(kKeyA, ip));
-      TrustOurKey(ip);
-    }
-    for (const auto& [name, ip] : {std::pair{"h2", "192.0.2.2"}, std::pair{"h3", "192.0.2.3"}}) {
-      auto o = Add(name, ip);
-      o.mtu = "1500";
-      Status st = NodeAdd(*ctx_, o);
-      ASSERT_TRUE(st.ok()) << st.error().message;
-    }
-    VpcInitOptions v;
-    v.name = "vpc1";
-    v.peer_network = "10.10.0.0/24";
-    v.members = "h2,h3";
-    v.plain = true;
-    ASSERT_TRUE(VpcInit(*ctx_, v).ok());
+    EnrolLinux("h2", "192.0.2.2");
+    EnrolLinux("h3", "192.0.2.3");
+    PlainVpc("vpc1", "10.10.0.0/24", "h2,h3");
     other = [this](const std::string& ip, const std::string& line, const std::string& input) {
       std::string node = "h" + ip.substr(ip.rfind('.') + 1);
       inputs_[node] = input;
@@ -344,37 +331,48 @@ TEST_F(Hostile, DeployJsonStaysValidUtf8) {
   EXPECT_EQ(j["nodes"][1]["error"], "exit 1: \xef\xbf\xbd\xef\xbf\xbd bad");
 }
 
-TEST_F(Hostile, EachNodeGetsOnlyTheSecretsOfItsVipGroups) {
-  // h4 joins vpc1 outside the VIP's group.
-  ssh_.AddHost("192.0.2.4", 22, LinuxHost(kKeyA, "192.0.2.4"));
-  TrustOurKey("192.0.2.4");
-  auto o = Add("h4", "192.0.2.4");
-  o.mtu = "1500";
-  ASSERT_TRUE(NodeAdd(*ctx_, o).ok());
-  ASSERT_TRUE(VpcMemberAdd(*ctx_, "vpc1", "h4").ok());
+TEST_F(Hostile, EachNodeGetsOnlyTheSecretsOfTheLeasesItTakesPartIn) {
+  // vpc1 is h2 and h3; h4 witnesses its VIP from outside; h5 shares vpc2 with h4 only.
+  EnrolLinux("h4", "192.0.2.4");
+  EnrolLinux("h5", "192.0.2.5");
+  PlainVpc("vpc2", "10.20.0.0/24", "h4,h5");
   std::ofstream(dir_ + "/vip.secret") << "Sup3rS3cret\n";
   VipAddOptions v;
   v.vpc = "vpc1";
   v.address = "10.10.0.100";
   v.vhid = "1";
   v.nodes = "h2,h3";
+  v.witness = "h4";
   v.password_file = dir_ + "/vip.secret";
   ASSERT_TRUE(VipAdd(*ctx_, v).ok());
   DeployOptions d;
   Status st = Deploy(*ctx_, d);
   ASSERT_TRUE(st.ok()) << st.error().message;
-  EXPECT_NE(inputs_["h2"].find("Sup3rS3cret"), std::string::npos);
-  EXPECT_NE(inputs_["h3"].find("Sup3rS3cret"), std::string::npos);
-  EXPECT_EQ(inputs_["h4"].find("Sup3rS3cret"), std::string::npos);
-  // h4's map parses, withholds the secret, and h4 builds its part of it.
-  auto map = model::ParseMap(inputs_["h4"]);
+  for (const char* n : {"h2", "h3", "h4"}) {
+    EXPECT_NE(inputs_[n].find("Sup3rS3cret"), std::string::npos) << n;
+  }
+  ASSERT_FALSE(inputs_["h5"].empty()) << "h5 was deployed (vpc2)";
+  EXPECT_EQ(inputs_["h5"].find("Sup3rS3cret"), std::string::npos);
+  // h5's map parses, withholds the secret, and h5 builds its part of it.
+  auto map = model::ParseMap(inputs_["h5"]);
   ASSERT_TRUE(map.ok()) << map.error().message;
-  EXPECT_TRUE(map->fabric.vpcs[0].vips[0].secret.empty());
-  EXPECT_TRUE(plan::DesiredFor(map->fabric, "h4").ok());
-  // A map that withholds the secret from a member of the group is refused by that member.
-  auto desired = plan::DesiredFor(map->fabric, "h2");
-  ASSERT_FALSE(desired.ok());
-  EXPECT_NE(desired.error().message.find("withholds its secret from h2"), std::string::npos);
+  EXPECT_TRUE(map->fabric.FindVpc("vpc1")->vips[0].secret.empty());
+  EXPECT_TRUE(plan::DesiredFor(map->fabric, "h5").ok());
+  // A map that withholds the secret from a node of the lease is refused by that node.
+  for (const char* n : {"h2", "h4"}) {
+    auto desired = plan::DesiredFor(map->fabric, n);
+    ASSERT_FALSE(desired.ok()) << n;
+    EXPECT_NE(desired.error().message.find(std::string("withholds its secret from ") + n),
+              std::string::npos)
+        << desired.error().message;
+  }
+  // The witness's own map gives it its part of the lease.
+  auto witness = model::ParseMap(inputs_["h4"]);
+  ASSERT_TRUE(witness.ok()) << witness.error().message;
+  auto part = plan::DesiredFor(witness->fabric, "h4");
+  ASSERT_TRUE(part.ok()) << part.error().message;
+  ASSERT_EQ(part->witness_vips.size(), 1u);
+  EXPECT_EQ(part->witness_vips[0].vip.secret, "Sup3rS3cret");
 }
 
 // --- enrolment through a relay ---------------------------------------------------------------

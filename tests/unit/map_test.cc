@@ -66,7 +66,8 @@ TEST(Map, RefusesEveryBrokenInvariantNamingTheField) {
     std::function<void(json&)> edit;
   };
   std::vector<Case> cases = {
-      {"format 3", [](json& j) { j["format"] = 3; }},
+      {"format 4", [](json& j) { j["format"] = 4; }},
+      {"format 0", [](json& j) { j["format"] = 0; }},
       {"map.fabric", [](json& j) { j["fabric"] = "nothex"; }},
       {"map.generation", [](json& j) { j["generation"] = -1; }},
       {"map.'surprise' is not a field", [](json& j) { j["surprise"] = 1; }},

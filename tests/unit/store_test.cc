@@ -24,6 +24,19 @@ class StoreTest : public ::testing::Test {
     path_ = dir_ + "/vpcctl.db";
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
+  // Creates the database with the fabric's nodes and its first VPC, in one transaction.
+  void SaveFirstVpc(const model::Fabric& f, bool bump_generation) {
+    auto s = Store::Open(path_, true, nullptr);
+    ASSERT_TRUE(s.ok());
+    Transaction tx(**s);
+    ASSERT_TRUE(tx.Begin().ok());
+    for (const auto& n : f.nodes) ASSERT_TRUE((*s)->SaveNode(n).ok());
+    ASSERT_TRUE((*s)->SaveVpc(f.vpcs[0]).ok());
+    if (bump_generation) {
+      ASSERT_TRUE((*s)->BumpGeneration().ok());
+    }
+    ASSERT_TRUE(tx.Commit().ok());
+  }
   std::string dir_;
   std::string path_;
 };
@@ -41,16 +54,7 @@ TEST_F(StoreTest, MigratesFromEmptyAndSetsIdentity) {
 
 TEST_F(StoreTest, ReopensAndKeepsTheFabric) {
   model::Fabric f = testing::SampleFabric();
-  {
-    auto s = Store::Open(path_, true, nullptr);
-    ASSERT_TRUE(s.ok());
-    Transaction tx(**s);
-    ASSERT_TRUE(tx.Begin().ok());
-    for (const auto& n : f.nodes) ASSERT_TRUE((*s)->SaveNode(n).ok());
-    ASSERT_TRUE((*s)->SaveVpc(f.vpcs[0]).ok());
-    ASSERT_TRUE((*s)->BumpGeneration().ok());
-    ASSERT_TRUE(tx.Commit().ok());
-  }
+  ASSERT_NO_FATAL_FAILURE(SaveFirstVpc(f, true));
   auto s = Store::Open(path_, false, nullptr);
   ASSERT_TRUE(s.ok()) << s.error().message;
   auto loaded = (*s)->LoadFabric();
@@ -72,6 +76,75 @@ TEST_F(StoreTest, ReopensAndKeepsTheFabric) {
     EXPECT_EQ(v.members[i].overlay, f.vpcs[0].members[i].overlay);
   }
   EXPECT_EQ(v.mtu, 1430);
+}
+
+TEST_F(StoreTest, KeepsTheLeaseSettingsOfVips) {
+  model::Fabric f = testing::SampleFabric();
+  f.nodes.push_back(testing::MakeNode("h5", model::Platform::kLinux, "192.0.2.5", ""));
+  auto with = testing::MakeVipSpec("vpc1", "10.100.0.250", 10, {"h3", "h1"});
+  with.lease_ms = 2500;
+  with.check = "/usr/local/bin/healthy --port 80";
+  with.witness = "h5";
+  ASSERT_TRUE(alloc::AddVip(f, with).ok());
+  auto plain = testing::MakeVipSpec("vpc1", "10.100.0.251", 11, {"h1", "h3"});
+  ASSERT_TRUE(alloc::AddVip(f, plain).ok());
+  ASSERT_NO_FATAL_FAILURE(SaveFirstVpc(f, false));
+  auto s = Store::Open(path_, false, nullptr);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  auto loaded = (*s)->LoadFabric();
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  const auto& vips = loaded->vpcs.at(0).vips;
+  ASSERT_EQ(vips.size(), 2u);
+  EXPECT_EQ(vips[0].lease_ms, 2500);
+  EXPECT_EQ(vips[0].check, "/usr/local/bin/healthy --port 80");
+  EXPECT_EQ(vips[0].witness, "h5");
+  EXPECT_FALSE(vips[0].unsafe_two_node);
+  EXPECT_EQ(vips[1].lease_ms, model::kDefaultLeaseMs);
+  EXPECT_EQ(vips[1].check, "");
+  EXPECT_EQ(vips[1].witness, "");
+  // The database refuses a lease out of bounds whatever writes it.
+  EXPECT_FALSE((*s)->db().Exec("UPDATE vip SET lease_ms = 1000 WHERE vhid = 10").ok());
+}
+
+// A database of schema 5 (before leases) with a VIP in a two-member VPC and one in a three-member
+// VPC: migrated, the first is unsafe_two_node (what it was), the second keeps the defaults.
+TEST_F(StoreTest, MigratesVipsToLeasesKeepingTwoMemberGroupsAsTheyWere) {
+  {
+    auto db = Db::Open(path_, true);
+    ASSERT_TRUE(db.ok());
+    for (size_t i = 0; i < 5; ++i) ASSERT_TRUE(db->Exec(Migrations()[i].sql).ok()) << i;
+    ASSERT_TRUE(db->Exec("PRAGMA application_id = " + std::to_string(kApplicationId) +
+                         "; PRAGMA user_version = 5")
+                    .ok());
+    ASSERT_TRUE(db->Exec(R"(
+      INSERT INTO node (id, name, ssh_host, ssh_port, ssh_user, underlay4, platform, mtu)
+        VALUES (1, 'h1', '192.0.2.1', 22, 'root', '192.0.2.1', 'linux', 1500),
+               (2, 'h2', '192.0.2.2', 22, 'root', '192.0.2.2', 'linux', 1500),
+               (3, 'h3', '192.0.2.3', 22, 'root', '192.0.2.3', 'linux', 1500);
+      INSERT INTO vpc (id, name, peer_network, family, mtu, port)
+        VALUES (1, 'two', '10.1.0.0/24', 'auto', 1450, 4789),
+               (2, 'three', '10.2.0.0/24', 'auto', 1450, 4789);
+      INSERT INTO member VALUES (1, 1, 0, '10.1.0.1'), (1, 2, 1, '10.1.0.2'),
+                                (2, 1, 0, '10.2.0.1'), (2, 2, 1, '10.2.0.2'), (2, 3, 2, '10.2.0.3');
+      INSERT INTO vip (vpc_id, vhid, address, nodes, secret, advert_ms, preempt)
+        VALUES (1, 1, '10.1.0.100', 'h1,h2', 'secret1', 100, 1),
+               (2, 1, '10.2.0.100', 'h1,h2', 'secret2', 100, 1);
+    )").ok());
+  }
+  auto s = Store::Open(path_, false, nullptr);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ((*s)->schema_version(), static_cast<int64_t>(Migrations().size()));
+  auto f = (*s)->LoadFabric();
+  ASSERT_TRUE(f.ok()) << f.error().message;
+  const model::Vip& two = f->FindVpc("two")->vips.at(0);
+  const model::Vip& three = f->FindVpc("three")->vips.at(0);
+  EXPECT_TRUE(two.unsafe_two_node);
+  EXPECT_FALSE(three.unsafe_two_node);
+  for (const auto* v : {&two, &three}) {
+    EXPECT_EQ(v->lease_ms, model::kDefaultLeaseMs);
+    EXPECT_EQ(v->check, "");
+    EXPECT_EQ(v->witness, "");
+  }
 }
 
 TEST_F(StoreTest, RollbackLeavesNothing) {

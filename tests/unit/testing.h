@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "vpcctl/alloc/alloc.h"
+#include "vpcctl/alloc/vip.h"
 #include "vpcctl/base/text.h"
 #include "vpcctl/exec/runner.h"
 #include "vpcctl/model/fabric.h"
@@ -69,6 +70,18 @@ inline model::Fabric SampleFabric() {
   auto st = alloc::CreateVpc(f, spec, 1);
   EXPECT_TRUE(st.ok()) << st.error().message;
   return f;
+}
+
+// A VIP of `vpc` on `nodes` (preferred first) with the secret "secret1" and the defaults.
+inline alloc::VipSpec MakeVipSpec(const std::string& vpc, const std::string& address, int vhid,
+                                  std::vector<std::string> nodes) {
+  alloc::VipSpec s;
+  s.vpc = vpc;
+  s.address = address;
+  s.vhid = vhid;
+  s.nodes = std::move(nodes);
+  s.secret = "secret1";
+  return s;
 }
 
 inline std::string DataPath(const std::string& rel) { return std::string(VPCCTL_TEST_DATA) + "/" + rel; }

@@ -23,13 +23,7 @@ namespace vpcctl {
 namespace {
 
 alloc::VipSpec Spec(const std::string& addr, int vhid, std::vector<std::string> nodes) {
-  alloc::VipSpec s;
-  s.vpc = "vpc1";
-  s.address = addr;
-  s.vhid = vhid;
-  s.nodes = std::move(nodes);
-  s.secret = "secret1";
-  return s;
+  return testing::MakeVipSpec("vpc1", addr, vhid, std::move(nodes));
 }
 
 std::string AddError(model::Fabric& f, const alloc::VipSpec& s) {
@@ -97,6 +91,7 @@ TEST(VipAlloc, FreeBsdGroupsAdvertiseInSecondsWithHostWidePreempt) {
   ASSERT_TRUE(alloc::CreateVpc(f, vpc, 2).ok());
   auto s = Spec("10.20.0.250", 1, {"h2", "h4"});
   s.vpc = "vpc2";
+  s.unsafe_two_node = true;  // two members, no witness
   s.advert_ms = 100;
   EXPECT_NE(AddError(f, s).find("whole seconds"), std::string::npos);
   s.advert_ms.reset();
@@ -104,6 +99,7 @@ TEST(VipAlloc, FreeBsdGroupsAdvertiseInSecondsWithHostWidePreempt) {
   EXPECT_EQ(f.FindVpc("vpc2")->FindVip(1)->advert_ms, 1000);
   auto nopre = Spec("10.20.0.251", 2, {"h4", "h2"});
   nopre.vpc = "vpc2";
+  nopre.unsafe_two_node = true;
   nopre.preempt = false;
   EXPECT_NE(AddError(f, nopre).find("host-wide"), std::string::npos);
 }
@@ -160,10 +156,26 @@ TEST(CarpProbe, ParsesCarpAddressesAndDiffsThem) {
   auto same = plan::Diff(d, o);
   ASSERT_TRUE(same.ok()) << same.error().message;
   EXPECT_EQ(count(plan::Action::kAddVip, *same), 0);
-  d.vpcs[0].vips[0].rank = 1;  // wants advskew 10: replace
+  // The skew is vipd's to switch: the holder's (0) and a backup's (240) are both ours.
+  o.interfaces[0].vips[0].advskew = plan::kCarpBackupSkew;
+  auto backup = plan::Diff(d, o);
+  ASSERT_TRUE(backup.ok());
+  EXPECT_EQ(count(plan::Action::kAddVip, *backup), 0);
+  EXPECT_EQ(count(plan::Action::kRemoveVip, *backup), 0);
+  o.interfaces[0].vips[0].advskew = 10;  // an older vpcctl's second node, or set by hand: replace
   auto changed = plan::Diff(d, o);
   EXPECT_EQ(count(plan::Action::kRemoveVip, *changed), 1);
   EXPECT_EQ(count(plan::Action::kAddVip, *changed), 1);
+  auto add = std::find_if(changed->begin(), changed->end(),
+                          [](const auto& s) { return s.action == plan::Action::kAddVip; });
+  EXPECT_NE(ShellLine(platform::FreeBsdDriver().Render(*add).back()).find("advskew 240"),
+            std::string::npos);
+  o.interfaces[0].vips[0].advskew = 0;
+  d.vpcs[0].vips[0].rank = -1;  // an acceptor only now: its CARP address goes
+  auto acceptor = plan::Diff(d, o);
+  EXPECT_EQ(count(plan::Action::kRemoveVip, *acceptor), 1);
+  EXPECT_EQ(count(plan::Action::kAddVip, *acceptor), 0);
+  d.vpcs[0].vips[0].rank = 0;
   d.vpcs[0].vips.clear();  // no longer wanted
   auto gone = plan::Diff(d, o);
   EXPECT_EQ(count(plan::Action::kRemoveVip, *gone), 1);

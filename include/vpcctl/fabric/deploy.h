@@ -8,6 +8,7 @@
 
 #include "vpcctl/base/result.h"
 #include "vpcctl/fabric/context.h"
+#include "vpcctl/fabric/remote.h"
 
 namespace vpcctl::fabric {
 
@@ -21,6 +22,9 @@ struct FanOutOptions {
   // clean-up records are written).
   std::string kill_at;
 };
+
+// The fan-out limits the options give (exit 2 naming a bad value).
+Result<FanOutLimits> ParseFanOutLimits(const FanOutOptions& o);
 
 struct DeployOptions : FanOutOptions {
   std::string vpc;  // empty: every VPC (`vpcctl deploy`)

@@ -58,7 +58,7 @@ struct FanOutLimits {
 };
 
 // Which report the node-side command prints (model/reports.h).
-enum class ReportKind { kApply, kStatus, kKey, kImport };
+enum class ReportKind { kApply, kStatus, kKey, kImport, kVipTake };
 
 // What one node answered, as its typed report, or why it could not. A report that does not
 // validate, an answer past the output cap, anything that went wrong reading it: that node's error,
@@ -67,7 +67,7 @@ struct Answer {
   std::string node;
   bool reached = false;
   std::variant<std::monostate, model::ApplyReport, model::StatusReport, model::KeyReport,
-               model::ImportReport>
+               model::ImportReport, model::VipTakeReport>
       report;
   std::string error;  // empty on success; always printable (made so from what the node sent)
   double ms = 0;

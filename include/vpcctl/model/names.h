@@ -21,6 +21,14 @@ Status ValidateHost(std::string_view host);
 // A VIP secret: 1-19 characters from [A-Za-z0-9._+=@%^,:/-] (it appears in ifconfig arguments and
 // in rc.conf, which network.subr evaluates).
 Status ValidateSecret(const std::string& secret);
+// A VIP's lease: model::kMinLeaseMs-kMaxLeaseMs milliseconds (the kernel's address lifetimes count
+// whole seconds: see fabric.h).
+Status ValidateLease(int lease_ms);
+// A VIP's service check: a program given by its absolute path, then its arguments, separated by
+// blanks (run without a shell); printable ASCII only, at most model::kMaxCheck characters.
+Status ValidateCheck(std::string_view check);
+// The program of a valid check (its first word).
+std::string_view CheckProgram(std::string_view check);
 // A TCP/UDP port 1-65535 given as text.
 Status ValidatePortText(std::string_view text);
 

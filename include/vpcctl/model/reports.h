@@ -151,6 +151,18 @@ struct ImportReport {
   bool operator==(const ImportReport&) const = default;
 };
 
+// `vip-take VPC VHID --json`: the node took the VIP's lease over (the node side of `vip move`).
+struct VipTakeReport {
+  std::string vpc;
+  int vhid = 0;
+  std::string holder;  // the node now holding the lease: the one that ran vip-take
+  int64_t took_ms = 0;  // from asking the old holder to holding the lease
+
+  nlohmann::json ToJson() const;
+  static Result<VipTakeReport> FromJson(const nlohmann::json& j);
+  bool operator==(const VipTakeReport&) const = default;
+};
+
 // Reads a report from a node's output text: bounded parse (model::kMaxJsonDepth), then FromJson.
 template <class Report>
 Result<Report> ParseReport(std::string_view text);

@@ -91,6 +91,7 @@ class MacAddress {
   bool IsMulticast() const { return (bytes_[0] & 1) != 0; }
   bool IsZero() const;
   std::string ToString() const;
+  const std::array<uint8_t, 6>& bytes() const { return bytes_; }
   auto operator<=>(const MacAddress&) const = default;
 
  private:

@@ -65,8 +65,13 @@ struct Step {
   std::string reason;       // why the step is needed ("missing", "mtu 1500, want 1450")
 };
 
-// CARP advskew of the n-th node of a VIP group (0 for the preferred master).
-int AdvSkew(int rank);
+// CARP under the lease (FreeBSD). Every candidate's vhid is added with kCarpBackupSkew, CARP's
+// largest effective skew (CARP_MAXSKEW: no demotion counter makes a node worse), so that CARP
+// prefers no node by itself; vipd sets kCarpHolderSkew with `state master` on the node that holds
+// the lease, so a node whose CARP went MASTER on its own yields to the holder's first advert, and
+// kCarpBackupSkew again with `state backup` when it loses the lease. Both are vpcctl's.
+inline constexpr int kCarpBackupSkew = 240;
+inline constexpr int kCarpHolderSkew = 0;
 // The same steps with VIP secrets replaced by "(redacted)", for display.
 std::vector<Step> Redacted(std::vector<Step> steps);
 

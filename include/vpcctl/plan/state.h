@@ -82,6 +82,7 @@ struct DesiredFile {
   std::string content;
   unsigned mode = 0600;
   std::vector<std::string> on_change;  // argv run after rewriting it; empty: nothing
+  std::vector<std::string> secrets;    // what its content holds that Redacted() hides
 };
 
 // A daemon vpcctl keeps running (keepalived and FreeBSD's VIP watcher while the node has VIPs;

@@ -85,6 +85,12 @@ plan::DesiredFirewall FirewallPaths(const NodeEnv& env);
 // "10.77.0.2:51820", "[fd77::2]:51820"
 std::string Endpoint(const net::IpAddress& a, int port);
 
+// vipd's configuration file (no content when the node takes part in no VIP: then it is removed),
+// and vipd itself, which apply starts detached (Linux) and reloads with SIGHUP when the file
+// changes. `start` is the argv that runs it: the caller wraps it for its platform.
+plan::DesiredFile VipdConfigFile(const plan::Desired& d, const NodeEnv& env);
+plan::DesiredDaemon VipdDaemon(const plan::Desired& d, const NodeEnv& env);
+
 // Reads the summary lines of ping(8) (iputils and FreeBSD formats).
 Result<PingResult> ParsePing(std::string_view output);
 

@@ -39,15 +39,10 @@ class LinuxDriver : public Driver {
 // token and the command.
 Status CheckBatchTokens(const Argv& argv);
 
-// keepalived.conf for the node's VIPs: one vrrp_instance per VIP on the VPC bridge, unicast
-// adverts between the group's overlay addresses, a quorum track_script per VPC of three or more
-// members, and `vpcctl vip-event` as notify. Empty when the node has no VIP.
-std::string RenderKeepalivedConf(const plan::Desired& d, const NodeEnv& env);
-
 // The nftables script (for `nft -f`) that replaces table inet vpcctl atomically: VXLAN of each
 // tunnel only from its one remote (through WireGuard for encrypted VPCs), WireGuard only from the
-// fabric's nodes, VIP election claiming a VPC's addresses only on its bridge. Empty when the node
-// has no VPC.
+// fabric's nodes, vipd's port only on the VPC bridges and from fabric nodes (a witness). Empty when
+// the node has no VPC.
 std::string RenderNftables(const plan::Desired& d);
 
 // The receive packet steering mask of an interface (/sys/class/net/IF/queues/rx-0/rps_cpus) for

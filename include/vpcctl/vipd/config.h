@@ -57,6 +57,11 @@ struct Config {
   bool operator==(const Config&) const = default;
 };
 
+std::string ConfigPath(const std::string& state_dir);   // <state>/vipd.json
+std::string SocketPath(const std::string& state_dir);   // <state>/vipd.sock (control)
+std::string PidfilePath(const std::string& state_dir);  // <state>/vipd.pid
+std::string LogPath(const std::string& state_dir);      // <state>/vipd.log
+
 // The configuration of the node's desired state; no VIPs: an empty config (vipd not wanted).
 Config ConfigFor(const plan::Desired& d);
 std::string ConfigToJson(const Config& c);

@@ -1,0 +1,36 @@
+#include <chrono>
+#include <memory>
+
+#include "commands.h"
+#include "vpcctl/vipd/daemon.h"
+
+namespace vpcctl::cli {
+
+void AddVipdCommands(CLI::App& app, Dispatch& d) {
+  auto* c = app.add_subcommand(
+      "vipd", "Run the VIP lease daemon of this node (apply --local starts and reloads it)");
+  c->callback([&d] { d.action = [](fabric::Context& ctx) { return vipd::RunDaemon(ctx); }; });
+
+  struct TakeOpts {
+    std::string vpc;
+    int vhid = 0;
+    int timeout_ms = 3000;
+    bool json = false;
+  };
+  auto take = std::make_shared<TakeOpts>();
+  c = app.add_subcommand("vip-take",
+                         "Take a VIP's lease to this node now (the node side of `vip move`)");
+  c->add_option("vpc", take->vpc)->required();
+  c->add_option("vhid", take->vhid)->required()->check(CLI::Range(1, 255));
+  c->add_option("--timeout", take->timeout_ms, "Milliseconds to wait for the lease (default 3000)")
+      ->check(CLI::Range(100, 60000));
+  c->add_flag("--json", take->json, "Print JSON");
+  c->callback([take, &d] {
+    d.action = [take](fabric::Context& ctx) {
+      return vipd::VipTake(ctx, take->vpc, take->vhid, take->json,
+                           std::chrono::milliseconds(take->timeout_ms));
+    };
+  });
+}
+
+}  // namespace vpcctl::cli

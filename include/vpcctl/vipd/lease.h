@@ -1,0 +1,201 @@
+// The majority lease that decides which node holds a VIP: PaxosLease (Trencseni, Gazso, Reinhardt,
+// arXiv 1209.4187), diskless, on monotonic clocks. Pure state machines: they take the time and the
+// messages they are given and say what to send and what to do with the address; vipd (daemon.h)
+// runs them on real sockets, the unit tests in a seeded simulation (tests/unit/lease_sim_test.cc).
+//
+// Roles, per VIP: every acceptor (a member of the VPC, or its witness) runs an Acceptor; every
+// candidate (the VIP's nodes) runs a Candidate. A round is PaxosLease's two phases:
+//   prepare(b) -> promise(b, the acceptor's unexpired grant, if any) | reject(promised)
+//   propose(b) -> accept(b) | reject(promised)
+// A candidate that gathers a majority of promises none of which reports another candidate's
+// unexpired grant proposes itself; a majority of accepts gives it the lease from the instant it
+// started the round (before any acceptor started its grant timer) for `lease` ms of its own clock.
+// Acceptors time their grants for GrantMs(lease) of theirs: longer by the clock-rate drift bound,
+// so the holder's lease ends, in real time, before any acceptor's grant does. An acceptor that
+// starts (or whose group changes) stays silent for one grant, so it never forgets a grant it gave.
+//
+// Safety (at most one holder at every instant) is argued in DESIGN.md; the address fence on Linux
+// adds one rule: the holder renews the address's kernel lifetime (whole seconds, removed by the
+// kernel up to kKernelSlackMs late) only while its lease outlasts that lifetime.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace vpcctl::vipd {
+
+using Ms = int64_t;  // milliseconds of a monotonic clock
+
+// Clocks of two nodes advance at rates that differ by at most this fraction (1%: NTP slews at
+// 0.05%, crystals drift by ppm).
+inline constexpr double kDriftBound = 0.01;
+// The kernel removes an address whose lifetime ran out at most this late (lifetimes are checked
+// with up to 250 ms of rounding; measured 1.02-1.28 s for a lifetime of 1 s).
+inline constexpr Ms kKernelSlackMs = 300;
+
+// How long an acceptor's grant lasts for a lease of `lease` ms.
+Ms GrantMs(Ms lease);
+
+struct Ballot {
+  uint64_t n = 0;
+  uint32_t id = 0;  // the proposer's rank: ballots of two proposers never tie
+  auto operator<=>(const Ballot&) const = default;
+  bool operator==(const Ballot&) const = default;
+};
+
+enum class Kind : uint8_t {
+  kPrepare = 1,
+  kPromise = 2,
+  kPropose = 3,
+  kAccept = 4,
+  kReject = 5,
+  kRelease = 6,   // the holder gave the lease up (after removing the address): drop its grant
+  kPreempt = 7,   // a better candidate that reaches a majority asks the holder for the lease
+  kMove = 8,      // `vip move`: a candidate asks the holder for the lease, whatever its rank
+  kHandover = 9,  // the holder gave the lease up: try now
+};
+const char* KindName(Kind k);
+
+struct Msg {
+  Kind kind = Kind::kPrepare;
+  std::string from;
+  std::string to;
+  Ballot ballot;       // the round's (kRelease: the released lease's)
+  uint64_t nonce = 0;  // the round's; replies echo it
+  // kPromise: the acceptor's unexpired grant, if any (holder empty: none).
+  std::string holder;
+  Ballot held;
+  Ms remaining = 0;
+  Ballot promised;  // kReject: what the acceptor promised
+  bool operator==(const Msg&) const = default;
+};
+
+class Acceptor {
+ public:
+  Acceptor(std::string self, Ms lease, Ms now);
+  // The reply to `m`, if any. Silent while it may have forgotten a grant (one grant after start).
+  std::optional<Msg> Handle(const Msg& m, Ms now);
+  struct Grant {
+    std::string holder;
+    Ballot ballot;
+    Ms expires = 0;
+  };
+  std::optional<Grant> Current(Ms now) const;
+  bool Silent(Ms now) const { return now < silent_until_; }
+
+ private:
+  std::string self_;
+  Ms grant_ms_;
+  Ms silent_until_;
+  Ballot promised_;
+  std::optional<Grant> grant_;
+};
+
+struct CandidateConfig {
+  std::string self;
+  uint32_t rank = 0;
+  std::vector<std::string> acceptors;                       // every acceptor, self included if one
+  std::vector<std::pair<std::string, uint32_t>> candidates;  // every candidate with its rank
+  size_t quorum = 1;
+  Ms lease = 1400;
+  bool preempt = true;
+  // Linux: the address carries a kernel lifetime, renewed only while the lease outlasts it.
+  // False (FreeBSD's CARP, or a test): the address is held exactly while the lease is.
+  bool kernel_lifetime = true;
+  // Ballot numbers start above this: vipd passes its start time, so that a restarted candidate's
+  // ballots never repeat those of its previous run.
+  uint64_t first_ballot = 0;
+  // The holder removes the address this long before its lease ends: what removing it may take.
+  Ms drop_guard = 0;
+};
+
+// What the daemon does to the VIP, in order, before it sends the messages of the same step.
+enum class Action {
+  kAcquire,  // add the address with lifetime_s (kernel_lifetime) and announce it
+  kRefresh,  // renew the address's lifetime to lifetime_s
+  kDrop,     // remove the address (the lease ended, or is handed over)
+};
+struct Effect {
+  Action action = Action::kDrop;
+  int lifetime_s = 0;
+  std::string why;
+};
+struct Step {
+  std::vector<Effect> effects;  // carried out first; a failed kDrop cancels `send`'s releases
+  std::vector<Msg> send;
+};
+
+class Candidate {
+ public:
+  Candidate(CandidateConfig cfg, Ms now, uint64_t seed);
+
+  void Tick(Ms now, Step& out);
+  void Handle(const Msg& m, Ms now, Step& out);
+  // The service check's verdict: an unhealthy candidate neither proposes nor renews, and a holder
+  // hands the lease over.
+  void SetHealthy(bool healthy, Ms now, Step& out);
+  // `vip move` to this node: ask the holder for the lease.
+  void Move(Ms now, Step& out);
+  void CancelMove() { moving_ = false; }
+  bool Moving() const { return moving_; }
+  bool Sticky() const { return sticky_; }
+  // The earliest time Tick has something to do.
+  Ms NextWake() const;
+
+  bool Holds() const { return holding_; }
+  Ms LeaseEnd() const { return lease_end_; }
+  bool Healthy() const { return healthy_; }
+  uint64_t Epoch() const { return epoch_; }
+  // The holder as last seen (self when holding), and when its lease ends (from here).
+  const std::string& KnownHolder() const { return known_holder_; }
+  Ms KnownUntil() const { return known_until_; }
+  Ms LastRoundMs() const { return last_round_ms_; }
+  // Renew this often while holding.
+  Ms RenewInterval() const { return cfg_.lease / 5; }
+  Ms RoundTimeout() const { return cfg_.lease / 7; }
+
+ private:
+  struct Round {
+    Ballot ballot;
+    uint64_t nonce = 0;
+    Ms start = 0;
+    bool proposing = false;
+    std::set<std::string> promised;
+    std::set<std::string> accepted;
+    std::string foreign;  // another candidate's unexpired grant, reported by a promise
+    Ballot foreign_ballot;
+    Ms foreign_remaining = 0;
+  };
+  void StartRound(Ms now, Step& out);
+  void SendAll(Kind kind, Step& out) const;
+  void Won(Ms now, Step& out);
+  void Lost(Ms now, Step& out, const std::string& why);
+  void HandOver(const std::string& to, Ms now, Step& out, const std::string& why);
+  int RankOf(const std::string& node) const;
+  Ms Jitter(Ms lo, Ms hi);
+  // The whole seconds of kernel lifetime the address may get now, 0 when none is safe.
+  int SafeLifetime(Ms now) const;
+
+  CandidateConfig cfg_;
+  std::mt19937_64 rng_;
+  std::optional<Round> round_;
+  bool holding_ = false;
+  bool healthy_ = true;
+  bool moving_ = false;  // a Move is under way
+  bool sticky_ = false;  // holding after a move: no preemption until it is lost
+  Ms lease_end_ = 0;
+  Ms next_attempt_ = 0;
+  uint64_t counter_ = 0;
+  uint64_t epoch_ = 0;
+  Ballot lease_ballot_;
+  std::string known_holder_;
+  Ms known_until_ = 0;
+  Ms last_round_ms_ = -1;
+};
+
+}  // namespace vpcctl::vipd
