@@ -47,6 +47,7 @@ e2e_ip6() { printf 'fd77::%s' "${1#h}"; }
 e2e_teardown() {
     local h ns pid
     set +e
+    e2e_holders_stop
     for h in $E2E_HOSTS; do
         [ "$h" = ul ] && continue
         # Processes in the host's guest namespaces (visible only from its mount namespace).
@@ -224,6 +225,39 @@ e2e_bootstrap_key() {
 e2e_cut() { ip -n "$(e2e_ns ul)" link set "$1" down; }
 e2e_heal() { ip -n "$(e2e_ns ul)" link set "$1" up; }
 
+# e2e_switch_drop RULE...: the underlay switch drops the frames each nftables bridge rule matches
+# (e.g. 'iifname "h1" oifname "h3"': from h1 to h3) until e2e_switch_clear; links stay up.
+e2e_switch_drop() {
+    local r rules=""
+    for r in "$@"; do rules="$rules    $r drop
+"; done
+    ip netns exec "$(e2e_ns ul)" nft -f - <<NFT
+table bridge e2e {
+  chain forward {
+    type filter hook forward priority 0; policy accept;
+$rules  }
+}
+NFT
+}
+e2e_switch_clear() { ip netns exec "$(e2e_ns ul)" nft delete table bridge e2e 2>/dev/null; true; }
+
+# e2e_kill_all HOST: every process in HOST's network namespace but its sshd, SIGKILLed at once
+# (a machine whose services all crash; the harness can still reach it to restart them). All are
+# stopped first, so none can act on another's death (keepalived's VRRP child turns a SIGTERM from
+# its parent's death into a clean hand-over when it runs between two kills).
+e2e_kill_all() {
+    local pids="" pid
+    for pid in $(ip netns pids "$(e2e_ns "$1")"); do
+        case "$(cat /proc/"$pid"/comm 2>/dev/null)" in sshd | sshd-session | "") ;; *) pids="$pids $pid" ;; esac
+    done
+    [ -n "$pids" ] || return 0
+    # shellcheck disable=SC2086
+    kill -STOP $pids 2>/dev/null
+    # shellcheck disable=SC2086
+    kill -KILL $pids 2>/dev/null
+    true
+}
+
 # e2e_controller N: h1 is initialised as the controller and h2..hN are enrolled over IPv4 with
 # the bootstrap key (for scenarios where enrolment is not the point).
 e2e_controller() {
@@ -238,6 +272,43 @@ e2e_controller() {
 }
 
 e2e_now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# e2e_holders_start VIP [HOSTS...]: the holder monitor (holders.py) samples every HOST (default:
+# every host) for VIP every 5 ms and records each transition, into $E2E_HOLDERS (a new file each
+# call); stopped by e2e_holders_stop or at teardown. e2e_holders ARGS: its analysis of that file
+# (holders.py analyze), e.g. `e2e_holders --from T --value doubles`.
+E2E_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+E2E_HOLDERS=""
+E2E_HOLDERS_PID=""
+e2e_holders_start() {
+    local vip=$1 h args="" n
+    shift
+    e2e_holders_stop
+    for h in ${*:-$E2E_HOSTS}; do
+        [ "$h" = ul ] || args="$args $h=$(e2e_ns "$h")"
+    done
+    n=$(ls "$E2E_DIR" | grep -c '^holders\.[0-9]*\.jsonl$')
+    E2E_HOLDERS="$E2E_DIR/holders.$n.jsonl"
+    rm -f "$E2E_DIR/holders.ready"
+    # shellcheck disable=SC2086
+    python3 "$E2E_LIB/holders.py" watch --vip "$vip" --out "$E2E_HOLDERS" \
+        --ready "$E2E_DIR/holders.ready" $args &
+    E2E_HOLDERS_PID=$!
+    for _ in $(seq 1 200); do
+        [ -e "$E2E_DIR/holders.ready" ] && return 0
+        kill -0 "$E2E_HOLDERS_PID" 2>/dev/null || break
+        sleep 0.02
+    done
+    e2e_log "the holder monitor did not start"
+    return 1
+}
+e2e_holders_stop() {
+    [ -n "$E2E_HOLDERS_PID" ] || return 0
+    kill "$E2E_HOLDERS_PID" 2>/dev/null
+    wait "$E2E_HOLDERS_PID" 2>/dev/null
+    E2E_HOLDERS_PID=""
+}
+e2e_holders() { python3 "$E2E_LIB/holders.py" analyze "$E2E_HOLDERS" "$@"; }
 
 e2e_pass() { printf 'PASS: %s\n' "$*"; }
 e2e_fail() {
