@@ -1,6 +1,9 @@
 #include "vpcctl/base/text.h"
 
+#include <time.h>
+
 #include <cstdio>
+#include <ctime>
 
 namespace vpcctl {
 
@@ -174,6 +177,18 @@ std::string ShellLine(const std::vector<std::string>& argv) {
     out += ShellWord(argv[i]);
   }
   return out;
+}
+
+std::string UtcNowMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  std::tm tm{};
+  gmtime_r(&ts.tv_sec, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char ms[24];
+  std::snprintf(ms, sizeof ms, ".%03ldZ", ts.tv_nsec / 1000000);
+  return std::string(buf) + ms;
 }
 
 }  // namespace vpcctl

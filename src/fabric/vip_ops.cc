@@ -44,17 +44,6 @@ Result<int> ParseVhid(const std::string& text) {
   return static_cast<int>(*v);
 }
 
-std::string UtcNowMs() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  std::tm tm{};
-  gmtime_r(&ts.tv_sec, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char ms[24];
-  std::snprintf(ms, sizeof ms, ".%03ldZ", ts.tv_nsec / 1000000);
-  return std::string(buf) + ms;
-}
 
 
 }  // namespace

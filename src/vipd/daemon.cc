@@ -67,17 +67,6 @@ uint64_t RealtimeUs() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
 }
 
-std::string UtcNowMs() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  std::tm tm{};
-  gmtime_r(&ts.tv_sec, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char ms[24];
-  std::snprintf(ms, sizeof ms, ".%03ldZ", ts.tv_nsec / 1000000);
-  return std::string(buf) + ms;
-}
 
 void Log(const std::string& line) {
   std::string l = UtcNowMs() + " vipd: " + line + "\n";

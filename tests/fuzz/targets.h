@@ -31,5 +31,8 @@ void StatusReport(std::string_view input);
 void KeyReport(std::string_view input);
 void ImportReport(std::string_view input);
 void VipTakeReport(std::string_view input);
+// vipd's datagrams (wire.h) and configuration (config.h): decoded strictly, re-encoded exactly.
+void VipdMessage(std::string_view input);
+void VipdConfig(std::string_view input);
 
 }  // namespace vpcctl::fuzz

@@ -34,4 +34,7 @@ bool StartsWith(std::string_view text, std::string_view prefix);
 std::string ShellWord(std::string_view word);
 std::string ShellLine(const std::vector<std::string>& argv);
 
+// The time now, UTC, to the millisecond: "2026-12-01T13:57:37.045Z".
+std::string UtcNowMs();
+
 }  // namespace vpcctl
