@@ -106,25 +106,11 @@ void AddVipCommands(CLI::App& app, Dispatch& d) {
   });
 
   auto event = std::make_shared<std::vector<std::string>>();
-  c = app.add_subcommand("vip-event", "Record a VIP state change and run hooks.d (VIP daemons call it)");
-  c->add_option("args", *event, "vrrp INSTANCE VPC_VHID STATE [PRIO] | carp VHID@VPC STATE")
+  c = app.add_subcommand("vip-event", "Record a VIP transition and run hooks.d (vipd and devd call it)");
+  c->add_option("args", *event, "lease VPC VHID STATE | carp VHID@VPC STATE")
       ->required();
   c->callback([event, &d] {
     d.action = [event](fabric::Context& ctx) { return fabric::VipEvent(ctx, *event); };
-  });
-
-  auto health = std::make_shared<std::string>();
-  c = app.add_subcommand("vip-health", "Exit 0 when this node reaches a majority of a VPC's members");
-  c->add_option("vpc", *health)->required();
-  c->callback([health, &d] {
-    d.action = [health](fabric::Context& ctx) { return fabric::VipHealth(ctx, *health); };
-  });
-
-  auto rounds = std::make_shared<int>(-1);
-  c = app.add_subcommand("vip-watch", "Demote CARP while a VPC lacks quorum (FreeBSD; runs forever)");
-  c->add_option("--rounds", *rounds, "Stop after this many checks (default: never)");
-  c->callback([rounds, &d] {
-    d.action = [rounds](fabric::Context& ctx) { return fabric::VipWatch(ctx, *rounds); };
   });
 }
 

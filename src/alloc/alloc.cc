@@ -292,8 +292,10 @@ Status AddMember(Fabric& fabric, const std::string& vpc_name, const std::string&
   Vpc copy = *vpc;
   VniPool pool(fabric);
   VPC_TRY(AddMemberTo(fabric, copy, node, pool));
-  // Every witness of the VPC's VIPs must reach the new member too.
-  for (const auto& v : copy.vips) {
+  // Every witness of the VPC's VIPs must reach the new member too. A third acceptor makes a
+  // two-member VIP partition-safe: unsafe_two_node no longer applies.
+  for (auto& v : copy.vips) {
+    if (model::VipAcceptors(copy, v) > 2) v.unsafe_two_node = false;
     if (v.witness.empty()) continue;
     if (auto st = model::ValidateWitness(fabric, copy, v.witness); !st.ok()) {
       return UsageError("cannot add " + Quoted(node) + " to " + vpc_name + ": VIP " +

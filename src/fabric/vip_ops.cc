@@ -1,4 +1,4 @@
-// vpcctl vip add/set/list/show/move/remove (controller), vip-event, vip-health and vip-watch
+// vpcctl vip add/set/list/show/move/remove (controller), and vip-event
 // (nodes).
 #include "vpcctl/fabric/vip_ops.h"
 
@@ -20,6 +20,8 @@
 #include "vpcctl/model/map.h"
 #include "vpcctl/model/names.h"
 #include "vpcctl/platform/driver.h"
+#include "vpcctl/platform/freebsd.h"
+#include "vpcctl/vipd/daemon.h"
 
 namespace vpcctl::fabric {
 
@@ -54,49 +56,6 @@ std::string UtcNowMs() {
   return std::string(buf) + ms;
 }
 
-// The map this node holds, and which node of it this is.
-Result<std::pair<model::Map, std::string>> NodeMap(Context& ctx) {
-  VPC_ASSIGN_OR_RETURN(auto db, OpenNodeStore(ctx));
-  VPC_ASSIGN_OR_RETURN(auto held, db->LoadMap());
-  if (!held) return UsageError("no map on this node yet");
-  VPC_ASSIGN_OR_RETURN(model::Map m, model::ParseMap(held->document));
-  return std::make_pair(std::move(m), held->node);
-}
-
-// How many members of `vpc` this node reaches through the overlay (itself included), and the
-// majority rule for it. VPCs of one or two members always pass: two cannot tell a dead peer from
-// a partition, and availability wins.
-struct Quorum {
-  size_t members = 0;
-  size_t reached = 0;
-  bool ok() const { return members <= 2 || reached * 2 > members; }
-};
-
-Result<Quorum> CheckQuorum(Context& ctx, const model::Map& map, const std::string& node,
-                           const std::string& vpc_name) {
-  const model::Vpc* vpc = map.fabric.FindVpc(vpc_name);
-  if (!vpc) return UsageError("VPC " + Quoted(vpc_name) + " is not in this node's map");
-  const model::Member* me = vpc->FindMember(node);
-  if (!me) return UsageError("this node is not a member of VPC " + Quoted(vpc_name));
-  Quorum q;
-  q.members = vpc->members.size();
-  q.reached = 1;
-  if (q.members <= 2) return q;
-  VPC_ASSIGN_OR_RETURN(model::Platform platform, LocalPlatform());
-  const auto& driver = platform::DriverFor(platform);
-  std::vector<int> ok(vpc->members.size(), 0);
-  ParallelFor(vpc->members.size(), 32, [&](size_t i) {
-    const auto& m = vpc->members[i];
-    if (m.node == node) return;
-    auto r = ctx.runner.Run(driver.PingCommand(vpc->name, me->overlay, m.overlay, 1), "",
-                            std::chrono::seconds(3));
-    if (!r) return;
-    auto p = platform::ParsePing(r->out);
-    ok[i] = p && p->received > 0;
-  });
-  for (int v : ok) q.reached += static_cast<size_t>(v);
-  return q;
-}
 
 }  // namespace
 
@@ -264,20 +223,24 @@ Status VipRemove(Context& ctx, const std::string& vpc, const std::string& which)
 
 namespace {
 
-// keepalived: vrrp INSTANCE <vpc>_<vhid> <STATE> [<priority>]; devd: carp <vhid>@<vpc> <STATE>.
-// Nothing (no error) for keepalived's group notifications: VIPs are reported per instance.
-Result<std::optional<HookEvent>> ParseVipEvent(const std::vector<std::string>& args) {
-  HookEvent e;
+// What calls vip-event: vipd on every lease transition (`lease VPC VHID STATE`), and FreeBSD's
+// devd on every CARP state change (`carp VHID@BRIDGE STATE`, the bridge being the VPC's).
+struct VipEventArgs {
+  HookEvent event;
+  bool from_carp = false;
+};
+
+Result<VipEventArgs> ParseVipEvent(const std::vector<std::string>& args) {
+  VipEventArgs r;
+  HookEvent& e = r.event;
   auto bad = [&] {
-    return UsageError("vip-event: expected `vrrp INSTANCE VPC_VHID STATE [PRIORITY]` or "
-                      "`carp VHID@VPC STATE`, got " + Quoted(Join(args, " ")));
+    return UsageError("vip-event: expected `lease VPC VHID STATE` or `carp VHID@VPC STATE`, got " +
+                      Quoted(Join(args, " ")));
   };
   std::string vhid;
-  if (args.size() >= 4 && args[0] == "vrrp" && args[1] == "INSTANCE") {
-    size_t us = args[2].rfind('_');
-    if (us == std::string::npos) return bad();
-    e.vpc = args[2].substr(0, us);
-    vhid = args[2].substr(us + 1);
+  if (args.size() == 4 && args[0] == "lease") {
+    e.vpc = args[1];
+    vhid = args[2];
     e.state = args[3];
   } else if (args.size() == 3 && args[0] == "carp") {
     size_t at = args[1].find('@');
@@ -285,8 +248,7 @@ Result<std::optional<HookEvent>> ParseVipEvent(const std::vector<std::string>& a
     vhid = args[1].substr(0, at);
     e.vpc = args[1].substr(at + 1);
     e.state = args[2];
-  } else if (args.size() >= 2 && args[0] == "vrrp") {
-    return std::optional<HookEvent>();
+    r.from_carp = true;
   } else {
     return bad();
   }
@@ -294,12 +256,12 @@ Result<std::optional<HookEvent>> ParseVipEvent(const std::vector<std::string>& a
   if (!n) return bad();
   e.vhid = *n;
   VPC_TRY(model::ValidateVpcName(e.vpc));
-  static const char* kStates[] = {"MASTER", "BACKUP", "FAULT", "INIT", "STOP", "DELETED"};
+  static const char* kStates[] = {"MASTER", "BACKUP", "FAULT", "INIT"};
   if (std::find_if(std::begin(kStates), std::end(kStates),
                    [&](const char* k) { return e.state == k; }) == std::end(kStates)) {
     return bad();
   }
-  return std::optional<HookEvent>(e);
+  return r;
 }
 
 // The VIP's address in the map this node holds; empty when it does not know the VIP.
@@ -315,58 +277,32 @@ std::string VipAddress(store::Store& db, const std::string& vpc, int vhid) {
 }  // namespace
 
 Status VipEvent(Context& ctx, const std::vector<std::string>& args, const HookLimits& limits) {
-  VPC_ASSIGN_OR_RETURN(std::optional<HookEvent> e, ParseVipEvent(args));
-  if (!e) return {};
+  VPC_ASSIGN_OR_RETURN(VipEventArgs a, ParseVipEvent(args));
+  HookEvent& e = a.event;
   VPC_ASSIGN_OR_RETURN(auto db, OpenNodeStore(ctx));
-  e->at = UtcNowMs();
-  // Recorded before the hooks start: `vip show` knows the transition once the daemon is told.
-  VPC_TRY(db->AddVipEvent(store::VipEvent{e->vpc, e->vhid, e->state, e->at}));
-  e->vip = VipAddress(*db, e->vpc, e->vhid);
+  if (a.from_carp) {
+    db.reset();
+    // CARP changed state by itself (a backup that heard no advert promotes itself): the lease
+    // decides, not CARP. vipd puts it back; without vipd, nothing holds a lease here.
+    auto r = vipd::Ask(ctx.paths.dir, {{"op", "carp"}, {"vpc", e.vpc}, {"vhid", e.vhid}},
+                       std::chrono::seconds(2));
+    if (r && !r->contains("error")) return {};
+    if (e.state != "MASTER") return {};
+    auto run = ctx.runner.Run(platform::CarpStateCommand(e.vpc, e.vhid, false), "",
+                              std::chrono::seconds(5));
+    if (!run || !run->ok()) {
+      return Failure("vip-event: CARP vhid " + std::to_string(e.vhid) + " on " + e.vpc +
+                     " went MASTER without a lease and vipd is not running, and forcing it back " +
+                     "to backup failed");
+    }
+    return {};
+  }
+  e.at = UtcNowMs();
+  // Recorded before the hooks start: `vip show` knows the transition once vipd made it.
+  VPC_TRY(db->AddVipEvent(store::VipEvent{e.vpc, e.vhid, e.state, e.at}));
+  e.vip = VipAddress(*db, e.vpc, e.vhid);
   db.reset();
-  return RunHooks(ctx, *e, limits);
-}
-
-Status VipHealth(Context& ctx, const std::string& vpc) {
-  VPC_TRY(model::ValidateVpcName(vpc));
-  VPC_ASSIGN_OR_RETURN(auto held, NodeMap(ctx));
-  VPC_ASSIGN_OR_RETURN(Quorum q, CheckQuorum(ctx, held.first, held.second, vpc));
-  ctx.io.out << held.second << " reaches " << q.reached << " of " << q.members << " members of "
-             << vpc << "\n";
-  if (!q.ok()) {
-    return Error{"no quorum in " + vpc + ": this node reaches " + std::to_string(q.reached) +
-                     " of " + std::to_string(q.members) + " members",
-                 Exit::kNotConverged};
-  }
-  return {};
-}
-
-Status VipWatch(Context& ctx, int rounds) {
-  constexpr int kDemotion = 240;
-  bool demoted = false;
-  for (int i = 0; rounds < 0 || i < rounds; ++i) {
-    bool lacking = false;
-    if (auto held = NodeMap(ctx)) {
-      for (const auto& v : held->first.fabric.vpcs) {
-        bool mine = false;
-        for (const auto& vip : v.vips) mine = mine || vip.Rank(held->second) >= 0;
-        if (!mine) continue;
-        auto q = CheckQuorum(ctx, held->first, held->second, v.name);
-        if (q && !q->ok()) lacking = true;
-      }
-    }
-    if (lacking != demoted) {
-      // The sysctl adds a signed value to the host's CARP demotion counter.
-      std::string value = "net.inet.carp.demotion=" + std::string(lacking ? "" : "-") +
-                          std::to_string(kDemotion);
-      auto r = ctx.runner.Run({"sysctl", value}, "", std::chrono::seconds(5));
-      if (r && r->ok()) {
-        demoted = lacking;
-        ctx.io.Info(std::string(lacking ? "no quorum: demoted CARP" : "quorum back: CARP restored"));
-      }
-    }
-    if (rounds < 0 || i + 1 < rounds) std::this_thread::sleep_for(std::chrono::seconds(1));
-  }
-  return {};
+  return RunHooks(ctx, e, limits);
 }
 
 }  // namespace vpcctl::fabric

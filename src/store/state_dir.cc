@@ -43,7 +43,8 @@ constexpr const char* kStateFiles[] = {
     "known_hosts",     "wg.key",             "keepalived.conf",     "keepalived.pid",
     "keepalived-vrrp.pid", "wireguard-go.pid", "wireguard-go.log",  "vip-watch.pid",
     "firewall.rules",  "firewall.listing",   "hooks.d",             "hooks.log",
-    "hooks.lock"};
+    "hooks.lock",      "vipd.json",          "vipd.pid",            "vipd.log",
+    "vipd.sock",       "vipd-daemon.pid"};
 constexpr char kChoose[] =
     "choose an empty directory or a vpcctl state directory (--state-dir or VPCCTL_STATE_DIR)";
 

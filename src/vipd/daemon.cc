@@ -191,6 +191,10 @@ class Daemon {
       Add(v, now);
     }
     VPC_TRY(OpenControl());
+    // Hooks learn each candidate's state from the start, as CARP and VRRP tell them.
+    for (auto& [key, in] : vips_) {
+      if (in->cand) Transition(*in, "BACKUP", "vipd started");
+    }
     Log("started for node " + cfg_.node + " with " + std::to_string(cfg_.vips.size()) +
         " VIP(s); acceptors answer after one grant (" + std::to_string(MaxGrant()) + " ms)");
     while (!g_stop) {
@@ -272,7 +276,9 @@ class Daemon {
     }
     cfg_ = *next;
     for (const auto& v : cfg_.vips) {
-      if (!vips_.count(v.Key())) Add(v, now);
+      if (vips_.count(v.Key())) continue;
+      Add(v, now);
+      if (vips_[v.Key()]->cand) Transition(*vips_[v.Key()], "BACKUP", "VIP added");
     }
     Log("reloaded: " + std::to_string(vips_.size()) + " VIP(s)");
   }
@@ -310,30 +316,63 @@ class Daemon {
 
   // ---- sockets
 
+  // Whether `peer` is reached on the VIP's own network (over the bridge, from the overlay
+  // address); otherwise (a witness, or a member seen from one) from the underlay.
+  static bool OnBridge(const VipConfig& v, const net::IpAddress& peer) {
+    if (v.bridge.empty() || peer.family() != v.local.family()) return false;
+    auto net = net::IfAddress{v.local, v.prefix}.Network();
+    return net.Contains(peer);
+  }
+
+  static std::string WildcardKey(net::Family f) { return f == net::Family::kV4 ? "*4" : "*6"; }
+
+  int OpenSocket(const net::IpAddress& addr, bool wildcard) {
+    std::string key = wildcard ? WildcardKey(addr.family()) : addr.ToString();
+    int fd = socket(addr.is_v4() ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return -1;
+    sockaddr_storage sa{};
+    socklen_t len = Sockaddr(addr, cfg_.port, sa);
+    if (wildcard) {  // the any-address of the family
+      if (addr.is_v4()) {
+        reinterpret_cast<sockaddr_in*>(&sa)->sin_addr.s_addr = htonl(INADDR_ANY);
+      } else {
+        reinterpret_cast<sockaddr_in6*>(&sa)->sin6_addr = in6addr_any;
+      }
+    }
+    int one = 1;
+    if (!addr.is_v4()) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&sa), len) != 0) {
+      if (bind_warned_.insert(key).second) {
+        Log("cannot listen on " + key + " port " + std::to_string(cfg_.port) + " yet: " +
+            strerror(errno) + " (retrying every second)");
+      }
+      close(fd);
+      return -1;
+    }
+    Log("listening on " + key + " port " + std::to_string(cfg_.port));
+    return fd;
+  }
+
   void Bind() {
     Ms now = MonoMs();
     if (now < next_bind_) return;
     next_bind_ = now + 1000;
     for (const auto& v : cfg_.vips) {
       std::string key = v.local.ToString();
-      if (sockets_.count(key)) continue;
-      int fd = socket(v.local.is_v4() ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-      if (fd < 0) continue;
-      sockaddr_storage sa{};
-      socklen_t len = Sockaddr(v.local, cfg_.port, sa);
-      int one = 1;
-      if (!v.local.is_v4()) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-      if (bind(fd, reinterpret_cast<sockaddr*>(&sa), len) != 0) {
-        if (bind_warned_.insert(key).second) {
-          Log("cannot listen on " + key + " port " + std::to_string(cfg_.port) + " yet: " +
-              strerror(errno) + " (retrying every second)");
-        }
-        close(fd);
-        continue;
+      if (!sockets_.count(key)) {
+        int fd = OpenSocket(v.local, false);
+        if (fd >= 0) sockets_[key] = fd;
       }
-      sockets_[key] = fd;
-      Log("listening on " + key + " port " + std::to_string(cfg_.port));
+      // Peers off the bridge (a witness, or members seen from one) are reached from the
+      // underlay: a socket on the family's any-address, so the kernel picks the source.
+      for (const auto& p : v.peers) {
+        const net::IpAddress& to = p.addresses.front();
+        std::string wkey = WildcardKey(to.family());
+        if (OnBridge(v, to) || sockets_.count(wkey)) continue;
+        int fd = OpenSocket(to, true);
+        if (fd >= 0) sockets_[wkey] = fd;
+      }
     }
   }
 
@@ -383,12 +422,15 @@ class Daemon {
     for (const auto& p : in.cfg.peers) {
       if (p.node == m.to) peer = &p;
     }
-    auto fd = sockets_.find(in.cfg.local.ToString());
-    if (!peer || fd == sockets_.end()) return;
+    if (!peer) return;
+    const net::IpAddress& to = peer->addresses.front();
+    auto fd = sockets_.find(OnBridge(in.cfg, to) || in.cfg.bridge.empty() ? in.cfg.local.ToString()
+                                                                          : WildcardKey(to.family()));
+    if (fd == sockets_.end()) return;
     Envelope e{in.cfg.vpc, in.cfg.vhid, incarnation_, ++seq_, m};
     std::string d = Encode(e, in.cfg.secret);
     sockaddr_storage sa{};
-    socklen_t len = Sockaddr(peer->addresses.front(), cfg_.port, sa);
+    socklen_t len = Sockaddr(to, cfg_.port, sa);
     ssize_t n = sendto(fd->second, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&sa), len);
     (void)n;
   }
@@ -626,6 +668,19 @@ class Daemon {
       Step s;
       in.cand->Move(now, s);
       Apply(in, s, "vip move");
+      return {{"ok", true}};
+    }
+    if (op == "carp") {
+      // FreeBSD's devd saw CARP change state by itself: put it back where the lease says.
+      if (!j.contains("vpc") || !j["vpc"].is_string() || !j.contains("vhid") ||
+          !j["vhid"].is_number_integer()) {
+        return {{"error", "bad request"}};
+      }
+      auto it = vips_.find(j["vpc"].get<std::string>() + "/" + std::to_string(j["vhid"].get<int>()));
+      if (it == vips_.end() || !it->second->cand) return {{"error", "no such VIP candidate here"}};
+      Instance& in = *it->second;
+      Status st = Fence(in.cfg, in.cand->Holds() ? Action::kAcquire : Action::kDrop, 0);
+      if (!st.ok()) return {{"error", st.error().message}};
       return {{"ok", true}};
     }
     if (op == "cancel-move") {

@@ -251,7 +251,7 @@ void Candidate::Handle(const Msg& m, Ms now, Step& out) {
       known_holder_ = r.foreign;
       known_until_ = now + r.foreign_remaining;
       epoch_ = r.foreign_ballot.n;
-      next_attempt_ = now + r.foreign_remaining + 1 + static_cast<Ms>(cfg_.rank) * 20;
+      next_attempt_ = now + r.foreign_remaining + 1 + static_cast<Ms>(cfg_.rank) * 8;
       int theirs = RankOf(r.foreign);
       bool ask = moving_ || (cfg_.preempt && theirs > static_cast<int>(cfg_.rank));
       if (ask) {

@@ -94,7 +94,8 @@ refused "a lease above 60000 ms" V vip add vpc1 $A --vhid 10 --nodes h1,h2,h3 --
 refused "an unknown node" V vip add vpc1 $A --vhid 10 --nodes h1,h9
 refused "a witness not in the fabric" V vip add vpc2 $D --vhid 20 --nodes h3,h4 --witness h9
 refused "a check that does not exist" V vip add vpc1 $B --vhid 11 --nodes h1,h2 --check /nonexistent/check
-refused "a check that is not executable" V vip add vpc1 $B --vhid 11 --nodes h1,h2 --check /etc/hostname
+printf "#!/bin/sh\nexit 0\n" > "$E2E_DIR/not-executable"; chmod 644 "$E2E_DIR/not-executable"
+refused "a check that is not executable" V vip add vpc1 $B --vhid 11 --nodes h1,h2 --check "$E2E_DIR/not-executable"
 refused "a check that is not an absolute path" V vip add vpc1 $B --vhid 11 --nodes h1,h2 --check "test -e /root/x"
 refused "a two-member VPC without --witness or --unsafe-two-node" V vip add vpc2 $D --vhid 20 --nodes h3,h4
 e2e_check "... and no VIP was recorded" [ "$(V vip list --json)" = "$before" ]

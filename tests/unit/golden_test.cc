@@ -565,7 +565,7 @@ TEST(GoldenVipLease, AnAcceptorOnlyMemberRunsVipdWithoutCarp) {
   desired->vpcs[0].vips = {AcceptorOnly()};
   std::string plan = ScriptFor(*desired);
   testing::ExpectGolden("freebsd/vpc1-h2.acceptor.plan", plan);
-  EXPECT_EQ(plan.find("vhid"), std::string::npos) << "no CARP address";
+  EXPECT_EQ(plan.find(" vhid "), std::string::npos) << "no CARP address";
   EXPECT_EQ(plan.find("devd"), std::string::npos) << "no CARP state to follow";
   EXPECT_NE(plan.find("vpcctl-vipd"), std::string::npos);
   EXPECT_NE(plan.find("block drop in quick on ! vpc1 proto udp to 10.100.0.0/24 port 4797\n"),
@@ -592,7 +592,7 @@ TEST(GoldenVipLease, AWitnessOutsideEveryVpcRunsVipdBehindTheFirewall) {
   EXPECT_NE(plan.find("block drop in quick proto udp from ! <vpcctl_nodes> to any port 4797\n"),
             std::string::npos);
   EXPECT_EQ(plan.find("proto carp"), std::string::npos) << "no VPC: no CARP rule";
-  EXPECT_EQ(plan.find("vhid"), std::string::npos);
+  EXPECT_EQ(plan.find(" vhid "), std::string::npos);
   EXPECT_NE(plan.find("vpcctl-vipd"), std::string::npos);
 }
 

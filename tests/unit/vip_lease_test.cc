@@ -121,6 +121,17 @@ TEST(VipLease, TwoMemberGroupsNeedAWitnessOrTheUnsafeFlag) {
   EXPECT_TRUE(f.FindVpc("vpc2")->FindVip(2)->unsafe_two_node);
   EXPECT_EQ(f.FindVpc("vpc2")->FindVip(2)->lease_ms, model::kDefaultLeaseMs);
   EXPECT_TRUE(model::ValidateFabric(f).ok()) << model::ValidateFabric(f).error().message;
+  // A third member makes the unsafe VIP safe; losing it again needs the flag (or a witness) back.
+  model::Fabric grown = f;
+  grown.nodes.push_back(testing::MakeNode("h6", model::Platform::kLinux, "192.0.2.6", ""));
+  auto st = alloc::AddMember(grown, "vpc2", "h6");
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_FALSE(grown.FindVpc("vpc2")->FindVip(2)->unsafe_two_node);
+  EXPECT_EQ(grown.FindVpc("vpc2")->FindVip(1)->witness, "h5") << "untouched";
+  auto back = alloc::RemoveMember(grown, "vpc2", "h6");
+  ASSERT_FALSE(back.ok());
+  EXPECT_NE(back.error().message.find("(vhid 2) with two acceptors only"), std::string::npos)
+      << back.error().message;
   // A witness with an unsafe flag is refused: three acceptors are safe.
   auto both = Spec("vpc2", "10.20.0.252", 3, {"h1", "h3"});
   both.witness = "h5";

@@ -1,6 +1,6 @@
-// Virtual IPs: the controller's `vip add/set/list/show/move/remove`, and what runs on nodes: `vip-event`
-// (called by keepalived's notify and FreeBSD's devd), `vip-health` (keepalived's quorum
-// track_script) and `vip-watch` (FreeBSD's CARP demotion loop).
+// Virtual IPs: the controller's `vip add/set/list/show/move/remove`, and what runs on nodes:
+// `vip-event` (called by vipd on lease transitions and by FreeBSD's devd). vipd itself is
+// vipd/daemon.h.
 #pragma once
 
 #include <string>
@@ -68,12 +68,10 @@ Status VipMove(Context& ctx, const VipMoveOptions& o);
 
 Status VipRemove(Context& ctx, const std::string& vpc, const std::string& vip);
 
-// vip-event vrrp INSTANCE NAME STATE [PRIORITY] | vip-event carp VHID@IF STATE: records the
-// transition, then runs hooks.d detached (see hooks.h) and returns without waiting for them.
+// vip-event lease VPC VHID STATE (vipd): records the transition, then runs hooks.d detached (see
+// hooks.h) and returns without waiting for them. vip-event carp VHID@VPC STATE (FreeBSD's devd):
+// CARP changed state by itself; vipd puts it back where the lease says (no hooks: vipd's lease
+// transitions are the VIP's).
 Status VipEvent(Context& ctx, const std::vector<std::string>& args, const HookLimits& limits = {});
-// Exit 0 when this node reaches a majority of the VPC's members through the overlay.
-Status VipHealth(Context& ctx, const std::string& vpc);
-// Loops: demotes CARP (net.inet.carp.demotion) while a VPC with VIPs on this node lacks quorum.
-Status VipWatch(Context& ctx, int rounds);
 
 }  // namespace vpcctl::fabric

@@ -31,9 +31,9 @@ namespace vpcctl::vipd {
 
 using Ms = int64_t;  // milliseconds of a monotonic clock
 
-// Clocks of two nodes advance at rates that differ by at most this fraction (1%: NTP slews at
-// 0.05%, crystals drift by ppm).
-inline constexpr double kDriftBound = 0.01;
+// Clocks of two nodes advance at rates that differ by at most this fraction: 0.2%, four times the
+// fastest NTP slew (0.05%) and twenty times a common crystal's error (100 ppm).
+inline constexpr double kDriftBound = 0.002;
 // The kernel removes an address whose lifetime ran out at most this late (lifetimes are checked
 // with up to 250 ms of rounding; measured 1.02-1.28 s for a lifetime of 1 s).
 inline constexpr Ms kKernelSlackMs = 300;
