@@ -132,8 +132,8 @@ class Host:
                 valid = "forever"
         return index, label, valid
 
-    def read(self, out):
-        """Reads everything queued; calls out(kind, fields) for events and state changes."""
+    def read(self, out, t):
+        """Reads everything queued, stamped t; calls out(kind, fields) for events and changes."""
         while True:
             try:
                 data = self.sock.recv(1 << 20)
@@ -143,7 +143,6 @@ class Host:
                 out("note", {"h": self.name, "error": str(e)})
                 self.dump_tainted = True
                 continue
-            t = now_ms()
             off = 0
             while off + 16 <= len(data):
                 mlen, mtype, mflags, mseq, mpid = struct.unpack_from("=LHHLL", data, off)
@@ -233,6 +232,13 @@ def watch(args):
     deadline = time.monotonic() + args.max_seconds
     next_round = time.monotonic()
     by_fd = {h.sock.fileno(): h for h in hosts}
+
+    # Everything queued on any host when a read starts gets that one time stamp: sockets are read
+    # one after the other, and a later stamp on the second would invent an overlap (or a gap) of
+    # two changes the kernels made in the other order.
+    def drain(t):
+        for h in hosts:
+            h.read(out, t)
     last_round_t = None
     while not stop["now"]:
         mono = time.monotonic()
@@ -246,9 +252,8 @@ def watch(args):
                 h.request_dump()
             limit = time.monotonic() + 1.0
             while any(h.dumping for h in hosts) and time.monotonic() < limit:
-                ready, _, _ = select.select(list(by_fd), [], [], 0.05)
-                for fd in ready:
-                    by_fd[fd].read(out)
+                select.select(list(by_fd), [], [], 0.05)
+                drain(now_ms())
             t = now_ms()
             for h in hosts:
                 h.dumping = False
@@ -270,8 +275,8 @@ def watch(args):
                 next_round = time.monotonic() + interval
         wait = max(0.0, next_round - time.monotonic())
         ready, _, _ = select.select(list(by_fd), [], [], wait)
-        for fd in ready:
-            by_fd[fd].read(out)
+        if ready:
+            drain(now_ms())
     if run:
         out("poll", {"t0": run[0], "t1": run[1], "n": run[2], "holders": run[3]})
     out("stop", {"t": now_ms(), "rounds": rounds})

@@ -179,6 +179,8 @@ no_doubles "$t_start" "through the moves"
 wait $capture
 n=$(wc -l < "$E2E_DIR/captured" 2>/dev/null || echo 0)
 e2e_check "h2 captured lease messages to replay ($n)" [ "$n" -gt 0 ]
+dropped() { cat "$E2E_DIR"/h[123]/state/vipd.log 2>/dev/null | grep -c "dropped"; }
+dropped_before=$(dropped)
 t=$(e2e_now_ms)
 for mut in none last mid first; do
     e2e_in h3 "$g" python3 "$E2E_LIB/udp_replay.py" send "$E2E_DIR/captured" --mutate $mut --repeat 3 >/dev/null
@@ -187,6 +189,7 @@ done
 sleep 2
 e2e_check "forged messages (replays, bad HMACs) change nothing: h1 holds A" wait_holder $A h1 1
 e2e_check "... and the monitor saw no transition" [ "$(e2e_holders --from "$t" --value transitions)" = 0 ]
+e2e_check "... though they reached vipd: it logged dropping them ($(( $(dropped) - dropped_before )) lines)" [ "$(dropped)" -gt "$dropped_before" ]
 no_doubles "$t" "while forged messages arrive"
 
 # ---- Partial partition: h1 <-> h3 cut both ways at the switch, both still reach h2.
