@@ -180,6 +180,7 @@ void Candidate::HandOver(const std::string& to, Ms now, Step& out, const std::st
     m.from = cfg_.self;
     m.to = name;
     m.holder = to;
+    m.held = released.back();  // the newest lease given up: grants up to it are void
     out.send.push_back(std::move(m));
   }
   // Leave the lease to the others for a while (a whole lease after handing it to one of them).
@@ -232,7 +233,10 @@ void Candidate::Handle(const Msg& m, Ms now, Step& out) {
     case Kind::kPromise: {
       if (!mine || round_->proposing) return;
       round_->promised.insert(m.from);
-      if (!m.holder.empty() && m.holder != cfg_.self && m.remaining > 0 &&
+      // A grant of a lease its holder told us it gave up (it removed the address first) is void,
+      // though the acceptor may not have had the release yet.
+      bool given_up = m.holder == released_by_ && m.held <= released_ballot_ && now < released_until_;
+      if (!m.holder.empty() && m.holder != cfg_.self && m.remaining > 0 && !given_up &&
           m.remaining > round_->foreign_remaining) {
         round_->foreign = m.holder;
         round_->foreign_ballot = m.held;
@@ -251,7 +255,9 @@ void Candidate::Handle(const Msg& m, Ms now, Step& out) {
       known_holder_ = r.foreign;
       known_until_ = now + r.foreign_remaining;
       epoch_ = r.foreign_ballot.n;
-      next_attempt_ = now + r.foreign_remaining + 1 + static_cast<Ms>(cfg_.rank) * 8;
+      // Right after it ends; lower ranks 25 ms apart, so that the best live candidate's round is
+      // done before the next one's prepare could overtake it (a duel costs a retry).
+      next_attempt_ = now + r.foreign_remaining + 1 + static_cast<Ms>(cfg_.rank) * 25;
       int theirs = RankOf(r.foreign);
       bool ask = moving_ || (cfg_.preempt && theirs > static_cast<int>(cfg_.rank));
       if (ask) {
@@ -273,7 +279,7 @@ void Candidate::Handle(const Msg& m, Ms now, Step& out) {
       if (!mine) return;
       counter_ = std::max(counter_, m.promised.n);
       round_.reset();
-      next_attempt_ = now + (holding_ ? Jitter(1, 10) : Jitter(10, 40) + static_cast<Ms>(cfg_.rank) * 25);
+      next_attempt_ = now + (holding_ ? Jitter(1, 10) : Jitter(5, 15) + static_cast<Ms>(cfg_.rank) * 20);
       return;
     case Kind::kPreempt: {
       int theirs = RankOf(m.from);
@@ -289,6 +295,9 @@ void Candidate::Handle(const Msg& m, Ms now, Step& out) {
     case Kind::kHandover:
       if (RankOf(m.from) < 0 || holding_) return;
       if (known_holder_ == m.from) known_holder_.clear();
+      released_by_ = m.from;
+      released_ballot_ = m.held;
+      released_until_ = now + cfg_.lease;
       round_.reset();
       // The named node first; the others after it had its chance.
       next_attempt_ = m.holder == cfg_.self

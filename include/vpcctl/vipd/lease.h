@@ -57,7 +57,7 @@ enum class Kind : uint8_t {
   kRelease = 6,   // the holder gave the lease up (after removing the address): drop its grant
   kPreempt = 7,   // a better candidate that reaches a majority asks the holder for the lease
   kMove = 8,      // `vip move`: a candidate asks the holder for the lease, whatever its rank
-  kHandover = 9,  // the holder gave the lease up: try now
+  kHandover = 9,  // the holder gave the lease up (held: its newest ballot): try now
 };
 const char* KindName(Kind k);
 
@@ -195,6 +195,10 @@ class Candidate {
   Ballot lease_ballot_;
   std::string known_holder_;
   Ms known_until_ = 0;
+  // The last handover heard: who gave its lease up, up to which ballot, and until when that counts.
+  std::string released_by_;
+  Ballot released_ballot_;
+  Ms released_until_ = 0;
   Ms last_round_ms_ = -1;
 };
 
