@@ -4,8 +4,8 @@
 -- runs (empty: none); `witness` a fabric node outside the VPC that is an extra acceptor (empty:
 -- none); unsafe_two_node lets each of two acceptors hold alone (split brain under a partition).
 -- VIPs made before this schema get the defaults.
-ALTER TABLE vip ADD COLUMN lease_ms INTEGER NOT NULL DEFAULT 1400
-  CHECK (lease_ms BETWEEN 1400 AND 60000);
+ALTER TABLE vip ADD COLUMN lease_ms INTEGER NOT NULL DEFAULT 1350
+  CHECK (lease_ms BETWEEN 1350 AND 60000);
 ALTER TABLE vip ADD COLUMN "check" TEXT NOT NULL DEFAULT '' CHECK (length("check") <= 1024);
 ALTER TABLE vip ADD COLUMN witness TEXT NOT NULL DEFAULT '';
 ALTER TABLE vip ADD COLUMN unsafe_two_node INTEGER NOT NULL DEFAULT 0

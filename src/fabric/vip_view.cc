@@ -1,3 +1,4 @@
+#include "vpcctl/vipd/lease.h"
 #include "vpcctl/fabric/vip_view.h"
 
 #include <algorithm>
@@ -46,14 +47,19 @@ std::optional<std::string> ShortLeaseWarning(const std::string& vpc, const model
     if (!nv.health || !nv.health->round_ms) continue;
     if (!slowest || *nv.health->round_ms > *slowest->health->round_ms) slowest = &nv;
   }
-  if (!slowest || *slowest->health->round_ms * 5 <= v.lease_ms) return std::nullopt;
+  // A round must end within a fifth of the lease (vipd renews that often) and, for the holder to
+  // renew the address's kernel lifetime, before the lease is down to 1 s + the kernel's slack.
+  const int64_t kernel = 1000 + vipd::kKernelSlackMs;
+  if (!slowest) return std::nullopt;
   int64_t round = *slowest->health->round_ms;
-  int64_t fit = std::min<int64_t>(model::kMaxLeaseMs, ((round * 5 + 999) / 1000) * 1000 * 2);
+  if (round <= std::min<int64_t>(v.lease_ms / 5, v.lease_ms - kernel)) return std::nullopt;
+  int64_t want = std::max<int64_t>(round * 10, kernel + 2 * round);
+  int64_t fit = std::min<int64_t>(model::kMaxLeaseMs, ((want + 99) / 100) * 100);
   return "VIP " + v.address.ToString() + " (vhid " + std::to_string(v.vhid) + ") of " + vpc +
          ": its lease of " +
          std::to_string(v.lease_ms) + " ms is short against the lease round of " +
          std::to_string(round) + " ms measured on " + slowest->node +
-         " (vipd renews every fifth of the lease); consider `vpcctl vip set " + vpc + " " +
+         " (vipd renews every fifth of the lease, and the address's kernel lifetime only while 1.3 s of it are left after a round); consider `vpcctl vip set " + vpc + " " +
          std::to_string(v.vhid) + " --lease " + std::to_string(fit) + "`";
 }
 

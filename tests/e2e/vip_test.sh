@@ -13,7 +13,7 @@
 #                                              vpc2 10.101.0.x    vpc2 10.101.0.x
 #                                              guest g (vpc1, 10.100.0.103): client and attacker
 #
-#   VIP A 10.100.0.250 vhid 10, candidates h1 > h2 > h3, preempt, lease 1400 ms (the default)
+#   VIP A 10.100.0.250 vhid 10, candidates h1 > h2 > h3, preempt, lease 1350 ms (the default)
 #   VIP B 10.100.0.251 vhid 11, candidates h1 > h2, --check "test ! -e /root/check-fail"
 #   VIP D 10.101.0.250 vhid 20 in vpc2 (two members), candidates h3 > h4, --witness h2
 . "$(dirname "$0")/lib.sh"
@@ -89,7 +89,7 @@ V vpc init vpc2 --peer-network 10.101.0.0/24 --members h3,h4 >/dev/null
 
 # ---- Bad input: refused with exit 2, nothing changes.
 before=$(V vip list --json)
-refused "a lease below 1400 ms" V vip add vpc1 $A --vhid 10 --nodes h1,h2,h3 --lease 1399
+refused "a lease below 1350 ms" V vip add vpc1 $A --vhid 10 --nodes h1,h2,h3 --lease 1349
 refused "a lease above 60000 ms" V vip add vpc1 $A --vhid 10 --nodes h1,h2,h3 --lease 60001
 refused "an unknown node" V vip add vpc1 $A --vhid 10 --nodes h1,h9
 refused "a witness not in the fabric" V vip add vpc2 $D --vhid 20 --nodes h3,h4 --witness h9
@@ -109,7 +109,7 @@ for h in h1 h2; do
     chmod 755 "$E2E_DIR/$h/state/hooks.d/10-log"
 done
 
-e2e_check "vip add A (three candidates, the default lease given)" V vip add vpc1 $A --vhid 10 --nodes h1,h2,h3 --lease 1400
+e2e_check "vip add A (three candidates, the default lease given)" V vip add vpc1 $A --vhid 10 --nodes h1,h2,h3 --lease 1350
 e2e_check "vip add B (--check)" V vip add vpc1 $B --vhid 11 --nodes h1,h2 --check "/usr/bin/test ! -e /root/check-fail"
 t_start=$(e2e_now_ms)
 e2e_holders_start $A || exit 1
@@ -244,7 +244,7 @@ touch "$E2E_DIR/h1/root/check-fail"
 e2e_check "B moves to h2 when h1's check fails" wait_holder $B h2 6
 rm -f "$E2E_DIR/h1/root/check-fail"
 e2e_check "B returns to h1 when its check passes again" wait_holder $B h1 8
-e2e_check "vip set accepts a lease in bounds" V vip set vpc1 $A --lease 1400
+e2e_check "vip set accepts a lease in bounds" V vip set vpc1 $A --lease 1350
 refused "vip set with a lease out of bounds" V vip set vpc1 $A --lease 100
 
 # ---- Two members and a witness outside the VPC.

@@ -459,7 +459,7 @@ TEST_F(Cli, BadVipLeaseSettingsAreRefusedWithNothingChanged) {
     a.insert(a.end(), more.begin(), more.end());
     return a;
   };
-  Refused(add({"h1,h3", "--lease", "1399"}), "invalid lease 1399 ms: must be 1400-60000");
+  Refused(add({"h1,h3", "--lease", "1349"}), "invalid lease 1349 ms: must be 1350-60000");
   Refused(add({"h1,h3", "--lease", "60001"}), "invalid lease 60001 ms");
   Refused(add({"h1,h9"}), "unknown node 'h9'");
   Refused(add({"h1,h3", "--witness", "h9"}), "unknown witness 'h9'");

@@ -54,7 +54,7 @@ struct Options {
   int nodes = 3;
   Us chaos = 8'000'000;   // faults during this long
   Us healed = 4'000'000;  // then a healed network for this long
-  Ms lease = 1400;
+  Ms lease = 1350;
   // Linux (false): the address carries a kernel lifetime, and a crashed daemon's address stays
   // until the kernel removes it. Exact (true): the address is held exactly while the lease is
   // believed, and goes with the daemon: this isolates the lease's own timing margins.
@@ -418,7 +418,7 @@ Options ScheduleOptions(int nodes, uint64_t seed) {
   Options o;
   o.nodes = nodes;
   o.exact = seed % 2 == 1;
-  static const Ms kLeases[] = {1400, 1400, 1400, 2300, 4100};
+  static const Ms kLeases[] = {1350, 1350, 1350, 2300, 4100};
   o.lease = kLeases[(seed / 2) % 5];
   o.chaos = 6 * o.lease * 1000;
   o.healed = (2 * GrantMs(o.lease) + 1000) * 1000;

@@ -375,7 +375,7 @@ TEST(LeaseConfig, ParseRefusesWhatDoesNotAddUp) {
   wrong.replace(wrong.find("\"acceptors\": 2"), 14, "\"acceptors\": 3");
   EXPECT_FALSE(ParseConfig(wrong).ok());
   std::string lease = text;
-  lease.replace(lease.find("\"lease_ms\": 1400"), 16, "\"lease_ms\": 900");
+  lease.replace(lease.find("\"lease_ms\": 1350"), 16, "\"lease_ms\": 900");
   auto r = ParseConfig(lease);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("lease_ms"), std::string::npos) << r.error().message;

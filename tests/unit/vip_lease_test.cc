@@ -67,7 +67,7 @@ TEST(VipLease, AddRefusesEveryBadLeaseSettingNamingTheValue) {
   };
   auto base = Spec("vpc1", "10.100.0.250", 10, {"h1", "h3"});
   std::vector<Case> cases = {
-      {with(base, [](auto& s) { s.lease_ms = 1399; }), "invalid lease 1399 ms: must be 1400-60000"},
+      {with(base, [](auto& s) { s.lease_ms = 1349; }), "invalid lease 1349 ms: must be 1350-60000"},
       {with(base, [](auto& s) { s.lease_ms = 60001; }), "invalid lease 60001 ms"},
       {with(base, [](auto& s) { s.lease_ms = 0; }), "invalid lease 0 ms"},
       {with(base, [](auto& s) { s.check = "curl -fs http://127.0.0.1/"; }),

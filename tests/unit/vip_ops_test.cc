@@ -85,7 +85,7 @@ TEST_F(VipOps, AddRefusesEveryBadValueWithExit2AndNothingChanged) {
       return VipAdd(*ctx_, v);
     };
   };
-  Refused(add([](auto& v) { v.lease = "1000"; }), "invalid lease 1000 ms: must be 1400-60000");
+  Refused(add([](auto& v) { v.lease = "1000"; }), "invalid lease 1000 ms: must be 1350-60000");
   Refused(add([](auto& v) { v.lease = "60001"; }), "invalid lease 60001 ms");
   Refused(add([](auto& v) { v.lease = "fast"; }), "invalid --lease 'fast'");
   Refused(add([](auto& v) { v.nodes = "h2,h9"; }), "unknown node 'h9' in --nodes");
@@ -141,14 +141,14 @@ TEST_F(VipOps, ATwoMemberVpcTakesAWitnessOrTheUnsafeFlag) {
   ASSERT_EQ(vips.size(), 3u);
   EXPECT_EQ(vips[1]["witness"], "h5");
   EXPECT_EQ(vips[1]["unsafe_two_node"], false);
-  EXPECT_EQ(vips[1]["lease_ms"], 1400);
+  EXPECT_EQ(vips[1]["lease_ms"], 1350);
   EXPECT_EQ(vips[2]["unsafe_two_node"], true);
   EXPECT_TRUE(vips[2]["witness"].is_null());
   out_.str("");
   ASSERT_TRUE(VipList(*ctx_, "vpc3", false, false).ok());
   EXPECT_NE(out_.str().find("h5"), std::string::npos) << out_.str();
   EXPECT_NE(out_.str().find("(unsafe two-node)"), std::string::npos) << out_.str();
-  EXPECT_NE(out_.str().find("1400 ms"), std::string::npos) << out_.str();
+  EXPECT_NE(out_.str().find("1350 ms"), std::string::npos) << out_.str();
 }
 
 TEST_F(VipOps, SetChangesTheVipInPlaceAndRefusesBadValues) {
@@ -344,11 +344,11 @@ TEST_F(VipOps, ShowWarnsOfALeaseShortAgainstTheMeasuredRound) {
   o.vpc = "vpc1";
   o.vip = "1";
   ASSERT_TRUE(VipShow(*ctx_, o).ok());
-  EXPECT_NE(out_.str().find("warning: VIP 10.10.0.100 (vhid 1) of vpc1: its lease of 1400 ms is "
+  EXPECT_NE(out_.str().find("warning: VIP 10.10.0.100 (vhid 1) of vpc1: its lease of 1350 ms is "
                             "short against the lease round of 420 ms measured on h3"),
             std::string::npos)
       << out_.str();
-  EXPECT_NE(out_.str().find("`vpcctl vip set vpc1 1 --lease 6000`"), std::string::npos)
+  EXPECT_NE(out_.str().find("`vpcctl vip set vpc1 1 --lease 4200`"), std::string::npos)
       << out_.str();
   // A lease that fits: no warning.
   VipSetOptions set;
@@ -382,7 +382,7 @@ TEST_F(VipOps, ShowGathersEachMembersViewOfTheLease) {
   ASSERT_TRUE(st.ok()) << st.error().message;
   std::string text = out_.str();
   EXPECT_EQ(lines_.size(), 3u) << "every member: " << Join(lines_, "; ");
-  for (const char* want : {"lease 1400 ms, check none, witness none, preempt",
+  for (const char* want : {"lease 1350 ms, check none, witness none, preempt",
                            "holder: h2 (epoch 42, 1180 ms left); address on h2\n",
                            "MASTER at 2026-12-01T10:00:00.000Z", "HOLDER", "ACCEPTOR",
                            "1180 ms", "secret (redacted)"}) {
@@ -409,7 +409,7 @@ TEST_F(VipOps, ShowGathersEachMembersViewOfTheLease) {
   EXPECT_EQ(j["lease"]["holder"], "h2");
   EXPECT_EQ(j["lease"]["epoch"], 42);
   EXPECT_EQ(j["lease"]["holding"], json({"h2"}));
-  EXPECT_EQ(j["lease_ms"], 1400);
+  EXPECT_EQ(j["lease_ms"], 1350);
   ASSERT_EQ(j["group"].size(), 3u);
   EXPECT_EQ(j["group"][0]["lease_state"], "HOLDER");
   EXPECT_TRUE(j["group"][1]["holder"].is_null());

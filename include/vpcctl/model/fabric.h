@@ -90,9 +90,10 @@ inline constexpr size_t kMaxVipNodes = 16;
 inline constexpr size_t kMaxSecret = 19;  // CARP keeps 19 characters of a passphrase
 // Lease bounds. The kernel keeps an address with a lifetime of 1 s for up to 1.3 s after its last
 // renewal (lifetimes count whole seconds, checked with 250 ms of rounding), and a holder renews
-// the address only while its lease outlasts that: the lease cannot be shorter than 1.4 s.
-inline constexpr int kDefaultLeaseMs = 1400;
-inline constexpr int kMinLeaseMs = 1400;
+// the address only while its lease outlasts that, so the lease cannot be shorter than 1.3 s plus a
+// lease round (50 ms: a round in one site takes a few; longer rounds want a longer lease).
+inline constexpr int kDefaultLeaseMs = 1350;
+inline constexpr int kMinLeaseMs = 1350;
 inline constexpr int kMaxLeaseMs = 60000;
 // A service check: a program and its arguments separated by blanks (no shell), at most this long.
 inline constexpr size_t kMaxCheck = 1024;

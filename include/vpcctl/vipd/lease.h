@@ -102,7 +102,7 @@ struct CandidateConfig {
   std::vector<std::string> acceptors;                       // every acceptor, self included if one
   std::vector<std::pair<std::string, uint32_t>> candidates;  // every candidate with its rank
   size_t quorum = 1;
-  Ms lease = 1400;
+  Ms lease = 1350;
   bool preempt = true;
   // Linux: the address carries a kernel lifetime, renewed only while the lease outlasts it.
   // False (FreeBSD's CARP, or a test): the address is held exactly while the lease is.
