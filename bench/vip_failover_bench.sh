@@ -138,7 +138,7 @@ run_leg() {
     case $leg in
     kv2) name="keepalived VRRPv2, advert 1 s"; VIP=10.77.0.250 ;;
     kv3) name="keepalived VRRPv3, advert 100 ms"; VIP=10.77.0.250 ;;
-    vipd) name="vpcctl vipd, lease 1400 ms"; VIP=10.100.0.250 ;;
+    vipd) name="vpcctl vipd, lease 1350 ms"; VIP=10.100.0.250 ;;
     old) name="vpcctl before leases (keepalived)"; VIP=10.100.0.250 ;;
     *) echo "unknown contender $leg (kv2, kv3, vipd, old)"; exit 2 ;;
     esac
