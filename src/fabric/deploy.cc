@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <set>
+#include <thread>
 #include <signal.h>
 
 #include "vpcctl/base/text.h"
@@ -130,6 +131,9 @@ std::vector<Answer> Round(Context& ctx, Session& s, const model::Map& map,
   return FanOut(ctx, s.fabric, targets, req, limits, [&](const Answer& a) {
     MaybeDie(limits, "during-sync");
     if (json_out) return;
+    // Rounds may run side by side (a rekey's): one line at a time.
+    static std::mutex printing;
+    std::lock_guard<std::mutex> lock(printing);
     if (!a.error.empty()) {
       out << "  " << a.node << ": FAILED after " << Ms(a.ms) << ": " << a.error << "\n";
     } else {
@@ -377,6 +381,10 @@ Status VpcDestroy(Context& ctx, const std::string& vpc, const FanOutOptions& o) 
   return st;
 }
 
+// How long after the peers' round a rekeyed node's own round starts: about what a round takes to
+// reach its WireGuard change, so that the peers know the new key when the node switches to it.
+constexpr int kRekeyStagger = 300;
+
 Status NodeRekey(Context& ctx, const std::string& name, const FanOutOptions& o) {
   VPC_TRY(model::ValidateNodeName(name));
   VPC_ASSIGN_OR_RETURN(Limits limits, ParseLimits(o));
@@ -425,8 +433,15 @@ Status NodeRekey(Context& ctx, const std::string& name, const FanOutOptions& o) 
   // already knows the new key. (Both at once could leave a pair waiting out WireGuard's 5 s
   // handshake retry when each side's first try met the other's old key.)
   VPC_ASSIGN_OR_RETURN(model::Map map, MapOf(*s));
+  // The node's round starts a little after the peers' (its connection and its apply's probe take
+  // that long), so that it switches right after they do instead of a whole round later.
+  std::vector<Answer> mine;
+  std::thread node_round([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(kRekeyStagger));
+    mine = Round(ctx, *s, map, {name}, false, limits, o.json);
+  });
   auto answers = Round(ctx, *s, map, peers, false, limits, o.json);
-  auto mine = Round(ctx, *s, map, {name}, false, limits, o.json);
+  node_round.join();
   answers.insert(answers.end(), mine.begin(), mine.end());
   size_t failed = 0;
   for (const auto& a : answers) failed += a.error.empty() ? 0 : 1;
