@@ -33,6 +33,7 @@
 #include "vpcctl/base/text.h"
 #include "vpcctl/exec/runner.h"
 #include "vpcctl/platform/freebsd.h"
+#include "vpcctl/store/state_dir.h"
 #include "vpcctl/vipd/config.h"
 #include "vpcctl/vipd/fence.h"
 #include "vpcctl/vipd/lease.h"
@@ -245,7 +246,7 @@ class Daemon {
   // Re-reads the configuration: unchanged VIPs keep their lease; changed ones start over (their
   // address released, their grants forgotten: one grant of silence).
   void Reload() {
-    auto text = ReadFile(ConfigPath(ctx_.paths.dir));
+    auto text = store::ReadFile(ConfigPath(ctx_.paths.dir));
     Result<Config> next = text ? ParseConfig(*text) : Result<Config>(text.error());
     if (!next) {
       Log("reload refused, keeping the running configuration: " + next.error().message);
@@ -294,13 +295,6 @@ class Daemon {
       if (f >> pid && pid > 1 && static_cast<pid_t>(pid) == getppid()) kill(static_cast<pid_t>(pid), SIGTERM);
     }
     Log("stopped");
-  }
-
-  static Result<std::string> ReadFile(const std::string& path) {
-    std::ifstream f(path);
-    if (!f) return Failure("cannot read " + path);
-    std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    return s;
   }
 
   // ---- sockets
@@ -556,7 +550,7 @@ class Daemon {
   void Announce(const Instance& in) {
     if (cfg_.platform != model::Platform::kLinux || in.cfg.bridge.empty()) return;
     unsigned ifindex = if_nametoindex(in.cfg.bridge.c_str());
-    auto mac_text = ReadFile("/sys/class/net/" + in.cfg.bridge + "/address");
+    auto mac_text = store::ReadFile("/sys/class/net/" + in.cfg.bridge + "/address");
     if (ifindex == 0 || !mac_text) return;
     auto mac = net::MacAddress::Parse(Trim(*mac_text));
     if (!mac) return;
@@ -819,10 +813,9 @@ class Daemon {
 
 Status RunDaemon(fabric::Context& ctx) {
   std::string path = ConfigPath(ctx.paths.dir);
-  std::ifstream f(path);
-  if (!f) return Failure("vipd: no configuration at " + path + " (apply --local writes it)");
-  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  VPC_ASSIGN_OR_RETURN(Config cfg, ParseConfig(text));
+  auto text = store::ReadFile(path);
+  if (!text) return Failure("vipd: no configuration at " + path + " (apply --local writes it)");
+  VPC_ASSIGN_OR_RETURN(Config cfg, ParseConfig(*text));
   struct sigaction sa{};
   sa.sa_handler = OnSignal;
   sigemptyset(&sa.sa_mask);
@@ -877,15 +870,17 @@ Status VipTake(fabric::Context& ctx, const std::string& vpc, int vhid, bool json
                                    std::chrono::seconds(2)));
   if (r.contains("error")) {
     return UsageError("vip-take " + vpc + " " + std::to_string(vhid) + ": " +
-                      r["error"].get<std::string>());
+                      (r["error"].is_string() ? Printable(r["error"].get<std::string>())
+                                              : std::string("vipd refused")));
   }
   std::string node;
   while (MonoMs() - start < timeout.count()) {
     auto s = Ask(ctx.paths.dir, {{"op", "status"}}, std::chrono::seconds(2));
-    if (s && s->contains("vips")) {
-      node = (*s)["node"].get<std::string>();
+    if (s && s->contains("vips") && (*s)["vips"].is_array()) {
+      if (s->contains("node") && (*s)["node"].is_string()) node = Printable((*s)["node"].get<std::string>());
       for (const auto& v : (*s)["vips"]) {
-        if (v["vpc"] == vpc && v["vhid"] == vhid && v.value("holds", false)) {
+        if (!v.is_object() || !v.contains("holds") || !v["holds"].is_boolean()) continue;
+        if (v.value("vpc", json()) == vpc && v.value("vhid", json()) == vhid && v["holds"].get<bool>()) {
           Ms took = MonoMs() - start;
           if (json_out) {
             ctx.io.out << json{{"vpc", vpc}, {"vhid", vhid}, {"holder", node}, {"took_ms", took}}.dump()
