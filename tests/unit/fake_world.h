@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
 #include "testing.h"
@@ -73,6 +74,8 @@ class FakeWorld : public ::testing::Test {
       } else if (line.find("'--version'") != std::string::npos) {
         r.out = "0.1.0\n";
       } else if (other) {
+        // Fan-outs ask many hosts at once; the tests' handlers record into shared state.
+        std::lock_guard<std::mutex> lock(other_mu_);
         r = other(ip, line, input);
       } else {
         r.exit_status = 127;
@@ -135,6 +138,7 @@ class FakeWorld : public ::testing::Test {
   std::function<ssh::RemoteResult(const std::string& ip, const std::string& line,
                                   const std::string& input)>
       other;
+  std::mutex other_mu_;
 };
 
 }  // namespace vpcctl::fabric
