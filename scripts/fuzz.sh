@@ -14,10 +14,10 @@ cmake -S "$top" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER
 cmake --build "$dir" -j "$(nproc 2>/dev/null || echo 2)" --target fuzz_addresses fuzz_linux_probe \
     fuzz_freebsd_ifconfig fuzz_map fuzz_known_hosts fuzz_wg_dump fuzz_apply_report \
     fuzz_status_report fuzz_key_report fuzz_import_report fuzz_vip_take_report \
-    fuzz_vipd_message fuzz_vipd_config
+    fuzz_vipd_message fuzz_vipd_config fuzz_probe_reply
 mkdir -p "$dir/artifacts"
 for target in addresses linux_probe freebsd_ifconfig map known_hosts wg_dump apply_report \
-        status_report key_report import_report vip_take_report vipd_message vipd_config; do
+        status_report key_report import_report vip_take_report vipd_message vipd_config probe_reply; do
     work="$dir/corpus/$target"
     rm -rf "$work" && mkdir -p "$work"
     cp "$top/tests/fuzz/corpus/$target/"* "$work/"

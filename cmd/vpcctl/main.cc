@@ -95,10 +95,11 @@ int main(int argc, char** argv) {
   vpcctl::ssh::LibsshClient ssh;
   vpcctl::exec::RealTerminal terminal;
   vpcctl::fabric::Output io{std::cin, std::cout, std::cerr, color};
+  vpcctl::probe::SocketProber prober;
   vpcctl::fabric::Context ctx{
       vpcctl::store::StatePaths{vpcctl::store::ResolveStateDir(state_dir,
                                                                std::getenv("VPCCTL_STATE_DIR"))},
-      runner, ssh, terminal, io, command_line.str()};
+      runner, ssh, terminal, io, prober, command_line.str()};
   try {
     vpcctl::Status st = dispatch.action(ctx);
     std::cout.flush();

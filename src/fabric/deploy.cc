@@ -533,8 +533,11 @@ Status VpcStatus(Context& ctx, const std::string& vpc, const FanOutOptions& o) {
                     " (stale: no session)");
           }
         }
+        if (p.mtu_ok == false) text += " mtu<" + std::to_string(p.mtu);
         cell[a.node][p.node] = text;
-        if (p.loss_pct > 0) problem(a.node + " -> " + p.node + " (" + p.address + "): " + buf);
+        std::string pair = a.node + " -> " + p.node + " (" + p.address + "): ";
+        if (p.loss_pct > 0) problem(pair + buf + (p.error ? ", " + *p.error : std::string()));
+        if (p.mtu_ok == false) problem(pair + PathMtuText(p));
       }
     }
     nodes.push_back(entry);

@@ -142,4 +142,12 @@ json VpcJson(const model::Fabric& f, const model::Vpc& v) {
                                         : json(nullptr)}};
 }
 
+std::string PathMtuText(const model::PeerHealth& p) {
+  std::string mtu = "(VPC MTU " + std::to_string(p.mtu) + ")";
+  if (!p.path_mtu || *p.path_mtu == 0) {
+    return "path drops full-size frames and every smaller one tried " + mtu;
+  }
+  return "path drops frames larger than " + std::to_string(*p.path_mtu) + " bytes " + mtu;
+}
+
 }  // namespace vpcctl::fabric

@@ -14,6 +14,7 @@
 #include "vpcctl/fabric/remote.h"
 #include "vpcctl/model/names.h"
 #include "vpcctl/plan/diff.h"
+#include "vpcctl/probe/prober.h"
 #include "vpcctl/platform/driver.h"
 #include "vpcctl/vipd/daemon.h"
 
@@ -32,14 +33,19 @@ void PrintStatusText(std::ostream& out, const model::StatusReport& r) {
   for (const auto& v : r.vpcs) {
     out << v.name << " (" << v.address << "): " << v.drift.size() << " step(s) of drift\n";
     for (const auto& s : v.drift) out << "  " << s.description << "\n";
-    Table t({"PEER", "ADDRESS", "LOSS", "RTT MS", "HANDSHAKE"});
+    Table t({"PEER", "ADDRESS", "LOSS", "RTT MS", "MTU", "HANDSHAKE"});
     for (const auto& p : v.peers) {
       char loss[16], rtt[16] = "-";
       std::snprintf(loss, sizeof loss, "%.0f%%", p.loss_pct);
       if (p.rtt_ms) std::snprintf(rtt, sizeof rtt, "%.2f", *p.rtt_ms);
-      t.Row({p.node, p.address, loss, rtt, HandshakeText(p)});
+      std::string mtu = !p.mtu_ok ? "-" : std::to_string(p.mtu) + (*p.mtu_ok ? " ok" : " DROPPED");
+      t.Row({p.node, p.address, loss, rtt, mtu, HandshakeText(p)});
     }
     t.Print(out);
+    for (const auto& p : v.peers) {
+      if (p.error) out << "  " << p.node << ": " << *p.error << "\n";
+      if (p.mtu_ok == false) out << "  " << p.node << ": " << PathMtuText(p) << "\n";
+    }
     for (const auto& vip : v.vips) {
       out << "VIP " << vip.address << " (vhid " << vip.vhid << "): "
           << (vip.holds ? "held here" : "not held here");
@@ -92,37 +98,33 @@ Status StatusLocal(Context& ctx, const StatusLocalOptions& o) {
   }
   struct Job {
     std::string vpc, peer;
-    net::IpAddress from, to;
-    platform::PingResult result;
-    std::string error;
   };
   std::vector<Job> jobs;
+  std::vector<probe::Target> targets;
   for (const auto& dv : desired.vpcs) {
     if (!o.vpc.empty() && dv.vpc != o.vpc) continue;
     const model::Vpc* v = held.map.fabric.FindVpc(dv.vpc);
     for (const auto& m : v->members) {
       if (m.node == held.node) continue;
-      jobs.push_back(Job{dv.vpc, m.node, dv.address.address, m.overlay, {}, {}});
+      jobs.push_back(Job{dv.vpc, m.node});
+      targets.push_back(probe::Target{dv.address.address, m.overlay, dv.vpc, dv.mtu});
     }
   }
   if (!o.vpc.empty() && !held.map.fabric.FindVpc(o.vpc)) {
     return UsageError("VPC " + Quoted(o.vpc) + " is not in this node's map");
   }
-  ParallelFor(jobs.size(), 32, [&](size_t i) {
-    Job& j = jobs[i];
-    auto r = ctx.runner.Run(driver.PingCommand(j.vpc, j.from, j.to, 3), "", std::chrono::seconds(10));
-    if (!r) {
-      j.error = r.error().message;
-      return;
+  // One prober for every peer: resolved first, paced, retried, and a full-size check per pair.
+  std::vector<probe::Outcome> outcomes(targets.size());
+  std::string probe_error;
+  if (!targets.empty()) {
+    auto probed = ctx.prober.Probe(targets, probe::Plan{});
+    if (probed && probed->size() == targets.size()) {
+      outcomes = std::move(*probed);
+    } else {
+      probe_error = probed ? "the prober answered for the wrong peers" : probed.error().message;
     }
-    auto parsed = platform::ParsePing(r->out);
-    if (!parsed) {
-      j.error = std::string(Trim(r->err.empty() ? r->out : r->err));
-      return;
-    }
-    j.result = *parsed;
-  });
-  // WireGuard handshakes, read after the pings (which start one where none was due).
+  }
+  // WireGuard handshakes, read after the probes (which start one where none was due).
   std::map<std::string, const plan::ObservedWgPeer*> handshakes;  // peer node -> its entry
   std::optional<plan::ObservedWireguard> wg_now;
   int64_t now = static_cast<int64_t>(std::time(nullptr));
@@ -160,19 +162,28 @@ Status StatusLocal(Context& ctx, const StatusLocalOptions& o) {
     for (const auto& s : drift)
       if (s.vpc == dv.vpc) mine.push_back(s);
     vh.drift = StepReports(mine);
-    for (const auto& j : jobs) {
+    for (size_t k = 0; k < jobs.size(); ++k) {
+      const Job& j = jobs[k];
       if (j.vpc != dv.vpc) continue;
+      const probe::Outcome& r = outcomes[k];
       model::PeerHealth p;
       p.node = j.peer;
-      p.address = j.to.ToString();
-      p.transmitted = j.result.transmitted;
-      p.received = j.result.received;
-      p.loss_pct = j.result.transmitted
-                       ? 100.0 * (j.result.transmitted - j.result.received) / j.result.transmitted
-                       : 100.0;
-      if (j.result.avg_ms >= 0) p.rtt_ms = j.result.avg_ms;
-      if (!j.error.empty()) p.error = j.error;
-      if (!j.error.empty() || p.loss_pct > 0) report.healthy = false;
+      p.address = targets[k].address.ToString();
+      p.transmitted = r.sent;
+      p.received = r.received;
+      p.loss_pct = r.LossPct();
+      p.rtt_ms = r.rtt_ms;
+      p.mtu = r.mtu;
+      p.mtu_ok = r.mtu_ok;
+      p.path_mtu = r.path_mtu;
+      if (!probe_error.empty()) {
+        p.error = probe_error;
+      } else if (!r.error.empty()) {
+        p.error = r.error;
+      } else if (!r.resolved) {
+        p.error = "no answer";
+      }
+      if (p.error || p.loss_pct > 0 || p.mtu_ok == false) report.healthy = false;
       if (dv.encrypted) {
         // A handshake older than WireGuard's reject-after time (or none) means no session.
         const plan::ObservedWgPeer* hs = handshakes.count(j.peer) ? handshakes[j.peer] : nullptr;

@@ -147,6 +147,14 @@ Result<std::optional<int64_t>> JsonReader::OptInt(const char* key, int64_t lo, i
   return std::optional<int64_t>(n);
 }
 
+Result<std::optional<bool>> JsonReader::OptBool(const char* key) const {
+  if (!j_.is_object()) return Bad(what_, path_, "is not an object");
+  auto it = j_.find(key);
+  if (it == j_.end() || it->is_null()) return std::optional<bool>();
+  VPC_ASSIGN_OR_RETURN(bool b, Bool(key));
+  return std::optional<bool>(b);
+}
+
 Result<std::optional<double>> JsonReader::OptNum(const char* key, double lo, double hi) const {
   if (!j_.is_object()) return Bad(what_, path_, "is not an object");
   auto it = j_.find(key);

@@ -25,6 +25,7 @@ json Opt(const std::optional<std::string>& v) { return v ? json(*v) : json(); }
 json Opt(const std::optional<uint64_t>& v) { return v ? json(*v) : json(); }
 json Opt(const std::optional<int64_t>& v) { return v ? json(*v) : json(); }
 json Opt(const std::optional<double>& v) { return v ? json(*v) : json(); }
+json Opt(const std::optional<bool>& v) { return v ? json(*v) : json(); }
 
 // A free-text field, made printable and bounded.
 Result<std::string> Text(const JsonReader& r, const char* key, size_t max = kMaxReportText) {
@@ -144,7 +145,7 @@ Result<std::optional<WireguardReport>> ReadWireguard(const JsonReader& r) {
 
 Result<PeerHealth> ReadPeer(const json&, const JsonReader& r) {
   VPC_TRY(r.OnlyKeys({"node", "address", "transmitted", "received", "loss_pct", "rtt_ms", "error",
-                      "handshake_age_s", "handshake_stale"}));
+                      "mtu", "mtu_ok", "path_mtu", "handshake_age_s", "handshake_stale"}));
   PeerHealth p;
   VPC_ASSIGN_OR_RETURN(p.node, NodeName(r, "node"));
   VPC_ASSIGN_OR_RETURN(p.address, Address(r, "address", false));
@@ -153,6 +154,10 @@ Result<PeerHealth> ReadPeer(const json&, const JsonReader& r) {
   VPC_ASSIGN_OR_RETURN(p.loss_pct, r.Num("loss_pct", 0, 100));
   VPC_ASSIGN_OR_RETURN(p.rtt_ms, r.OptNum("rtt_ms", 0, 1e9));
   VPC_ASSIGN_OR_RETURN(p.error, OptText(r, "error"));
+  VPC_ASSIGN_OR_RETURN(p.mtu, r.Int("mtu", 0, 65535));
+  VPC_ASSIGN_OR_RETURN(p.mtu_ok, r.OptBool("mtu_ok"));
+  VPC_ASSIGN_OR_RETURN(p.path_mtu, r.OptInt("path_mtu", 0, 65535));
+  if (p.path_mtu && p.mtu_ok != false) return r.Bad("path_mtu", "comes only with mtu_ok false");
   p.encrypted = r.Has("handshake_stale");
   if (p.encrypted) {
     VPC_ASSIGN_OR_RETURN(p.handshake_age_s, r.OptInt("handshake_age_s", 0, INT64_MAX));
@@ -304,7 +309,10 @@ json StatusReport::ToJson() const {
                  {"received", p.received},
                  {"loss_pct", p.loss_pct},
                  {"rtt_ms", Opt(p.rtt_ms)},
-                 {"error", Opt(p.error)}};
+                 {"error", Opt(p.error)},
+                 {"mtu", p.mtu},
+                 {"mtu_ok", Opt(p.mtu_ok)},
+                 {"path_mtu", Opt(p.path_mtu)}};
       if (p.encrypted) {
         pj["handshake_age_s"] = Opt(p.handshake_age_s);
         pj["handshake_stale"] = p.handshake_stale;

@@ -140,41 +140,6 @@ Result<std::vector<Invocation>> Driver::Batch(const std::vector<Argv>& commands)
   return out;
 }
 
-Result<PingResult> ParsePing(std::string_view output) {
-  PingResult r;
-  bool found = false;
-  for (const auto& raw : Split(output, '\n')) {
-    std::string_view line = Trim(raw);
-    size_t tx = line.find(" packets transmitted, ");
-    if (tx != std::string_view::npos) {
-      auto t = ParseUint(line.substr(0, tx), 1000000);
-      std::string_view rest = line.substr(tx + 22);
-      size_t sp = rest.find(' ');
-      auto rx = ParseUint(rest.substr(0, sp), 1000000);
-      if (!t || !rx) return Failure("cannot read ping output: " + Quoted(line));
-      r.transmitted = static_cast<int>(*t);
-      r.received = static_cast<int>(*rx);
-      found = true;
-      continue;
-    }
-    // "rtt min/avg/max/mdev = 0.041/0.052/0.066/0.010 ms" (iputils),
-    // "round-trip min/avg/max/stddev = 0.041/0.052/0.066/0.010 ms" (FreeBSD)
-    size_t eq = line.find(" = ");
-    if ((StartsWith(line, "rtt ") || StartsWith(line, "round-trip ")) && eq != std::string_view::npos) {
-      auto parts = Split(line.substr(eq + 3), '/');
-      if (parts.size() >= 2) {
-        try {
-          r.avg_ms = std::stod(parts[1]);
-        } catch (...) {
-          return Failure("cannot read ping output: " + Quoted(line));
-        }
-      }
-    }
-  }
-  if (!found) return Failure("cannot read ping output: no summary line");
-  return r;
-}
-
 std::string RenderScript(const Driver& d, const std::vector<plan::Step>& steps) {
   std::string out;
   for (const auto& s : steps) {

@@ -341,17 +341,6 @@ void FreeBsdDriver::AddVipSetup(plan::Desired& d, const NodeEnv& env) const {
   d.daemons.push_back(w);
 }
 
-Argv FreeBsdDriver::PingCommand(const std::string&, const net::IpAddress& from,
-                                const net::IpAddress& to, int count) const {
-  // -W is in milliseconds on FreeBSD's ping; ping6 (13 and later) has no -W.
-  if (to.is_v4()) {
-    return {"ping", "-n", "-q", "-c", std::to_string(count), "-i", "0.2", "-W", "1000", "-S",
-            from.ToString(), to.ToString()};
-  }
-  return {"ping6", "-n", "-q", "-c", std::to_string(count), "-i", "0.2", "-S", from.ToString(),
-          to.ToString()};
-}
-
 // -v adds each vxlan interface's learning setting.
 std::vector<Argv> FreeBsdDriver::ProbeCommands() const { return {{"ifconfig", "-a", "-v"}}; }
 

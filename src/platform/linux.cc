@@ -280,12 +280,6 @@ Result<std::vector<Invocation>> LinuxDriver::Batch(const std::vector<Argv>& all)
   return out;
 }
 
-Argv LinuxDriver::PingCommand(const std::string& bridge, const net::IpAddress&,
-                              const net::IpAddress& to, int count) const {
-  return {"ping", "-n", "-q", "-c", std::to_string(count), "-i", "0.2", "-W", "1", "-I", bridge,
-          to.ToString()};
-}
-
 namespace {
 
 Result<json> ParseArray(std::string_view text, const char* what) {

@@ -19,6 +19,7 @@
 #include "vpcctl/ssh/command.h"
 #include "vpcctl/ssh/known_hosts.h"
 #include "vpcctl/vipd/config.h"
+#include "vpcctl/probe/prober.h"
 #include "vpcctl/vipd/wire.h"
 
 namespace vpcctl::fuzz {
@@ -285,6 +286,28 @@ void VipdConfig(std::string_view in) {
   }
   auto back = vipd::ParseConfig(vipd::ConfigToJson(*c));
   Check(c->vips.empty() ? !back.ok() : back.ok() && *back == *c, "vipd config does not round-trip");
+}
+
+void ProbeReply(std::string_view in) {
+  // The first byte picks the family; the rest is the datagram. A reply that parses carries the
+  // id and cookie asked for, and its own copy with another cookie does not parse.
+  if (in.empty()) return;
+  net::Family f = (in[0] & 1) ? net::Family::kV6 : net::Family::kV4;
+  auto data = reinterpret_cast<const uint8_t*>(in.data() + 1);
+  size_t len = in.size() - 1;
+  constexpr uint16_t kId = 0x4242;
+  constexpr uint64_t kCookie = 0x0123456789abcdefULL;
+  auto seq = probe::EchoReplySeq(f, data, len, kId, kCookie);
+  if (seq) Check(!probe::EchoReplySeq(f, data, len, kId, kCookie ^ 1), "a wrong cookie parses");
+  // A request we make, turned into its reply, parses back to its seq.
+  uint16_t s = len >= 2 ? static_cast<uint16_t>(data[0] << 8 | data[1]) : 0;
+  int size = probe::Schedule::MinSize(f) + static_cast<int>(len % 1500);
+  std::string m = probe::EchoRequest(f, kId, s, kCookie, size);
+  m[0] = static_cast<char>(f == net::Family::kV4 ? 0 : 129);
+  std::string packet = f == net::Family::kV4 ? std::string("\x45") + std::string(19, '\0') + m : m;
+  auto back = probe::EchoReplySeq(f, reinterpret_cast<const uint8_t*>(packet.data()),
+                                  packet.size(), kId, kCookie);
+  Check(back && *back == s, "our own echo does not round-trip");
 }
 
 }  // namespace vpcctl::fuzz

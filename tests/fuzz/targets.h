@@ -34,5 +34,7 @@ void VipTakeReport(std::string_view input);
 // vipd's datagrams (wire.h) and configuration (config.h): decoded strictly, re-encoded exactly.
 void VipdMessage(std::string_view input);
 void VipdConfig(std::string_view input);
+// What the prober's raw sockets receive (prober.h): anything else than our echo reply is dropped.
+void ProbeReply(std::string_view input);
 
 }  // namespace vpcctl::fuzz

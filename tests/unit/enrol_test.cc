@@ -36,7 +36,7 @@ TEST_F(Enrol, PasswordBootstrapPinsInstallsAndDetects) {
   EXPECT_EQ(authorized_, 1);
   std::ostringstream show;
   Output show_io{in_, show, err_, false};
-  Context show_ctx{ctx_->paths, runner_, ssh_, term_, show_io, "t"};
+  Context show_ctx{ctx_->paths, runner_, ssh_, term_, show_io, prober_, "t"};
   ASSERT_TRUE(NodeShow(show_ctx, "h2", true).ok());
   auto j = nlohmann::json::parse(show.str());
   EXPECT_EQ(j["platform"], "linux");
@@ -216,7 +216,7 @@ TEST_F(Enrol, AGivenMtuOutOfRangeIsRefusedBeforeAnythingIsSent) {
   EXPECT_EQ(ssh_.connects(), 0);
   std::ostringstream list;
   Output list_io{in_, list, err_, false};
-  Context list_ctx{ctx_->paths, runner_, ssh_, term_, list_io, "t"};
+  Context list_ctx{ctx_->paths, runner_, ssh_, term_, list_io, prober_, "t"};
   ASSERT_TRUE(NodeList(list_ctx, true).ok());
   EXPECT_EQ(nlohmann::json::parse(list.str())["nodes"].size(), 1u) << "only h1";
 }

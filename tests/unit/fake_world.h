@@ -9,6 +9,7 @@
 #include <mutex>
 #include <sstream>
 
+#include "fake_prober.h"
 #include "testing.h"
 #include "vpcctl/base/text.h"
 #include "vpcctl/fabric/ops.h"
@@ -37,7 +38,7 @@ class FakeWorld : public ::testing::Test {
     char tmpl[] = "/tmp/vpcctl-enrol-XXXXXX";
     dir_ = mkdtemp(tmpl);
     ctx_ = std::make_unique<Context>(Context{store::StatePaths{dir_ + "/state"}, runner_, ssh_,
-                                             term_, io_, "vpcctl test"});
+                                             term_, io_, prober_, "vpcctl test"});
     InitOptions init;
     init.name = "h1";
     init.addresses = {"192.0.2.200"};
@@ -127,6 +128,7 @@ class FakeWorld : public ::testing::Test {
 
   std::string dir_;
   exec::FakeRunner runner_;
+  testing::FakeProber prober_;
   ssh::FakeClient ssh_;
   ScriptedTerminal term_;
   std::ostringstream out_, err_;

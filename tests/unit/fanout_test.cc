@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "fake_prober.h"
 #include "testing.h"
 #include "vpcctl/base/output_cap.h"
 #include "vpcctl/exec/runner.h"
@@ -25,7 +26,7 @@ class FanOutTest : public ::testing::Test {
     char tmpl[] = "/tmp/vpcctl-fanout-XXXXXX";
     dir_ = mkdtemp(tmpl);
     ctx_ = std::make_unique<Context>(
-        Context{store::StatePaths{dir_}, runner_, ssh_, term_, io_, "vpcctl test"});
+        Context{store::StatePaths{dir_}, runner_, ssh_, term_, io_, prober_, "vpcctl test"});
     fabric_ = testing::SampleNodes();  // h1 is local; h2 at 192.0.2.2 logs in as deploy
     model::Node* h2 = fabric_.FindNode("h2");
     h2->ssh_user = "deploy";
@@ -61,6 +62,7 @@ class FanOutTest : public ::testing::Test {
 
   std::string dir_;
   exec::FakeRunner runner_;
+  testing::FakeProber prober_;
   ssh::FakeClient ssh_;
   exec::NoTerminal term_;
   std::ostringstream out_, err_;

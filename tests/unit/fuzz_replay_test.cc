@@ -40,6 +40,7 @@ TEST(FuzzReplay, KeyReport) { EXPECT_GT(Replay("key_report", KeyReport), 0u); }
 TEST(FuzzReplay, ImportReport) { EXPECT_GT(Replay("import_report", ImportReport), 0u); }
 TEST(FuzzReplay, VipTakeReport) { EXPECT_GT(Replay("vip_take_report", VipTakeReport), 0u); }
 TEST(FuzzReplay, VipdMessage) { EXPECT_GT(Replay("vipd_message", VipdMessage), 0u); }
+TEST(FuzzReplay, ProbeReply) { EXPECT_GT(Replay("probe_reply", ProbeReply), 0u); }
 TEST(FuzzReplay, VipdConfig) { EXPECT_GT(Replay("vipd_config", VipdConfig), 0u); }
 
 }  // namespace

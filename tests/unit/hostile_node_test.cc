@@ -96,6 +96,8 @@ model::StatusReport GoodStatus(const std::string& node) {
   p.transmitted = p.received = 3;
   p.loss_pct = 0;
   p.rtt_ms = 0.2;
+  p.mtu = 1390;
+  p.mtu_ok = true;
   p.encrypted = true;
   p.handshake_age_s = 4;
   v.peers.push_back(p);
@@ -146,7 +148,8 @@ void ExpectRefused(const json& good, const Bad (&cases)[N]) {
   for (const auto& c : cases) {
     json j = good;
     if (c.remove) {
-      j.erase(json::json_pointer(c.pointer).back());
+      json::json_pointer at(c.pointer);
+      j[at.parent_pointer()].erase(at.back());
     } else {
       j[json::json_pointer(c.pointer)] = c.value;
     }
@@ -181,6 +184,10 @@ TEST(Reports, StatusReportRefusesBadFieldsAndMakesTextPrintable) {
   const Bad cases[] = {
       {"/vpcs/0/peers/0/loss_pct", 101, false, "loss_pct is out of range"},
       {"/vpcs/0/peers/0/node", 7, false, "peers[0].node must be a string"},
+      {"/vpcs/0/peers/0/mtu", 70000, false, "peers[0].mtu must be 0-65535"},
+      {"/vpcs/0/peers/0/mtu", nullptr, true, "peers[0].mtu is missing"},
+      {"/vpcs/0/peers/0/mtu_ok", "yes", false, "peers[0].mtu_ok must be true or false"},
+      {"/vpcs/0/peers/0/path_mtu", 1300, false, "path_mtu comes only with mtu_ok false"},
       {"/vpcs/0/vips/0/vhid", 256, false, "vips[0].vhid must be 1-255"},
       {"/vpcs/0/vips/0/state", 3, false, "vips[0].state must be a string"},
       {"/vpcs/0/address", "10.10.0.2", false, "is not an address with prefix"},

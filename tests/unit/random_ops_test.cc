@@ -8,6 +8,7 @@
 #include <random>
 #include <sstream>
 
+#include "fake_prober.h"
 #include "testing.h"
 #include "vpcctl/base/text.h"
 #include "vpcctl/fabric/ops.h"
@@ -24,7 +25,8 @@ TEST(RandomOps, TwoHundredOperationsKeepEveryInvariant) {
   std::istringstream in;
   std::ostringstream out, err;
   Output io{in, out, err, false};
-  Context ctx{store::StatePaths{dir + "/state"}, runner, ssh, term, io, "random ops"};
+  testing::FakeProber prober;
+  Context ctx{store::StatePaths{dir + "/state"}, runner, ssh, term, io, prober, "random ops"};
   InitOptions init;
   init.name = "n0";
   init.addresses = {"198.18.0.1", "2001:db8::1"};

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "fake_prober.h"
 #include "testing.h"
 #include "vpcctl/fabric/node_ops.h"
 #include "vpcctl/model/map.h"
@@ -44,14 +45,11 @@ class StatusLocalTest : public ::testing::Test {
     runner_.On({"ip"}, "[]");
     runner_.On({"bridge"}, "[]");
     runner_.On({"nft"}, "", 1);
-    runner_.On({"ping"},
-               "3 packets transmitted, 3 received, 0% packet loss, time 400ms\n"
-               "rtt min/avg/max/mdev = 0.100/0.200/0.300/0.010 ms\n");
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   // Runs status --local --json with h2's last handshake `h2_age` seconds ago and none with h3.
-  json Status(int64_t h2_age) {
+  json Status(int64_t h2_age, std::string* text = nullptr) {
     int64_t now = static_cast<int64_t>(std::time(nullptr));
     runner_.On({"wg", "show"},
                "x\tnZx6Bl6DRx0OdPOL9mwhi4u8Xraymgjyr4a6lRJQcnY=\t51820\toff\n" + std::string(kKeyH2) +
@@ -62,15 +60,18 @@ class StatusLocalTest : public ::testing::Test {
     Output io{in, out, err, false};
     ssh::FakeClient ssh;
     exec::NoTerminal term;
-    Context ctx{store::StatePaths{dir_ + "/state"}, runner_, ssh, term, io, "status"};
+    Context ctx{store::StatePaths{dir_ + "/state"}, runner_, ssh, term, io, prober_, "status"};
     StatusLocalOptions o;
-    o.json = true;
-    (void)StatusLocal(ctx, o);
+    o.json = text == nullptr;
+    last_ = StatusLocal(ctx, o);
+    if (text) *text = out.str();
     return json::parse(out.str(), nullptr, false);
   }
 
   std::string dir_;
+  vpcctl::Status last_;
   exec::FakeRunner runner_;
+  testing::FakeProber prober_;
 };
 
 TEST_F(StatusLocalTest, HandshakeAgesAreReportedAndStaleOnesAreUnhealthy) {
@@ -87,6 +88,61 @@ TEST_F(StatusLocalTest, HandshakeAgesAreReportedAndStaleOnesAreUnhealthy) {
   json old = Status(kStaleHandshakeSeconds + 5);
   EXPECT_EQ(old["vpcs"][0]["peers"][0]["handshake_stale"], true);
   EXPECT_EQ(old["vpcs"][0]["encrypted"], true);
+}
+
+TEST_F(StatusLocalTest, EveryPeerIsProbedOnceThroughTheBridgeAtTheVpcMtu) {
+  json r = Status(12);
+  ASSERT_EQ(prober_.asked.size(), 2u);
+  for (const auto& t : prober_.asked) {
+    EXPECT_EQ(t.source.ToString(), "10.100.0.1");
+    EXPECT_EQ(t.device, "vpc1");
+    EXPECT_EQ(t.mtu, r["vpcs"][0]["peers"][0]["mtu"].get<int>());
+  }
+  EXPECT_EQ(prober_.asked[0].address.ToString(), "10.100.0.2");
+  EXPECT_EQ(prober_.asked[1].address.ToString(), "10.100.0.3");
+  EXPECT_EQ(r["vpcs"][0]["peers"][0]["mtu_ok"], true);
+  EXPECT_EQ(r["vpcs"][0]["peers"][0]["loss_pct"], 0);
+}
+
+TEST_F(StatusLocalTest, APathThatDropsFullSizeFramesIsUnhealthyAndSaysHowLarge) {
+  prober_.answer = [](const probe::Target& t, const probe::Plan& plan) {
+    probe::Outcome o = testing::FakeProber::Healthy(t, plan);
+    if (t.address.ToString() == "10.100.0.3") {
+      o.mtu_ok = false;
+      o.path_mtu = 1330;
+    }
+    return o;
+  };
+  json r = Status(12);
+  EXPECT_EQ(r["vpcs"][0]["peers"][1]["mtu_ok"], false);
+  EXPECT_EQ(r["vpcs"][0]["peers"][1]["path_mtu"], 1330);
+  EXPECT_EQ(r["vpcs"][0]["peers"][1]["loss_pct"], 0);
+  EXPECT_EQ(r["healthy"], false);
+  ASSERT_FALSE(last_.ok());
+  EXPECT_EQ(last_.error().code, Exit::kNotConverged);
+  std::string text;
+  Status(12, &text);
+  EXPECT_NE(text.find("h3: path drops frames larger than 1330 bytes (VPC MTU"), std::string::npos)
+      << text;
+}
+
+TEST_F(StatusLocalTest, ASilentPeerOrABrokenProberIsLossNamedInTheReport) {
+  prober_.answer = [](const probe::Target& t, const probe::Plan& plan) {
+    if (t.address.ToString() == "10.100.0.2") return probe::Outcome{};  // never answered
+    return testing::FakeProber::Healthy(t, plan);
+  };
+  json r = Status(12);
+  EXPECT_EQ(r["vpcs"][0]["peers"][0]["loss_pct"], 100);
+  EXPECT_EQ(r["vpcs"][0]["peers"][0]["error"], "no answer");
+  EXPECT_TRUE(r["vpcs"][0]["peers"][0]["mtu_ok"].is_null());
+  EXPECT_EQ(r["vpcs"][0]["peers"][1]["loss_pct"], 0);
+  prober_.fail = "cannot open a raw ICMP socket (vpcctl status needs root): Operation not permitted";
+  r = Status(12);
+  for (const auto& p : r["vpcs"][0]["peers"]) {
+    EXPECT_EQ(p["loss_pct"], 100);
+    EXPECT_EQ(p["error"], *prober_.fail);
+  }
+  EXPECT_EQ(r["healthy"], false);
 }
 
 }  // namespace

@@ -57,7 +57,7 @@ class VipOps : public FakeWorld {
     std::ostringstream out, err;
     std::istringstream in;
     Output io{in, out, err, false};
-    Context c{ctx_->paths, runner_, ssh_, term_, io, "test"};
+    Context c{ctx_->paths, runner_, ssh_, term_, io, prober_, "test"};
     EXPECT_TRUE(VipList(c, "", true, true).ok());
     return out.str();
   }

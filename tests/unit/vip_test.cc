@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "fake_prober.h"
 #include "testing.h"
 #include "vpcctl/alloc/vip.h"
 #include "vpcctl/base/text.h"
@@ -189,7 +190,7 @@ class NodeVip : public ::testing::Test {
     char tmpl[] = "/tmp/vpcctl-vip-XXXXXX";
     dir_ = mkdtemp(tmpl);
     ctx_ = std::make_unique<fabric::Context>(fabric::Context{
-        store::StatePaths{dir_ + "/state"}, runner_, ssh_, term_, io_, "vpcctl test"});
+        store::StatePaths{dir_ + "/state"}, runner_, ssh_, term_, io_, prober_, "vpcctl test"});
     model::Fabric f = testing::SampleFabric();
     EXPECT_EQ(AddError(f, Spec("10.100.0.250", 10, {"h1", "h3"})), "ok");
     model::Map m{"0123456789abcdef0123456789abcdef", "h1", f};
@@ -202,6 +203,7 @@ class NodeVip : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string dir_;
   exec::FakeRunner runner_;
+  testing::FakeProber prober_;
   ssh::FakeClient ssh_;
   exec::NoTerminal term_;
   std::istringstream in_;

@@ -11,6 +11,7 @@
 #include "vpcctl/exec/runner.h"
 #include "vpcctl/exec/terminal.h"
 #include "vpcctl/model/fabric.h"
+#include "vpcctl/probe/prober.h"
 #include "vpcctl/ssh/client.h"
 #include "vpcctl/store/state_dir.h"
 #include "vpcctl/store/store.h"
@@ -33,6 +34,7 @@ struct Context {
   ssh::Client& ssh;
   exec::Terminal& term;
   Output& io;
+  probe::Prober& prober;     // the overlay probes of status --local
   std::string command_line;  // recorded in the state lock
 };
 

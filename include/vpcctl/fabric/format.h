@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "vpcctl/model/fabric.h"
+#include "vpcctl/model/reports.h"
 
 namespace vpcctl::fabric {
 
@@ -34,5 +35,8 @@ std::string SshText(const model::Node& n);
 std::string UnderlayText(const model::Node& n);
 // SHA256 fingerprint of the pinned host key, or "-" when none.
 std::string FingerprintText(const model::Node& n);
+// "path drops frames larger than 1400 bytes (VPC MTU 1450)", for a pair whose full-size
+// don't-fragment probe went unanswered.
+std::string PathMtuText(const model::PeerHealth& p);
 
 }  // namespace vpcctl::fabric

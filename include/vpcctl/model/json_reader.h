@@ -44,6 +44,7 @@ class JsonReader {
   // Absent or null reads as nothing.
   Result<std::optional<int>> OptCount(const char* key) const;
   Result<std::optional<int64_t>> OptInt(const char* key, int64_t lo, int64_t hi) const;
+  Result<std::optional<bool>> OptBool(const char* key) const;
   Result<std::optional<double>> OptNum(const char* key, double lo, double hi) const;
   Result<std::optional<std::string>> OptStr(const char* key) const;
   Result<std::optional<net::IpAddress>> OptAddr(const char* key, net::Family f) const;

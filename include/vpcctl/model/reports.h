@@ -64,6 +64,9 @@ struct PeerHealth {
   double loss_pct = 100;
   std::optional<double> rtt_ms;
   std::optional<std::string> error;
+  int64_t mtu = 0;                  // the size of the full-size don't-fragment probe (0: none)
+  std::optional<bool> mtu_ok;       // null: not checked (the peer never answered)
+  std::optional<int64_t> path_mtu;  // when !mtu_ok: the largest frame the path carried
   bool encrypted = false;  // handshake fields are reported only in encrypted VPCs
   std::optional<int64_t> handshake_age_s;  // null: never
   bool handshake_stale = false;

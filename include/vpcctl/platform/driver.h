@@ -23,12 +23,6 @@ struct Invocation {
   std::string input;
 };
 
-struct PingResult {
-  int transmitted = 0;
-  int received = 0;
-  double avg_ms = -1;  // -1 when nothing came back
-};
-
 // Where the node's machinery (VIP daemons, WireGuard key, firewall records) finds vpcctl and its
 // state directory.
 struct NodeEnv {
@@ -57,9 +51,6 @@ class Driver {
   // The commands that list vpcctl's firewall (their outputs, joined, are what the diff compares
   // with the listing recorded at the last load). A failure or empty output of the first: absent.
   virtual std::vector<Argv> FirewallProbe() const = 0;
-  // Pings `to` from this node's overlay address `from`, through `bridge`, `count` times.
-  virtual Argv PingCommand(const std::string& bridge, const net::IpAddress& from,
-                           const net::IpAddress& to, int count) const = 0;
 };
 
 // The commands of the steps both platforms carry out the same way (files, daemons, WireGuard
@@ -90,9 +81,6 @@ std::string Endpoint(const net::IpAddress& a, int port);
 // changes. `start` is the argv that runs it: the caller wraps it for its platform.
 plan::DesiredFile VipdConfigFile(const plan::Desired& d, const NodeEnv& env);
 plan::DesiredDaemon VipdDaemon(const plan::Desired& d, const NodeEnv& env);
-
-// Reads the summary lines of ping(8) (iputils and FreeBSD formats).
-Result<PingResult> ParsePing(std::string_view output);
 
 const Driver& DriverFor(model::Platform p);
 

@@ -18,8 +18,6 @@ class FreeBsdDriver : public Driver {
   std::vector<Argv> Render(const plan::Step& step) const override;
   std::vector<Argv> ProbeCommands() const override;
   Result<plan::Observed> ParseProbe(const std::vector<std::string>& outputs) const override;
-  Argv PingCommand(const std::string& bridge, const net::IpAddress& from, const net::IpAddress& to,
-                   int count) const override;
   // The VIP machinery: a CARP address on the bridge for each VIP the node is a candidate of
   // (diffed like interfaces), `vpcctl vipd` under daemon(8) with its configuration, a devd rule
   // that hands CARP's own state changes to `vpcctl vip-event`; if_wg for WireGuard; a pf anchor as

@@ -21,8 +21,6 @@ class LinuxDriver : public Driver {
   // Consecutive `ip` commands become one `ip -batch -`, consecutive `bridge` commands one
   // `bridge -batch -`; order is kept. Refused when a token fails CheckBatchTokens.
   Result<std::vector<Invocation>> Batch(const std::vector<Argv>& commands) const override;
-  Argv PingCommand(const std::string& bridge, const net::IpAddress& from, const net::IpAddress& to,
-                   int count) const override;
   // keepalived (VRRPv3) for the node's VIPs, with its configuration in the state directory;
   // wireguard-go where the kernel has no WireGuard; an nftables table as the underlay firewall.
   void AddNodeSetup(plan::Desired& d, const NodeEnv& env) const override;
