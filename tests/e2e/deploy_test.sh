@@ -59,6 +59,28 @@ echo "$status"
 e2e_check "vpc status is healthy (exit 0)" [ $rc = 0 ]
 e2e_check "the status matrix shows loss and latency" e2e_contains "$status" "0% "
 
+# ---- A switch port that drops large frames (h3's, at 1400 bytes): status fails with exit 5 and
+# names, for each pair through that port, the largest frame the path carries; ping -M do confirms
+# that size crosses and one byte more does not.
+ip -n "$(e2e_ns ul)" link set h3 mtu 1400
+status=$(V vpc status vpc1 2>&1)
+rc=$?
+echo "$status"
+e2e_check "status exits 5 when a path drops full-size frames (got $rc)" [ $rc = 5 ]
+largest() { printf '%s\n' "$status" | sed -n "s/^ *$1 -> $2 ([^)]*): path drops frames larger than \([0-9]*\) bytes (VPC MTU 1430)$/\1/p"; }
+for pair in "h1 h3" "h3 h1" "h2 h3" "h3 h2"; do
+    set -- $pair
+    n=$(largest $1 $2)
+    e2e_check "$1 -> $2: path drops frames larger than N, with N reported (got '$n')" [ -n "$n" ]
+    [ -n "$n" ] || continue
+    e2e_check "$1 -> $2: $n bytes cross with don't-fragment" ping_from $1 -M do -s $((n - 28)) 10.100.0.${2#h}
+    e2e_expect_fail "$1 -> $2: $((n + 1)) bytes do not" ping_from $1 -M do -s $((n - 27)) 10.100.0.${2#h}
+done
+e2e_expect_fail "h1 <-> h2 is not blamed" e2e_contains "$status" "h1 -> h2 ("
+e2e_expect_fail "no pair reports loss" e2e_contains "$status" "% loss"
+ip -n "$(e2e_ns ul)" link set h3 mtu 1500
+e2e_check "status is healthy again once the port carries full frames" V vpc status vpc1
+
 # ---- Idempotence: a second deploy changes nothing and keeps every ifindex.
 before=$(for h in h1 h2 h3; do ifindexes $h; done)
 n=$(V vpc deploy vpc1 --json | changes)
