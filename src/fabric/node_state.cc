@@ -5,6 +5,7 @@
 #include "vpcctl/base/text.h"
 #include "vpcctl/exec/runner.h"
 #include "vpcctl/fabric/wg_key.h"
+#include "vpcctl/platform/linux.h"
 #include "vpcctl/store/state_dir.h"
 
 namespace vpcctl::fabric {
@@ -117,6 +118,13 @@ Result<plan::Observed> ProbeNode(Context& ctx, const platform::Driver& driver,
     if (r && r->ok()) {
       platform::ScrubWgDump(r->out);
       VPC_ASSIGN_OR_RETURN(observed.wireguard, platform::ParseWgDump(r->out));
+    }
+  }
+  if (desired.pin_neighbours) {  // unknown when it fails: then only new bridges get pins
+    auto r = ctx.runner.Run(platform::LinuxNeighbourProbe(), "", kStepTimeout);
+    if (r && r->ok()) {
+      auto parsed = platform::ParseIpNeigh(r->out);
+      if (parsed) observed.neighbours = std::move(*parsed);
     }
   }
   if (!desired.firewall.tool.empty() && tools.count(desired.firewall.tool)) {

@@ -1,5 +1,6 @@
 #include "vpcctl/plan/diff.h"
 
+#include <algorithm>
 #include <set>
 
 #include "vpcctl/base/text.h"
@@ -60,6 +61,12 @@ std::string_view ActionName(Action a) {
       return "load-firewall";
     case Action::kRemoveFirewall:
       return "remove-firewall";
+    case Action::kSetMac:
+      return "set-mac";
+    case Action::kPinNeighbour:
+      return "pin-neighbour";
+    case Action::kUnpinNeighbour:
+      return "unpin-neighbour";
   }
   return "?";
 }
@@ -170,6 +177,16 @@ std::string Describe(const Step& s) {
     case Action::kRemoveFirewall:
       out = "remove the underlay firewall";
       break;
+    case Action::kSetMac:
+      out = "set " + s.ifname + "'s MAC to " + s.mac.ToString();
+      break;
+    case Action::kPinNeighbour:
+      out = "pin " + s.peer + "'s " + s.address.address.ToString() + " to " + s.mac.ToString() +
+            " on " + s.ifname;
+      break;
+    case Action::kUnpinNeighbour:
+      out = "unpin " + s.address.address.ToString() + " on " + s.ifname;
+      break;
   }
   if (!s.reason.empty()) out += " [" + s.reason + "]";
   return out;
@@ -216,8 +233,8 @@ bool IsLinkLocal(const net::IpAddress& a) {
 
 struct Builder {
   const Observed& observed;
-  std::vector<Step> destroys, firewall, transport, creates, members, addresses, ups, late_transport,
-      vips, files, daemons, guests;
+  std::vector<Step> destroys, firewall, transport, creates, members, addresses, ups, pins,
+      late_transport, vips, files, daemons, guests;
   std::vector<std::string> problems;
 
   // Without a probe of the node's programs (plans made on the controller), assume they are there.
@@ -325,6 +342,12 @@ struct Builder {
       s.mtu = dv.mtu;
       creates.push_back(s);
     }
+    if (!dv.mac.IsZero() && (fresh || (o->mac && *o->mac != dv.mac))) {
+      Step s = Make(Action::kSetMac, dv.vpc, dv.vpc,
+                    fresh ? "new" : o->mac->ToString() + ", want " + dv.mac.ToString());
+      s.mac = dv.mac;
+      creates.push_back(s);
+    }
     bool have = false;
     if (!fresh) {
       for (const auto& a : o->addresses) {
@@ -349,6 +372,44 @@ struct Builder {
       addresses.push_back(s);
     }
     if (fresh || !o->up) ups.push_back(Make(Action::kUp, dv.vpc, dv.vpc, fresh ? "new" : "down"));
+  }
+
+  // Every other member's overlay address pinned to its bridge's MAC. A new bridge has no entries;
+  // on an existing one, the probed permanent entries (unknown: left alone). Only entries vpcctl
+  // made (an overlay MAC of this VPC for that address) are ever removed.
+  void Pins(const DesiredVpc& dv) {
+    const ObservedInterface* o = observed.Find(dv.vpc);
+    bool fresh = !o || std::any_of(creates.begin(), creates.end(), [&](const Step& s) {
+      return s.action == Action::kCreateBridge && s.ifname == dv.vpc;
+    });
+    if (!fresh && !observed.neighbours) return;
+    auto find = [&](const net::IpAddress& a) -> const ObservedNeighbour* {
+      if (fresh) return nullptr;
+      for (const auto& n : *observed.neighbours)
+        if (n.dev == dv.vpc && n.address == a) return &n;
+      return nullptr;
+    };
+    for (const auto& n : dv.neighbours) {
+      const ObservedNeighbour* have = find(n.address);
+      if (have && have->mac == n.mac) continue;
+      Step s = Make(Action::kPinNeighbour, dv.vpc, dv.vpc,
+                    !have ? "missing" : "lladdr " + (have->mac ? have->mac->ToString() : "none") +
+                                           ", want " + n.mac.ToString());
+      s.address = net::IfAddress{n.address, n.address.is_v4() ? 32 : 128};
+      s.mac = n.mac;
+      s.peer = n.node;
+      pins.push_back(s);
+    }
+    if (fresh) return;
+    for (const auto& have : *observed.neighbours) {
+      if (have.dev != dv.vpc || have.mac != OverlayMac(dv.vpc_id, have.address)) continue;
+      bool wanted = false;
+      for (const auto& n : dv.neighbours) wanted = wanted || n.address == have.address;
+      if (wanted) continue;
+      Step s = Make(Action::kUnpinNeighbour, dv.vpc, dv.vpc, "not a member any more");
+      s.address = net::IfAddress{have.address, have.address.is_v4() ? 32 : 128};
+      pins.push_back(s);
+    }
   }
 
   // The WireGuard interface: made by the kernel, or by wireguard-go where the kernel has no
@@ -658,7 +719,7 @@ struct Builder {
 }  // namespace
 
 Result<std::vector<Step>> Diff(const Desired& desired, const Observed& observed) {
-  Builder b{observed, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}};
+  Builder b{observed, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}};
   std::set<std::string> wanted;
   for (const auto& dv : desired.vpcs) {
     wanted.insert(dv.vpc);
@@ -679,6 +740,7 @@ Result<std::vector<Step>> Diff(const Desired& desired, const Observed& observed)
   for (const auto& dv : desired.vpcs) {
     for (const auto& t : dv.tunnels) b.Tunnel(dv, t);
     b.Bridge(dv);
+    if (desired.pin_neighbours) b.Pins(dv);
     if (desired.kernel_vips) b.KernelVips(dv);
   }
   b.FilesAndDaemons(desired);
@@ -686,7 +748,7 @@ Result<std::vector<Step>> Diff(const Desired& desired, const Observed& observed)
   if (!b.problems.empty()) return Failure(Join(b.problems, "\n"));
   std::vector<Step> out;
   for (auto* group : {&b.destroys, &b.firewall, &b.transport, &b.creates, &b.members, &b.addresses,
-                      &b.ups, &b.late_transport, &b.vips, &b.files, &b.daemons, &b.guests})
+                      &b.ups, &b.pins, &b.late_transport, &b.vips, &b.files, &b.daemons, &b.guests})
     out.insert(out.end(), group->begin(), group->end());
   return out;
 }

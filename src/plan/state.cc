@@ -1,5 +1,7 @@
 #include "vpcctl/plan/state.h"
 
+#include <cstdio>
+
 #include "vpcctl/base/text.h"
 #include "vpcctl/model/map.h"
 
@@ -108,6 +110,7 @@ Result<Desired> DesiredFor(const model::Fabric& fabric, std::string_view node,
   Desired d;
   d.node = self->name;
   d.platform = self->platform;
+  d.pin_neighbours = self->platform == model::Platform::kLinux;
   d.wg_port = fabric.transport.port;
   for (const auto& n : fabric.nodes) {
     for (const auto* a : {&n.underlay4, &n.underlay6})
@@ -156,6 +159,10 @@ Result<Desired> DesiredFor(const model::Fabric& fabric, std::string_view node,
       dv.tunnels.push_back(dt);
     }
     dv.members = vpc.members.size();
+    dv.mac = OverlayMac(vpc.id, me->overlay);
+    for (const auto& m : vpc.members) {
+      if (m.node != node) dv.neighbours.push_back({m.overlay, OverlayMac(vpc.id, m.overlay), m.node});
+    }
     for (const auto& vip : vpc.vips) {
       dv.keep_addresses.push_back(vip.address);
       // Every member is an acceptor of every VIP of its VPC; candidates have a rank >= 0.
@@ -171,6 +178,17 @@ Result<Desired> DesiredFor(const model::Fabric& fabric, std::string_view node,
     return UsageError("node " + Quoted(node) + " is not a member of VPC " + Quoted(only_vpc));
   }
   return d;
+}
+
+net::MacAddress OverlayMac(uint32_t vpc_id, const net::IpAddress& overlay) {
+  // 02 (locally administered, unicast), the VPC id's low 16 bits, the overlay address's low 24
+  // bits (members' addresses are allocated from the bottom of the peer network: unique there).
+  const auto& b = overlay.bytes();
+  size_t last = overlay.is_v4() ? 3 : 15;
+  char text[18];
+  std::snprintf(text, sizeof text, "02:%02x:%02x:%02x:%02x:%02x", (vpc_id >> 8) & 0xff,
+                vpc_id & 0xff, b[last - 2], b[last - 1], b[last]);
+  return *net::MacAddress::Parse(text);
 }
 
 const ObservedWgPeer* ObservedWireguard::Find(std::string_view key) const {

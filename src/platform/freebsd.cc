@@ -81,6 +81,9 @@ std::vector<Argv> FreeBsdDriver::Render(const plan::Step& s) const {
     }
     case Action::kSetOwner:
       return {{"ifconfig", i, "description", tag}};
+    // The address family word (ether) must follow the interface name directly.
+    case Action::kSetMac:
+      return {{"ifconfig", i, "ether", s.mac.ToString()}};
     case Action::kSetMtu:
       return {{"ifconfig", i, "mtu", std::to_string(s.mtu)}};
     case Action::kAddMember: {
@@ -439,6 +442,8 @@ Result<plan::Observed> ParseIfconfig(std::string_view text) {
     if (w.empty()) continue;
     if (StartsWith(line, "description: ")) {
       cur->owner = std::string(line.substr(13));
+    } else if (w[0] == "ether" && w.size() >= 2) {
+      if (auto mac = net::MacAddress::Parse(w[1]); mac) cur->mac = *mac;
     } else if ((w[0] == "inet" && w.size() >= 4 && w[2] == "netmask") ||
                (w[0] == "inet6" && w.size() >= 4 && w[2] == "prefixlen")) {
       auto a = net::IpAddress::Parse(w[1].substr(0, w[1].find('%')));

@@ -88,6 +88,13 @@ std::vector<Argv> LinuxDriver::Render(const plan::Step& s) const {
     case Action::kCreateWireguard:
       return {{"ip", "link", "add", "name", i, "mtu", std::to_string(s.mtu), "type", "wireguard"},
               {"ip", "link", "set", "dev", i, "alias", tag}};
+    case Action::kSetMac:
+      return {{"ip", "link", "set", "dev", i, "address", s.mac.ToString()}};
+    case Action::kPinNeighbour:
+      return {{"ip", "neigh", "replace", s.address.address.ToString(), "lladdr", s.mac.ToString(),
+               "dev", i, "nud", "permanent"}};
+    case Action::kUnpinNeighbour:
+      return {{"ip", "neigh", "del", s.address.address.ToString(), "dev", i}};
     case Action::kLoadFirewall:
       return {{"nft", "-f", s.firewall.rules_path}};
     case Action::kRemoveFirewall:
@@ -324,6 +331,7 @@ Result<std::vector<plan::ObservedInterface>> ParseIpLink(std::string_view text) 
     o.mtu = Int(e, "mtu");
     o.owner = Str(e, "ifalias");
     o.master = Str(e, "master");
+    if (auto mac = net::MacAddress::Parse(Str(e, "address")); mac) o.mac = *mac;
     if (auto f = e.find("flags"); f != e.end() && f->is_array()) {
       for (const auto& flag : *f)
         if (flag.is_string() && flag.get<std::string>() == "UP") o.up = true;
@@ -406,6 +414,23 @@ Result<std::set<std::string>> ParseNetnsList(std::string_view text) {
   VPC_ASSIGN_OR_RETURN(json j, ParseArray(text, "ip -j netns list"));
   for (const auto& e : j)
     if (e.is_object() && !Str(e, "name").empty()) out.insert(Str(e, "name"));
+  return out;
+}
+
+Argv LinuxNeighbourProbe() { return {"ip", "-j", "neigh", "show", "nud", "permanent"}; }
+
+Result<std::vector<plan::ObservedNeighbour>> ParseIpNeigh(std::string_view text) {
+  VPC_ASSIGN_OR_RETURN(json j, ParseArray(text, "ip -j neigh show nud permanent"));
+  std::vector<plan::ObservedNeighbour> out;
+  for (const auto& e : j) {
+    if (!e.is_object()) continue;
+    auto a = net::IpAddress::Parse(Str(e, "dst"));
+    std::string dev = Str(e, "dev");
+    if (!a || dev.empty()) continue;
+    plan::ObservedNeighbour n{dev, *a, std::nullopt};
+    if (auto mac = net::MacAddress::Parse(Str(e, "lladdr")); mac) n.mac = *mac;
+    out.push_back(std::move(n));
+  }
   return out;
 }
 

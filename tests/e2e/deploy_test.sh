@@ -58,6 +58,9 @@ rc=$?
 echo "$status"
 e2e_check "vpc status is healthy (exit 0)" [ $rc = 0 ]
 e2e_check "the status matrix shows loss and latency" e2e_contains "$status" "0% "
+e2e_check "h1 pins h2's and h3's overlay addresses to their bridges' MACs" \
+    [ "$(e2e_on h1 ip neigh show dev vpc1 nud permanent 2>/dev/null | awk '{print $1, $3}' | sort | tr '\n' ' ')" = \
+      "10.100.0.2 $(e2e_on h2 cat /sys/class/net/vpc1/address) 10.100.0.3 $(e2e_on h3 cat /sys/class/net/vpc1/address) " ]
 
 # ---- A switch port that drops large frames (h3's, at 1400 bytes): status fails with exit 5 and
 # names, for each pair through that port, the largest frame the path carries; ping -M do confirms

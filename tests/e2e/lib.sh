@@ -98,6 +98,29 @@ e2e_setup() {
     done
 }
 
+# e2e_static_underlay: every host knows every other host's underlay MAC (permanent neighbour
+# entries, IPv4 and IPv6). All hosts here share one kernel, whose neighbour table holds at most
+# gc_thresh3 (1024) dynamic entries across every namespace; 32 hosts that all talk to each other
+# need about 2,000 underlay entries alone, and the rest then fail to resolve. Real hosts each have
+# their own table (and reach other datacenters through one gateway); permanent entries are exempt
+# from that limit, so this gives the lab what every real host has. Call it after the last host.
+e2e_static_underlay() {
+    local h o mac
+    for h in $E2E_HOSTS; do
+        [ "$h" = ul ] && continue
+        mac=$(e2e_on "$h" cat /sys/class/net/eth0/address) || return 1
+        printf 'neigh replace %s lladdr %s dev eth0 nud permanent\n' "$(e2e_ip4 "$h")" "$mac" \
+            "$(e2e_ip6 "$h")" "$mac" >> "$E2E_DIR/underlay.neigh"
+    done
+    for h in $E2E_HOSTS; do
+        [ "$h" = ul ] && continue
+        o=$(e2e_ip4 "$h")
+        grep -v -e "neigh replace $o lladdr" -e "neigh replace $(e2e_ip6 "$h") lladdr" \
+            "$E2E_DIR/underlay.neigh" > "$E2E_DIR/$h/underlay.neigh"
+        e2e_on "$h" ip -batch "$E2E_DIR/$h/underlay.neigh" || return 1
+    done
+}
+
 # e2e_add_host NAME [PASSWORD_HOSTS...]
 e2e_add_host() {
     local h=$1 ns d pw=no

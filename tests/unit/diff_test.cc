@@ -1,6 +1,7 @@
 #include "vpcctl/plan/diff.h"
 
 #include <gtest/gtest.h>
+#include <set>
 
 #include "testing.h"
 #include "vpcctl/platform/driver.h"
@@ -56,8 +57,103 @@ TEST(Diff, FromNothingBuildsEverythingInDependencyOrder) {
   ASSERT_TRUE(steps.ok());
   EXPECT_EQ(Names(*steps), (std::vector<std::string>{
                                "create-tunnel vx100", "create-tunnel vx101", "create-bridge vpc1",
-                               "add-member vx100", "add-member vx101", "add-address vpc1",
-                               "up vx100", "up vx101", "up vpc1"}));
+                               "set-mac vpc1", "add-member vx100", "add-member vx101",
+                               "add-address vpc1", "up vx100", "up vx101", "up vpc1",
+                               "pin-neighbour vpc1", "pin-neighbour vpc1"}));
+}
+
+// h1 applied: its bridge has its overlay MAC, and h2's and h3's addresses are pinned.
+Observed AppliedH1() {
+  const Desired h1 = H1();
+  Observed o;
+  ObservedInterface br;
+  br.name = "vpc1";
+  br.kind = IfKind::kBridge;
+  br.owner = "vpcctl:vpc1";
+  br.mtu = h1.vpcs[0].mtu;
+  br.up = true;
+  br.addresses = {h1.vpcs[0].address};
+  br.mac = h1.vpcs[0].mac;
+  o.interfaces.push_back(br);
+  for (const auto& t : h1.vpcs[0].tunnels) {
+    ObservedInterface vx;
+    vx.name = t.ifname;
+    vx.kind = IfKind::kVxlan;
+    vx.owner = "vpcctl:vpc1";
+    vx.mtu = br.mtu;
+    vx.up = true;
+    vx.vni = t.vni;
+    vx.local = t.local;
+    vx.remote = t.remote;
+    vx.port = t.port;
+    vx.learning = false;
+    vx.master = "vpc1";
+    vx.isolated = true;
+    o.interfaces.push_back(vx);
+  }
+  o.neighbours = std::vector<ObservedNeighbour>{};
+  for (const auto& n : h1.vpcs[0].neighbours) o.neighbours->push_back({"vpc1", n.address, n.mac});
+  return o;
+}
+
+TEST(DiffPins, EveryPeerIsPinnedToItsOverlayMacAndOnlyVpcctlsPinsAreRemoved) {
+  Desired d = H1();
+  ASSERT_EQ(d.vpcs[0].neighbours.size(), 2u);
+  EXPECT_EQ(d.vpcs[0].neighbours[0].node, "h2");
+  EXPECT_EQ(d.vpcs[0].neighbours[0].mac, OverlayMac(d.vpcs[0].vpc_id, d.vpcs[0].neighbours[0].address));
+  EXPECT_NE(d.vpcs[0].mac, d.vpcs[0].neighbours[0].mac);
+  EXPECT_TRUE(d.pin_neighbours);
+  auto none = Diff(d, AppliedH1());
+  ASSERT_TRUE(none.ok()) << none.error().message;
+  EXPECT_TRUE(none->empty()) << ::testing::PrintToString(Names(*none));
+
+  // h2's entry points elsewhere, h3's is gone, a former member's pin is left over, and a pin the
+  // administrator made (another MAC) sits on the same bridge.
+  Observed o = AppliedH1();
+  auto& n = *o.neighbours;
+  n[0].mac = *net::MacAddress::Parse("02:00:00:00:00:99");
+  n.erase(n.begin() + 1);
+  auto former = testing::Ip("10.100.0.9");
+  n.push_back({"vpc1", former, OverlayMac(d.vpcs[0].vpc_id, former)});
+  n.push_back({"vpc1", testing::Ip("10.100.0.50"), *net::MacAddress::Parse("52:54:00:00:00:50")});
+  o.interfaces[0].mac = *net::MacAddress::Parse("2e:82:15:74:45:d9");
+  auto steps = Diff(d, o);
+  ASSERT_TRUE(steps.ok()) << steps.error().message;
+  EXPECT_EQ(Names(*steps), (std::vector<std::string>{"set-mac vpc1", "pin-neighbour vpc1",
+                                                      "pin-neighbour vpc1", "unpin-neighbour vpc1"}));
+  EXPECT_EQ((*steps)[0].mac, d.vpcs[0].mac);
+  EXPECT_EQ((*steps)[1].address.address, d.vpcs[0].neighbours[0].address);
+  EXPECT_EQ((*steps)[2].address.address, d.vpcs[0].neighbours[1].address);
+  EXPECT_EQ((*steps)[3].address.address, former);
+  EXPECT_EQ(Describe((*steps)[1]),
+            "pin h2's 10.100.0.2 to " + d.vpcs[0].neighbours[0].mac.ToString() +
+                " on vpc1 [lladdr 02:00:00:00:00:99, want " + d.vpcs[0].neighbours[0].mac.ToString() +
+                "]");
+
+  // Neighbours not probed: an existing bridge's pins are left alone (nothing known to compare).
+  Observed unknown = AppliedH1();
+  unknown.neighbours.reset();
+  auto quiet = Diff(d, unknown);
+  ASSERT_TRUE(quiet.ok());
+  EXPECT_TRUE(quiet->empty()) << ::testing::PrintToString(Names(*quiet));
+
+  // FreeBSD resolves peers itself: its bridge gets the overlay MAC, and no pins.
+  d.pin_neighbours = false;
+  auto bsd = Diff(d, Observed{});
+  ASSERT_TRUE(bsd.ok());
+  for (const auto& name : Names(*bsd)) EXPECT_NE(name, "pin-neighbour vpc1");
+}
+
+TEST(DiffPins, OverlayMacsAreLocallyAdministeredUnicastAndDistinctPerMember) {
+  auto a = OverlayMac(1, testing::Ip("10.100.0.1"));
+  EXPECT_EQ(a.ToString(), "02:00:01:64:00:01");
+  EXPECT_FALSE(a.IsMulticast());
+  EXPECT_EQ(OverlayMac(0x1234, testing::Ip("fd10::2:3")).ToString(), "02:12:34:02:00:03");
+  std::set<std::string> seen;
+  for (int i = 1; i < 1000; ++i) {
+    auto ip = net::IpAddress::V4(0x0a640000u + static_cast<uint32_t>(i));
+    EXPECT_TRUE(seen.insert(OverlayMac(7, ip).ToString()).second) << ip.ToString();
+  }
 }
 
 TEST(Diff, ConvergedNodeNeedsNothing) {
@@ -293,8 +389,9 @@ TEST(DiffEncrypted, FromNothingTheFirewallAndWireGuardComeBeforeTheTunnels) {
                 "load-firewall firewall", "create-wireguard wg-vpcctl", "add-address wg-vpcctl",
                 "set-wireguard wg-vpcctl", "set-wireguard-peer wg-vpcctl",
                 "set-wireguard-peer wg-vpcctl", "up wg-vpcctl", "create-tunnel vx100",
-                "create-tunnel vx101", "create-bridge vpc1", "add-member vx100", "add-member vx101",
-                "add-address vpc1", "up vx100", "up vx101", "up vpc1"}));
+                "create-tunnel vx101", "create-bridge vpc1", "set-mac vpc1", "add-member vx100",
+                "add-member vx101", "add-address vpc1", "up vx100", "up vx101", "up vpc1",
+                "pin-neighbour vpc1", "pin-neighbour vpc1"}));
 }
 
 TEST(DiffEncrypted, WithoutKernelWireGuardWireguardGoStartsOnceTheTunnelsAreUp) {
@@ -311,7 +408,8 @@ TEST(DiffEncrypted, WithoutKernelWireGuardWireguardGoStartsOnceTheTunnelsAreUp) 
   ASSERT_NE(start, names.end());
   size_t at = static_cast<size_t>(start - names.begin());
   EXPECT_TRUE((*steps)[at].daemon.detach);
-  EXPECT_EQ(names[at - 1], "up vpc1");
+  EXPECT_EQ(names[at - 3], "up vpc1");  // then the pins, both
+  EXPECT_EQ(names[at - 1], "pin-neighbour vpc1");
   EXPECT_EQ(names[at + 1], "set-owner wg-vpcctl");
   EXPECT_EQ(names[at + 2], "set-mtu wg-vpcctl");
   EXPECT_EQ(names.back(), "up wg-vpcctl");

@@ -38,6 +38,9 @@ enum class Action {
   kRemoveWgPeer,
   kLoadFirewall,     // replace vpcctl's underlay firewall atomically
   kRemoveFirewall,
+  kSetMac,           // the bridge's MAC (OverlayMac), which every peer pins
+  kPinNeighbour,     // a peer's overlay address as a permanent neighbour entry on the bridge
+  kUnpinNeighbour,
 };
 std::string_view ActionName(Action a);
 
@@ -62,6 +65,8 @@ struct Step {
   // RTT instead of after WireGuard's 5 s handshake retry.
   std::vector<std::string> poke;
   DesiredFirewall firewall;  // kLoadFirewall, kRemoveFirewall
+  net::MacAddress mac;       // kSetMac, kPinNeighbour
+  std::string peer;          // kPinNeighbour: the member whose address it is
   std::string reason;       // why the step is needed ("missing", "mtu 1500, want 1450")
 };
 
@@ -79,7 +84,7 @@ std::vector<Step> Redacted(std::vector<Step> steps);
 std::string Describe(const Step& s);
 
 // The steps, in dependency order: removals, firewall, WireGuard, tunnels, bridges, members,
-// addresses, up, VIPs, daemon files, daemons, guests.
+// addresses, up, pinned neighbours, VIPs, daemon files, daemons, guests.
 // Refuses (listing every one) interfaces in the way that vpcctl does not own.
 Result<std::vector<Step>> Diff(const Desired& desired, const Observed& observed);
 

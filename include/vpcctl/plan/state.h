@@ -64,6 +64,18 @@ struct DesiredVip {
   std::vector<VipPeer> group;    // every other node of the lease group (candidates, acceptors)
   size_t acceptors = 0;          // how many acceptors the group has, this node included if one
 };
+// A peer's overlay address pinned to its bridge's MAC (a permanent neighbour entry on the bridge):
+// node-to-node traffic never asks ARP/ND, whose broadcasts the mesh copies into every tunnel.
+struct DesiredNeighbour {
+  net::IpAddress address;
+  net::MacAddress mac;
+  std::string node;
+};
+
+// The MAC vpcctl gives a node's bridge in a VPC: locally administered, from the VPC id and the
+// node's overlay address, so every member knows every other's without asking.
+net::MacAddress OverlayMac(uint32_t vpc_id, const net::IpAddress& overlay);
+
 struct DesiredVpc {
   std::string vpc;     // VPC name = bridge name
   uint32_t vpc_id = 0;
@@ -74,6 +86,8 @@ struct DesiredVpc {
   std::vector<DesiredVip> vips;                // VIPs of the VPC (candidate or acceptor)
   size_t members = 0;                          // for the majority rule of VIP health
   bool encrypted = false;
+  net::MacAddress mac;                         // the bridge's (OverlayMac)
+  std::vector<DesiredNeighbour> neighbours;    // every other member, pinned (see pin_neighbours)
 };
 
 // A file vpcctl maintains (daemon configurations), and what to run when it changes.
@@ -151,6 +165,7 @@ struct Desired {
   std::vector<DesiredFile> files;
   std::vector<DesiredDaemon> daemons;
   bool kernel_vips = false;  // VIPs are interface addresses the diff manages (FreeBSD CARP)
+  bool pin_neighbours = false;  // peers' overlay addresses are pinned (Linux; FreeBSD asks ARP/ND)
   std::optional<DesiredWireguard> wireguard;   // set when the node is in an encrypted VPC
   DesiredDaemon wireguard_go;  // WireGuard in userspace, where the kernel has none (Linux)
   DesiredFirewall firewall;
@@ -200,6 +215,14 @@ struct ObservedInterface {
   bool isolated = false;  // Linux isolated / FreeBSD private
   std::vector<net::IfAddress> addresses;
   std::vector<ObservedVip> vips;  // CARP addresses (FreeBSD)
+  std::optional<net::MacAddress> mac;  // unknown when the probe does not say
+};
+
+// A permanent neighbour entry (ip neigh ... nud permanent).
+struct ObservedNeighbour {
+  std::string dev;
+  net::IpAddress address;
+  std::optional<net::MacAddress> mac;
 };
 
 // A peer as `wg show IFACE dump` lists it.
@@ -231,6 +254,8 @@ struct Observed {
   std::map<std::string, std::string> files;  // path -> content, for the desired files that exist
   std::map<std::string, bool> daemons;       // name -> running
   std::set<std::string> netns;               // Linux network namespaces that exist
+  // Permanent neighbour entries; unset when not probed (then only new bridges get pins).
+  std::optional<std::vector<ObservedNeighbour>> neighbours;
   const ObservedInterface* Find(std::string_view name) const;
   ObservedInterface* Find(std::string_view name);
 };
