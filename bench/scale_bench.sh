@@ -1,0 +1,189 @@
+#!/bin/bash
+# Growth of one plain VPC over 16, 32 and 64 namespace hosts (a full mesh: n(n-1)/2 tunnels). For
+# each size, in one run, medians of 3 rounds from clean hosts unless noted:
+#   - `vpc deploy` (connectivity checked after each: h2 pings 10.100.0.1);
+#   - CBSD's flow over OpenSSH, as bench/deploy_bench.sh runs it: per node one sequential ssh with
+#     its tunnel commands, then per node one ssh with its bridge commands (what `vpcctl plan`
+#     renders for it, without the nft lines);
+#   - the kernel floor: each node's own plan commands without SSH, all nodes in parallel, through
+#     `ip -batch` (and `bridge -batch` for any bridge lines);
+#   - a no-op `vpc deploy` after a real one;
+#   - `vpc status --json`, 5 runs in a row, each with its time, exit code and number of directed
+#     pairs reported lost or with a full-size probe unanswered (all false: the underlay is healthy);
+#   - `node check`;
+#   - the controller's peak RSS and CPU time (user+sys, per node) during one deploy from clean hosts.
+# All hosts share this machine's kernel, so every host gets permanent underlay neighbour entries
+# (e2e_static_underlay). Prints a line per size as it finishes, then a growth table.
+#   VPCCTL=build/vpcctl bench/scale_bench.sh [SIZES...]
+top=$(cd "$(dirname "$0")/.." && pwd)
+export VPCCTL=${VPCCTL:-$top/build/vpcctl}
+# shellcheck disable=SC1091  # lib.sh is found at run time (shellcheck -x follows it)
+. "$top/tests/e2e/lib.sh"
+sizes=${*:-16 32 64}
+for n in $sizes; do
+    case "$n" in '' | *[!0-9]*) echo "size '$n' is not a number of hosts"; exit 2 ;; esac
+    if [ "$n" -lt 2 ] || [ "$n" -gt 254 ]; then echo "size $n: from 2 to 254 hosts (h2 pings h1; 10.77.0.N)"; exit 2; fi
+done
+e2e_require
+[ -x /usr/bin/time ] || e2e_skip "/usr/bin/time is not installed (GNU time, for peak RSS)"
+command -v python3 >/dev/null 2>&1 || e2e_skip "python3 is not installed (reads status --json)"
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+clean_host() {
+    # shellcheck disable=SC2016  # expanded by the host's sh
+    e2e_on "$1" sh -c 'for i in $(ip -o link show | sed -n "s/^[0-9]*: \(vx[0-9]*\)[:@].*/\1/p"); do ip link del "$i"; done; ip link del vpc1 2>/dev/null; nft delete table inet vpcctl 2>/dev/null; true' 2>/dev/null
+}
+# Every host cleaned, in parallel (not measured).
+clean_all() {
+    local h
+    for h in $hosts; do clean_host "$h" & done
+    wait
+}
+# h2 reaches h1's overlay address; a ping that needed a second try is reported on stderr.
+connected() {
+    local try
+    for try in 1 2 3; do
+        if e2e_on h2 ping -c 1 -W 2 10.100.0.1 >/dev/null; then
+            [ "$try" = 1 ] || e2e_log "$n hosts, $1: h2 reached 10.100.0.1 only at ping $try"
+            return 0
+        fi
+    done
+    echo "$n hosts: $1 did not connect (h2 -> 10.100.0.1)"
+    exit 1
+}
+# One host's kernel floor: its plan's ip lines through ip -batch, then any bridge lines.
+floor_host() {
+    e2e_on "$1" ip -batch "$E2E_DIR/$1.ipbatch" || return 1
+    [ -s "$E2E_DIR/$1.bridgebatch" ] || return 0
+    e2e_on "$1" bridge -batch "$E2E_DIR/$1.bridgebatch"
+}
+results=""
+for n in $sizes; do
+    e2e_setup "$n"
+    e2e_static_underlay || { echo "$n hosts: static underlay neighbours failed"; exit 1; }
+    hosts=$(seq 1 "$n" | sed 's/^/h/')
+    others=$(seq 2 "$n" | sed 's/^/h/')
+    # shellcheck disable=SC2086
+    e2e_bootstrap_key $others
+    V() { e2e_vpcctl h1 "$@"; }
+    V init --name h1 --address 10.77.0.1 >/dev/null
+    e2e_log "$n hosts: enrolling h2..h$n"
+    for h in $others; do
+        V node add "$h" "$(e2e_ip4 "$h")" --identity "$E2E_DIR/bootstrap" --yes \
+            --remote-vpcctl "$VPCCTL_BIN" >/dev/null 2>&1 || { echo "enrol $h failed"; exit 1; }
+    done
+    cat "$E2E_DIR/h1/state/id_ed25519.pub" >> "$E2E_DIR/h1/root/.ssh/authorized_keys"
+    chmod 600 "$E2E_DIR/h1/root/.ssh/authorized_keys"
+    key="$E2E_DIR/h1/state/id_ed25519"
+    kh="$E2E_DIR/h1/state/known_hosts"
+    e2e_on h1 ssh-keyscan -t ed25519 10.77.0.1 2>/dev/null >> "$kh"
+    SSH() { e2e_on h1 ssh -q -i "$key" -o UserKnownHostsFile="$kh" -o GlobalKnownHostsFile=/dev/null \
+        -o StrictHostKeyChecking=yes -o BatchMode=yes "root@$1" "${@:2}"; }
+    V vpc init vpc1 --plain --peer-network 10.100.0.0/24 --members all >/dev/null
+    for h in $hosts; do
+        # Interface commands only (vpcctl's deploy also loads its firewall), rendered for clean hosts.
+        V plan vpc1 --node "$h" | grep -v '^#' | grep -v '^nft ' > "$E2E_DIR/$h.plan"
+        grep -E '^ip link (add name vx|set dev vx[0-9]+ alias)' "$E2E_DIR/$h.plan" > "$E2E_DIR/$h.tunnels"
+        grep -vE '^ip link (add name vx|set dev vx[0-9]+ alias)' "$E2E_DIR/$h.plan" > "$E2E_DIR/$h.bridge"
+        sed -n 's/^ip //p' "$E2E_DIR/$h.plan" > "$E2E_DIR/$h.ipbatch"
+        sed -n 's/^bridge //p' "$E2E_DIR/$h.plan" > "$E2E_DIR/$h.bridgebatch"
+        if grep -vqE '^(ip|bridge) ' "$E2E_DIR/$h.plan"; then
+            echo "plan of $h has lines that are neither ip nor bridge commands:"
+            grep -vE '^(ip|bridge) ' "$E2E_DIR/$h.plan"
+            exit 1
+        fi
+        [ "$(grep -c '^ip link add name vx' "$E2E_DIR/$h.plan")" = $((n - 1)) ] ||
+            { echo "plan of $h does not create $((n - 1)) tunnels"; exit 1; }
+    done
+    deploy_t=() cbsd_t=() floor_t=()
+    for round in 1 2 3; do
+        e2e_log "$n hosts: round $round"
+        clean_all
+        start=$(e2e_now_ms)
+        V vpc deploy vpc1 >/dev/null || { echo "deploy failed"; exit 1; }
+        deploy_t+=($(( $(e2e_now_ms) - start )))
+        connected "deploy (round $round)"
+        clean_all
+        start=$(e2e_now_ms)
+        for h in $hosts; do SSH "$(e2e_ip4 "$h")" sh -s < "$E2E_DIR/$h.tunnels" || { echo "baseline tunnels on $h failed"; exit 1; }; done
+        for h in $hosts; do SSH "$(e2e_ip4 "$h")" sh -s < "$E2E_DIR/$h.bridge" || { echo "baseline bridge on $h failed"; exit 1; }; done
+        cbsd_t+=($(( $(e2e_now_ms) - start )))
+        connected "CBSD flow (round $round)"
+        clean_all
+        pids=()
+        start=$(e2e_now_ms)
+        for h in $hosts; do
+            floor_host "$h" &
+            pids+=($!)
+        done
+        failed=0
+        for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+        floor_t+=($(( $(e2e_now_ms) - start )))
+        [ "$failed" = 0 ] || { echo "kernel floor: ip/bridge -batch failed"; exit 1; }
+        connected "kernel floor (round $round)"
+    done
+    clean_all
+    # One deploy from clean hosts under GNU time: peak RSS (KiB) and CPU (user, system seconds) of
+    # the controller and what it waits for.
+    e2e_on h1 /usr/bin/time -o "$E2E_DIR/time.out" -f '%M %U %S' "$VPCCTL_BIN" vpc deploy vpc1 >/dev/null ||
+        { echo "deploy under time failed"; exit 1; }
+    connected "deploy under time"
+    read -r rss usr sys < <(tail -1 "$E2E_DIR/time.out")
+    cpu_node=$(awk -v u="$usr" -v s="$sys" -v n="$n" 'BEGIN { printf "%.1f", (u + s) * 1000 / n }')
+    noop_t=()
+    for round in 1 2 3; do
+        start=$(e2e_now_ms)
+        V vpc deploy vpc1 >/dev/null || { echo "no-op deploy failed"; exit 1; }
+        noop_t+=($(( $(e2e_now_ms) - start )))
+    done
+    status_t=() status_runs=() lost_total=0
+    for run in 1 2 3 4 5; do
+        start=$(e2e_now_ms)
+        V vpc status vpc1 --json > "$E2E_DIR/status.$run.json" 2> "$E2E_DIR/status.$run.err"
+        rc=$?
+        status_t+=($(( $(e2e_now_ms) - start )))
+        lost=$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(sum(1 for n in d["nodes"] for p in n["peers"] if p["loss_pct"] > 0 or p["mtu_ok"] is not True))' \
+            "$E2E_DIR/status.$run.json" 2>/dev/null) || lost="?"
+        status_runs+=("${status_t[-1]}ms/rc$rc/$lost")
+        if [ "$rc" != 0 ] || [ "$lost" != 0 ]; then
+            e2e_log "$n hosts: status run $run exit $rc, $lost pair(s) unhealthy; first problems:"
+            python3 -c '
+import json, sys
+for p in json.load(open(sys.argv[1])).get("problems", [])[:10]: print("  " + p)' \
+                "$E2E_DIR/status.$run.json" >&2 2>/dev/null
+            head -5 "$E2E_DIR/status.$run.err" >&2
+        fi
+        case "$lost" in '' | *[!0-9]*) lost_total="?" ;; *) [ "$lost_total" = "?" ] || lost_total=$((lost_total + lost)) ;; esac
+    done
+    check_t=()
+    for round in 1 2 3; do
+        start=$(e2e_now_ms)
+        V node check >/dev/null || { echo "node check failed"; exit 1; }
+        check_t+=($(( $(e2e_now_ms) - start )))
+    done
+    d=$(printf '%s\n' "${deploy_t[@]}" | median)
+    c=$(printf '%s\n' "${cbsd_t[@]}" | median)
+    f=$(printf '%s\n' "${floor_t[@]}" | median)
+    o=$(printf '%s\n' "${noop_t[@]}" | median)
+    s=$(printf '%s\n' "${status_t[@]}" | median)
+    k=$(printf '%s\n' "${check_t[@]}" | median)
+    line=$(awk -v n="$n" -v d="$d" -v c="$c" -v f="$f" -v o="$o" -v s="$s" -v k="$k" \
+        'BEGIN { printf "%2d hosts: deploy %d ms, CBSD flow %d ms (%.1fx), kernel floor %d ms (deploy %.1fx), no-op %d ms, status %d ms, node check %d ms", n, d, c, c / d, f, d / f, o, s, k }')
+    echo "$line, peak RSS $rss KiB, CPU $cpu_node ms/node   (rounds: deploy ${deploy_t[*]} / CBSD ${cbsd_t[*]} / floor ${floor_t[*]} / no-op ${noop_t[*]} / node check ${check_t[*]}; status ms/exit/unhealthy pairs: ${status_runs[*]})"
+    results="$results$(printf '%s %s %s %s %s %s %s %s %s %s' "$n" "$d" "$c" "$f" "$o" "$s" "$lost_total" "$k" "$rss" "$cpu_node")
+"
+    prefix=$E2E_P
+    e2e_teardown
+    left=$(ip netns list | awk -v p="$prefix" 'index($1, p) == 1 {print $1}')
+    [ -z "$left" ] || { echo "$n hosts: namespaces left after teardown: $(echo "$left" | paste -sd' ')"; exit 1; }
+done
+echo
+printf '%s' "$results" | awk 'BEGIN {
+    f = "%5s %9s %9s %7s %8s %7s %7s %9s %10s %10s %9s %8s\n"
+    printf f, "hosts", "deploy", "CBSD", "CBSD/", "floor", "deploy/", "no-op", "status", "false", "node check", "peak RSS", "CPU/node"
+    printf f, "", "ms", "ms", "deploy", "ms", "floor", "ms", "ms (med)", "loss (5x)", "ms", "KiB", "ms"
+} {
+    printf "%5d %9d %9d %7.1f %8d %7.1f %7d %9d %10s %10d %9d %8.1f\n", $1, $2, $3, $3 / $2, $4, $2 / $4, $5, $6, $7, $8, $9, $10
+}'
