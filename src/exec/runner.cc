@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <spawn.h>
 #include <signal.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -52,28 +53,39 @@ struct Child {
   void Signal(int sig) const { kill(-pid, sig); }
 };
 
-// fork + execvp with the pipes as stdin, stdout and stderr, in a process group of its own (so
-// that a timeout stops everything it started). The pid, or -1.
+// posix_spawnp with the pipes as stdin, stdout and stderr, in a process group of its own (so that
+// a timeout stops everything it started), SIGPIPE at its default and no signal blocked. Unlike
+// fork it copies no page tables (and the parent then takes no copy-on-write faults), which is most
+// of what starting `ip` cost. The pid, or -1 with errno set (ENOENT: no such program).
 pid_t Spawn(const Argv& argv, Pipe& in, Pipe& out, Pipe& err) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  pid_t pid = fork();
-  if (pid == 0) {
-    setpgid(0, 0);
-    dup2(in.fd[0], 0);
-    dup2(out.fd[1], 1);
-    dup2(err.fd[1], 2);
-    signal(SIGPIPE, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);  // SpawnTracked blocked SIGALRM
-    execvp(args[0], args.data());
-    const char* msg = "vpcctl: cannot execute command\n";
-    (void)!write(2, msg, std::strlen(msg));
-    _exit(127);
+  posix_spawn_file_actions_t files;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&files);
+  posix_spawn_file_actions_adddup2(&files, in.fd[0], 0);
+  posix_spawn_file_actions_adddup2(&files, out.fd[1], 1);
+  posix_spawn_file_actions_adddup2(&files, err.fd[1], 2);
+  posix_spawnattr_init(&attr);
+  sigset_t none, pipe_only;
+  sigemptyset(&none);
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  posix_spawnattr_setsigmask(&attr, &none);  // SpawnTracked blocked SIGALRM
+  posix_spawnattr_setsigdefault(&attr, &pipe_only);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                      POSIX_SPAWN_SETSIGDEF);
+  pid_t pid = -1;
+  int rc = posix_spawnp(&pid, args[0], &files, &attr, args.data(), environ);
+  posix_spawnattr_destroy(&attr);
+  posix_spawn_file_actions_destroy(&files);
+  if (rc != 0) {
+    errno = rc;
+    return -1;
   }
-  if (pid > 0) setpgid(pid, pid);
+  setpgid(pid, pid);  // already so; kept for symmetry with the group the deadline kills
   return pid;
 }
 
@@ -187,7 +199,12 @@ Result<CommandResult> LocalRunner::Run(const Argv& argv, const std::string& inpu
   }
   if (DeadlinePassed()) return Failure("not running " + Quoted(argv[0]) + ": the --deadline passed");
   Child child{SpawnTracked(argv, in, out, err)};
-  if (child.pid < 0) return Failure(std::string("fork: ") + std::strerror(errno));
+  if (child.pid < 0) {
+    if (errno == ENOENT || errno == EACCES || errno == ENOEXEC || errno == ENOTDIR) {
+      return Failure("cannot run " + Quoted(argv[0]) + ": not found or not executable");
+    }
+    return Failure("cannot start " + Quoted(argv[0]) + ": " + std::strerror(errno));
+  }
   in.CloseRead();
   out.CloseWrite();
   err.CloseWrite();
@@ -205,9 +222,6 @@ Result<CommandResult> LocalRunner::Run(const Argv& argv, const std::string& inpu
     r.exit_code = WEXITSTATUS(child.status);
   } else if (WIFSIGNALED(child.status)) {
     r.exit_code = 128 + WTERMSIG(child.status);
-  }
-  if (r.exit_code == 127 && r.err.find("vpcctl: cannot execute command") != std::string::npos) {
-    return Failure("cannot run " + Quoted(argv[0]) + ": not found or not executable");
   }
   return r;
 }

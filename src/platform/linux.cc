@@ -229,11 +229,10 @@ void LinuxDriver::AddVipSetup(plan::Desired& d, const NodeEnv& env) const {
   d.daemons.push_back(VipdDaemon(d, env));
 }
 
+// `ip -d addr` lists every link with its details (vxlan settings, bridge port flags) and its
+// addresses: one process instead of three (`ip -d link`, `ip addr`, `bridge -d link`).
 std::vector<Argv> LinuxDriver::ProbeCommands() const {
-  return {{"ip", "-j", "-d", "link", "show"},
-          {"ip", "-j", "addr", "show"},
-          {"bridge", "-j", "-d", "link", "show"},
-          {"ip", "-j", "netns", "list"}};
+  return {{"ip", "-j", "-d", "addr", "show"}, {"ip", "-j", "netns", "list"}};
 }
 
 Status CheckBatchTokens(const Argv& argv) {
@@ -366,6 +365,14 @@ Result<std::vector<plan::ObservedInterface>> ParseIpLink(std::string_view text) 
         }
       }
     }
+    if (auto ai = e.find("addr_info"); ai != e.end() && ai->is_array()) {  // ip -d addr show
+      for (const auto& a : *ai) {
+        if (!a.is_object()) continue;
+        auto ip = net::IpAddress::Parse(Str(a, "local"));
+        int len = Int(a, "prefixlen");
+        if (ip && len >= 0 && len <= ip->bits()) o.addresses.push_back(net::IfAddress{*ip, len});
+      }
+    }
     out.push_back(std::move(o));
   }
   return out;
@@ -435,7 +442,15 @@ Result<std::vector<plan::ObservedNeighbour>> ParseIpNeigh(std::string_view text)
 }
 
 Result<plan::Observed> LinuxDriver::ParseProbe(const std::vector<std::string>& outputs) const {
-  if (outputs.size() != 3 && outputs.size() != 4) return Failure("linux probe: expected 4 outputs");
+  if (outputs.size() == 2) {  // ip -j -d addr show, ip -j netns list
+    VPC_ASSIGN_OR_RETURN(auto links, ParseIpLink(outputs[0]));
+    plan::Observed obs;
+    obs.interfaces = std::move(links);
+    VPC_ASSIGN_OR_RETURN(obs.netns, ParseNetnsList(outputs[1]));
+    return obs;
+  }
+  // The older form: ip -d link, ip addr, bridge -d link (and ip netns list).
+  if (outputs.size() != 3 && outputs.size() != 4) return Failure("linux probe: expected 2 outputs");
   VPC_ASSIGN_OR_RETURN(auto links, ParseIpLink(outputs[0]));
   VPC_ASSIGN_OR_RETURN(auto addrs, ParseIpAddr(outputs[1]));
   VPC_ASSIGN_OR_RETURN(auto ports, ParseBridgeLink(outputs[2]));

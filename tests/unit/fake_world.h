@@ -64,6 +64,8 @@ class FakeWorld : public ::testing::Test {
         r.out = installed_++ == 0 ? "added\n" : "present\n";
       } else if (line.find("'uname' '-s'") != std::string::npos) {
         r.out = "Linux\n";
+      } else if (line.find("'ip' '-j' '-d' 'addr'") != std::string::npos) {
+        r.out = testing::ReadData("fixtures/linux/h1-vpc1.ip-d-addr.json");
       } else if (line.find("'ip' '-j' '-d' 'link'") != std::string::npos) {
         r.out = testing::ReadData("fixtures/linux/h1-vpc1.ip-link.json");
       } else if (line.find("'ip' '-j' 'addr'") != std::string::npos) {

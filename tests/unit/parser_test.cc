@@ -59,6 +59,32 @@ TEST(LinuxParser, ReadsTunnelsBridgeAndAddresses) {
   EXPECT_EQ(eth0->kind, IfKind::kOther);
 }
 
+TEST(LinuxParser, OneIpDashDAddrReadsWhatLinkAddrAndBridgeRead) {
+  // What the probe runs now: `ip -j -d addr show` (links, details, port flags and addresses in one
+  // process) and `ip -j netns list`.
+  EXPECT_EQ(LinuxDriver().ProbeCommands(),
+            (std::vector<Argv>{{"ip", "-j", "-d", "addr", "show"}, {"ip", "-j", "netns", "list"}}));
+  auto one = LinuxDriver().ParseProbe({ReadData("fixtures/linux/h1-vpc1.ip-d-addr.json"), "[]"});
+  auto three = LinuxFixture("h1-vpc1");
+  ASSERT_TRUE(one.ok()) << one.error().message;
+  ASSERT_TRUE(three.ok());
+  ASSERT_EQ(one->interfaces.size(), three->interfaces.size());
+  for (size_t i = 0; i < one->interfaces.size(); ++i) {
+    const auto& a = one->interfaces[i];
+    const auto& b = three->interfaces[i];
+    EXPECT_EQ(a.name, b.name);
+    EXPECT_EQ(a.addresses, b.addresses) << a.name;
+    EXPECT_EQ(a.isolated, b.isolated) << a.name;
+    EXPECT_EQ(a.master, b.master) << a.name;
+    EXPECT_EQ(a.mac, b.mac) << a.name;
+    EXPECT_EQ(a.vni, b.vni) << a.name;
+  }
+  auto desired = plan::DesiredFor(testing::SampleFabric(), "h1");
+  auto steps = plan::Diff(*desired, *one);
+  ASSERT_TRUE(steps.ok());
+  EXPECT_TRUE(steps->empty()) << ::testing::PrintToString(Names(*steps));
+}
+
 TEST(LinuxParser, AppliedPlanLeavesNoDrift) {
   auto obs = LinuxFixture("h1-vpc1");
   ASSERT_TRUE(obs.ok());
