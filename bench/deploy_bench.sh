@@ -19,15 +19,9 @@ results=""
 for n in $sizes; do
     e2e_setup "$n"
     hosts=$(seq 1 "$n" | sed 's/^/h/')
-    others=$(seq 2 "$n" | sed 's/^/h/')
-    # shellcheck disable=SC2086
-    e2e_bootstrap_key $others
     V() { e2e_vpcctl h1 "$@"; }
-    V init --name h1 --address 10.77.0.1 >/dev/null
-    for h in $others; do
-        V node add "$h" "$(e2e_ip4 "$h")" --identity "$E2E_DIR/bootstrap" --yes \
-            --remote-vpcctl "$VPCCTL_BIN" >/dev/null 2>&1 || { echo "enrol $h failed"; exit 1; }
-    done
+    # shellcheck disable=SC2046
+    e2e_enrol_all $(seq 2 "$n" | sed 's/^/h/') || { echo "enrolment failed"; exit 1; }
     cat "$E2E_DIR/h1/state/id_ed25519.pub" >> "$E2E_DIR/h1/root/.ssh/authorized_keys"
     chmod 600 "$E2E_DIR/h1/root/.ssh/authorized_keys"
     key="$E2E_DIR/h1/state/id_ed25519"

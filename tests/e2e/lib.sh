@@ -244,6 +244,18 @@ e2e_bootstrap_key() {
     done
 }
 
+# e2e_enrol_all HOSTS...: h1 becomes the controller (underlay 10.77.0.1) and enrols the given
+# hosts with the harness's bootstrap key. Returns 1, naming the host, when one does not enrol.
+e2e_enrol_all() {
+    local h
+    e2e_bootstrap_key "$@"
+    e2e_vpcctl h1 init --name h1 --address 10.77.0.1 >/dev/null || return 1
+    for h in "$@"; do
+        e2e_vpcctl h1 node add "$h" "$(e2e_ip4 "$h")" --identity "$E2E_DIR/bootstrap" --yes \
+            --remote-vpcctl "$VPCCTL_BIN" >/dev/null 2>&1 || { e2e_log "enrolling $h failed"; return 1; }
+    done
+}
+
 # e2e_cut HOST / e2e_heal HOST: unplug / replug the host's underlay cable (its addresses stay).
 e2e_cut() { ip -n "$(e2e_ns ul)" link set "$1" down; }
 e2e_heal() { ip -n "$(e2e_ns ul)" link set "$1" up; }

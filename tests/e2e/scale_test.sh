@@ -13,15 +13,9 @@ n=${VPCCTL_SCALE_HOSTS:-32}
 e2e_setup "$n"
 e2e_static_underlay || e2e_fail "permanent underlay neighbours"
 last=h$n
-others=$(seq 2 "$n" | sed 's/^/h/')
-# shellcheck disable=SC2086
-e2e_bootstrap_key $others
 V() { e2e_vpcctl h1 "$@"; }
-V init --name h1 --address 10.77.0.1 >/dev/null
-for h in $others; do
-    V node add "$h" "$(e2e_ip4 "$h")" --identity "$E2E_DIR/bootstrap" --yes \
-        --remote-vpcctl "$VPCCTL_BIN" >/dev/null 2>&1 || { e2e_fail "enrol $h"; e2e_finish; }
-done
+# shellcheck disable=SC2046
+e2e_enrol_all $(seq 2 "$n" | sed 's/^/h/') || { e2e_fail "enrolment"; e2e_finish; }
 members=$(seq 1 $((n - 1)) | sed 's/^/h/' | paste -sd,)
 e2e_check "vpc1 over h1..h$((n - 1))" V vpc init vpc1 --plain --peer-network 10.100.0.0/24 --members "$members"
 start=$(e2e_now_ms)
