@@ -22,13 +22,7 @@ for n in $sizes; do
     V() { e2e_vpcctl h1 "$@"; }
     # shellcheck disable=SC2046
     e2e_enrol_all $(seq 2 "$n" | sed 's/^/h/') || { echo "enrolment failed"; exit 1; }
-    cat "$E2E_DIR/h1/state/id_ed25519.pub" >> "$E2E_DIR/h1/root/.ssh/authorized_keys"
-    chmod 600 "$E2E_DIR/h1/root/.ssh/authorized_keys"
-    key="$E2E_DIR/h1/state/id_ed25519"
-    kh="$E2E_DIR/h1/state/known_hosts"
-    e2e_on h1 ssh-keyscan -t ed25519 10.77.0.1 2>/dev/null >> "$kh"
-    SSH() { e2e_on h1 ssh -q -i "$key" -o UserKnownHostsFile="$kh" -o GlobalKnownHostsFile=/dev/null \
-        -o StrictHostKeyChecking=yes -o BatchMode=yes "root@$1" "${@:2}"; }
+    e2e_openssh_baseline
     # Plain: CBSD's flow has no encryption (bench/encryption_bench.sh measures what it costs).
     V vpc init vpc1 --plain --peer-network 10.100.0.0/24 --members all >/dev/null
     for h in $hosts; do

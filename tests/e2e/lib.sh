@@ -256,6 +256,20 @@ e2e_enrol_all() {
     done
 }
 
+# e2e_openssh_baseline: after e2e_enrol_all, OpenSSH on h1 logs in to every host (h1 included)
+# with the controller's key and pinned host keys, as `SSH ADDRESS CMD...`: the baseline flows.
+e2e_openssh_baseline() {
+    local key="$E2E_DIR/h1/state/id_ed25519" kh="$E2E_DIR/h1/state/known_hosts"
+    cat "$key.pub" >> "$E2E_DIR/h1/root/.ssh/authorized_keys"
+    chmod 600 "$E2E_DIR/h1/root/.ssh/authorized_keys"
+    e2e_on h1 ssh-keyscan -t ed25519 10.77.0.1 2>/dev/null >> "$kh"
+    SSH() {
+        e2e_on h1 ssh -q -i "$E2E_DIR/h1/state/id_ed25519" \
+            -o UserKnownHostsFile="$E2E_DIR/h1/state/known_hosts" -o GlobalKnownHostsFile=/dev/null \
+            -o StrictHostKeyChecking=yes -o BatchMode=yes "root@$1" "${@:2}"
+    }
+}
+
 # e2e_cut HOST / e2e_heal HOST: unplug / replug the host's underlay cable (its addresses stay).
 e2e_cut() { ip -n "$(e2e_ns ul)" link set "$1" down; }
 e2e_heal() { ip -n "$(e2e_ns ul)" link set "$1" up; }
