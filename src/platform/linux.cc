@@ -316,6 +316,20 @@ std::optional<net::IpAddress> Addr(const json& o, const char* v4, const char* v6
   return std::nullopt;
 }
 
+// The addresses of one `ip -j addr` entry (its addr_info).
+std::vector<net::IfAddress> AddrInfo(const json& e) {
+  std::vector<net::IfAddress> out;
+  auto ai = e.find("addr_info");
+  if (ai == e.end() || !ai->is_array()) return out;
+  for (const auto& a : *ai) {
+    if (!a.is_object()) continue;
+    auto ip = net::IpAddress::Parse(Str(a, "local"));
+    int len = Int(a, "prefixlen");
+    if (ip && len >= 0 && len <= ip->bits()) out.push_back(net::IfAddress{*ip, len});
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<std::vector<plan::ObservedInterface>> ParseIpLink(std::string_view text) {
@@ -365,14 +379,7 @@ Result<std::vector<plan::ObservedInterface>> ParseIpLink(std::string_view text) 
         }
       }
     }
-    if (auto ai = e.find("addr_info"); ai != e.end() && ai->is_array()) {  // ip -d addr show
-      for (const auto& a : *ai) {
-        if (!a.is_object()) continue;
-        auto ip = net::IpAddress::Parse(Str(a, "local"));
-        int len = Int(a, "prefixlen");
-        if (ip && len >= 0 && len <= ip->bits()) o.addresses.push_back(net::IfAddress{*ip, len});
-      }
-    }
+    o.addresses = AddrInfo(e);  // present in `ip -d addr show`
     out.push_back(std::move(o));
   }
   return out;
@@ -385,16 +392,7 @@ Result<std::map<std::string, std::vector<net::IfAddress>>> ParseIpAddr(std::stri
     if (!e.is_object()) continue;
     std::string name = Str(e, "ifname");
     if (name.empty()) continue;
-    auto& list = out[name];
-    auto ai = e.find("addr_info");
-    if (ai == e.end() || !ai->is_array()) continue;
-    for (const auto& a : *ai) {
-      if (!a.is_object()) continue;
-      auto ip = net::IpAddress::Parse(Str(a, "local"));
-      int len = Int(a, "prefixlen");
-      if (!ip || len < 0 || len > ip->bits()) continue;
-      list.push_back(net::IfAddress{*ip, len});
-    }
+    out[name] = AddrInfo(e);
   }
   return out;
 }
