@@ -69,9 +69,7 @@ for n in $sizes; do
     V vpc init vpc1 --plain --peer-network 10.100.0.0/24 --members all >/dev/null
     for h in $hosts; do
         # Interface commands only (vpcctl's deploy also loads its firewall), rendered for clean hosts.
-        V plan vpc1 --node "$h" | grep -v '^#' | grep -v '^nft ' > "$E2E_DIR/$h.plan"
-        grep -E '^ip link (add name vx|set dev vx[0-9]+ alias)' "$E2E_DIR/$h.plan" > "$E2E_DIR/$h.tunnels"
-        grep -vE '^ip link (add name vx|set dev vx[0-9]+ alias)' "$E2E_DIR/$h.plan" > "$E2E_DIR/$h.bridge"
+        e2e_cbsd_scripts "$h"
         sed -n 's/^ip //p' "$E2E_DIR/$h.plan" > "$E2E_DIR/$h.ipbatch"
         sed -n 's/^bridge //p' "$E2E_DIR/$h.plan" > "$E2E_DIR/$h.bridgebatch"
         if grep -vqE '^(ip|bridge) ' "$E2E_DIR/$h.plan"; then

@@ -270,6 +270,16 @@ e2e_openssh_baseline() {
     }
 }
 
+# e2e_cbsd_scripts HOST: what `vpcctl plan vpc1` renders for HOST (comments and nft lines left
+# out) in $E2E_DIR/HOST.plan, split as CBSD's flow runs it: HOST.tunnels (creating the vxlan
+# interfaces) and HOST.bridge (the rest).
+e2e_cbsd_scripts() {
+    local p="$E2E_DIR/$1.plan" tunnels='^ip link (add name vx|set dev vx[0-9]+ alias)'
+    e2e_vpcctl h1 plan vpc1 --node "$1" | grep -v '^#' | grep -v '^nft ' > "$p"
+    grep -E "$tunnels" "$p" > "$E2E_DIR/$1.tunnels"
+    grep -vE "$tunnels" "$p" > "$E2E_DIR/$1.bridge"
+}
+
 # e2e_cut HOST / e2e_heal HOST: unplug / replug the host's underlay cable (its addresses stay).
 e2e_cut() { ip -n "$(e2e_ns ul)" link set "$1" down; }
 e2e_heal() { ip -n "$(e2e_ns ul)" link set "$1" up; }
