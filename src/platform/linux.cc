@@ -75,8 +75,13 @@ std::vector<Argv> LinuxDriver::Render(const plan::Step& s) const {
       return {{"ip", "link", "set", "dev", i, "type", "bridge_slave", "isolated", "on"}};
     case Action::kAddAddress:
       return {{"ip", "addr", "add", s.address.ToString(), "dev", i}};
-    case Action::kRemoveAddress:
-      return {{"ip", "addr", "del", s.address.ToString(), "dev", i}};
+    // Flushed by exact address rather than deleted: the step's goal is "absent", and an address
+    // can leave between probe and apply (a VIP whose lease ended while its removal was planned);
+    // `ip addr del` would fail on it, the flush succeeds and leaves the same state.
+    case Action::kRemoveAddress: {
+      const net::IpAddress& a = s.address.address;
+      return {{"ip", "addr", "flush", "dev", i, "to", a.ToString() + (a.is_v4() ? "/32" : "/128")}};
+    }
     case Action::kUp:
       return {{"ip", "link", "set", "dev", i, "up"}};
     case Action::kAttachGuest:

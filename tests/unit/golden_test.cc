@@ -106,6 +106,22 @@ TEST(LinuxBatch, AWholePlanIsOneIpBatch) {
   EXPECT_TRUE(StartsWith(inv[0].input, "link add name vx100 mtu 1430 type vxlan id 100 "));
 }
 
+// Removing an address is "make it absent": a VIP's address can leave between probe and apply
+// (its lease ended as other nodes dropped the VIP), and the apply must not fail on that.
+TEST(LinuxDriver, RemovingAnAddressSucceedsWhenItIsAlreadyGone) {
+  LinuxDriver d;
+  plan::Step s;
+  s.action = plan::Action::kRemoveAddress;
+  s.vpc = "vpc1";
+  s.ifname = "vpc1";
+  s.address = *net::IfAddress::Parse("10.100.0.251/24");
+  EXPECT_EQ(d.Render(s), (std::vector<Argv>{{"ip", "addr", "flush", "dev", "vpc1", "to",
+                                            "10.100.0.251/32"}}));
+  s.address = *net::IfAddress::Parse("fd00:100::fb/64");
+  EXPECT_EQ(d.Render(s), (std::vector<Argv>{{"ip", "addr", "flush", "dev", "vpc1", "to",
+                                            "fd00:100::fb/128"}}));
+}
+
 TEST(LinuxBatch, AllPeersOfAnInterfaceAreOneWgSet) {
   LinuxDriver d;
   auto batch = d.Batch({{"wg", "set", "wg-vpcctl", "listen-port", "51820", "private-key", "/k"},
