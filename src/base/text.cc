@@ -7,27 +7,6 @@
 
 namespace vpcctl {
 
-std::string Quoted(std::string_view value) {
-  std::string out = "'";
-  for (unsigned char c : value) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  out += "'";
-  return out;
-}
-
 namespace {
 
 // Length of the UTF-8 sequence at text[i] and its code point; 0 when invalid (overlong, surrogate,
@@ -54,6 +33,36 @@ bool MustEscape(uint32_t cp) {
 }
 
 }  // namespace
+
+// Printable by construction, as a value a user or a node gave may be anything: control
+// characters, C1 controls, bidi overrides and invalid UTF-8 bytes are escaped.
+std::string Quoted(std::string_view value) {
+  std::string out = "'";
+  for (size_t i = 0; i < value.size();) {
+    uint32_t cp = 0;
+    size_t n = DecodeUtf8(value, i, &cp);
+    char buf[16];
+    if (n == 0) {
+      std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned char>(value[i]));
+      out += buf;
+      n = 1;
+    } else if (cp == '\\') {
+      out += "\\\\";
+    } else if (cp == '\n') {
+      out += "\\n";
+    } else if (cp == '\t') {
+      out += "\\t";
+    } else if (MustEscape(cp)) {
+      std::snprintf(buf, sizeof buf, cp < 0x80 ? "\\x%02x" : "\\u%04x", cp);
+      out += buf;
+    } else {
+      out.append(value.substr(i, n));
+    }
+    i += n;
+  }
+  out += "'";
+  return out;
+}
 
 std::string Printable(std::string_view text, size_t max_bytes) {
   std::string out;

@@ -119,7 +119,9 @@ void Typed(const nlohmann::json& doc, Answer& a) {
   if (r) {
     a.report = std::move(*r);
   } else if (a.error.empty()) {
-    a.error = "answered an " + r.error().message;  // "invalid apply report: ..."
+    // "invalid apply report: ...", printable as every reader message is (and checked again here:
+    // the text quotes what the node sent).
+    a.error = "answered an " + Printable(r.error().message, model::kMaxReportText);
   }
 }
 
@@ -144,7 +146,7 @@ void ReadAnswer(const ssh::RemoteResult& r, ReportKind kind, const FanOutLimits&
   } else if (r.exit_status == 127 && !doc) {
     a.error = "vpcctl is not installed there (or not on PATH: see `node add --remote-vpcctl`)";
   } else if (!doc && !Trim(r.out).empty() && Trim(r.out).front() == '{') {
-    a.error = "answered an " + doc.error().message;  // JSON it could not be read as
+    a.error = "answered an " + Printable(doc.error().message, model::kMaxReportText);
   } else if (!doc) {
     a.error = "exit " + std::to_string(r.exit_status) + (detail.empty() ? "" : ": " + detail);
   }

@@ -50,6 +50,19 @@ TEST(Printable, EscapesControlsReplacesInvalidUtf8AndBounds) {
   EXPECT_EQ(Printable("\x1b\x1b\x1b", 9), "\\x1b...");  // never half an escape
 }
 
+// A quoted value is printable too: the reader quotes a node's unknown keys in its message.
+TEST(Quoted, EscapesWhatPrintableEscapesAndInvalidBytesByValue) {
+  EXPECT_EQ(Quoted("vpc1"), "'vpc1'");
+  EXPECT_EQ(Quoted("a\\b\n\t\x1b"), "'a\\\\b\\n\\t\\x1b'");
+  EXPECT_EQ(Quoted("a\xe2\x80:ddress"), "'a\\xe2\\x80:ddress'");  // truncated sequence
+  EXPECT_EQ(Quoted("\xc2\x9b" "2J"), "'\\u009b2J'");             // C1 CSI
+  EXPECT_EQ(Quoted("abc\xe2\x80\xae" "fed"), "'abc\\u202efed'");  // right-to-left override
+  EXPECT_EQ(Quoted("ünïcode"), "'ünïcode'");
+  for (const char* raw : {"a\xe2\x80:b", "\xff", "\x1b[2J", "x\xc2\x85y"}) {
+    EXPECT_EQ(Printable(Quoted(raw)), Quoted(raw)) << raw;
+  }
+}
+
 TEST(Redact, ReplacesEverySecretOccurrence) {
   EXPECT_EQ(Redact("ifconfig vpc1 vhid 7 pass s3cr3t alias; again s3cr3t", {"s3cr3t", ""}),
             "ifconfig vpc1 vhid 7 pass (redacted) alias; again (redacted)");
