@@ -155,6 +155,23 @@ bool HasEffect(const plan::Step& s) {
 // Runs `steps` in order. Interface steps run batched; a step with an effect of its own (files,
 // daemons, the firewall) first flushes the batch, then does its effect, its commands and what
 // follows them. `budget` (fault injection) stops after that many commands.
+// The firewall as `steps` left it, for the verifying re-probe: the listing the load recorded
+// (AfterEffect lists the table right after loading it), none after a removal, else what the probe
+// before them read. Unknown (probed again) when the recorded listing cannot be read.
+ProbeHints HintsAfter(const std::vector<plan::Step>& steps, const plan::Observed& before) {
+  ProbeHints h;
+  h.firewall = before.firewall;
+  for (const auto& s : steps) {
+    if (s.action == plan::Action::kRemoveFirewall) h.firewall = std::optional<std::string>();
+    if (s.action == plan::Action::kLoadFirewall) {
+      auto listed = store::ReadFile(s.firewall.listing_path);
+      if (!listed) return ProbeHints{};
+      h.firewall = std::optional<std::string>(std::move(*listed));
+    }
+  }
+  return h;
+}
+
 Status Execute(Context& ctx, const platform::Driver& driver, const std::vector<plan::Step>& steps,
                size_t* budget) {
   std::vector<platform::Argv> pending;
@@ -439,7 +456,8 @@ Status Apply(Context& ctx, const ApplyOptions& o) {
                     [&](const model::Attachment& a) { return a.id == step.guest.id; });
     }
   }
-  VPC_ASSIGN_OR_RETURN(plan::Observed after, ProbeNode(ctx, driver, desired));
+  VPC_ASSIGN_OR_RETURN(plan::Observed after,
+                       ProbeNode(ctx, driver, desired, HintsAfter(*steps, observed)));
   auto remaining = plan::Diff(desired, after);
   if (!remaining) return finish(remaining.take_error());
   if (!remaining->empty()) {
@@ -448,7 +466,7 @@ Status Apply(Context& ctx, const ApplyOptions& o) {
     if (auto st = Execute(ctx, driver, *remaining, &budget); !st.ok()) return finish(st);
     for (auto& s : StepReports(*remaining)) report.steps.push_back(std::move(s));
     report.changes = report.steps.size();
-    VPC_ASSIGN_OR_RETURN(after, ProbeNode(ctx, driver, desired));
+    VPC_ASSIGN_OR_RETURN(after, ProbeNode(ctx, driver, desired, HintsAfter(*remaining, after)));
     remaining = plan::Diff(desired, after);
     if (!remaining) return finish(remaining.take_error());
   }

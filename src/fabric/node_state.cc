@@ -105,7 +105,7 @@ std::optional<std::string> ProbeFirewall(Context& ctx, const platform::Driver& d
 exec::DaemonIdentity Identity(const plan::DesiredDaemon& d) { return {d.program, d.marks}; }
 
 Result<plan::Observed> ProbeNode(Context& ctx, const platform::Driver& driver,
-                                 const plan::Desired& desired) {
+                                 const plan::Desired& desired, const ProbeHints& hints) {
   VPC_ASSIGN_OR_RETURN(plan::Observed observed, ProbeInterfaces(ctx, driver));
   std::set<std::string> tools;
   for (const char* t : kTools)
@@ -127,7 +127,9 @@ Result<plan::Observed> ProbeNode(Context& ctx, const platform::Driver& driver,
       if (parsed) observed.neighbours = std::move(*parsed);
     }
   }
-  if (!desired.firewall.tool.empty() && tools.count(desired.firewall.tool)) {
+  if (hints.firewall) {
+    observed.firewall = *hints.firewall;
+  } else if (!desired.firewall.tool.empty() && tools.count(desired.firewall.tool)) {
     observed.firewall = ProbeFirewall(ctx, driver);
   }
   std::vector<std::string> files = {desired.firewall.rules_path, desired.firewall.listing_path};

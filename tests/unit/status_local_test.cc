@@ -9,7 +9,9 @@
 
 #include "fake_prober.h"
 #include "testing.h"
+#include "vpcctl/exec/runner.h"
 #include "vpcctl/fabric/node_ops.h"
+#include "vpcctl/fabric/node_state.h"
 #include "vpcctl/model/map.h"
 #include "vpcctl/store/state_dir.h"
 
@@ -143,6 +145,43 @@ TEST_F(StatusLocalTest, ASilentPeerOrABrokenProberIsLossNamedInTheReport) {
     EXPECT_EQ(p["error"], *prober_.fail);
   }
   EXPECT_EQ(r["healthy"], false);
+}
+
+// The re-probe that verifies an apply takes the firewall listing the apply already holds instead
+// of running nft again (a process of tens of milliseconds on every node of a deploy).
+TEST_F(StatusLocalTest, AProbeWithAKnownFirewallListingDoesNotListItAgain) {
+  std::istringstream in;
+  std::ostringstream out, err;
+  Output io{in, out, err, false};
+  ssh::FakeClient ssh;
+  exec::NoTerminal term;
+  Context ctx{store::StatePaths{dir_ + "/state"}, runner_, ssh, term, io, prober_, "apply"};
+  plan::Desired d;
+  d.platform = model::Platform::kLinux;
+  d.firewall.tool = "nft";
+  auto nft_calls = [&]() {
+    size_t n = 0;
+    for (const auto& c : runner_.calls()) n += !c.empty() && c[0] == "nft";
+    return n;
+  };
+  const auto& driver = platform::DriverFor(model::Platform::kLinux);
+  ProbeHints known;
+  known.firewall = std::optional<std::string>("table inet vpcctl {\n}\n");
+  auto seen = ProbeNode(ctx, driver, d, known);
+  ASSERT_TRUE(seen.ok()) << seen.error().message;
+  EXPECT_EQ(nft_calls(), 0u);
+  EXPECT_EQ(seen->firewall, std::optional<std::string>("table inet vpcctl {\n}\n"));
+  known.firewall = std::optional<std::string>();  // known to be absent
+  seen = ProbeNode(ctx, driver, d, known);
+  ASSERT_TRUE(seen.ok());
+  EXPECT_EQ(nft_calls(), 0u);
+  EXPECT_FALSE(seen->firewall.has_value());
+  ASSERT_FALSE(exec::FindProgram("nft").empty()) << "nft (scripts/install-deps.sh installs it)";
+  runner_.On({"nft"}, "table inet vpcctl {\n}\n");
+  seen = ProbeNode(ctx, driver, d);
+  ASSERT_TRUE(seen.ok());
+  EXPECT_EQ(nft_calls(), 1u);
+  EXPECT_EQ(seen->firewall, std::optional<std::string>("table inet vpcctl {\n}\n"));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // platform driver).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,8 +43,17 @@ Result<plan::Observed> ProbeInterfaces(Context& ctx, const platform::Driver& dri
 // Everything the diff compares with `desired`: the interfaces, the WireGuard interface's
 // configuration, vpcctl's firewall listing, the daemon files and daemons, and which programs and
 // kernel features the node has.
+// What ProbeNode may take as known instead of asking the kernel again.
+struct ProbeHints {
+  // vpcctl's firewall listing (none: no table), as the same apply last read it. Listing the
+  // firewall is a process costing tens of milliseconds, so the re-probe that verifies an apply
+  // reuses it: the listing taken right after a load, or the first probe's when no firewall step
+  // ran.
+  std::optional<std::optional<std::string>> firewall;
+};
+
 Result<plan::Observed> ProbeNode(Context& ctx, const platform::Driver& driver,
-                                 const plan::Desired& desired);
+                                 const plan::Desired& desired, const ProbeHints& hints = {});
 
 // What the pid file of daemon `d` must name to count as it.
 exec::DaemonIdentity Identity(const plan::DesiredDaemon& d);
