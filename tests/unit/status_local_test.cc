@@ -57,19 +57,25 @@ class StatusLocalTest : public ::testing::Test {
                "x\tnZx6Bl6DRx0OdPOL9mwhi4u8Xraymgjyr4a6lRJQcnY=\t51820\toff\n" + std::string(kKeyH2) +
                    "\t(none)\t192.0.2.2:51820\t10.255.0.2/32\t" + std::to_string(now - h2_age) +
                    "\t1\t2\t25\n" + kKeyH3 + "\t(none)\t[2001:db8::3]:51820\t10.255.0.3/32\t0\t0\t0\t25\n");
-    std::istringstream in;
-    std::ostringstream out, err;
-    Output io{in, out, err, false};
-    ssh::FakeClient ssh;
-    exec::NoTerminal term;
-    Context ctx{store::StatePaths{dir_ + "/state"}, runner_, ssh, term, io, prober_, "status"};
+    out_.str("");
+    Context ctx = Ctx("status");
     StatusLocalOptions o;
     o.json = text == nullptr;
     last_ = StatusLocal(ctx, o);
-    if (text) *text = out.str();
-    return json::parse(out.str(), nullptr, false);
+    if (text) *text = out_.str();
+    return json::parse(out_.str(), nullptr, false);
   }
 
+  // The node's context: the fake runner and prober, output into out_ and err_.
+  Context Ctx(const char* command) {
+    return Context{store::StatePaths{dir_ + "/state"}, runner_, ssh_, term_, io_, prober_, command};
+  }
+
+  std::istringstream in_;
+  std::ostringstream out_, err_;
+  Output io_{in_, out_, err_, false};
+  ssh::FakeClient ssh_;
+  exec::NoTerminal term_;
   std::string dir_;
   vpcctl::Status last_;
   exec::FakeRunner runner_;
@@ -150,12 +156,7 @@ TEST_F(StatusLocalTest, ASilentPeerOrABrokenProberIsLossNamedInTheReport) {
 // The re-probe that verifies an apply takes the firewall listing the apply already holds instead
 // of running nft again (a process of tens of milliseconds on every node of a deploy).
 TEST_F(StatusLocalTest, AProbeWithAKnownFirewallListingDoesNotListItAgain) {
-  std::istringstream in;
-  std::ostringstream out, err;
-  Output io{in, out, err, false};
-  ssh::FakeClient ssh;
-  exec::NoTerminal term;
-  Context ctx{store::StatePaths{dir_ + "/state"}, runner_, ssh, term, io, prober_, "apply"};
+  Context ctx = Ctx("apply");
   plan::Desired d;
   d.platform = model::Platform::kLinux;
   d.firewall.tool = "nft";
