@@ -32,30 +32,40 @@ bool MustEscape(uint32_t cp) {
          (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
+// Appends the escape of `cp` when it needs one (newline, tab, a control or bidi character);
+// false when it is printed as it is.
+bool AppendEscaped(std::string& out, uint32_t cp) {
+  if (cp == '\n') {
+    out += "\\n";
+  } else if (cp == '\t') {
+    out += "\\t";
+  } else if (MustEscape(cp)) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, cp < 0x80 ? "\\x%02x" : "\\u%04x", cp);
+    out += buf;
+  } else {
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 // Printable by construction, as a value a user or a node gave may be anything: control
-// characters, C1 controls, bidi overrides and invalid UTF-8 bytes are escaped.
+// characters, C1 controls, bidi overrides and invalid UTF-8 bytes (by value) are escaped.
 std::string Quoted(std::string_view value) {
   std::string out = "'";
   for (size_t i = 0; i < value.size();) {
     uint32_t cp = 0;
     size_t n = DecodeUtf8(value, i, &cp);
-    char buf[16];
     if (n == 0) {
+      char buf[8];
       std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned char>(value[i]));
       out += buf;
       n = 1;
     } else if (cp == '\\') {
       out += "\\\\";
-    } else if (cp == '\n') {
-      out += "\\n";
-    } else if (cp == '\t') {
-      out += "\\t";
-    } else if (MustEscape(cp)) {
-      std::snprintf(buf, sizeof buf, cp < 0x80 ? "\\x%02x" : "\\u%04x", cp);
-      out += buf;
-    } else {
+    } else if (!AppendEscaped(out, cp)) {
       out.append(value.substr(i, n));
     }
     i += n;
@@ -73,15 +83,7 @@ std::string Printable(std::string_view text, size_t max_bytes) {
     if (n == 0) {
       out += "\xef\xbf\xbd";  // U+FFFD REPLACEMENT CHARACTER
       n = 1;
-    } else if (cp == '\n') {
-      out += "\\n";
-    } else if (cp == '\t') {
-      out += "\\t";
-    } else if (MustEscape(cp)) {
-      char buf[16];
-      std::snprintf(buf, sizeof buf, cp < 0x80 ? "\\x%02x" : "\\u%04x", cp);
-      out += buf;
-    } else {
+    } else if (!AppendEscaped(out, cp)) {
       out.append(text.substr(i, n));
     }
     i += n;

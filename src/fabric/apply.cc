@@ -152,9 +152,6 @@ bool HasEffect(const plan::Step& s) {
   }
 }
 
-// Runs `steps` in order. Interface steps run batched; a step with an effect of its own (files,
-// daemons, the firewall) first flushes the batch, then does its effect, its commands and what
-// follows them. `budget` (fault injection) stops after that many commands.
 // The firewall as `steps` left it, for the verifying re-probe: the listing the load recorded
 // (AfterEffect lists the table right after loading it), none after a removal, else what the probe
 // before them read. Unknown (probed again) when the recorded listing cannot be read.
@@ -172,6 +169,9 @@ ProbeHints HintsAfter(const std::vector<plan::Step>& steps, const plan::Observed
   return h;
 }
 
+// Runs `steps` in order. Interface steps run batched; a step with an effect of its own (files,
+// daemons, the firewall) first flushes the batch, then does its effect, its commands and what
+// follows them. `budget` (fault injection) stops after that many commands.
 Status Execute(Context& ctx, const platform::Driver& driver, const std::vector<plan::Step>& steps,
                size_t* budget) {
   std::vector<platform::Argv> pending;

@@ -40,9 +40,6 @@ Result<plan::Desired> NodeDesired(Context& ctx, store::Store& db, const model::M
 // This node's interfaces, through the platform driver's probe commands.
 Result<plan::Observed> ProbeInterfaces(Context& ctx, const platform::Driver& driver);
 
-// Everything the diff compares with `desired`: the interfaces, the WireGuard interface's
-// configuration, vpcctl's firewall listing, the daemon files and daemons, and which programs and
-// kernel features the node has.
 // What ProbeNode may take as known instead of asking the kernel again.
 struct ProbeHints {
   // vpcctl's firewall listing (none: no table), as the same apply last read it. Listing the
@@ -52,6 +49,9 @@ struct ProbeHints {
   std::optional<std::optional<std::string>> firewall;
 };
 
+// Everything the diff compares with `desired`: the interfaces, the WireGuard interface's
+// configuration, vpcctl's firewall listing, the daemon files and daemons, and which programs and
+// kernel features the node has.
 Result<plan::Observed> ProbeNode(Context& ctx, const platform::Driver& driver,
                                  const plan::Desired& desired, const ProbeHints& hints = {});
 
