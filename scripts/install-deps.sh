@@ -9,7 +9,8 @@ PACKAGES="build-essential cmake pkg-config ca-certificates
   clang libclang-rt-14-dev
   openssh-server openssh-client keepalived iperf3 iproute2 iputils-ping
   wireguard-go wireguard-tools nftables tcpdump
-  procps util-linux python3 python3-jsonschema sqlite3 time openssl"
+  procps util-linux python3 python3-jsonschema sqlite3 time openssl
+  mandoc man-db systemd zsh bash-completion"
 
 missing=""
 for p in $PACKAGES; do

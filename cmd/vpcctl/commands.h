@@ -28,5 +28,7 @@ void AddVipCommands(CLI::App& app, Dispatch& d);
 // vipd and vip-take: what runs on a node for VIP leases.
 void AddVipdCommands(CLI::App& app, Dispatch& d);
 void AddGuestCommands(CLI::App& app, Dispatch& d);
+// Last: it walks the tree the others built.
+void AddCompletionCommand(CLI::App& app, Dispatch& d);
 
 }  // namespace vpcctl::cli

@@ -1,8 +1,9 @@
+#include "vpcctl/fabric/deploy.h"
+
 #include <cstdlib>
 #include <memory>
 
 #include "commands.h"
-#include "vpcctl/fabric/deploy.h"
 #include "vpcctl/fabric/node_ops.h"
 #include "vpcctl/fabric/wg_key.h"
 
@@ -25,7 +26,7 @@ void AddDeployCommands(CLI::App& app, Dispatch& d) {
   };
   auto sync = std::make_shared<Named>();
   auto* c = vpc->add_subcommand("sync", "Push the map to every member (no changes on hosts)");
-  c->add_option("name", sync->name)->required();
+  c->add_option("name", sync->name, "VPC name")->required();
   AddFanOutOptions(c, sync->fan);
   c->callback([sync, &d] {
     d.action = [sync](fabric::Context& ctx) { return fabric::VpcSync(ctx, sync->name, sync->fan); };
@@ -33,7 +34,7 @@ void AddDeployCommands(CLI::App& app, Dispatch& d) {
 
   auto deploy = std::make_shared<fabric::DeployOptions>();
   c = vpc->add_subcommand("deploy", "Sync, then converge every member, in parallel");
-  c->add_option("name", deploy->vpc)->required();
+  c->add_option("name", deploy->vpc, "VPC name")->required();
   c->add_flag("--dry-run", deploy->dry_run, "Show each node's steps; change nothing");
   AddFanOutOptions(c, *deploy);
   c->callback([deploy, &d] {
@@ -46,13 +47,12 @@ void AddDeployCommands(CLI::App& app, Dispatch& d) {
   c = app.add_subcommand("deploy", "Deploy every VPC (and finish clean-ups of removed ones)");
   c->add_flag("--dry-run", all->dry_run, "Show each node's steps; change nothing");
   AddFanOutOptions(c, *all);
-  c->callback([all, &d] {
-    d.action = [all](fabric::Context& ctx) { return fabric::Deploy(ctx, *all); };
-  });
+  c->callback(
+      [all, &d] { d.action = [all](fabric::Context& ctx) { return fabric::Deploy(ctx, *all); }; });
 
   auto destroy = std::make_shared<Named>();
   c = vpc->add_subcommand("destroy", "Remove a VPC's interfaces on every member and its records");
-  c->add_option("name", destroy->name)->required();
+  c->add_option("name", destroy->name, "VPC name")->required();
   AddFanOutOptions(c, destroy->fan);
   c->callback([destroy, &d] {
     d.action = [destroy](fabric::Context& ctx) {
@@ -61,8 +61,9 @@ void AddDeployCommands(CLI::App& app, Dispatch& d) {
   });
 
   auto status = std::make_shared<Named>();
-  c = vpc->add_subcommand("status", "Drift and overlay health matrix of a VPC (exit 5 if unhealthy)");
-  c->add_option("name", status->name)->required();
+  c = vpc->add_subcommand("status",
+                          "Drift and overlay health matrix of a VPC (exit 5 if unhealthy)");
+  c->add_option("name", status->name, "VPC name")->required();
   AddFanOutOptions(c, status->fan);
   c->callback([status, &d] {
     d.action = [status](fabric::Context& ctx) {
@@ -109,9 +110,8 @@ void AddDeployCommands(CLI::App& app, Dispatch& d) {
   c = app.add_subcommand("wg-key", "This node's WireGuard public key (made on first use)");
   c->add_flag("--rotate", key->rotate, "Replace the private key with a new one");
   c->add_flag("--json", key->json, "Print JSON");
-  c->callback([key, &d] {
-    d.action = [key](fabric::Context& ctx) { return fabric::WgKey(ctx, *key); };
-  });
+  c->callback(
+      [key, &d] { d.action = [key](fabric::Context& ctx) { return fabric::WgKey(ctx, *key); }; });
 
   auto st = std::make_shared<fabric::StatusLocalOptions>();
   auto st_local = std::make_shared<bool>(false);

@@ -12,7 +12,7 @@ void AddGuestCommands(CLI::App& app, Dispatch& d) {
   };
   auto o = std::make_shared<Opts>();
   auto* c = app.add_subcommand("attach", "Attach a guest on this node to a VPC bridge");
-  c->add_option("vpc", o->a.vpc)->required();
+  c->add_option("vpc", o->a.vpc, "VPC name")->required();
   auto* jail = c->add_option("--jail", o->jail, "FreeBSD vnet jail (epair)");
   auto* vm = c->add_option("--vm", o->vm, "VM (a tap for bhyve or QEMU)");
   auto* netns = c->add_option("--netns", o->netns, "Linux network namespace (veth, eth0 inside)");
@@ -33,7 +33,8 @@ void AddGuestCommands(CLI::App& app, Dispatch& d) {
         o->a.guest = *name;
       }
     }
-    if (o->a.kind.empty()) throw CLI::ValidationError("attach", "give --jail, --vm, --netns or --tap");
+    if (o->a.kind.empty())
+      throw CLI::ValidationError("attach", "give --jail, --vm, --netns or --tap");
     d.action = [o](fabric::Context& ctx) { return fabric::Attach(ctx, o->a); };
   });
 
@@ -43,8 +44,10 @@ void AddGuestCommands(CLI::App& app, Dispatch& d) {
   };
   auto det = std::make_shared<Pair>();
   c = app.add_subcommand("detach", "Detach a guest from a VPC bridge and forget it");
-  c->add_option("vpc", det->vpc)->required();
-  c->add_option("guest", det->guest)->required();
+  c->add_option("vpc", det->vpc, "VPC name")->required();
+  c->add_option("guest", det->guest,
+                "Guest name: the jail, VM, namespace or tap it was attached as")
+      ->required();
   c->callback([det, &d] {
     d.action = [det](fabric::Context& ctx) { return fabric::Detach(ctx, det->vpc, det->guest); };
   });

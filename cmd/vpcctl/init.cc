@@ -7,7 +7,8 @@ namespace vpcctl::cli {
 
 void AddInitCommand(CLI::App& app, Dispatch& d) {
   auto o = std::make_shared<fabric::InitOptions>();
-  auto* c = app.add_subcommand("init", "Register this machine as the local node and create its key");
+  auto* c =
+      app.add_subcommand("init", "Register this machine as the local node and create its key");
   c->add_option("--name", o->name, "Node name, [a-z][a-z0-9-]{0,31}")->required();
   c->add_option("--address", o->addresses,
                 "Underlay address (repeat: at most one IPv4 and one IPv6)")

@@ -45,7 +45,10 @@ int main(int argc, char** argv) {
   app.name("vpcctl");
   app.require_subcommand(1);
   app.footer(kExitCodes);
-  app.set_version_flag("--version", VPCCTL_VERSION);
+  app.set_version_flag("--version", "vpcctl " VPCCTL_VERSION);
+  // Global options (--state-dir, --deadline) are also accepted after the subcommand: every
+  // subcommand added below inherits this and hands options it does not know to its parent.
+  app.fallthrough();
   std::string state_dir;
   app.add_option("--state-dir", state_dir, "State directory of this node")->type_name("DIR");
   std::string deadline;
@@ -62,6 +65,7 @@ int main(int argc, char** argv) {
   vpcctl::cli::AddVipCommands(app, dispatch);
   vpcctl::cli::AddVipdCommands(app, dispatch);
   vpcctl::cli::AddGuestCommands(app, dispatch);
+  vpcctl::cli::AddCompletionCommand(app, dispatch);
 
   try {
     app.parse(argc, argv);
@@ -96,10 +100,14 @@ int main(int argc, char** argv) {
   vpcctl::exec::RealTerminal terminal;
   vpcctl::fabric::Output io{std::cin, std::cout, std::cerr, color};
   vpcctl::probe::SocketProber prober;
-  vpcctl::fabric::Context ctx{
-      vpcctl::store::StatePaths{vpcctl::store::ResolveStateDir(state_dir,
-                                                               std::getenv("VPCCTL_STATE_DIR"))},
-      runner, ssh, terminal, io, prober, command_line.str()};
+  vpcctl::fabric::Context ctx{vpcctl::store::StatePaths{vpcctl::store::ResolveStateDir(
+                                  state_dir, std::getenv("VPCCTL_STATE_DIR"))},
+                              runner,
+                              ssh,
+                              terminal,
+                              io,
+                              prober,
+                              command_line.str()};
   try {
     vpcctl::Status st = dispatch.action(ctx);
     std::cout.flush();

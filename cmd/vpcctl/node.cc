@@ -32,9 +32,8 @@ void AddNodeCommands(CLI::App& app, Dispatch& d) {
   c->add_option("--remote-vpcctl", add->remote_vpcctl, "Path of vpcctl on the node")
       ->type_name("PATH");
   c->add_option("--timeout", add->timeout, "Connect timeout in seconds (default 5)");
-  c->callback([add, &d] {
-    d.action = [add](fabric::Context& ctx) { return fabric::NodeAdd(ctx, *add); };
-  });
+  c->callback(
+      [add, &d] { d.action = [add](fabric::Context& ctx) { return fabric::NodeAdd(ctx, *add); }; });
 
   auto list_json = std::make_shared<bool>(false);
   c = node->add_subcommand("list", "List nodes");
@@ -59,10 +58,12 @@ void AddNodeCommands(CLI::App& app, Dispatch& d) {
   };
   auto show = std::make_shared<Named>();
   c = node->add_subcommand("show", "Show one node");
-  c->add_option("name", show->name)->required();
+  c->add_option("name", show->name, "Node name")->required();
   c->add_flag("--json", show->json, "Print JSON");
   c->callback([show, &d] {
-    d.action = [show](fabric::Context& ctx) { return fabric::NodeShow(ctx, show->name, show->json); };
+    d.action = [show](fabric::Context& ctx) {
+      return fabric::NodeShow(ctx, show->name, show->json);
+    };
   });
 
   struct Rekey {
@@ -71,7 +72,7 @@ void AddNodeCommands(CLI::App& app, Dispatch& d) {
   };
   auto rekey = std::make_shared<Rekey>();
   c = node->add_subcommand("rekey", "Rotate a node's WireGuard key and push it to its peers");
-  c->add_option("name", rekey->name)->required();
+  c->add_option("name", rekey->name, "Node name")->required();
   c->add_option("--timeout", rekey->fan.timeout, "Connect timeout per node, seconds (default 5)");
   c->add_option("--command-timeout", rekey->fan.command_timeout,
                 "Time a node's command may take, seconds (default 300)");
@@ -86,7 +87,7 @@ void AddNodeCommands(CLI::App& app, Dispatch& d) {
   auto remove = std::make_shared<Named>();
   c = node->add_subcommand("remove",
                            "Remove a node (in no VPC) and our key from its authorized_keys");
-  c->add_option("name", remove->name)->required();
+  c->add_option("name", remove->name, "Node name")->required();
   c->add_flag("--force", remove->force, "Remove even when the node cannot be reached");
   c->callback([remove, &d] {
     d.action = [remove](fabric::Context& ctx) {

@@ -8,13 +8,12 @@ namespace vpcctl::cli {
 void AddPlanCommands(CLI::App& app, Dispatch& d) {
   auto plan = std::make_shared<fabric::PlanOptions>();
   auto* c = app.add_subcommand("plan", "Print the commands that build a node's part of a VPC");
-  c->add_option("vpc", plan->vpc)->required();
+  c->add_option("vpc", plan->vpc, "VPC name")->required();
   c->add_option("--node", plan->node, "Node (default: this node)");
   c->add_flag("--json", plan->json, "Print JSON");
   c->add_flag("--show-secrets", plan->show_secrets, "Print VIP secrets instead of (redacted)");
-  c->callback([plan, &d] {
-    d.action = [plan](fabric::Context& ctx) { return fabric::Plan(ctx, *plan); };
-  });
+  c->callback(
+      [plan, &d] { d.action = [plan](fabric::Context& ctx) { return fabric::Plan(ctx, *plan); }; });
 
   auto* state = app.add_subcommand("state", "The state database");
   state->require_subcommand(1);

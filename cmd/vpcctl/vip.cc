@@ -12,12 +12,13 @@ void AddVipCommands(CLI::App& app, Dispatch& d) {
 
   auto add = std::make_shared<fabric::VipAddOptions>();
   auto* c = vip->add_subcommand("add", "Add a VIP to a VPC (apply it with vpc deploy)");
-  c->add_option("vpc", add->vpc)->required();
-  c->add_option("address", add->address)->required();
+  c->add_option("vpc", add->vpc, "VPC name")->required();
+  c->add_option("address", add->address, "The virtual IP, an address inside the VPC's peer network")
+      ->required();
   c->add_option("--vhid", add->vhid, "Virtual IP id, 1-255, unique in the VPC")->required();
   c->add_option("--nodes", add->nodes, "Candidates, in order of preference: a,b[,c...]")
       ->required();
-  c->add_option("--lease", add->lease, "Lease in ms, 1400-60000 (default 1400)")->type_name("MS");
+  c->add_option("--lease", add->lease, "Lease in ms, 1350-60000 (default 1350)")->type_name("MS");
   c->add_option("--check", add->check,
                 "Service check on each candidate: absolute path and arguments, no shell")
       ->type_name("'CMD'");
@@ -32,16 +33,16 @@ void AddVipCommands(CLI::App& app, Dispatch& d) {
   c->add_option("--password-file", add->password_file,
                 "File whose first line is the secret (default: a random one)")
       ->type_name("FILE");
-  c->add_flag("--no-preempt", add->no_preempt, "Keep the current holder when a better node returns");
-  c->callback([add, &d] {
-    d.action = [add](fabric::Context& ctx) { return fabric::VipAdd(ctx, *add); };
-  });
+  c->add_flag("--no-preempt", add->no_preempt,
+              "Keep the current holder when a better node returns");
+  c->callback(
+      [add, &d] { d.action = [add](fabric::Context& ctx) { return fabric::VipAdd(ctx, *add); }; });
 
   auto set = std::make_shared<fabric::VipSetOptions>();
   c = vip->add_subcommand("set", "Change a VIP in place (apply it with vpc deploy)");
-  c->add_option("vpc", set->vpc)->required();
+  c->add_option("vpc", set->vpc, "VPC name")->required();
   c->add_option("vip", set->vip, "Address or vhid")->required();
-  c->add_option("--lease", set->lease, "Lease in ms, 1400-60000")->type_name("MS");
+  c->add_option("--lease", set->lease, "Lease in ms, 1350-60000")->type_name("MS");
   c->add_option("--check", set->check, "Service check: absolute path and arguments, no shell")
       ->type_name("'CMD'");
   c->add_flag("--no-check", set->no_check, "Remove the service check");
@@ -56,9 +57,8 @@ void AddVipCommands(CLI::App& app, Dispatch& d) {
   c->add_flag("--unsafe-two-node", set->unsafe_two_node,
               "With two acceptors, let each hold the VIP alone (two holders under a partition)");
   c->add_flag("--safe", set->safe, "Undo --unsafe-two-node (needs a witness or three members)");
-  c->callback([set, &d] {
-    d.action = [set](fabric::Context& ctx) { return fabric::VipSet(ctx, *set); };
-  });
+  c->callback(
+      [set, &d] { d.action = [set](fabric::Context& ctx) { return fabric::VipSet(ctx, *set); }; });
 
   struct Opts {
     std::string vpc, vip;
@@ -77,7 +77,7 @@ void AddVipCommands(CLI::App& app, Dispatch& d) {
 
   auto show = std::make_shared<fabric::VipShowOptions>();
   c = vip->add_subcommand("show", "A VIP's settings, its lease holder and each node's view");
-  c->add_option("vpc", show->vpc)->required();
+  c->add_option("vpc", show->vpc, "VPC name")->required();
   c->add_option("vip", show->vip, "Address or vhid")->required();
   c->add_flag("--show-secrets", show->show_secrets, "Print the secret");
   AddFanOutOptions(c, *show);
@@ -87,7 +87,7 @@ void AddVipCommands(CLI::App& app, Dispatch& d) {
 
   auto move = std::make_shared<fabric::VipMoveOptions>();
   c = vip->add_subcommand("move", "Hand a VIP's lease to another candidate at once");
-  c->add_option("vpc", move->vpc)->required();
+  c->add_option("vpc", move->vpc, "VPC name")->required();
   c->add_option("vip", move->vip, "Address or vhid")->required();
   c->add_option("--to", move->to, "The candidate to take it")->required()->type_name("NODE");
   AddFanOutOptions(c, *move);
@@ -97,7 +97,7 @@ void AddVipCommands(CLI::App& app, Dispatch& d) {
 
   auto remove = std::make_shared<Opts>();
   c = vip->add_subcommand("remove", "Remove a VIP (released on the nodes by vpc deploy)");
-  c->add_option("vpc", remove->vpc)->required();
+  c->add_option("vpc", remove->vpc, "VPC name")->required();
   c->add_option("vip", remove->vip, "Address or vhid")->required();
   c->callback([remove, &d] {
     d.action = [remove](fabric::Context& ctx) {
@@ -106,9 +106,9 @@ void AddVipCommands(CLI::App& app, Dispatch& d) {
   });
 
   auto event = std::make_shared<std::vector<std::string>>();
-  c = app.add_subcommand("vip-event", "Record a VIP transition and run hooks.d (vipd and devd call it)");
-  c->add_option("args", *event, "lease VPC VHID STATE | carp VHID@VPC STATE")
-      ->required();
+  c = app.add_subcommand("vip-event",
+                         "Record a VIP transition and run hooks.d (vipd and devd call it)");
+  c->add_option("args", *event, "lease VPC VHID STATE | carp VHID@VPC STATE")->required();
   c->callback([event, &d] {
     d.action = [event](fabric::Context& ctx) { return fabric::VipEvent(ctx, *event); };
   });

@@ -16,8 +16,7 @@ void AddVpcCommands(CLI::App& app, Dispatch& d) {
   c->add_option("--peer-network", init->peer_network, "Overlay network (IPv4 or IPv6 CIDR)")
       ->required()
       ->type_name("CIDR");
-  c->add_option("--members", init->members, "all, or a comma-separated list of nodes")
-      ->required();
+  c->add_option("--members", init->members, "all, or a comma-separated list of nodes")->required();
   c->add_option("--family", init->family, "Underlay family of tunnels: auto, ipv4 or ipv6");
   c->add_option("--mtu", init->mtu, "Fixed MTU (default: derived from the underlay)");
   c->add_option("--port", init->port, "VXLAN UDP port (default 4789)");
@@ -43,10 +42,12 @@ void AddVpcCommands(CLI::App& app, Dispatch& d) {
   };
   auto show = std::make_shared<Named>();
   c = vpc->add_subcommand("show", "Show a VPC's members, addresses and tunnels");
-  c->add_option("name", show->name)->required();
+  c->add_option("name", show->name, "VPC name")->required();
   c->add_flag("--json", show->json, "Print JSON");
   c->callback([show, &d] {
-    d.action = [show](fabric::Context& ctx) { return fabric::VpcShow(ctx, show->name, show->json); };
+    d.action = [show](fabric::Context& ctx) {
+      return fabric::VpcShow(ctx, show->name, show->json);
+    };
   });
 
   auto* member = vpc->add_subcommand("member", "Add or remove VPC members");
@@ -57,8 +58,8 @@ void AddVpcCommands(CLI::App& app, Dispatch& d) {
   };
   auto madd = std::make_shared<Pair>();
   c = member->add_subcommand("add", "Add a node to a VPC (existing tunnels are kept)");
-  c->add_option("vpc", madd->vpc)->required();
-  c->add_option("node", madd->node)->required();
+  c->add_option("vpc", madd->vpc, "VPC name")->required();
+  c->add_option("node", madd->node, "Node name")->required();
   c->callback([madd, &d] {
     d.action = [madd](fabric::Context& ctx) {
       return fabric::VpcMemberAdd(ctx, madd->vpc, madd->node);
@@ -66,8 +67,8 @@ void AddVpcCommands(CLI::App& app, Dispatch& d) {
   });
   auto mrem = std::make_shared<Pair>();
   c = member->add_subcommand("remove", "Remove a node from a VPC (other tunnels are kept)");
-  c->add_option("vpc", mrem->vpc)->required();
-  c->add_option("node", mrem->node)->required();
+  c->add_option("vpc", mrem->vpc, "VPC name")->required();
+  c->add_option("node", mrem->node, "Node name")->required();
   c->callback([mrem, &d] {
     d.action = [mrem](fabric::Context& ctx) {
       return fabric::VpcMemberRemove(ctx, mrem->vpc, mrem->node);
@@ -76,7 +77,7 @@ void AddVpcCommands(CLI::App& app, Dispatch& d) {
 
   auto del = std::make_shared<Named>();
   c = vpc->add_subcommand("delete", "Delete a VPC's local record (hosts are not touched)");
-  c->add_option("name", del->name)->required();
+  c->add_option("name", del->name, "VPC name")->required();
   c->callback([del, &d] {
     d.action = [del](fabric::Context& ctx) { return fabric::VpcDelete(ctx, del->name); };
   });

@@ -7,6 +7,7 @@
 #include "vpcctl/model/names.h"
 #include "vpcctl/platform/driver.h"
 #include "vpcctl/platform/freebsd.h"
+#include "vpcctl/version.h"
 
 namespace vpcctl::fabric {
 
@@ -22,8 +23,11 @@ Status Plan(Context& ctx, const PlanOptions& o) {
   }
   VPC_ASSIGN_OR_RETURN(plan::Desired desired, plan::DesiredFor(s->fabric, node, o.vpc));
   const auto& driver = platform::DriverFor(desired.platform);
-  // The node's machinery (VIPs, WireGuard, firewall), at its platform's default places.
-  driver.AddNodeSetup(desired, platform::NodeEnv{"/usr/local/sbin/vpcctl", driver.DefaultStateDir()});
+  // The node's machinery (VIPs, WireGuard, firewall), at its platform's default places, with the
+  // vpcctl the controller runs there (this build's installed path when it was not given).
+  const model::Node* n = s->fabric.FindNode(node);
+  std::string program = n && !n->remote_vpcctl.empty() ? n->remote_vpcctl : VPCCTL_INSTALLED_PROGRAM;
+  driver.AddNodeSetup(desired, platform::NodeEnv{program, driver.DefaultStateDir()});
   VPC_ASSIGN_OR_RETURN(auto steps, plan::Diff(desired, plan::Observed{}));
   if (!o.show_secrets) steps = plan::Redacted(std::move(steps));
   if (o.json) {

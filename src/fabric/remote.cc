@@ -220,6 +220,7 @@ std::vector<Answer> FanOut(Context& ctx, const model::Fabric& fabric,
 
 std::optional<std::string> ParseVersion(std::string_view output) {
   std::string_view v = Trim(output);
+  if (StartsWith(v, "vpcctl ")) v.remove_prefix(7);  // older vpcctl printed the number alone
   if (v.empty() || v.size() > 64 || v.front() < '0' || v.front() > '9') return std::nullopt;
   size_t i = 0;
   int dots = 0;

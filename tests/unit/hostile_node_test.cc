@@ -466,6 +466,7 @@ namespace {
 
 TEST(ParseVersion, AcceptsVersionsOnly) {
   EXPECT_EQ(ParseVersion("0.1.0\n"), "0.1.0");
+  EXPECT_EQ(ParseVersion("vpcctl 0.1.0\n"), "0.1.0");  // what --version prints
   EXPECT_EQ(ParseVersion("1.2.3-rc1+deb12~1"), "1.2.3-rc1+deb12~1");
   EXPECT_EQ(ParseVersion("12.4"), "12.4");
   for (const char* bad : {"", "1", "v1.2", "1..2", "1.2.", "1.2.3.4.5", "1.2 beta", "1.2\x1b[2J",
