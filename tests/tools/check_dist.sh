@@ -7,7 +7,7 @@
 #     option of the CLI (tests/tools/check_man.py over `vpcctl completion json`);
 #   - the generated completions: `bash -n` (and `zsh -n` where zsh is installed);
 #   - `make install` into a scratch root holds the binary, the page, the unit, the completions,
-#     the schemas and the licence.
+#     the schemas and the licence, and the FreeBSD port's pkg-plist lists the same files.
 #   check_dist.sh SOURCE_DIR BUILD_DIR VPCCTL
 set -eu
 src=$1 build=$2 vpcctl=$3
@@ -62,3 +62,12 @@ for f in sbin/vpcctl share/man/man8/vpcctl.8 lib/systemd/system/vpcctl.service \
     [ -e "$tmp/root$prefix/$f" ] || fail "make install did not install $prefix/$f"
 done
 echo "check_dist: make install: binary, man page, unit, completions, schemas, licence"
+
+# The FreeBSD port's pkg-plist lists what make install installs (but the systemd unit, Linux's;
+# the port installs the rc.d script itself through USE_RC_SUBR, and compresses the man page).
+(cd "$tmp/root$prefix" && find . -type f | sed 's|^\./||' | grep -v '^lib/systemd/' | sort) > "$tmp/installed"
+sed -e 's|%%DATADIR%%|share/vpcctl|' -e 's|%%DOCSDIR%%|share/doc/vpcctl|' -e 's|\.gz$||' \
+    "$src/dist/freebsd/pkg-plist" | sort > "$tmp/plist"
+diff "$tmp/plist" "$tmp/installed" > "$tmp/plist.diff" ||
+    fail "dist/freebsd/pkg-plist (<) differs from what make install installs (>): $(cat "$tmp/plist.diff")"
+echo "check_dist: dist/freebsd/pkg-plist lists what make install installs"

@@ -12,6 +12,7 @@
 #include "vpcctl/model/fabric.h"
 #include "vpcctl/plan/diff.h"
 #include "vpcctl/plan/state.h"
+#include "vpcctl/version.h"
 
 namespace vpcctl::platform {
 
@@ -26,7 +27,7 @@ struct Invocation {
 // Where the node's machinery (VIP daemons, WireGuard key, firewall records) finds vpcctl and its
 // state directory.
 struct NodeEnv {
-  std::string vpcctl = "/usr/local/sbin/vpcctl";
+  std::string vpcctl = VPCCTL_INSTALLED_PROGRAM;
   std::string state_dir;
 };
 
