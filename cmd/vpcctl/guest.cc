@@ -48,8 +48,11 @@ void AddGuestCommands(CLI::App& app, Dispatch& d) {
   c->add_option("guest", det->guest,
                 "Guest name: the jail, VM, namespace or tap it was attached as")
       ->required();
+  c->add_flag("--json", det->json, "Print the result as JSON");
   c->callback([det, &d] {
-    d.action = [det](fabric::Context& ctx) { return fabric::Detach(ctx, det->vpc, det->guest); };
+    d.action = [det](fabric::Context& ctx) {
+      return fabric::Detach(ctx, det->vpc, det->guest, det->json);
+    };
   });
 
   auto list = std::make_shared<Pair>();

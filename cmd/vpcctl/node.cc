@@ -32,6 +32,7 @@ void AddNodeCommands(CLI::App& app, Dispatch& d) {
   c->add_option("--remote-vpcctl", add->remote_vpcctl, "Path of vpcctl on the node")
       ->type_name("PATH");
   c->add_option("--timeout", add->timeout, "Connect timeout in seconds (default 5)");
+  c->add_flag("--json", add->json, "Print the result as JSON");
   c->callback(
       [add, &d] { d.action = [add](fabric::Context& ctx) { return fabric::NodeAdd(ctx, *add); }; });
 
@@ -89,9 +90,10 @@ void AddNodeCommands(CLI::App& app, Dispatch& d) {
                            "Remove a node (in no VPC) and our key from its authorized_keys");
   c->add_option("name", remove->name, "Node name")->required();
   c->add_flag("--force", remove->force, "Remove even when the node cannot be reached");
+  c->add_flag("--json", remove->json, "Print the result as JSON");
   c->callback([remove, &d] {
     d.action = [remove](fabric::Context& ctx) {
-      return fabric::NodeRemove(ctx, remove->name, remove->force);
+      return fabric::NodeRemove(ctx, remove->name, remove->force, remove->json);
     };
   });
 }

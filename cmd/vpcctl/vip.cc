@@ -35,6 +35,7 @@ void AddVipCommands(CLI::App& app, Dispatch& d) {
       ->type_name("FILE");
   c->add_flag("--no-preempt", add->no_preempt,
               "Keep the current holder when a better node returns");
+  c->add_flag("--json", add->json, "Print the result as JSON");
   c->callback(
       [add, &d] { d.action = [add](fabric::Context& ctx) { return fabric::VipAdd(ctx, *add); }; });
 
@@ -57,6 +58,7 @@ void AddVipCommands(CLI::App& app, Dispatch& d) {
   c->add_flag("--unsafe-two-node", set->unsafe_two_node,
               "With two acceptors, let each hold the VIP alone (two holders under a partition)");
   c->add_flag("--safe", set->safe, "Undo --unsafe-two-node (needs a witness or three members)");
+  c->add_flag("--json", set->json, "Print the result as JSON");
   c->callback(
       [set, &d] { d.action = [set](fabric::Context& ctx) { return fabric::VipSet(ctx, *set); }; });
 
@@ -99,9 +101,10 @@ void AddVipCommands(CLI::App& app, Dispatch& d) {
   c = vip->add_subcommand("remove", "Remove a VIP (released on the nodes by vpc deploy)");
   c->add_option("vpc", remove->vpc, "VPC name")->required();
   c->add_option("vip", remove->vip, "Address or vhid")->required();
+  c->add_flag("--json", remove->json, "Print the result as JSON");
   c->callback([remove, &d] {
     d.action = [remove](fabric::Context& ctx) {
-      return fabric::VipRemove(ctx, remove->vpc, remove->vip);
+      return fabric::VipRemove(ctx, remove->vpc, remove->vip, remove->json);
     };
   });
 

@@ -25,6 +25,7 @@ void AddVpcCommands(CLI::App& app, Dispatch& d) {
   c->add_flag("--plain", init->plain,
               "Tunnels over the underlay without encryption (one trusted site only)");
   c->add_flag("--encrypted", init->encrypted, "Tunnels inside WireGuard (the default)");
+  c->add_flag("--json", init->json, "Print the result as JSON");
   c->callback([init, &d] {
     d.action = [init](fabric::Context& ctx) { return fabric::VpcInit(ctx, *init); };
   });
@@ -55,31 +56,35 @@ void AddVpcCommands(CLI::App& app, Dispatch& d) {
   struct Pair {
     std::string vpc;
     std::string node;
+    bool json = false;
   };
   auto madd = std::make_shared<Pair>();
   c = member->add_subcommand("add", "Add a node to a VPC (existing tunnels are kept)");
   c->add_option("vpc", madd->vpc, "VPC name")->required();
   c->add_option("node", madd->node, "Node name")->required();
+  c->add_flag("--json", madd->json, "Print the result as JSON");
   c->callback([madd, &d] {
     d.action = [madd](fabric::Context& ctx) {
-      return fabric::VpcMemberAdd(ctx, madd->vpc, madd->node);
+      return fabric::VpcMemberAdd(ctx, madd->vpc, madd->node, madd->json);
     };
   });
   auto mrem = std::make_shared<Pair>();
   c = member->add_subcommand("remove", "Remove a node from a VPC (other tunnels are kept)");
   c->add_option("vpc", mrem->vpc, "VPC name")->required();
   c->add_option("node", mrem->node, "Node name")->required();
+  c->add_flag("--json", mrem->json, "Print the result as JSON");
   c->callback([mrem, &d] {
     d.action = [mrem](fabric::Context& ctx) {
-      return fabric::VpcMemberRemove(ctx, mrem->vpc, mrem->node);
+      return fabric::VpcMemberRemove(ctx, mrem->vpc, mrem->node, mrem->json);
     };
   });
 
   auto del = std::make_shared<Named>();
   c = vpc->add_subcommand("delete", "Delete a VPC's local record (hosts are not touched)");
   c->add_option("name", del->name, "VPC name")->required();
+  c->add_flag("--json", del->json, "Print the result as JSON");
   c->callback([del, &d] {
-    d.action = [del](fabric::Context& ctx) { return fabric::VpcDelete(ctx, del->name); };
+    d.action = [del](fabric::Context& ctx) { return fabric::VpcDelete(ctx, del->name, del->json); };
   });
 }
 

@@ -241,7 +241,7 @@ Status Attach(Context& ctx, const AttachOptions& o) {
   return {};
 }
 
-Status Detach(Context& ctx, const std::string& vpc, const std::string& guest) {
+Status Detach(Context& ctx, const std::string& vpc, const std::string& guest, bool json) {
   VPC_TRY(model::ValidateVpcName(vpc));
   if (guest.empty() || guest.size() > 64) return UsageError("invalid guest name " + Quoted(guest));
   VPC_ASSIGN_OR_RETURN(model::Platform platform, LocalPlatform());
@@ -259,7 +259,8 @@ Status Detach(Context& ctx, const std::string& vpc, const std::string& guest) {
   }
   const auto& driver = platform::DriverFor(platform);
   VPC_ASSIGN_OR_RETURN(plan::Observed observed, ProbeInterfaces(ctx, driver));
-  if (observed.Find(found->ifname)) {
+  bool present = observed.Find(found->ifname) != nullptr;
+  if (present) {
     plan::Step step;
     step.action = plan::Action::kDetachGuest;
     step.ifname = found->ifname;
@@ -270,6 +271,14 @@ Status Detach(Context& ctx, const std::string& vpc, const std::string& guest) {
   VPC_TRY(tx.Begin());
   VPC_TRY(db->DeleteAttachment(found->id));
   VPC_TRY(tx.Commit());
+  if (json) {
+    PrintJson(ctx.io.out, {{"vpc", vpc},
+                           {"guest", guest},
+                           {"kind", model::GuestKindName(found->kind)},
+                           {"interface", found->ifname},
+                           {"interface_removed", present}});
+    return {};
+  }
   ctx.io.out << "detached " << model::GuestKindName(found->kind) << " " << guest << " from " << vpc
              << " (" << found->ifname << " removed)\n";
   return {};

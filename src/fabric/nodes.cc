@@ -382,6 +382,18 @@ Status NodeAdd(Context& ctx, const NodeAddOptions& o) {
   VPC_TRY(s->Begin());
   VPC_TRY(SaveNode(*s, node));
   VPC_TRY(s->Commit());
+  if (o.json) {
+    auto j = NodeJson(node);
+    j["updated"] = existing != nullptr;
+    j["generation"] = s->fabric.generation;
+    if (!o.no_connect) {
+      j["enrolment"] = {{"host_key", enrolled.fingerprint},
+                        {"auth", enrolled.auth},
+                        {"key_installed", enrolled.key_added}};
+    }
+    PrintJson(ctx.io.out, j);
+    return {};
+  }
   auto& out = ctx.io.out;
   out << (existing ? "updated" : "added") << " node " << node.name << " ("
       << model::PlatformName(node.platform) << ", ssh " << SshText(node) << ", underlay "
@@ -450,7 +462,7 @@ Status NodeShow(Context& ctx, const std::string& name, bool json) {
   return {};
 }
 
-Status NodeRemove(Context& ctx, const std::string& name, bool force) {
+Status NodeRemove(Context& ctx, const std::string& name, bool force, bool json) {
   VPC_TRY(model::ValidateNodeName(name));
   VPC_ASSIGN_OR_RETURN(auto s, Session::Locked(ctx));
   const model::Node* n = s->fabric.FindNode(name);
@@ -477,6 +489,7 @@ Status NodeRemove(Context& ctx, const std::string& name, bool force) {
   VPC_TRY(problems.ToStatus());
   VPC_ASSIGN_OR_RETURN(auto pins, ssh::LoadKnownHosts(ctx.paths.known_hosts()));
   std::string removed_note = "it was never enrolled over SSH";
+  std::string key = "never-enrolled";  // what became of our key line there, for --json
   if (pins.Find(n->ssh_host, n->ssh_port)) {
     auto remove_key = [&]() -> Result<std::string> {
       VPC_ASSIGN_OR_RETURN(auto conn, ConnectNode(ctx, pins, *n, kDefaultConnectTimeout));
@@ -499,7 +512,9 @@ Status NodeRemove(Context& ctx, const std::string& name, bool force) {
                   " anyway (--force): remove the vpcctl@" + s->local_node +
                   " line from its authorized_keys by hand");
       removed_note = "our key is still in its authorized_keys";
+      key = "left";
     } else {
+      key = *r == "removed" ? "removed" : "absent";
       removed_note = *r == "removed" ? "our key was removed from its authorized_keys"
                                      : "our key was not in its authorized_keys";
     }
@@ -509,6 +524,11 @@ Status NodeRemove(Context& ctx, const std::string& name, bool force) {
   VPC_TRY(s->Begin());
   VPC_TRY(s->store().DeleteNode(name));
   VPC_TRY(s->Commit());
+  if (json) {
+    PrintJson(ctx.io.out,
+              {{"node", name}, {"authorized_key", key}, {"generation", s->fabric.generation}});
+    return {};
+  }
   ctx.io.out << "removed node " << name << " (" << removed_note << ")\n";
   return {};
 }

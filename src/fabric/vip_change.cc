@@ -71,6 +71,12 @@ Status VipSet(Context& ctx, const VipSetOptions& o) {
     VPC_TRY(s->store().AddCleanup(o.vpc, old_witness));
   }
   VPC_TRY(s->Commit());
+  if (o.json) {
+    auto j = VipJson(nv, vip, false);
+    j["generation"] = s->fabric.generation;
+    PrintJson(ctx.io.out, j);
+    return {};
+  }
   ctx.io.out << "changed VIP " << vip.address.ToString() << " (vhid " << vip.vhid << ") of "
              << nv.name << ": " << Join(vip.nodes, ", ") << " in that order of preference; "
              << VipSettingsText(vip) << "\n"

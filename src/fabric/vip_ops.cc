@@ -81,6 +81,12 @@ Status VipAdd(Context& ctx, const VipAddOptions& o) {
   VPC_TRY(CheckRunsHere(vip, s->local_node));
   VPC_TRY(s->store().SaveVpc(v));
   VPC_TRY(s->Commit());
+  if (o.json) {
+    auto j = VipJson(v, vip, false);
+    j["generation"] = s->fabric.generation;
+    PrintJson(ctx.io.out, j);
+    return {};
+  }
   ctx.io.out << "added VIP " << vip.address.ToString() << " (vhid " << vip.vhid << ") to "
              << v.name << ": " << Join(vip.nodes, ", ") << " in that order of preference; "
              << VipSettingsText(vip) << "\n"
@@ -190,7 +196,7 @@ Status VipShow(Context& ctx, const VipShowOptions& o) {
   return {};
 }
 
-Status VipRemove(Context& ctx, const std::string& vpc, const std::string& which) {
+Status VipRemove(Context& ctx, const std::string& vpc, const std::string& which, bool json) {
   VPC_TRY(model::ValidateVpcName(vpc));
   VPC_ASSIGN_OR_RETURN(auto s, Session::Write(ctx));
   const model::Vpc* v = s->fabric.FindVpc(vpc);
@@ -205,6 +211,13 @@ Status VipRemove(Context& ctx, const std::string& vpc, const std::string& which)
   // The witness drops the lease at the next deploy.
   if (!witness.empty()) VPC_TRY(s->store().AddCleanup(vpc, witness));
   VPC_TRY(s->Commit());
+  if (json) {
+    PrintJson(ctx.io.out, {{"vpc", vpc},
+                           {"address", addr},
+                           {"vhid", vhid},
+                           {"generation", s->fabric.generation}});
+    return {};
+  }
   ctx.io.out << "removed VIP " << addr << " (vhid " << vhid << ") from " << vpc
              << "; `vpcctl vpc deploy " << vpc << "` releases it on the nodes\n";
   return {};

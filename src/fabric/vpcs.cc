@@ -192,6 +192,13 @@ Status VpcInit(Context& ctx, const VpcInitOptions& o) {
   VPC_TRY(SaveChangedNodes(*s, next));
   VPC_TRY(s->store().SaveVpc(v));
   VPC_TRY(s->Commit());
+  if (o.json) {
+    next.generation = s->fabric.generation;
+    auto j = VpcJson(next, v);
+    j["generation"] = next.generation;
+    PrintJson(ctx.io.out, j);
+    return {};
+  }
   PrintVpc(ctx.io.out, next, v);
   return {};
 }
@@ -231,7 +238,7 @@ Status VpcShow(Context& ctx, const std::string& name, bool json) {
   return {};
 }
 
-Status VpcMemberAdd(Context& ctx, const std::string& vpc, const std::string& node) {
+Status VpcMemberAdd(Context& ctx, const std::string& vpc, const std::string& node, bool json) {
   Problems problems;
   problems.Add(model::ValidateVpcName(vpc));
   problems.Add(model::ValidateNodeName(node));
@@ -247,13 +254,23 @@ Status VpcMemberAdd(Context& ctx, const std::string& vpc, const std::string& nod
   const model::Member* m = v.FindMember(node);
   size_t tunnels = 0;
   for (const auto& t : v.tunnels) tunnels += t.Has(node) ? 1 : 0;
+  if (json) {
+    PrintJson(ctx.io.out, {{"vpc", vpc},
+                           {"node", node},
+                           {"overlay", m->overlay.ToString()},
+                           {"new_tunnels", tunnels},
+                           {"mtu", v.mtu},
+                           {"generation", s->fabric.generation}});
+    return {};
+  }
   ctx.io.out << "added " << node << " to " << vpc << ": overlay " << m->overlay.ToString() << ", "
              << tunnels << " new tunnel" << (tunnels == 1 ? "" : "s") << ", mtu " << v.mtu
              << "\n";
   return {};
 }
 
-Status VpcMemberRemove(Context& ctx, const std::string& vpc, const std::string& node) {
+Status VpcMemberRemove(Context& ctx, const std::string& vpc, const std::string& node,
+                       bool json) {
   Problems problems;
   problems.Add(model::ValidateVpcName(vpc));
   problems.Add(model::ValidateNodeName(node));
@@ -266,22 +283,36 @@ Status VpcMemberRemove(Context& ctx, const std::string& vpc, const std::string& 
   // The next deploy of the VPC also reaches the departed node, to remove its tunnels there.
   VPC_TRY(s->store().AddCleanup(vpc, node));
   VPC_TRY(s->Commit());
+  if (json) {
+    PrintJson(ctx.io.out, {{"vpc", vpc},
+                           {"node", node},
+                           {"mtu", v.mtu},
+                           {"generation", s->fabric.generation}});
+    return {};
+  }
   ctx.io.out << "removed " << node << " from " << vpc << " (mtu " << v.mtu
              << "); `vpcctl vpc deploy " << vpc << "` removes its tunnels on every node\n";
   return {};
 }
 
-Status VpcDelete(Context& ctx, const std::string& name) {
+Status VpcDelete(Context& ctx, const std::string& name, bool json) {
   VPC_TRY(model::ValidateVpcName(name));
   VPC_ASSIGN_OR_RETURN(auto s, Session::Write(ctx));
   const model::Vpc* v = s->fabric.FindVpc(name);
   if (!v) return UsageError("unknown VPC " + Quoted(name) + " (see `vpcctl vpc list`)");
   // Hosts keep the VPC's interfaces; the next `vpcctl deploy` removes them.
-  for (const auto& m : v->members) VPC_TRY(s->store().AddCleanup(name, m.node));
+  std::vector<std::string> cleanups;  // nodes the next deploy removes the VPC from
+  for (const auto& m : v->members) cleanups.push_back(m.node);
   for (const auto& vip : v->vips)  // a witness drops the VIP's lease
-    if (!vip.witness.empty()) VPC_TRY(s->store().AddCleanup(name, vip.witness));
+    if (!vip.witness.empty()) cleanups.push_back(vip.witness);
+  for (const auto& node : cleanups) VPC_TRY(s->store().AddCleanup(name, node));
   VPC_TRY(s->store().DeleteVpc(name));
   VPC_TRY(s->Commit());
+  if (json) {
+    PrintJson(ctx.io.out,
+              {{"vpc", name}, {"cleanups", cleanups}, {"generation", s->fabric.generation}});
+    return {};
+  }
   ctx.io.out << "deleted VPC " << name << " from the local database; its interfaces stay on the "
              << "hosts until `vpcctl deploy` (or use `vpcctl vpc destroy`)\n";
   return {};

@@ -88,7 +88,11 @@ n=$(e2e_vpcctl h2 apply --local --json | python3 -c 'import json,sys; print(json
 e2e_check "and the next apply changes nothing (got $n)" [ "$n" = 0 ]
 
 # ---- Detach.
-e2e_check "detach g1" e2e_vpcctl h2 detach vpc1 "$g1"
+out=$(e2e_vpcctl h2 detach vpc1 "$g1" --json)
+e2e_check "detach g1 (--json: its veth, removed)" [ "$(printf '%s' "$out" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(d["guest"], d["kind"], d["interface"], d["interface_removed"])')" = "$g1 netns $vg True" ]
 e2e_check "its veth is gone" [ -z "$(e2e_on h2 ip -o link show dev "$vg" 2>/dev/null)" ]
 e2e_check "its record is gone" [ "$(e2e_vpcctl h2 attachments --json | grep -c interface)" = 0 ]
 e2e_check "g1 has no eth0 left" [ -z "$(e2e_in h2 "$g1" ip -o link show dev eth0 2>/dev/null)" ]

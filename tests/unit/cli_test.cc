@@ -428,6 +428,63 @@ TEST_F(Cli, UsageErrorsExitTwo) {
   EXPECT_NE(help.out.find("Exit codes"), std::string::npos);
 }
 
+// Every command that allocates or changes something answers --json with one object: what it made
+// or changed, and the fabric's new generation (stdout is that JSON alone).
+TEST_F(Cli, ChangingCommandsAnswerJson) {
+  Ok({"init", "--name", "h1", "--address", "192.0.2.1", "--mtu", "1500"});
+  auto out = [&](std::vector<std::string> args) {
+    auto r = Run(args);
+    EXPECT_EQ(r.exit_code, 0) << ShellLine(args) << "\n" << r.err;
+    auto j = json::parse(r.out, nullptr, false);
+    EXPECT_TRUE(j.is_object()) << ShellLine(args) << " printed:\n" << r.out;
+    return j.is_object() ? j : json::object();
+  };
+  int64_t gen = 0;
+  auto next = [&](const json& j) {  // each change moves the generation on
+    EXPECT_TRUE(j.contains("generation") && j["generation"].get<int64_t>() > gen) << j.dump();
+    gen = j.value("generation", gen);
+  };
+  for (const char* n : {"h2", "h3"}) {
+    auto j = out({"node", "add", n, std::string("192.0.2.") + (n[1] == '2' ? "2" : "3"),
+                  "--no-connect", "--platform", "linux", "--json"});
+    EXPECT_EQ(j["name"], n);
+    EXPECT_EQ(j["updated"], false);
+    EXPECT_FALSE(j.contains("enrolment"));
+    next(j);
+  }
+  auto vpc = out({"vpc", "init", "vpc1", "--peer-network", "10.100.0.0/24", "--members", "h1,h2",
+                  "--plain", "--json"});
+  EXPECT_EQ(vpc["name"], "vpc1");
+  EXPECT_EQ(vpc["members"].size(), 2u);
+  next(vpc);
+  auto added = out({"vpc", "member", "add", "vpc1", "h3", "--json"});
+  EXPECT_EQ(added["node"], "h3");
+  EXPECT_EQ(added["new_tunnels"], 2);
+  EXPECT_TRUE(added["overlay"].is_string());
+  next(added);
+  auto vip = out({"vip", "add", "vpc1", "10.100.0.250", "--vhid", "7", "--nodes", "h1,h2,h3",
+                  "--json"});
+  EXPECT_EQ(vip["vhid"], 7);
+  EXPECT_EQ(vip["address"], "10.100.0.250");
+  EXPECT_EQ(vip["secret"], "(redacted)");
+  next(vip);
+  auto set = out({"vip", "set", "vpc1", "7", "--lease", "3000", "--json"});
+  EXPECT_EQ(set["lease_ms"], 3000);
+  next(set);
+  auto vip_removed = out({"vip", "remove", "vpc1", "10.100.0.250", "--json"});
+  EXPECT_EQ(vip_removed["vhid"], 7);
+  next(vip_removed);
+  auto removed = out({"vpc", "member", "remove", "vpc1", "h3", "--json"});
+  EXPECT_EQ(removed["node"], "h3");
+  next(removed);
+  auto deleted = out({"vpc", "delete", "vpc1", "--json"});
+  EXPECT_EQ(deleted["cleanups"], json({"h1", "h2"}));
+  next(deleted);
+  auto node_removed = out({"node", "remove", "h3", "--json"});
+  EXPECT_EQ(node_removed["authorized_key"], "never-enrolled");
+  next(node_removed);
+}
+
 }  // namespace
 }  // namespace vpcctl
 

@@ -20,7 +20,8 @@ struct AttachOptions {
   bool json = false;
 };
 Status Attach(Context& ctx, const AttachOptions& o);
-Status Detach(Context& ctx, const std::string& vpc, const std::string& guest);
+Status Detach(Context& ctx, const std::string& vpc, const std::string& guest,
+              bool json = false);
 Status Attachments(Context& ctx, const std::string& vpc, bool json);
 
 // Interface names of a new attachment with this id on this platform.

@@ -39,6 +39,7 @@ struct NodeAddOptions {
   bool yes = false;           // accept the host key on first contact
   std::string remote_vpcctl;  // path of vpcctl on the node
   std::string timeout = "5";  // connect timeout, seconds
+  bool json = false;
 };
 // Registers a node; unless --no-connect, enrols it over SSH (pins its host key, installs our public
 // key, detects platform, MTU and vpcctl). Running it again for the same node re-enrols it.
@@ -53,7 +54,7 @@ struct NodeCheckOptions {
 Status NodeCheck(Context& ctx, const NodeCheckOptions& o);
 Status NodeList(Context& ctx, bool json);
 Status NodeShow(Context& ctx, const std::string& name, bool json);
-Status NodeRemove(Context& ctx, const std::string& name, bool force);
+Status NodeRemove(Context& ctx, const std::string& name, bool force, bool json = false);
 
 struct VpcInitOptions {
   std::string name;
@@ -66,13 +67,18 @@ struct VpcInitOptions {
   std::string max_vms;
   bool plain = false;      // tunnels over the underlay directly (one trusted site)
   bool encrypted = false;  // the default, said explicitly
+  bool json = false;
 };
 Status VpcInit(Context& ctx, const VpcInitOptions& o);
 Status VpcList(Context& ctx, bool json);
 Status VpcShow(Context& ctx, const std::string& name, bool json);
-Status VpcMemberAdd(Context& ctx, const std::string& vpc, const std::string& node);
-Status VpcMemberRemove(Context& ctx, const std::string& vpc, const std::string& node);
-Status VpcDelete(Context& ctx, const std::string& name);
+// The changing commands print what they did, or with `json` the same as one JSON object (with
+// the fabric's new generation).
+Status VpcMemberAdd(Context& ctx, const std::string& vpc, const std::string& node,
+                    bool json = false);
+Status VpcMemberRemove(Context& ctx, const std::string& vpc, const std::string& node,
+                       bool json = false);
+Status VpcDelete(Context& ctx, const std::string& name, bool json = false);
 
 struct PlanOptions {
   std::string vpc;

@@ -25,6 +25,7 @@ struct VipAddOptions {
   std::string check;    // service check; empty: none
   std::string witness;  // empty: none
   bool unsafe_two_node = false;
+  bool json = false;  // print the VIP as `vip list --json` does (secret redacted)
 };
 // Adds the VIP (exit 2 naming every bad value, nothing changed). A check must be an absolute
 // path; when this node is a candidate, an executable file here.
@@ -43,6 +44,7 @@ struct VipSetOptions {
   std::string witness;
   bool no_witness = false;
   bool unsafe_two_node = false, safe = false;
+  bool json = false;
 };
 Status VipSet(Context& ctx, const VipSetOptions& o);
 
@@ -66,7 +68,8 @@ struct VipMoveOptions : FanOutOptions {
 };
 Status VipMove(Context& ctx, const VipMoveOptions& o);
 
-Status VipRemove(Context& ctx, const std::string& vpc, const std::string& vip);
+Status VipRemove(Context& ctx, const std::string& vpc, const std::string& vip,
+                 bool json = false);
 
 // vip-event lease VPC VHID STATE (vipd): records the transition, then runs hooks.d detached (see
 // hooks.h) and returns without waiting for them. vip-event carp VHID@VPC STATE (FreeBSD's devd):
