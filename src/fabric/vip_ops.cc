@@ -7,10 +7,12 @@
 #include <optional>
 #include <ostream>
 #include <random>
+#include <syslog.h>
 #include <thread>
 
 #include "vpcctl/alloc/vip.h"
 #include "vpcctl/base/text.h"
+#include "vpcctl/exec/syslog.h"
 #include "vpcctl/fabric/format.h"
 #include "vpcctl/fabric/node_ops.h"
 #include "vpcctl/fabric/ops.h"
@@ -304,6 +306,10 @@ Status VipEvent(Context& ctx, const std::vector<std::string>& args, const HookLi
   VPC_TRY(db->AddVipEvent(store::VipEvent{e.vpc, e.vhid, e.state, e.at}));
   e.vip = VipAddress(*db, e.vpc, e.vhid);
   db.reset();
+  exec::SysLog("vpcctl-vip-event")
+      .Send(LOG_NOTICE, "VIP " + (e.vip.empty() ? std::string("?") : e.vip) + " (vhid " +
+                            std::to_string(e.vhid) + ") of " + e.vpc + ": " + e.state +
+                            "; running hooks.d");
   return RunHooks(ctx, e, limits);
 }
 

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +33,7 @@
 
 #include "vpcctl/base/text.h"
 #include "vpcctl/exec/runner.h"
+#include "vpcctl/exec/syslog.h"
 #include "vpcctl/platform/freebsd.h"
 #include "vpcctl/store/state_dir.h"
 #include "vpcctl/vipd/config.h"
@@ -69,10 +71,18 @@ uint64_t RealtimeUs() {
 }
 
 
-void Log(const std::string& line) {
+// To its stderr: vipd.log on Linux, which also gets each line but debug traces in the system log
+// (as vpcctl-vipd); on FreeBSD daemon(8) -S sends stderr to syslog itself.
+void Log(const std::string& line, int priority = LOG_INFO) {
   std::string l = UtcNowMs() + " vipd: " + line + "\n";
   ssize_t n = write(STDERR_FILENO, l.data(), l.size());
   (void)n;
+#ifndef __FreeBSD__
+  static exec::SysLog syslog("vpcctl-vipd");
+  if (priority != LOG_DEBUG) syslog.Send(priority, line);
+#else
+  (void)priority;
+#endif
 }
 
 // Drops no earlier than this before the lease ends: the removal (a forked `ip`) must be done
@@ -240,7 +250,7 @@ class Daemon {
   void ReleaseAddress(const VipConfig& v) {
     if (v.bridge.empty() || !v.Candidate()) return;
     Status st = Fence(v, Action::kDrop, 0);
-    if (!st.ok()) Log("cannot release " + v.address.ToString() + ": " + st.error().message);
+    if (!st.ok()) Log("cannot release " + v.address.ToString() + ": " + st.error().message, LOG_ERR);
   }
 
   // Re-reads the configuration: unchanged VIPs keep their lease; changed ones start over (their
@@ -249,7 +259,8 @@ class Daemon {
     auto text = store::ReadFile(ConfigPath(ctx_.paths.dir));
     Result<Config> next = text ? ParseConfig(*text) : Result<Config>(text.error());
     if (!next) {
-      Log("reload refused, keeping the running configuration: " + next.error().message);
+      Log("reload refused, keeping the running configuration: " + next.error().message,
+          LOG_WARNING);
       return;
     }
     Ms now = MonoMs();
@@ -392,7 +403,8 @@ class Daemon {
     Log(std::string(what) + " " + in.cfg.Key() + " " + KindName(m.kind) + " " + m.from + "->" + m.to +
         " b=" + std::to_string(m.ballot.n) + "." + std::to_string(m.ballot.id) +
         (m.holder.empty() ? "" : " holder=" + m.holder + " rem=" + std::to_string(m.remaining)) +
-        (m.kind == Kind::kReject ? " promised=" + std::to_string(m.promised.n) : ""));
+        (m.kind == Kind::kReject ? " promised=" + std::to_string(m.promised.n) : ""),
+        LOG_DEBUG);
   }
 
   void Send(Instance& in, const Msg& m) {
@@ -491,8 +503,8 @@ class Daemon {
     for (const auto& e : s.effects) {
       Ms t0 = MonoMs();
       Status done = Fence(in.cfg, e.action, e.lifetime_s);
-      if (!done.ok()) Log("failed: " + done.error().message);
-      if (debug_) Log(std::string("fence took ") + std::to_string(MonoMs() - t0) + " ms");
+      if (!done.ok()) Log("failed: " + done.error().message, LOG_ERR);
+      if (debug_) Log(std::string("fence took ") + std::to_string(MonoMs() - t0) + " ms", LOG_DEBUG);
       std::string why = context.empty() ? e.why : context;
       if (e.action == Action::kAcquire) {
         Announce(in);
@@ -533,7 +545,8 @@ class Daemon {
     std::string at = UtcNowMs();
     in.transitions.push_back({state, at});
     while (in.transitions.size() > 5) in.transitions.pop_front();
-    Log(in.cfg.Key() + " " + in.cfg.address.ToString() + " -> " + state + " (" + why + ")");
+    Log(in.cfg.Key() + " " + in.cfg.address.ToString() + " -> " + state + " (" + why + ")",
+        LOG_NOTICE);
     // Recorded and hooks.d run by `vpcctl vip-event`, detached: the lease never waits for it.
     std::vector<std::string> argv = {exec::SelfPath(), "--state-dir", ctx_.paths.dir, "vip-event",
                                      "lease", in.cfg.vpc, std::to_string(in.cfg.vhid), state};
@@ -544,7 +557,7 @@ class Daemon {
       execv(args[0], args.data());
       _exit(127);
     });
-    if (!st.ok()) Log("cannot run vip-event: " + st.error().message);
+    if (!st.ok()) Log("cannot run vip-event: " + st.error().message, LOG_ERR);
   }
 
   void Announce(const Instance& in) {
