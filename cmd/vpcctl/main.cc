@@ -39,7 +39,12 @@ void PrintError(const std::string& message, bool color) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool color = isatty(2) && std::getenv("NO_COLOR") == nullptr;
+  // stderr on a terminal that can redraw a line: a live counter in fan-outs, and color unless
+  // NO_COLOR is set to something (https://no-color.org).
+  const char* term = std::getenv("TERM");
+  const char* no_color = std::getenv("NO_COLOR");
+  bool live = isatty(2) && !(term && std::string(term) == "dumb");
+  bool color = live && !(no_color && *no_color);
   CLI::App app{"vpcctl " VPCCTL_VERSION
                ": private layer-2 networks (VPCs) spanning FreeBSD and Linux hosts"};
   app.name("vpcctl");
@@ -98,7 +103,7 @@ int main(int argc, char** argv) {
   vpcctl::exec::LocalRunner runner;
   vpcctl::ssh::LibsshClient ssh;
   vpcctl::exec::RealTerminal terminal;
-  vpcctl::fabric::Output io{std::cin, std::cout, std::cerr, color};
+  vpcctl::fabric::Output io{std::cin, std::cout, std::cerr, color, live};
   vpcctl::probe::SocketProber prober;
   vpcctl::fabric::Context ctx{vpcctl::store::StatePaths{vpcctl::store::ResolveStateDir(
                                   state_dir, std::getenv("VPCCTL_STATE_DIR"))},

@@ -12,6 +12,15 @@ void Output::Warn(const std::string& message) const {
 
 void Output::Info(const std::string& message) const { err << message << "\n"; }
 
+void Output::Progress(size_t done, size_t total, const std::string& line) const {
+  if (live) err << "\r\033[K";  // the counter, erased
+  if (!line.empty()) err << "vpcctl: " << line << "\n";
+  if (live && done < total) {
+    err << "vpcctl: [" << done << "/" << total << "] " << (total - done) << " node(s) to go";
+  }
+  err.flush();
+}
+
 Result<std::unique_ptr<Session>> Session::Read(Context& ctx) { return Open(ctx, false, false); }
 
 Result<std::unique_ptr<Session>> Session::Write(Context& ctx) { return Open(ctx, true, true); }

@@ -128,6 +128,7 @@ std::vector<Answer> Round(Context& ctx, Session& s, const model::Map& map,
   };
   req.input = [&map](const model::Node& n) { return MapFor(map, n.name); };
   req.report = ReportKind::kApply;
+  req.lines_on_stdout = !json_out;
   return FanOut(ctx, s.fabric, targets, req, limits, [&](const Answer& a) {
     MaybeDie(limits, "during-sync");
     if (json_out) return;

@@ -165,6 +165,14 @@ void ReadAnswer(const ssh::RemoteResult& r, ReportKind kind, const FanOutLimits&
   }
 }
 
+std::string ProgressLine(const std::string& node, const std::string& error, double ms,
+                         bool color) {
+  std::string took = std::to_string(static_cast<long>(ms + 0.5)) + " ms";
+  if (error.empty()) return node + ": answered (" + took + ")";
+  std::string failed = color ? "\033[1;31mFAILED\033[0m" : "FAILED";
+  return node + ": " + failed + " after " + took + ": " + Printable(error, 512);
+}
+
 std::vector<Answer> FanOut(Context& ctx, const model::Fabric& fabric,
                            const std::vector<std::string>& targets, const Request& request,
                            const FanOutLimits& limits,
@@ -172,6 +180,8 @@ std::vector<Answer> FanOut(Context& ctx, const model::Fabric& fabric,
   std::vector<Answer> answers(targets.size());
   auto pins = ssh::LoadKnownHosts(ctx.paths.known_hosts());
   std::mutex mu;
+  size_t done = 0;
+  ctx.io.Progress(0, targets.size(), "");
   ParallelFor(targets.size(), limits.parallel, [&](size_t i) {
     Answer& a = answers[i];
     a.node = targets[i];
@@ -214,6 +224,9 @@ std::vector<Answer> FanOut(Context& ctx, const model::Fabric& fabric,
     } catch (const std::exception& e) {
       if (a.error.empty()) a.error = "reporting its answer failed: " + Printable(e.what());
     }
+    ++done;
+    ctx.io.Progress(done, targets.size(),
+                    request.lines_on_stdout ? "" : ProgressLine(a.node, a.error, a.ms, ctx.io.color));
   });
   return answers;
 }

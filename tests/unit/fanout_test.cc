@@ -127,5 +127,34 @@ TEST_F(FanOutTest, TheLocalNodeThatAnswersTooMuchFailsTheSameWay) {
   EXPECT_EQ(runner_.calls()[0][1], "--state-dir");
 }
 
+// Progress on stderr: a line per node as it lands; on a terminal also a [done/total] counter,
+// redrawn in place and gone at the end. stdout gets nothing from it.
+TEST_F(FanOutTest, ProgressIsALinePerNodeAndOnATerminalALiveCounter) {
+  Ask("h2");
+  EXPECT_EQ(out_.str(), "");
+  std::string err = err_.str();
+  EXPECT_EQ(err.rfind("vpcctl: h2: answered (", 0), 0u) << err;
+  EXPECT_EQ(err.find('\r'), std::string::npos) << err;
+  EXPECT_EQ(err.find("[0/1]"), std::string::npos) << err;
+
+  err_.str("");
+  io_.live = true;
+  answer_.exit_status = 1;
+  answer_.out = "";
+  answer_.err = "boom";
+  Ask("h2");
+  err = err_.str();
+  EXPECT_EQ(err.rfind("\r\033[Kvpcctl: [0/1] 1 node(s) to go\r\033[Kvpcctl: h2: FAILED after ", 0),
+            0u)
+      << err;
+  EXPECT_NE(err.find(": exit 1: boom\n"), std::string::npos) << err;
+  EXPECT_EQ(err.back(), '\n') << "the counter is gone at the end: " << err;
+
+  err_.str("");
+  io_.color = true;
+  Ask("h2");
+  EXPECT_NE(err_.str().find("\033[1;31mFAILED\033[0m"), std::string::npos) << err_.str();
+}
+
 }  // namespace
 }  // namespace vpcctl::fabric

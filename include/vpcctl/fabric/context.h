@@ -24,8 +24,13 @@ struct Output {
   std::ostream& out;
   std::ostream& err;
   bool color = false;
+  // stderr is a terminal that can redraw a line (not TERM=dumb): fan-outs keep a live counter.
+  bool live = false;
   void Warn(const std::string& message) const;
   void Info(const std::string& message) const;  // progress and notes, on stderr
+  // A fan-out's progress on stderr: `line` (one node's result, as it lands; may be empty) and, when
+  // `live`, a "[done/total]" counter kept on the last line and redrawn, gone once done == total.
+  void Progress(size_t done, size_t total, const std::string& line) const;
 };
 
 struct Context {

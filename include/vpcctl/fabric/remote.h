@@ -84,7 +84,14 @@ struct Request {
   std::function<std::vector<std::string>(const model::Node&)> args;
   std::function<std::string(const model::Node&)> input;  // empty: no input
   ReportKind report = ReportKind::kApply;
+  // The caller prints each node's line on stdout as it lands (deploy's text): the progress on
+  // stderr is then the counter alone.
+  bool lines_on_stdout = false;
 };
+
+// One node's progress line: "h2: answered (312 ms)" or "h2: FAILED after 5000 ms: why" (FAILED
+// in red when `color`).
+std::string ProgressLine(const std::string& node, const std::string& error, double ms, bool color);
 
 // Runs the request on every target: over SSH, or as a child process for the local node; all at
 // once, `parallel` at most. Calls on_done (under a lock, may be empty) as each answer arrives.
