@@ -114,9 +114,7 @@ Status NodeCheck(Context& ctx, const NodeCheckOptions& o) {
   }
   VPC_ASSIGN_OR_RETURN(auto pins, ssh::LoadKnownHosts(ctx.paths.known_hosts()));
   std::vector<CheckResult> results(nodes.size());
-  std::mutex progress;
-  size_t done = 0;
-  ctx.io.Progress(0, nodes.size(), "");
+  FanOutProgress progress(ctx.io, nodes.size());
   ParallelFor(nodes.size(), 32, [&](size_t i) {
     auto start = std::chrono::steady_clock::now();
     // Whatever goes wrong with one node is that node's failure, never the controller's.
@@ -128,9 +126,7 @@ Status NodeCheck(Context& ctx, const NodeCheckOptions& o) {
     }
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
                     .count();
-    std::lock_guard<std::mutex> lock(progress);
-    ctx.io.Progress(++done, nodes.size(),
-                    ProgressLine(nodes[i]->name, results[i].error, ms, ctx.io.color));
+    progress.Done(nodes[i]->name, results[i].error, ms);
   });
 
   // Record what was seen: the last check and the remote version.

@@ -165,12 +165,21 @@ void ReadAnswer(const ssh::RemoteResult& r, ReportKind kind, const FanOutLimits&
   }
 }
 
-std::string ProgressLine(const std::string& node, const std::string& error, double ms,
-                         bool color) {
-  std::string took = std::to_string(static_cast<long>(ms + 0.5)) + " ms";
-  if (error.empty()) return node + ": answered (" + took + ")";
-  std::string failed = color ? "\033[1;31mFAILED\033[0m" : "FAILED";
-  return node + ": " + failed + " after " + took + ": " + Printable(error, 512);
+FanOutProgress::FanOutProgress(const Output& io, size_t total, bool lines)
+    : io_(io), total_(total), lines_(lines) {
+  io_.Progress(0, total_, "");
+}
+
+void FanOutProgress::Done(const std::string& node, const std::string& error, double ms) {
+  std::string line;
+  if (lines_) {
+    std::string took = std::to_string(static_cast<long>(ms + 0.5)) + " ms";
+    std::string failed = io_.color ? "\033[1;31mFAILED\033[0m" : "FAILED";
+    line = error.empty() ? node + ": answered (" + took + ")"
+                         : node + ": " + failed + " after " + took + ": " + Printable(error, 512);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  io_.Progress(++done_, total_, line);
 }
 
 std::vector<Answer> FanOut(Context& ctx, const model::Fabric& fabric,
@@ -180,8 +189,7 @@ std::vector<Answer> FanOut(Context& ctx, const model::Fabric& fabric,
   std::vector<Answer> answers(targets.size());
   auto pins = ssh::LoadKnownHosts(ctx.paths.known_hosts());
   std::mutex mu;
-  size_t done = 0;
-  ctx.io.Progress(0, targets.size(), "");
+  FanOutProgress progress(ctx.io, targets.size(), !request.lines_on_stdout);
   ParallelFor(targets.size(), limits.parallel, [&](size_t i) {
     Answer& a = answers[i];
     a.node = targets[i];
@@ -224,9 +232,7 @@ std::vector<Answer> FanOut(Context& ctx, const model::Fabric& fabric,
     } catch (const std::exception& e) {
       if (a.error.empty()) a.error = "reporting its answer failed: " + Printable(e.what());
     }
-    ++done;
-    ctx.io.Progress(done, targets.size(),
-                    request.lines_on_stdout ? "" : ProgressLine(a.node, a.error, a.ms, ctx.io.color));
+    progress.Done(a.node, a.error, a.ms);
   });
   return answers;
 }

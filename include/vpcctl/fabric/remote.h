@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <variant>
@@ -89,9 +90,20 @@ struct Request {
   bool lines_on_stdout = false;
 };
 
-// One node's progress line: "h2: answered (312 ms)" or "h2: FAILED after 5000 ms: why" (FAILED
-// in red when `color`).
-std::string ProgressLine(const std::string& node, const std::string& error, double ms, bool color);
+// A fan-out's progress on stderr (Output::Progress): the counter from the start, then a line per
+// node as it lands, "h2: answered (312 ms)" or "h2: FAILED after 5000 ms: why" (FAILED in red when
+// the output has color); only the counter when `lines` is false. Thread-safe.
+class FanOutProgress {
+ public:
+  FanOutProgress(const Output& io, size_t total, bool lines = true);
+  void Done(const std::string& node, const std::string& error, double ms);
+
+ private:
+  const Output& io_;
+  size_t total_, done_ = 0;
+  bool lines_;
+  std::mutex mu_;
+};
 
 // Runs the request on every target: over SSH, or as a child process for the local node; all at
 // once, `parallel` at most. Calls on_done (under a lock, may be empty) as each answer arrives.
