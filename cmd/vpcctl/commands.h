@@ -15,6 +15,11 @@ struct Dispatch {
   std::function<Status(fabric::Context&)> action;
 };
 
+// Checks at parse time that a value is a whole number LO-HI, refusing it in the wording of every
+// other value check: "invalid WHAT 'VALUE': must be LO-HI[ UNIT]" (main drops the "NAME: " that
+// CLI11 puts before a check's message).
+CLI::Validator Bounded(const std::string& what, long lo, long hi, const std::string& unit = "");
+
 // --timeout, --command-timeout, --parallel and --json of a command that reaches nodes.
 void AddFanOutOptions(CLI::App* c, fabric::FanOutOptions& o);
 

@@ -4,16 +4,39 @@
 #include <memory>
 
 #include "commands.h"
+#include "vpcctl/base/text.h"
 #include "vpcctl/fabric/node_ops.h"
 #include "vpcctl/fabric/wg_key.h"
 
 namespace vpcctl::cli {
 
+CLI::Validator Bounded(const std::string& what, long lo, long hi, const std::string& unit) {
+  std::string range =
+      std::to_string(lo) + "-" + std::to_string(hi) + (unit.empty() ? "" : " " + unit);
+  return CLI::Validator(
+      [what, lo, hi, range](std::string& text) -> std::string {
+        long v = 0;
+        size_t used = 0;
+        bool number = !text.empty() && text.size() <= 18 &&
+                      text.find_first_not_of("0123456789") == std::string::npos;
+        if (number) v = std::stol(text, &used);
+        if (number && used == text.size() && v >= lo && v <= hi) return "";
+        return "invalid " + what + " " + Quoted(text) + ": must be " + range;
+      },
+      "", "Bounded");
+}
+
 void AddFanOutOptions(CLI::App* c, fabric::FanOutOptions& o) {
-  c->add_option("--timeout", o.timeout, "Connect timeout per node, seconds (default 5)");
+  c->add_option("--timeout", o.timeout, "Connect timeout per node, 1-600 seconds (default 5)")
+      ->type_name("SECS")
+      ->check(Bounded("--timeout", 1, 600, "seconds"));
   c->add_option("--command-timeout", o.command_timeout,
-                "Time a node's command may take, seconds (default 300)");
-  c->add_option("--parallel", o.parallel, "Nodes worked on at once (default 32)");
+                "Time a node's command may take, 1-86400 seconds (default 300)")
+      ->type_name("SECS")
+      ->check(Bounded("--command-timeout", 1, 86400, "seconds"));
+  c->add_option("--parallel", o.parallel, "Nodes worked on at once, 1-1024 (default 32)")
+      ->type_name("N")
+      ->check(Bounded("--parallel", 1, 1024));
   c->add_flag("--json", o.json, "Print JSON");
 }
 

@@ -81,7 +81,14 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    PrintError(e.what(), color);
+    // A check of ours names the option itself: drop the "NAME: " CLI11 puts before it.
+    std::string message = e.what();
+    if (auto at = message.find(": invalid "); at != std::string::npos &&
+                                              dynamic_cast<const CLI::ValidationError*>(&e) &&
+                                              message.find(' ') > at) {
+      message.erase(0, at + 2);
+    }
+    PrintError(message, color);
     std::cerr << "Run `vpcctl --help` (or `vpcctl COMMAND --help`) for usage.\n";
     return static_cast<int>(vpcctl::Exit::kUsage);
   }

@@ -17,9 +17,11 @@ void AddNodeCommands(CLI::App& app, Dispatch& d) {
   c->add_option("--underlay", add->underlay,
                 "Underlay address when it differs from ADDRESS (repeat: one IPv4, one IPv6)")
       ->type_name("ADDR");
-  c->add_option("--port", add->port, "SSH port (default 22)");
+  c->add_option("--port", add->port, "SSH port, 1-65535 (default 22)")->type_name("PORT");
   c->add_option("--user", add->user, "SSH user (default root; others use sudo -n)");
-  c->add_option("--mtu", add->mtu, "Underlay MTU (default: detected; 1500 with --no-connect)");
+  c->add_option("--mtu", add->mtu,
+                "Underlay MTU, 576-65535 (default: detected; 1500 with --no-connect)")
+      ->type_name("MTU");
   c->add_option("--platform", add->platform, "linux or freebsd (detected when connecting)");
   c->add_flag("--no-connect", add->no_connect, "Register without contacting the node");
   c->add_option("--identity", add->identity, "Private key to log in with before ours is installed")
@@ -31,7 +33,9 @@ void AddNodeCommands(CLI::App& app, Dispatch& d) {
   c->add_flag("--yes", add->yes, "Accept the host key shown on first contact");
   c->add_option("--remote-vpcctl", add->remote_vpcctl, "Path of vpcctl on the node")
       ->type_name("PATH");
-  c->add_option("--timeout", add->timeout, "Connect timeout in seconds (default 5)");
+  c->add_option("--timeout", add->timeout, "Connect timeout, 1-600 seconds (default 5)")
+      ->type_name("SECS")
+      ->check(Bounded("--timeout", 1, 600, "seconds"));
   c->add_flag("--json", add->json, "Print the result as JSON");
   c->callback(
       [add, &d] { d.action = [add](fabric::Context& ctx) { return fabric::NodeAdd(ctx, *add); }; });
@@ -46,7 +50,9 @@ void AddNodeCommands(CLI::App& app, Dispatch& d) {
   auto check = std::make_shared<fabric::NodeCheckOptions>();
   c = node->add_subcommand("check", "Check reachability, host key, login and vpcctl of nodes");
   c->add_option("names", check->names, "Nodes (default: all)");
-  c->add_option("--timeout", check->timeout, "Connect timeout in seconds (default 5)");
+  c->add_option("--timeout", check->timeout, "Connect timeout, 1-600 seconds (default 5)")
+      ->type_name("SECS")
+      ->check(Bounded("--timeout", 1, 600, "seconds"));
   c->add_flag("--json", check->json, "Print JSON");
   c->callback([check, &d] {
     d.action = [check](fabric::Context& ctx) { return fabric::NodeCheck(ctx, *check); };
@@ -74,10 +80,17 @@ void AddNodeCommands(CLI::App& app, Dispatch& d) {
   auto rekey = std::make_shared<Rekey>();
   c = node->add_subcommand("rekey", "Rotate a node's WireGuard key and push it to its peers");
   c->add_option("name", rekey->name, "Node name")->required();
-  c->add_option("--timeout", rekey->fan.timeout, "Connect timeout per node, seconds (default 5)");
+  c->add_option("--timeout", rekey->fan.timeout,
+                "Connect timeout per node, 1-600 seconds (default 5)")
+      ->type_name("SECS")
+      ->check(Bounded("--timeout", 1, 600, "seconds"));
   c->add_option("--command-timeout", rekey->fan.command_timeout,
-                "Time a node's command may take, seconds (default 300)");
-  c->add_option("--parallel", rekey->fan.parallel, "Nodes worked on at once (default 32)");
+                "Time a node's command may take, 1-86400 seconds (default 300)")
+      ->type_name("SECS")
+      ->check(Bounded("--command-timeout", 1, 86400, "seconds"));
+  c->add_option("--parallel", rekey->fan.parallel, "Nodes worked on at once, 1-1024 (default 32)")
+      ->type_name("N")
+      ->check(Bounded("--parallel", 1, 1024));
   c->add_flag("--json", rekey->fan.json, "Print JSON");
   c->callback([rekey, &d] {
     d.action = [rekey](fabric::Context& ctx) {

@@ -15,7 +15,9 @@ void AddVipCommands(CLI::App& app, Dispatch& d) {
   c->add_option("vpc", add->vpc, "VPC name")->required();
   c->add_option("address", add->address, "The virtual IP, an address inside the VPC's peer network")
       ->required();
-  c->add_option("--vhid", add->vhid, "Virtual IP id, 1-255, unique in the VPC")->required();
+  c->add_option("--vhid", add->vhid, "Virtual IP id, 1-255, unique in the VPC")
+      ->required()
+      ->type_name("VHID");
   c->add_option("--nodes", add->nodes, "Candidates, in order of preference: a,b[,c...]")
       ->required();
   c->add_option("--lease", add->lease, "Lease in ms, 1350-60000 (default 1350)")->type_name("MS");
@@ -28,7 +30,8 @@ void AddVipCommands(CLI::App& app, Dispatch& d) {
   c->add_flag("--unsafe-two-node", add->unsafe_two_node,
               "With two acceptors, let each hold the VIP alone (two holders under a partition)");
   c->add_option("--advert", add->advert,
-                "CARP advertisement interval in ms (FreeBSD; default 1000)")
+                "Advertisement interval in ms: FreeBSD CARP 1000-255000 in whole seconds "
+                "(default 1000), Linux 10-40950 in steps of 10 (default 100)")
       ->type_name("MS");
   c->add_option("--password-file", add->password_file,
                 "File whose first line is the secret (default: a random one)")
@@ -50,7 +53,8 @@ void AddVipCommands(CLI::App& app, Dispatch& d) {
   c->add_flag("--preempt", set->preempt, "A better candidate takes the VIP back when it returns");
   c->add_flag("--no-preempt", set->no_preempt, "Keep the current holder");
   c->add_option("--nodes", set->nodes, "Candidates, in order of preference: a,b[,c...]");
-  c->add_option("--advert", set->advert, "CARP advertisement interval in ms (FreeBSD)")
+  c->add_option("--advert", set->advert,
+                "Advertisement interval in ms (FreeBSD 1000-255000 whole seconds, Linux 10-40950)")
       ->type_name("MS");
   c->add_option("--witness", set->witness, "A node outside the VPC as an extra acceptor")
       ->type_name("NODE");

@@ -21,9 +21,13 @@ void AddVipdCommands(CLI::App& app, Dispatch& d) {
   c = app.add_subcommand("vip-take",
                          "Take a VIP's lease to this node now (the node side of `vip move`)");
   c->add_option("vpc", take->vpc, "VPC name")->required();
-  c->add_option("vhid", take->vhid, "Virtual IP id, 1-255")->required()->check(CLI::Range(1, 255));
-  c->add_option("--timeout", take->timeout_ms, "Milliseconds to wait for the lease (default 3000)")
-      ->check(CLI::Range(100, 60000));
+  c->add_option("vhid", take->vhid, "Virtual IP id, 1-255")
+      ->required()
+      ->check(Bounded("vhid", 1, 255));
+  c->add_option("--timeout", take->timeout_ms,
+                "Milliseconds to wait for the lease, 100-60000 (default 3000)")
+      ->check(Bounded("--timeout", 100, 60000, "ms"))
+      ->type_name("MS");
   c->add_flag("--json", take->json, "Print JSON");
   c->callback([take, &d] {
     d.action = [take](fabric::Context& ctx) {

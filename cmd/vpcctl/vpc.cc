@@ -18,10 +18,14 @@ void AddVpcCommands(CLI::App& app, Dispatch& d) {
       ->type_name("CIDR");
   c->add_option("--members", init->members, "all, or a comma-separated list of nodes")->required();
   c->add_option("--family", init->family, "Underlay family of tunnels: auto, ipv4 or ipv6");
-  c->add_option("--mtu", init->mtu, "Fixed MTU (default: derived from the underlay)");
-  c->add_option("--port", init->port, "VXLAN UDP port (default 4789)");
-  c->add_option("--max-jails", init->max_jails, "Jails allowed in the VPC per node");
-  c->add_option("--max-vms", init->max_vms, "VMs allowed in the VPC per node");
+  c->add_option("--mtu", init->mtu,
+                "Fixed MTU, 576-9216 (1280 up for IPv6; default: derived from the underlay)")
+      ->type_name("MTU");
+  c->add_option("--port", init->port, "VXLAN UDP port, 1-65535 (default 4789)")->type_name("PORT");
+  c->add_option("--max-jails", init->max_jails, "Jails allowed in the VPC per node, 0-1000000")
+      ->type_name("N");
+  c->add_option("--max-vms", init->max_vms, "VMs allowed in the VPC per node, 0-1000000")
+      ->type_name("N");
   c->add_flag("--plain", init->plain,
               "Tunnels over the underlay without encryption (one trusted site only)");
   c->add_flag("--encrypted", init->encrypted, "Tunnels inside WireGuard (the default)");

@@ -93,7 +93,7 @@ Status NodeCheck(Context& ctx, const NodeCheckOptions& o) {
   for (const auto& n : o.names) problems.Add(model::ValidateNodeName(n));
   auto secs = ParseUint(o.timeout, 600);
   if (!secs || *secs == 0) {
-    problems.Add(UsageError("invalid timeout " + Quoted(o.timeout) + ": must be 1-600 seconds"));
+    problems.Add(UsageError("invalid --timeout " + Quoted(o.timeout) + ": must be 1-600 seconds"));
   }
   VPC_TRY(problems.ToStatus());
   std::chrono::milliseconds timeout(*secs * 1000);

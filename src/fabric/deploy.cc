@@ -38,7 +38,7 @@ Result<Limits> ParseLimits(const FanOutOptions& o) {
   Limits l;
   auto t = ParseUint(o.timeout, 600);
   if (!t || *t == 0) {
-    problems.Add(UsageError("invalid timeout " + Quoted(o.timeout) + ": must be 1-600 seconds"));
+    problems.Add(UsageError("invalid --timeout " + Quoted(o.timeout) + ": must be 1-600 seconds"));
   } else {
     l.connect = std::chrono::milliseconds(*t * 1000);
   }

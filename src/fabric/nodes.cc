@@ -93,7 +93,7 @@ Status CheckUnderlayKept(const model::Fabric& f, const model::Node& node) {
 Result<std::chrono::milliseconds> ParseTimeout(const std::string& text) {
   auto v = ParseUint(text, 600);
   if (!v || *v == 0) {
-    return UsageError("invalid timeout " + Quoted(text) + ": must be 1-600 seconds");
+    return UsageError("invalid --timeout " + Quoted(text) + ": must be 1-600 seconds");
   }
   return std::chrono::milliseconds(*v * 1000);
 }

@@ -43,7 +43,7 @@ std::optional<int> ParseMsOption(const std::string& flag, const std::string& tex
   if (text.empty()) return std::nullopt;
   auto v = ParseUint(text, 10000000);
   if (!v) {
-    problems.Add(UsageError("invalid " + flag + " " + Quoted(text) + ": milliseconds expected"));
+    problems.Add(UsageError("invalid " + flag + " " + Quoted(text) + ": must be a whole number of milliseconds"));
     return std::nullopt;
   }
   return static_cast<int>(*v);

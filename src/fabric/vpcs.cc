@@ -56,7 +56,7 @@ std::optional<int> ParseCount(const std::string& text, const char* what, Problem
   auto v = ParseUint(text, 1000000);
   if (!v) {
     problems.Add(UsageError(std::string("invalid ") + what + " " + Quoted(text) +
-                            ": must be a number 0-1000000"));
+                            ": must be 0-1000000"));
     return std::nullopt;
   }
   return static_cast<int>(*v);
@@ -141,7 +141,7 @@ Status VpcInit(Context& ctx, const VpcInitOptions& o) {
   if (!o.mtu.empty()) {
     auto v = ParseUint(o.mtu, 65535);
     if (!v) {
-      problems.Add(UsageError("invalid MTU " + Quoted(o.mtu) + ": must be a number"));
+      problems.Add(UsageError("invalid MTU " + Quoted(o.mtu) + ": must be 576-9216"));
     } else {
       spec.mtu = static_cast<int>(*v);
       if (cidr) {
