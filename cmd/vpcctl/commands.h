@@ -33,6 +33,8 @@ void AddVipCommands(CLI::App& app, Dispatch& d);
 // vipd and vip-take: what runs on a node for VIP leases.
 void AddVipdCommands(CLI::App& app, Dispatch& d);
 void AddGuestCommands(CLI::App& app, Dispatch& d);
+// connections list/close/serve: the SSH session keeper.
+void AddConnectionCommands(CLI::App& app, Dispatch& d);
 // Last: it walks the tree the others built.
 void AddCompletionCommand(CLI::App& app, Dispatch& d);
 

@@ -1,5 +1,7 @@
 // vpcctl: private layer-2 networks (VPCs) across FreeBSD and Linux hosts.
 // main() parses, dispatches to one library call, and is the only place that catches exceptions.
+#include <fcntl.h>
+#include <spawn.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -12,6 +14,7 @@
 #include "vpcctl/exec/runner.h"
 #include "vpcctl/exec/terminal.h"
 #include "vpcctl/ssh/client.h"
+#include "vpcctl/ssh/keeper.h"
 #include "vpcctl/store/state_dir.h"
 #include "vpcctl/version.h"
 
@@ -34,6 +37,31 @@ constexpr const char* kExitCodes =
 void PrintError(const std::string& message, bool color) {
   const char* prefix = color ? "\033[1;31mvpcctl: error:\033[0m " : "vpcctl: error: ";
   for (const auto& line : vpcctl::Split(message, '\n')) std::cerr << prefix << line << "\n";
+}
+
+// Starts `vpcctl connections serve` for the state directory, detached in its own session: it
+// outlives this command and ends itself once idle for `idle` seconds.
+vpcctl::Status StartKeeper(const std::string& dir, const std::string& idle) {
+  std::string self = "/proc/self/exe";
+  std::vector<std::string> args = {"vpcctl", "--state-dir", dir, "connections",
+                                   "serve",  "--idle",      idle};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t files;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&files);
+  posix_spawnattr_init(&attr);
+  for (int fd = 0; fd <= 2; ++fd) {
+    posix_spawn_file_actions_addopen(&files, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0);
+  }
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+  pid_t pid = 0;
+  int rc = posix_spawn(&pid, self.c_str(), &files, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&files);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) return vpcctl::Failure("cannot start the session keeper");
+  return {};
 }
 
 }  // namespace
@@ -61,6 +89,12 @@ int main(int argc, char** argv) {
                  "Stop (with every command it runs) and exit 124 after SECS seconds; the "
                  "controller runs vpcctl on nodes this way")
       ->type_name("SECS");
+  std::string persist;
+  app.add_option("--persist", persist,
+                 "Keep each node's SSH session this long after a command, for the next one, "
+                 "0-86400 seconds (default: $VPCCTL_PERSIST, else 0: a session per command)")
+      ->type_name("SECS")
+      ->check(vpcctl::cli::Bounded("--persist", 0, 86400, "seconds"));
   vpcctl::cli::Dispatch dispatch;
   vpcctl::cli::AddInitCommand(app, dispatch);
   vpcctl::cli::AddNodeCommands(app, dispatch);
@@ -70,6 +104,7 @@ int main(int argc, char** argv) {
   vpcctl::cli::AddVipCommands(app, dispatch);
   vpcctl::cli::AddVipdCommands(app, dispatch);
   vpcctl::cli::AddGuestCommands(app, dispatch);
+  vpcctl::cli::AddConnectionCommands(app, dispatch);
   vpcctl::cli::AddCompletionCommand(app, dispatch);
 
   try {
@@ -108,18 +143,27 @@ int main(int argc, char** argv) {
   std::ostringstream command_line;
   for (int i = 0; i < argc; ++i) command_line << (i ? " " : "") << argv[i];
   vpcctl::exec::LocalRunner runner;
-  vpcctl::ssh::LibsshClient ssh;
+  vpcctl::ssh::LibsshClient direct;
+  auto paths = vpcctl::store::StatePaths{
+      vpcctl::store::ResolveStateDir(state_dir, std::getenv("VPCCTL_STATE_DIR"))};
+  const char* persist_env = std::getenv("VPCCTL_PERSIST");
+  if (persist.empty() && persist_env && *persist_env) {
+    persist = persist_env;
+    std::string bad = vpcctl::cli::Bounded("VPCCTL_PERSIST", 0, 86400, "seconds")(persist);
+    if (!bad.empty()) {
+      PrintError(bad, color);
+      return static_cast<int>(vpcctl::Exit::kUsage);
+    }
+  }
+  // With --persist, sessions to enrolled nodes are lent by the keeper, started on first use.
+  vpcctl::ssh::KeeperClient keeper(direct, vpcctl::ssh::KeeperSocket(paths.dir),
+                                   [&] { return StartKeeper(paths.dir, persist); });
+  bool keep = !persist.empty() && persist != "0";
+  vpcctl::ssh::Client& ssh = keep ? static_cast<vpcctl::ssh::Client&>(keeper) : direct;
   vpcctl::exec::RealTerminal terminal;
   vpcctl::fabric::Output io{std::cin, std::cout, std::cerr, color, live};
   vpcctl::probe::SocketProber prober;
-  vpcctl::fabric::Context ctx{vpcctl::store::StatePaths{vpcctl::store::ResolveStateDir(
-                                  state_dir, std::getenv("VPCCTL_STATE_DIR"))},
-                              runner,
-                              ssh,
-                              terminal,
-                              io,
-                              prober,
-                              command_line.str()};
+  vpcctl::fabric::Context ctx{paths, runner, ssh, terminal, io, prober, command_line.str()};
   try {
     vpcctl::Status st = dispatch.action(ctx);
     std::cout.flush();

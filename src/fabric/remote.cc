@@ -47,6 +47,7 @@ Result<std::unique_ptr<ssh::Connection>> ConnectNode(Context& ctx, const ssh::Kn
   spec.endpoint = EndpointOf(n);
   spec.timeout = timeout;
   spec.check_host_key = PinnedCheck(pins, n);
+  if (auto pinned = pins.Find(n.ssh_host, n.ssh_port)) spec.pinned = *pinned;
   spec.identities = {ctx.paths.private_key()};
   auto c = ctx.ssh.Connect(spec);
   if (!c) {

@@ -14,6 +14,10 @@ class FakeConnection : public Connection {
       : c_(c), key_(std::move(key)), auth_(std::move(auth)) {}
   std::string auth_method() const override { return auth_; }
   double connect_ms() const override { return 0.1; }
+  bool Alive(std::chrono::milliseconds) override {
+    std::lock_guard<std::mutex> lock(c_->mu_);
+    return c_->hosts_[key_].reachable;
+  }
   Result<RemoteResult> Run(const RemoteCommand& cmd, bool sudo, const std::string& input,
                            std::chrono::milliseconds) override {
     std::function<RemoteResult(const std::string&, const std::string&)> handler;

@@ -163,6 +163,16 @@ class LibsshConnection : public Connection {
   std::string auth_method() const override { return auth_; }
   double connect_ms() const override { return connect_ms_; }
 
+  bool Alive(std::chrono::milliseconds timeout) override {
+    long secs = static_cast<long>(timeout.count() / 1000);
+    long usecs = static_cast<long>((timeout.count() % 1000) * 1000);
+    ssh_options_set(s_.get(), SSH_OPTIONS_TIMEOUT, &secs);
+    ssh_options_set(s_.get(), SSH_OPTIONS_TIMEOUT_USEC, &usecs);
+    if (!ssh_is_connected(s_.get())) return false;
+    ChannelPtr ch(ssh_channel_new(s_.get()));
+    return ch && ssh_channel_open_session(ch.get()) == SSH_OK;
+  }
+
   Result<RemoteResult> Run(const RemoteCommand& cmd, bool sudo, const std::string& input,
                            std::chrono::milliseconds timeout) override {
     auto start = Clock::now();

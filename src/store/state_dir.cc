@@ -44,7 +44,7 @@ constexpr const char* kStateFiles[] = {
     "keepalived-vrrp.pid", "wireguard-go.pid", "wireguard-go.log",  "vip-watch.pid",
     "firewall.rules",  "firewall.listing",   "hooks.d",             "hooks.log",
     "hooks.lock",      "vipd.json",          "vipd.pid",            "vipd.log",
-    "vipd.sock",       "vipd-daemon.pid"};
+    "vipd.sock",       "vipd-daemon.pid",    "keeper.sock",         "keeper.sock.lock"};
 constexpr char kChoose[] =
     "choose an empty directory or a vpcctl state directory (--state-dir or VPCCTL_STATE_DIR)";
 

@@ -168,6 +168,40 @@ e2e_check "after h3 is back, deploy is all green" V vpc deploy vpc3
 healthy() { for _ in 1 2 3 4 5; do V vpc status vpc3 >/dev/null 2>&1 && return 0; sleep 1; done; return 1; }
 e2e_check "and status becomes healthy (neighbours re-learnt within 5 s)" healthy
 
+# ---- Kept sessions (--persist): the next command reaches every node over the session the last one
+# left, with no new login; a node that goes dark is named within 1.5 connect timeouts; `connections
+# close` ends the keeper.
+logins() { cat "$E2E_DIR"/h[234]/sshd.log | grep -c "Accepted publickey"; }
+keeper_pids() {
+    for p in $(ip netns pids "$(e2e_ns h1)"); do
+        tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -q "connections serve --idle 30" && echo "$p"
+    done
+}
+e2e_check "status with --persist 30 (starts the keeper)" V --persist 30 vpc status vpc3
+e2e_check "one keeper runs" [ "$(keeper_pids | wc -l)" = 1 ]
+n0=$(logins)
+persisted() { VPCCTL_PERSIST=30 V vpc status vpc3; }
+e2e_check "status again (VPCCTL_PERSIST=30) over the kept sessions" persisted
+e2e_check "and again (--persist 30)" V --persist 30 vpc status vpc3
+e2e_check "... with no new login on h2, h3, h4 ($n0 before, $(logins) after)" [ "$(logins)" = "$n0" ]
+kept=$(V connections list --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["keeper"], len(d["sessions"]), min(s["commands"] for s in d["sessions"]))')
+e2e_check "connections list: 3 sessions, each ran 3 commands (got: $kept)" [ "$kept" = "True 3 3" ]
+e2e_cut h3
+start=$(e2e_now_ms)
+out=$(V --persist 30 vpc status vpc3 --timeout 2 2>&1)
+rc=$?
+took=$(( $(e2e_now_ms) - start ))
+e2e_check "with h3 dark, status over kept sessions fails (rc $rc)" [ $rc != 0 ]
+e2e_check "... naming h3" e2e_contains "$out" "h3: FAILED"
+e2e_check "... within 1.5 x the 2 s timeout plus a margin (${took} ms)" [ $took -lt 5500 ]
+e2e_heal h3
+sleep 1
+healthy_kept() { for _ in 1 2 3 4 5; do V --persist 30 vpc status vpc3 >/dev/null 2>&1 && return 0; sleep 1; done; return 1; }
+e2e_check "after h3 is back, status over kept sessions is healthy" healthy_kept
+e2e_check "connections close" V connections close
+e2e_check "... and the keeper is gone" [ -z "$(keeper_pids)" ]
+e2e_check "... with its socket" [ ! -e "$E2E_DIR/h1/state/keeper.sock" ]
+
 # ---- Bad maps: stale and malformed maps are refused and change nothing.
 held() { e2e_on h2 sqlite3 /var/lib/vpcctl/vpcctl.db "select generation from map"; }
 gen=$(held)

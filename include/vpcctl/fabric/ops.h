@@ -3,6 +3,7 @@
 // a message naming it) and returning a Status that main() turns into an exit code.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -55,6 +56,12 @@ Status NodeCheck(Context& ctx, const NodeCheckOptions& o);
 Status NodeList(Context& ctx, bool json);
 Status NodeShow(Context& ctx, const std::string& name, bool json);
 Status NodeRemove(Context& ctx, const std::string& name, bool force, bool json = false);
+
+// The session keeper of this controller (ssh/keeper.h): serve (what --persist starts), list what
+// it holds, close its sessions and stop it.
+Status ConnectionsServe(Context& ctx, std::chrono::milliseconds idle);
+Status ConnectionsList(Context& ctx, bool json);
+Status ConnectionsClose(Context& ctx);
 
 struct VpcInitOptions {
   std::string name;

@@ -56,6 +56,9 @@ struct ConnectSpec {
   HostKeyCheck check_host_key;
   std::vector<std::string> identities;  // private key files, tried in order
   PasswordSource password;              // may be empty
+  // The key pinned for the host, when check_host_key accepts exactly it: what lets a KeeperClient
+  // (ssh/keeper.h) lend a kept session, verified against the same pin.
+  std::optional<HostKey> pinned;
 };
 
 class Connection {
@@ -70,6 +73,8 @@ class Connection {
   virtual std::string auth_method() const = 0;
   // Milliseconds the connection took (TCP, key exchange, authentication).
   virtual double connect_ms() const = 0;
+  // Whether the session still answers: a channel opened and closed within `timeout`.
+  virtual bool Alive(std::chrono::milliseconds timeout) = 0;
 };
 
 class Client {
