@@ -11,6 +11,8 @@
 #   - `vpc status --json`, 5 runs in a row, each with its time, exit code and number of directed
 #     pairs reported lost or with a full-size probe unanswered (all false: the underlay is healthy);
 #   - `node check`;
+#   - with kept sessions (`--persist`, the keeper warmed by one command first): `vpc deploy` from
+#     clean hosts (3 rounds) and `vpc status --json` (5 runs, false losses counted the same way);
 #   - the controller's peak RSS and CPU time (user+sys, per node) during one deploy from clean hosts.
 # All hosts share this machine's kernel, so every host gets permanent underlay neighbour entries
 # (e2e_static_underlay). Prints a line per size as it finishes, then a growth table.
@@ -55,6 +57,33 @@ floor_host() {
     e2e_on "$1" ip -batch "$E2E_DIR/$1.ipbatch" || return 1
     [ -s "$E2E_DIR/$1.bridgebatch" ] || return 0
     e2e_on "$1" bridge -batch "$E2E_DIR/$1.bridgebatch"
+}
+# Five `vpc status --json` runs (extra vpcctl options in "$@"): sets status_t (ms), status_runs
+# (ms/exit/unhealthy pairs) and lost_total (directed pairs unhealthy over the five).
+measure_status() {
+    status_t=() status_runs=() lost_total=0
+    local run start rc lost
+    for run in 1 2 3 4 5; do
+        start=$(e2e_now_ms)
+        V "$@" vpc status vpc1 --json > "$E2E_DIR/status.$run.json" 2> "$E2E_DIR/status.$run.err"
+        rc=$?
+        status_t+=($(( $(e2e_now_ms) - start )))
+        lost=$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(sum(1 for n in d["nodes"] for p in n["peers"] if p["loss_pct"] > 0 or p["mtu_ok"] is not True))' \
+            "$E2E_DIR/status.$run.json" 2>/dev/null) || lost="?"
+        status_runs+=("${status_t[-1]}ms/rc$rc/$lost")
+        if [ "$rc" != 0 ] || [ "$lost" != 0 ]; then
+            e2e_log "$n hosts: status run $run ($*) exit $rc, $lost pair(s) unhealthy; first problems:"
+            python3 -c '
+import json, sys
+for p in json.load(open(sys.argv[1])).get("problems", [])[:10]: print("  " + p)' \
+                "$E2E_DIR/status.$run.json" >&2 2>/dev/null
+            head -5 "$E2E_DIR/status.$run.err" >&2
+        fi
+        case "$lost" in '' | *[!0-9]*) lost_total="?" ;; *) [ "$lost_total" = "?" ] || lost_total=$((lost_total + lost)) ;; esac
+    done
 }
 results=""
 for n in $sizes; do
@@ -121,35 +150,31 @@ for n in $sizes; do
         V vpc deploy vpc1 >/dev/null || { echo "no-op deploy failed"; exit 1; }
         noop_t+=($(( $(e2e_now_ms) - start )))
     done
-    status_t=() status_runs=() lost_total=0
-    for run in 1 2 3 4 5; do
-        start=$(e2e_now_ms)
-        V vpc status vpc1 --json > "$E2E_DIR/status.$run.json" 2> "$E2E_DIR/status.$run.err"
-        rc=$?
-        status_t+=($(( $(e2e_now_ms) - start )))
-        lost=$(python3 -c '
-import json, sys
-d = json.load(open(sys.argv[1]))
-print(sum(1 for n in d["nodes"] for p in n["peers"] if p["loss_pct"] > 0 or p["mtu_ok"] is not True))' \
-            "$E2E_DIR/status.$run.json" 2>/dev/null) || lost="?"
-        status_runs+=("${status_t[-1]}ms/rc$rc/$lost")
-        if [ "$rc" != 0 ] || [ "$lost" != 0 ]; then
-            e2e_log "$n hosts: status run $run exit $rc, $lost pair(s) unhealthy; first problems:"
-            python3 -c '
-import json, sys
-for p in json.load(open(sys.argv[1])).get("problems", [])[:10]: print("  " + p)' \
-                "$E2E_DIR/status.$run.json" >&2 2>/dev/null
-            head -5 "$E2E_DIR/status.$run.err" >&2
-        fi
-        case "$lost" in '' | *[!0-9]*) lost_total="?" ;; *) [ "$lost_total" = "?" ] || lost_total=$((lost_total + lost)) ;; esac
-    done
+    measure_status
     check_t=()
     for round in 1 2 3; do
         start=$(e2e_now_ms)
         V node check >/dev/null || { echo "node check failed"; exit 1; }
         check_t+=($(( $(e2e_now_ms) - start )))
     done
+    # Kept sessions: the keeper is started and every session made by one status (not measured).
+    plain_status_t=("${status_t[@]}") plain_status_runs=("${status_runs[@]}") plain_lost=$lost_total
+    V --persist 600 vpc status vpc1 >/dev/null 2>&1
+    kept_t=()
+    for round in 1 2 3; do
+        clean_all
+        start=$(e2e_now_ms)
+        V --persist 600 vpc deploy vpc1 >/dev/null || { echo "deploy with kept sessions failed"; exit 1; }
+        kept_t+=($(( $(e2e_now_ms) - start )))
+        connected "deploy with kept sessions (round $round)"
+    done
+    measure_status --persist 600
+    kept_status_t=("${status_t[@]}") kept_status_runs=("${status_runs[@]}") kept_lost=$lost_total
+    V connections close >/dev/null 2>&1
+    status_t=("${plain_status_t[@]}") status_runs=("${plain_status_runs[@]}") lost_total=$plain_lost
     d=$(printf '%s\n' "${deploy_t[@]}" | median)
+    dk=$(printf '%s\n' "${kept_t[@]}" | median)
+    sk=$(printf '%s\n' "${kept_status_t[@]}" | median)
     c=$(printf '%s\n' "${cbsd_t[@]}" | median)
     f=$(printf '%s\n' "${floor_t[@]}" | median)
     o=$(printf '%s\n' "${noop_t[@]}" | median)
@@ -157,8 +182,10 @@ for p in json.load(open(sys.argv[1])).get("problems", [])[:10]: print("  " + p)'
     k=$(printf '%s\n' "${check_t[@]}" | median)
     line=$(awk -v n="$n" -v d="$d" -v c="$c" -v f="$f" -v o="$o" -v s="$s" -v k="$k" \
         'BEGIN { printf "%2d hosts: deploy %d ms, CBSD flow %d ms (%.1fx), kernel floor %d ms (deploy %.1fx), no-op %d ms, status %d ms, node check %d ms", n, d, c, c / d, f, d / f, o, s, k }')
-    echo "$line, peak RSS $rss KiB, CPU $cpu_node ms/node   (rounds: deploy ${deploy_t[*]} / CBSD ${cbsd_t[*]} / floor ${floor_t[*]} / no-op ${noop_t[*]} / node check ${check_t[*]}; status ms/exit/unhealthy pairs: ${status_runs[*]})"
-    results="$results$(printf '%s %s %s %s %s %s %s %s %s %s' "$n" "$d" "$c" "$f" "$o" "$s" "$lost_total" "$k" "$rss" "$cpu_node")
+    kept=$(awk -v c="$c" -v f="$f" -v dk="$dk" -v sk="$sk" \
+        'BEGIN { printf "kept sessions: deploy %d ms (CBSD %.1fx, floor %.1fx), status %d ms", dk, c / dk, dk / f, sk }')
+    echo "$line, peak RSS $rss KiB, CPU $cpu_node ms/node; $kept   (rounds: deploy ${deploy_t[*]} / CBSD ${cbsd_t[*]} / floor ${floor_t[*]} / no-op ${noop_t[*]} / node check ${check_t[*]} / kept deploy ${kept_t[*]}; status ms/exit/unhealthy pairs: ${status_runs[*]}; kept: ${kept_status_runs[*]})"
+    results="$results$(printf '%s %s %s %s %s %s %s %s %s %s %s %s %s' "$n" "$d" "$c" "$f" "$o" "$s" "$lost_total" "$k" "$rss" "$cpu_node" "$dk" "$sk" "$kept_lost")
 "
     prefix=$E2E_P
     e2e_teardown
@@ -166,10 +193,20 @@ for p in json.load(open(sys.argv[1])).get("problems", [])[:10]: print("  " + p)'
     [ -z "$left" ] || { echo "$n hosts: namespaces left after teardown: $(echo "$left" | paste -sd' ')"; exit 1; }
 done
 echo
+echo "Without kept sessions (every command logs in to every node):"
 printf '%s' "$results" | awk 'BEGIN {
     f = "%5s %9s %9s %7s %8s %7s %7s %9s %10s %10s %9s %8s\n"
     printf f, "hosts", "deploy", "CBSD", "CBSD/", "floor", "deploy/", "no-op", "status", "false", "node check", "peak RSS", "CPU/node"
     printf f, "", "ms", "ms", "deploy", "ms", "floor", "ms", "ms (med)", "loss (5x)", "ms", "KiB", "ms"
 } {
     printf "%5d %9d %9d %7.1f %8d %7.1f %7d %9d %10s %10d %9d %8.1f\n", $1, $2, $3, $3 / $2, $4, $2 / $4, $5, $6, $7, $8, $9, $10
+}'
+echo
+echo "With kept sessions (--persist; the keeper already holds a session per node):"
+printf '%s' "$results" | awk 'BEGIN {
+    f = "%5s %9s %7s %8s %9s %10s\n"
+    printf f, "hosts", "deploy", "CBSD/", "deploy/", "status", "false"
+    printf f, "", "ms", "deploy", "floor", "ms (med)", "loss (5x)"
+} {
+    printf "%5d %9d %7.1f %8.1f %9d %10s\n", $1, $11, $3 / $11, $11 / $4, $12, $13
 }'
