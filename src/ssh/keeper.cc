@@ -462,8 +462,10 @@ Result<bool> StopKeeper(const std::string& socket) {
   auto by = Clock::now() + std::chrono::seconds(10);
   VPC_TRY(SendJson(fd->get(), {{"op", "stop"}}, by));
   VPC_TRY(RecvJson(fd->get(), by));
-  // The keeper removes its socket as it exits.
-  while (Clock::now() < by && access(socket.c_str(), F_OK) == 0) {
+  // The keeper holds its lock until it is done (sessions closed, socket removed).
+  std::string lock_path = socket + ".lock";
+  Fd lock(open(lock_path.c_str(), O_RDWR | O_CLOEXEC));
+  while (lock.get() >= 0 && Clock::now() < by && flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return true;

@@ -199,7 +199,8 @@ sleep 1
 healthy_kept() { for _ in 1 2 3 4 5; do V --persist 30 vpc status vpc3 >/dev/null 2>&1 && return 0; sleep 1; done; return 1; }
 e2e_check "after h3 is back, status over kept sessions is healthy" healthy_kept
 e2e_check "connections close" V connections close
-e2e_check "... and the keeper is gone" [ -z "$(keeper_pids)" ]
+keeper_gone() { for _ in $(seq 50); do [ -z "$(keeper_pids)" ] && return 0; sleep 0.1; done; return 1; }
+e2e_check "... and the keeper is gone" keeper_gone
 e2e_check "... with its socket" [ ! -e "$E2E_DIR/h1/state/keeper.sock" ]
 
 # ---- Bad maps: stale and malformed maps are refused and change nothing.
