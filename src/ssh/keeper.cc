@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -294,9 +295,30 @@ void Keeper::Connected(int fd, const json& req) {
                            {"reused", reused}},
                           reply_by())
                      .ok();
+  auto idle_until = Clock::now() + kConversationIdle;
   while (healthy) {
-    auto run = RecvJson(fd, Clock::now() + kConversationIdle);
-    if (!run) break;  // the command is done with the session (or went away)
+    // The next request, or the end: the command closed, stayed silent too long, or the keeper is
+    // stopping (a session still lent then is not kept).
+    while (!stop_ && Clock::now() < idle_until &&
+           !Wait(fd, POLLIN, std::min(idle_until, Clock::now() + std::chrono::seconds(1))).ok()) {
+    }
+    if (stop_) break;
+    auto run = RecvJson(fd, Clock::now() + std::chrono::seconds(60));
+    if (!run) break;  // the command went away without saying it was done
+    if (run->value("op", "") == "done") {
+      // Back in the pool before the command hears so: its next command finds it there.
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        lent_.erase(id);
+        if (!stop_) {
+          held.returned = Clock::now();
+          idle_.emplace(held.key, std::move(held));
+        }
+      }
+      (void)SendJson(fd, {{"ok", true}}, Clock::now() + std::chrono::seconds(5));
+      return;
+    }
+    idle_until = Clock::now() + kConversationIdle;
     auto input = RecvFrame(fd, Clock::now() + std::chrono::seconds(60));
     auto cmd = RemoteCommand::Make(run->value("argv", std::vector<std::string>{}));
     auto limit = std::chrono::milliseconds(run->value("timeout_ms", 60000));
@@ -392,6 +414,12 @@ class KeeperConnection : public Connection {
  public:
   KeeperConnection(Fd fd, std::string where, std::string auth, double connect_ms)
       : fd_(std::move(fd)), where_(std::move(where)), auth_(std::move(auth)), ms_(connect_ms) {}
+  // Gives the session back and waits until the keeper has it (a command that follows at once
+  // finds it in the pool).
+  ~KeeperConnection() override {
+    auto by = Clock::now() + std::chrono::seconds(2);
+    if (SendJson(fd_.get(), {{"op", "done"}}, by).ok()) (void)RecvJson(fd_.get(), by);
+  }
   std::string auth_method() const override { return auth_; }
   double connect_ms() const override { return ms_; }
   bool Alive(std::chrono::milliseconds) override { return fd_.get() >= 0; }

@@ -162,6 +162,26 @@ TEST_F(Keeper, WithoutAPinOrAKeeperTheCommandConnectsItself) {
   EXPECT_EQ(net_.connects(), 3);
 }
 
+TEST_F(Keeper, CloseEndsTheKeeperEvenWithASessionLent) {
+  Start();
+  KeeperClient client(direct_, socket_, [] { return Status{}; });
+  auto lent = client.Connect(Spec());
+  ASSERT_TRUE(lent.ok());
+  auto before = std::chrono::steady_clock::now();
+  auto stopped = StopKeeper(socket_);
+  ASSERT_TRUE(stopped.ok());
+  EXPECT_TRUE(*stopped);
+  serving_.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::seconds(3));
+  // The command that held it learns at its next run that the keeper is gone.
+  auto cmd = RemoteCommand::Make({"vpcctl", "x"});
+  ASSERT_TRUE(cmd.ok());
+  auto r = (*lent)->Run(*cmd, false, "", std::chrono::seconds(1));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("session keeper stopped answering"), std::string::npos)
+      << r.error().message;
+}
+
 TEST_F(Keeper, TheKeeperEndsWhenIdleAndOnlyOneServesASocket) {
   Start(std::chrono::milliseconds(300));
   EXPECT_FALSE(ServeKeeper(net_, {socket_, std::chrono::seconds(1)}).ok())
