@@ -15,12 +15,8 @@ CLI::Validator Bounded(const std::string& what, long lo, long hi, const std::str
       std::to_string(lo) + "-" + std::to_string(hi) + (unit.empty() ? "" : " " + unit);
   return CLI::Validator(
       [what, lo, hi, range](std::string& text) -> std::string {
-        long v = 0;
-        size_t used = 0;
-        bool number = !text.empty() && text.size() <= 18 &&
-                      text.find_first_not_of("0123456789") == std::string::npos;
-        if (number) v = std::stol(text, &used);
-        if (number && used == text.size() && v >= lo && v <= hi) return "";
+        auto v = ParseUint(text, static_cast<uint64_t>(hi));
+        if (v && *v >= static_cast<uint64_t>(lo)) return "";
         return "invalid " + what + " " + Quoted(text) + ": must be " + range;
       },
       "", "Bounded");

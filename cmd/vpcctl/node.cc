@@ -80,18 +80,7 @@ void AddNodeCommands(CLI::App& app, Dispatch& d) {
   auto rekey = std::make_shared<Rekey>();
   c = node->add_subcommand("rekey", "Rotate a node's WireGuard key and push it to its peers");
   c->add_option("name", rekey->name, "Node name")->required();
-  c->add_option("--timeout", rekey->fan.timeout,
-                "Connect timeout per node, 1-600 seconds (default 5)")
-      ->type_name("SECS")
-      ->check(Bounded("--timeout", 1, 600, "seconds"));
-  c->add_option("--command-timeout", rekey->fan.command_timeout,
-                "Time a node's command may take, 1-86400 seconds (default 300)")
-      ->type_name("SECS")
-      ->check(Bounded("--command-timeout", 1, 86400, "seconds"));
-  c->add_option("--parallel", rekey->fan.parallel, "Nodes worked on at once, 1-1024 (default 32)")
-      ->type_name("N")
-      ->check(Bounded("--parallel", 1, 1024));
-  c->add_flag("--json", rekey->fan.json, "Print JSON");
+  AddFanOutOptions(c, rekey->fan);
   c->callback([rekey, &d] {
     d.action = [rekey](fabric::Context& ctx) {
       return fabric::NodeRekey(ctx, rekey->name, rekey->fan);

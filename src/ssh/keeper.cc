@@ -160,7 +160,7 @@ class Keeper {
   void Converse(Fd fd);
   void Connected(int fd, const json& req);
   json Listing();
-  // Closes sessions idle longer than persist; true when the keeper should exit.
+  // Closes sessions idle longer than o_.idle; true when the keeper should exit.
   bool Tend();
 
   Client& backend_;
@@ -202,14 +202,14 @@ bool Keeper::Tend() {
     std::lock_guard<std::mutex> lock(mu_);
     auto now = Clock::now();
     for (auto it = idle_.begin(); it != idle_.end();) {
-      if (stop_ || now - it->second.returned >= o_.persist) {
+      if (stop_ || now - it->second.returned >= o_.idle) {
         expired.push_back(std::move(it->second.conn));
         it = idle_.erase(it);
       } else {
         ++it;
       }
     }
-    done = stop_ || (active_ == 0 && idle_.empty() && now - last_ >= o_.persist);
+    done = stop_ || (active_ == 0 && idle_.empty() && now - last_ >= o_.idle);
   }
   return done;  // `expired` disconnects here, outside the lock
 }

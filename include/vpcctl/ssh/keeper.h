@@ -7,7 +7,7 @@
 // endpoint, our identity and the host key pinned for the node: the keeper verifies the key it is
 // presented against that pin before it logs in, and a reused session is proved alive with a fresh
 // channel first), then any number of `run`s, then close, which returns the session to the pool.
-// Sessions idle for `persist` are closed; the keeper exits once it has none and no conversation.
+// Sessions unused for `idle` are closed; the keeper exits once it has none and no conversation.
 //
 // Frames on the socket: a 4-byte big-endian length, then that many bytes (JSON for requests and
 // answers; raw bytes for stdin, stdout and stderr).
@@ -30,7 +30,7 @@ std::string KeeperSocket(const std::string& state_dir);
 
 struct KeeperOptions {
   std::string socket;                        // KeeperSocket(state dir)
-  std::chrono::milliseconds persist{60000};  // idle time before a session, then the keeper, ends
+  std::chrono::milliseconds idle{60000};  // unused this long, a session ends; then the keeper
 };
 
 // One session the keeper holds, for `connections list`.
