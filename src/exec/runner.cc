@@ -53,14 +53,20 @@ struct Child {
   void Signal(int sig) const { kill(-pid, sig); }
 };
 
+// argv as exec and posix_spawn take it: pointers into `argv`, null-terminated.
+std::vector<char*> CArgv(const Argv& argv) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  return args;
+}
+
 // posix_spawnp with the pipes as stdin, stdout and stderr, in a process group of its own (so that
 // a timeout stops everything it started), SIGPIPE at its default and no signal blocked. Unlike
 // fork it copies no page tables (and the parent then takes no copy-on-write faults), which is most
 // of what starting `ip` cost. The pid, or -1 with errno set (ENOENT: no such program).
 pid_t Spawn(const Argv& argv, Pipe& in, Pipe& out, Pipe& err) {
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
+  std::vector<char*> args = CArgv(argv);
   posix_spawn_file_actions_t files;
   posix_spawnattr_t attr;
   posix_spawn_file_actions_init(&files);
@@ -251,9 +257,7 @@ Result<int> LocalRunner::Start(const Argv& argv, const std::string& log,
     close(out);
     return Failure(std::string("pipe: ") + std::strerror(errno));
   }
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
+  std::vector<char*> args = CArgv(argv);
   pid_t pid = fork();
   if (pid < 0) {
     close(out);
@@ -381,6 +385,31 @@ Status Detach(const std::function<void()>& work) {
     return Failure("cannot start a detached process: fork failed");
   }
   return {};
+}
+
+Result<pid_t> SpawnDetached(const Argv& argv) {
+  if (argv.empty()) return Failure("nothing to start");
+  std::vector<char*> args = CArgv(argv);
+  posix_spawn_file_actions_t files;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&files);
+  for (int fd = 0; fd < 3; ++fd) {
+    posix_spawn_file_actions_addopen(&files, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0);
+  }
+  posix_spawnattr_init(&attr);
+  sigset_t none, handled;
+  sigemptyset(&none);
+  sigemptyset(&handled);
+  for (int sig : {SIGPIPE, SIGCHLD, SIGHUP, SIGINT, SIGTERM}) sigaddset(&handled, sig);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &handled);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, args[0], &files, &attr, args.data(), environ);
+  posix_spawnattr_destroy(&attr);
+  posix_spawn_file_actions_destroy(&files);
+  if (rc != 0) return Failure(argv[0] + ": " + std::strerror(rc));
+  return pid;
 }
 
 std::string FindProgram(const std::string& program) {

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -488,6 +489,7 @@ class Daemon {
     Step s;
     if (m.kind == Kind::kPrepare || m.kind == Kind::kPropose || m.kind == Kind::kRelease) {
       if (!in.acc) return;
+      if (m.kind == Kind::kPrepare && in.cand) in.cand->Heard(m, now);
       if (auto r = in.acc->Handle(m, now)) s.send.push_back(*r);
     } else if (in.cand) {
       in.cand->Handle(m, now, s);
@@ -550,14 +552,13 @@ class Daemon {
     // Recorded and hooks.d run by `vpcctl vip-event`, detached: the lease never waits for it.
     std::vector<std::string> argv = {exec::SelfPath(), "--state-dir", ctx_.paths.dir, "vip-event",
                                      "lease", in.cfg.vpc, std::to_string(in.cfg.vhid), state};
-    Status st = exec::Detach([argv] {
-      std::vector<char*> args;
-      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    });
-    if (!st.ok()) Log("cannot run vip-event: " + st.error().message, LOG_ERR);
+    // Spawned, not forked: the lease loop waits for no copy of this process's page tables.
+    auto pid = exec::SpawnDetached(argv);
+    if (!pid) {
+      Log("cannot run vip-event: " + pid.error().message, LOG_ERR);
+    } else {
+      events_.push_back(*pid);
+    }
   }
 
   void Announce(const Instance& in) {
@@ -732,7 +733,13 @@ class Daemon {
 
   // ---- the loop
 
+  // The vip-event processes that ended (each is waited for, never any other child).
+  void ReapEvents() {
+    std::erase_if(events_, [](pid_t pid) { return waitpid(pid, nullptr, WNOHANG) != 0; });
+  }
+
   void Loop() {
+    ReapEvents();
     Ms now = MonoMs();
     Ms wake = now + 1000;
     for (auto& [key, in] : vips_) {
@@ -809,6 +816,7 @@ class Daemon {
   fabric::Context& ctx_;
   Config cfg_;
   bool debug_ = false;
+  std::vector<pid_t> events_;  // vip-event processes not yet reaped
   std::map<std::string, std::unique_ptr<Instance>> vips_;
   std::map<std::string, int> sockets_;
   std::set<std::string> bind_warned_;

@@ -109,6 +109,14 @@ int Candidate::RankOf(const std::string& node) const {
   return -1;
 }
 
+Ms Candidate::StaggerAfter(const std::string& holder) const {
+  Ms better = 0;
+  for (const auto& [name, rank] : cfg_.candidates) {
+    if (rank < cfg_.rank && name != holder && name != cfg_.self) ++better;
+  }
+  return better * std::max(kRankStaggerMs, 3 * round_trip_);
+}
+
 int Candidate::SafeLifetime(Ms now) const {
   if (!cfg_.kernel_lifetime) return 0;
   Ms s = (lease_end_ - now - kKernelSlackMs) / 1000;
@@ -128,6 +136,7 @@ void Candidate::SendAll(Kind kind, Step& out) const {
 }
 
 void Candidate::StartRound(Ms now, Step& out) {
+  deferred_ = false;
   Round r;
   r.ballot = Ballot{++counter_, cfg_.rank};
   r.nonce = rng_();
@@ -243,6 +252,8 @@ void Candidate::Handle(const Msg& m, Ms now, Step& out) {
         round_->foreign_remaining = m.remaining;
       }
       if (round_->promised.size() < cfg_.quorum) return;
+      round_trip_ = std::max(now - round_->start, round_trip_ * 3 / 4);
+      if (round_->foreign.empty() && YieldAfterLeaseEnd(now)) return;
       if (round_->foreign.empty()) {
         round_->proposing = true;
         SendAll(Kind::kPropose, out);
@@ -254,10 +265,11 @@ void Candidate::Handle(const Msg& m, Ms now, Step& out) {
       if (holding_) Lost(now, out, "another node holds the lease");
       known_holder_ = r.foreign;
       known_until_ = now + r.foreign_remaining;
+      yielded_ = false;
       epoch_ = r.foreign_ballot.n;
-      // Right after it ends; lower ranks 25 ms apart, so that the best live candidate's round is
-      // done before the next one's prepare could overtake it (a duel costs a retry).
-      next_attempt_ = now + r.foreign_remaining + 1 + static_cast<Ms>(cfg_.rank) * 25;
+      // Right after it ends, in rank order (the holder not counted), so that the best live
+      // candidate's prepare reaches the next one before that one starts (Heard defers it).
+      next_attempt_ = now + r.foreign_remaining + 1 + StaggerAfter(r.foreign);
       int theirs = RankOf(r.foreign);
       bool ask = moving_ || (cfg_.preempt && theirs > static_cast<int>(cfg_.rank));
       if (ask) {
@@ -279,7 +291,8 @@ void Candidate::Handle(const Msg& m, Ms now, Step& out) {
       if (!mine) return;
       counter_ = std::max(counter_, m.promised.n);
       round_.reset();
-      next_attempt_ = now + (holding_ ? Jitter(1, 10) : Jitter(5, 15) + static_cast<Ms>(cfg_.rank) * 20);
+      // Retry soon, the better live ranks first.
+      next_attempt_ = now + (holding_ ? Jitter(1, 10) : Jitter(5, 15) + StaggerAfter(known_holder_));
       return;
     case Kind::kPreempt: {
       int theirs = RankOf(m.from);
@@ -319,6 +332,35 @@ void Candidate::SetHealthy(bool healthy, Ms now, Step& out) {
     return;
   }
   next_attempt_ = now + static_cast<Ms>(cfg_.rank) * 20;
+}
+
+bool Candidate::YieldAfterLeaseEnd(Ms now) {
+  // Only just after another candidate's lease ended, and once per such end.
+  if (holding_ || moving_ || yielded_ || known_holder_.empty() || known_holder_ == cfg_.self ||
+      now > known_until_ + cfg_.lease) {
+    return false;
+  }
+  Ms stagger = StaggerAfter(known_holder_);
+  if (stagger == 0) return false;
+  // Better-ranked candidates waited for the same end, maybe from a later reading of it: leave
+  // them the time to propose first. This one's estimate may be of an earlier grant than theirs.
+  yielded_ = true;
+  round_.reset();
+  next_attempt_ = now + stagger;
+  return true;
+}
+
+void Candidate::Heard(const Msg& prepare, Ms now) {
+  if (prepare.kind != Kind::kPrepare || prepare.from == cfg_.self) return;
+  counter_ = std::max(counter_, prepare.ballot.n);
+  int theirs = RankOf(prepare.from);
+  if (holding_ || moving_ || deferred_ || theirs < 0 || theirs >= static_cast<int>(cfg_.rank)) return;
+  // Its round is under way: leave it that long. Once per attempt, so that a better candidate that
+  // reaches no majority (its prepares still arrive here) delays this one by a round at most.
+  Ms after = now + RoundTimeout() + Jitter(0, 10);
+  if (after <= next_attempt_) return;
+  deferred_ = true;
+  next_attempt_ = after;
 }
 
 void Candidate::Move(Ms now, Step& out) {

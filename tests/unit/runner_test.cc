@@ -2,6 +2,7 @@
 // Every case must end within its bound, with the child and its group gone.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -118,6 +119,37 @@ TEST_F(Runner, AChildThatClosesItsOutputsIsStillStoppedAtTheDeadline) {
   EXPECT_LT(SecondsSince(start), 3.0);
   EXPECT_TRUE(r->timed_out);
   EXPECT_TRUE(GroupGone());
+}
+
+TEST_F(Runner, SpawnDetachedStartsASessionWithDefaultSignalsAndNothingOpen) {
+  // What the parent set up must not reach the child: an ignored SIGTERM, a blocked SIGHUP.
+  auto old_term = signal(SIGTERM, SIG_IGN);
+  sigset_t hup, old_mask;
+  sigemptyset(&hup);
+  sigaddset(&hup, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &hup, &old_mask);
+  std::string out = dir_ + "/seen";
+  // The shell's own descriptors and signal state, read from /proc in subshells.
+  auto pid = SpawnDetached(
+      {"/bin/sh", "-c",
+       "s=/proc/$$/status; fds=$(readlink /proc/$$/fd/0 /proc/$$/fd/1 /proc/$$/fd/2 | tr '\\n' ' '); "
+       "ign=$(awk '/^SigIgn/ {print $2}' $s); blk=$(awk '/^SigBlk/ {print $2}' $s); "
+       "echo \"sid=$(ps -o sid= -p $$ | tr -d ' ') term_ignored=$(( 0x$ign >> 14 & 1 )) "
+       "hup_blocked=$(( 0x$blk & 1 )) fds=$fds\" > " + out + ".tmp; mv " + out + ".tmp " + out});
+  signal(SIGTERM, old_term);
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  ASSERT_TRUE(pid.ok()) << pid.error().message;
+  int status = -1;
+  ASSERT_EQ(waitpid(*pid, &status, 0), *pid) << "the caller reaps it";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  std::ifstream f(out);
+  std::string seen;
+  std::getline(f, seen);
+  EXPECT_EQ(seen, "sid=" + std::to_string(*pid) +
+                      " term_ignored=0 hup_blocked=0 fds=/dev/null /dev/null /dev/null ");
+  auto missing = SpawnDetached({dir_ + "/no-such-program"});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("no-such-program"), std::string::npos);
 }
 
 }  // namespace

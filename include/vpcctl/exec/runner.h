@@ -81,6 +81,12 @@ Result<CommandResult> RunProgram(const std::string& path, const std::vector<std:
 // default signal handling. Returns once it is started; `work` must not touch the caller's state.
 Status Detach(const std::function<void()>& work);
 
+// Starts the program at argv[0] (no PATH search, no shell) in a session of its own: stdio on
+// /dev/null, default signal handling, no signal blocked. No fork (posix_spawn: no page tables
+// copied, which for a large process is most of what fork costs). The caller reaps the pid
+// (waitpid with WNOHANG) when it likes; it must, or it stays a zombie.
+Result<pid_t> SpawnDetached(const Argv& argv);
+
 // "Linux" / "FreeBSD" of this machine (uname).
 std::string LocalSystemName();
 

@@ -38,6 +38,10 @@ inline constexpr double kDriftBound = 0.002;
 // with up to 250 ms of rounding; measured 1.02-1.28 s for a lifetime of 1 s).
 inline constexpr Ms kKernelSlackMs = 300;
 
+// Candidates take over an ended lease in rank order, at least this far apart (and three of their
+// recent round trips): a better candidate's prepare reaches the next one before it starts its own.
+inline constexpr Ms kRankStaggerMs = 40;
+
 // How long an acceptor's grant lasts for a lease of `lease` ms.
 Ms GrantMs(Ms lease);
 
@@ -139,6 +143,10 @@ class Candidate {
   // The service check's verdict: an unhealthy candidate neither proposes nor renews, and a holder
   // hands the lease over.
   void SetHealthy(bool healthy, Ms now, Step& out);
+  // A prepare another candidate sent to this node's acceptor. Its ballot raises this candidate's
+  // counter (its next round outbids it); one from a better-ranked candidate defers this one's next
+  // attempt by a round, once per attempt, so that two rounds do not duel when a lease ends.
+  void Heard(const Msg& prepare, Ms now);
   // `vip move` to this node: ask the holder for the lease.
   void Move(Ms now, Step& out);
   void CancelMove() { moving_ = false; }
@@ -177,6 +185,12 @@ class Candidate {
   void Lost(Ms now, Step& out, const std::string& why);
   void HandOver(const std::string& to, Ms now, Step& out, const std::string& why);
   int RankOf(const std::string& node) const;
+  // When to try after `holder`'s lease ends: kRankStaggerMs per candidate ranked better than this
+  // one, the holder not counted (its lease ran out: it is not the one to wait for).
+  Ms StaggerAfter(const std::string& holder) const;
+  // A round found the lease free just after another's ended: a lower-ranked candidate leaves
+  // the better ones StaggerAfter first (true: the round is dropped, the next attempt set).
+  bool YieldAfterLeaseEnd(Ms now);
   Ms Jitter(Ms lo, Ms hi);
   // The whole seconds of kernel lifetime the address may get now, 0 when none is safe.
   int SafeLifetime(Ms now) const;
@@ -188,6 +202,9 @@ class Candidate {
   bool healthy_ = true;
   bool moving_ = false;  // a Move is under way
   bool sticky_ = false;  // holding after a move: no preemption until it is lost
+  bool deferred_ = false;  // the next attempt was already put off for a better candidate's round
+  bool yielded_ = false;   // YieldAfterLeaseEnd already gave way after the known holder's lease
+  Ms round_trip_ = 0;      // how long promises took to come back, recently at worst
   Ms lease_end_ = 0;
   Ms next_attempt_ = 0;
   uint64_t counter_ = 0;
