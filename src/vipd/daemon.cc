@@ -11,7 +11,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -91,7 +90,6 @@ void Log(const std::string& line, int priority = LOG_INFO) {
 // before any acceptor's grant runs out.
 constexpr Ms kDropGuardMs = 150;
 constexpr int kCheckEveryMs = 1000;
-constexpr int kEventNice = 10;  // vip-event and its hooks: after the lease
 
 // A service check: runs in a thread of its own, every second; 2 failures in a row make it
 // failing, 2 successes passing (the first verdict counts at once).
@@ -554,14 +552,11 @@ class Daemon {
     // Recorded and hooks.d run by `vpcctl vip-event`, detached: the lease never waits for it.
     std::vector<std::string> argv = {exec::SelfPath(), "--state-dir", ctx_.paths.dir, "vip-event",
                                      "lease", in.cfg.vpc, std::to_string(in.cfg.vhid), state};
-    // Spawned, not forked: the lease loop waits for no copy of this process's page tables. At a
-    // lower CPU priority (nice 10, hooks.d included): on a busy node a hook never competes with
-    // the lease rounds that the transition itself starts on this node and its peers.
+    // Spawned, not forked: the lease loop waits for no copy of this process's page tables.
     auto pid = exec::SpawnDetached(argv);
     if (!pid) {
       Log("cannot run vip-event: " + pid.error().message, LOG_ERR);
     } else {
-      setpriority(PRIO_PROCESS, static_cast<id_t>(*pid), kEventNice);
       events_.push_back(*pid);
     }
   }

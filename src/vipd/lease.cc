@@ -135,12 +135,6 @@ void Candidate::SendAll(Kind kind, Step& out) const {
   }
 }
 
-void Candidate::Propose(Ms now, Step& out) {
-  round_->proposing = true;
-  round_->propose_at = now;
-  SendAll(Kind::kPropose, out);
-}
-
 void Candidate::StartRound(Ms now, Step& out) {
   deferred_ = false;
   Round r;
@@ -205,12 +199,11 @@ void Candidate::HandOver(const std::string& to, Ms now, Step& out, const std::st
 void Candidate::Won(Ms now, Step& out) {
   const Round r = *round_;
   round_.reset();
-  // From the proposes: every acceptor's grant timer started later, when one arrived.
-  lease_end_ = r.propose_at + cfg_.lease;
+  lease_end_ = r.start + cfg_.lease;
   lease_ballot_ = r.ballot;
   epoch_ = r.ballot.n;
   last_round_ms_ = now - r.start;
-  next_attempt_ = r.propose_at + RenewInterval();
+  next_attempt_ = r.start + RenewInterval();
   int lifetime = SafeLifetime(now);
   if (lifetime < 0) {
     // Too slow a round: the kernel might keep the address past the lease. Leave it as it is (if
@@ -253,35 +246,22 @@ void Candidate::Handle(const Msg& m, Ms now, Step& out) {
       // though the acceptor may not have had the release yet.
       bool given_up = m.holder == released_by_ && m.held <= released_ballot_ && now < released_until_;
       if (!m.holder.empty() && m.holder != cfg_.self && m.remaining > 0 && !given_up &&
-          !round_->foreign.empty() && m.holder != round_->foreign) {
-        round_->mixed = true;
-      }
-      if (!m.holder.empty() && m.holder != cfg_.self && m.remaining > 0 && !given_up &&
           m.remaining > round_->foreign_remaining) {
         round_->foreign = m.holder;
         round_->foreign_ballot = m.held;
         round_->foreign_remaining = m.remaining;
       }
-      if (round_->awaiting_handover) {  // a late promise: the round stands unless it saw another
-        if (round_->mixed || round_->foreign != round_->awaited) round_.reset();
-        return;
-      }
       if (round_->promised.size() < cfg_.quorum) return;
       round_trip_ = std::max(now - round_->start, round_trip_ * 3 / 4);
       if (round_->foreign.empty() && YieldAfterLeaseEnd(now)) return;
       if (round_->foreign.empty()) {
-        Propose(now, out);
+        round_->proposing = true;
+        SendAll(Kind::kPropose, out);
         return;
       }
       // Another candidate holds an unexpired lease: wait until it ends (or is handed over).
       const Round r = *round_;
-      // A move keeps its promises: the holder's handover lets it propose at once (Handle).
-      if (moving_ && !r.mixed) {
-        round_->awaiting_handover = true;
-        round_->awaited = r.foreign;
-      } else {
-        round_.reset();
-      }
+      round_.reset();
       if (holding_) Lost(now, out, "another node holds the lease");
       known_holder_ = r.foreign;
       known_until_ = now + r.foreign_remaining;
@@ -331,13 +311,6 @@ void Candidate::Handle(const Msg& m, Ms now, Step& out) {
       released_by_ = m.from;
       released_ballot_ = m.held;
       released_until_ = now + cfg_.lease;
-      // The move's round was waiting for this: every grant its promises reported is the one just
-      // given up (the holder removed the address first), so the promises stand; propose now.
-      if (m.holder == cfg_.self && round_ && round_->awaiting_handover && !round_->proposing &&
-          round_->foreign == m.from && round_->foreign_ballot <= m.held) {
-        Propose(now, out);
-        return;
-      }
       round_.reset();
       // The named node first; the others after it had its chance.
       next_attempt_ = m.holder == cfg_.self

@@ -129,7 +129,7 @@ TEST(LeaseCandidate, WinsRenewsAndFencesWithTheKernelLifetime) {
   e = g.Run(c, r, c.RenewInterval() + 50);
   ASSERT_EQ(e.size(), 1u);
   EXPECT_EQ(e[0].action, Action::kRefresh);
-  EXPECT_EQ(c.LeaseEnd(), c.RenewInterval() + 50 + 1400) << "the lease runs from the proposes";
+  EXPECT_EQ(c.LeaseEnd(), c.RenewInterval() + 1400);
 }
 
 TEST(LeaseCandidate, ASlowRoundGetsNoKernelLifetime) {
@@ -137,20 +137,8 @@ TEST(LeaseCandidate, ASlowRoundGetsNoKernelLifetime) {
   Candidate c(Config3("h1", 0), 0, 1);
   Step s;
   c.Tick(0, s);
-  // Promised at once; the accepts arrive 150 ms after the proposes: 1400 - 150 < 1000 + 300.
-  Step proposes;
-  for (const auto& m : s.send) {
-    if (auto p = g.acc[m.to == "h1" ? 0 : m.to == "h2" ? 1 : 2]->Handle(m, 0)) c.Handle(*p, 0, proposes);
-  }
-  std::vector<Effect> e;
-  for (const auto& m : proposes.send) {
-    ASSERT_EQ(m.kind, Kind::kPropose);
-    if (auto a = g.acc[m.to == "h1" ? 0 : m.to == "h2" ? 1 : 2]->Handle(m, 0)) {
-      Step won;
-      c.Handle(*a, 150, won);
-      e.insert(e.end(), won.effects.begin(), won.effects.end());
-    }
-  }
+  // The replies arrive 150 ms after the round started: 1400 - 150 < 1000 + 300.
+  auto e = g.Run(c, s, 150);
   EXPECT_TRUE(e.empty());
   EXPECT_FALSE(c.Holds()) << "it must not install an address the kernel could keep past the lease";
 }
@@ -200,40 +188,6 @@ TEST(LeaseCandidate, WaitsForAnotherHoldersGrantAndPreempts) {
   auto e = g.Run(h1, now, 103);
   ASSERT_EQ(e.size(), 1u);
   EXPECT_EQ(e[0].action, Action::kAcquire);
-}
-
-TEST(LeaseCandidate, AMoveProposesOnTheHandoverWithThePromisesItHas) {
-  Group g;
-  Candidate h1(Config3("h1", 0), 0, 1);
-  Step s;
-  h1.Tick(0, s);
-  g.Run(h1, s, 0);
-  ASSERT_TRUE(h1.Holds());
-  CandidateConfig c2 = Config3("h2", 1);
-  c2.first_ballot = 10;
-  Candidate h2(c2, 0, 2);
-  Step move;
-  h2.Move(100, move);
-  Step asked;
-  for (const auto& m : move.send) {
-    if (auto r = g.acc[m.to == "h1" ? 0 : m.to == "h2" ? 1 : 2]->Handle(m, 100)) h2.Handle(*r, 100, asked);
-  }
-  ASSERT_EQ(asked.send.size(), 1u);
-  ASSERT_EQ(asked.send[0].kind, Kind::kMove);
-  Step over;
-  h1.Handle(asked.send[0], 101, over);
-  ASSERT_FALSE(h1.Holds());
-  g.Run(h1, Step{{}, over.send}, 101);  // the releases reach the acceptors
-  Step go;
-  for (const auto& m : over.send) {
-    if (m.kind == Kind::kHandover && m.to == "h2") h2.Handle(m, 102, go);
-  }
-  ASSERT_FALSE(go.send.empty());
-  for (const auto& m : go.send) EXPECT_EQ(m.kind, Kind::kPropose) << "no second prepare";
-  auto e = g.Run(h2, go, 103);
-  ASSERT_EQ(e.size(), 1u);
-  EXPECT_EQ(e[0].action, Action::kAcquire);
-  EXPECT_EQ(h2.LeaseEnd(), 102 + 1400) << "the lease runs from the proposes";
 }
 
 TEST(LeaseCandidate, NoPreemptWaits) {

@@ -9,7 +9,7 @@
 //   propose(b) -> accept(b) | reject(promised)
 // A candidate that gathers a majority of promises none of which reports another candidate's
 // unexpired grant proposes itself; a majority of accepts gives it the lease from the instant it
-// sent its proposes (before any acceptor started its grant timer) for `lease` ms of its own clock.
+// started the round (before any acceptor started its grant timer) for `lease` ms of its own clock.
 // Acceptors time their grants for GrantMs(lease) of theirs: longer by the clock-rate drift bound,
 // so the holder's lease ends, in real time, before any acceptor's grant does. An acceptor that
 // starts (or whose group changes) stays silent for one grant, so it never forgets a grant it gave.
@@ -173,10 +173,6 @@ class Candidate {
     uint64_t nonce = 0;
     Ms start = 0;
     bool proposing = false;
-    Ms propose_at = 0;  // when the proposes went out: the lease runs from there
-    bool awaiting_handover = false;  // a move asked `awaited` for the lease: propose on its handover
-    std::string awaited;
-    bool mixed = false;  // promises reported grants of more than one other candidate
     std::set<std::string> promised;
     std::set<std::string> accepted;
     std::string foreign;  // another candidate's unexpired grant, reported by a promise
@@ -184,7 +180,6 @@ class Candidate {
     Ms foreign_remaining = 0;
   };
   void StartRound(Ms now, Step& out);
-  void Propose(Ms now, Step& out);
   void SendAll(Kind kind, Step& out) const;
   void Won(Ms now, Step& out);
   void Lost(Ms now, Step& out, const std::string& why);
