@@ -1,7 +1,5 @@
 // vpcctl: private layer-2 networks (VPCs) across FreeBSD and Linux hosts.
 // main() parses, dispatches to one library call, and is the only place that catches exceptions.
-#include <fcntl.h>
-#include <spawn.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -42,25 +40,9 @@ void PrintError(const std::string& message, bool color) {
 // Starts `vpcctl connections serve` for the state directory, detached in its own session: it
 // outlives this command and ends itself once idle for `idle` seconds.
 vpcctl::Status StartKeeper(const std::string& dir, const std::string& idle) {
-  std::string self = "/proc/self/exe";
-  std::vector<std::string> args = {"vpcctl", "--state-dir", dir, "connections",
-                                   "serve",  "--idle",      idle};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t files;
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_init(&files);
-  posix_spawnattr_init(&attr);
-  for (int fd = 0; fd <= 2; ++fd) {
-    posix_spawn_file_actions_addopen(&files, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0);
-  }
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, self.c_str(), &files, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&files);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) return vpcctl::Failure("cannot start the session keeper");
+  auto pid = vpcctl::exec::SpawnDetached(
+      {"/proc/self/exe", "--state-dir", dir, "connections", "serve", "--idle", idle});
+  if (!pid) return vpcctl::Failure("cannot start the session keeper");
   return {};
 }
 
