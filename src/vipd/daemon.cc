@@ -473,7 +473,7 @@ class Daemon {
     if (!known_source) {
       return Drop("from " + m.from + " but sent from " + (src ? src->ToString() : "?"));
     }
-    if ((m.kind == Kind::kPrepare || m.kind == Kind::kPropose) &&
+    if ((m.kind == Kind::kPrepare || m.kind == Kind::kPropose || m.kind == Kind::kTransfer) &&
         (peer->rank < 0 || m.ballot.id != static_cast<uint32_t>(peer->rank))) {
       return Drop(m.from + " is not the candidate of ballot id " + std::to_string(m.ballot.id));
     }
@@ -487,7 +487,7 @@ class Daemon {
     Ms now = MonoMs();
     if (debug_) Trace("recv", in, m);
     Step s;
-    if (m.kind == Kind::kPrepare || m.kind == Kind::kPropose || m.kind == Kind::kRelease) {
+    if (ForAcceptor(m.kind)) {
       if (!in.acc) return;
       if (m.kind == Kind::kPrepare && in.cand) in.cand->Heard(m, now);
       if (auto r = in.acc->Handle(m, now)) s.send.push_back(*r);
@@ -519,8 +519,11 @@ class Daemon {
       }
     }
     for (const auto& m : s.send) {
-      // A lease is released only once its address is gone.
-      if (!dropped_ok && (m.kind == Kind::kRelease || m.kind == Kind::kHandover)) continue;
+      // A lease is released (or transferred) only once its address is gone.
+      if (!dropped_ok && (m.kind == Kind::kRelease || m.kind == Kind::kHandover ||
+                          m.kind == Kind::kTransfer)) {
+        continue;
+      }
       Send(in, m);
     }
     // Hooks last: a successor waits for no fork.

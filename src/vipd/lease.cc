@@ -33,6 +33,8 @@ const char* KindName(Kind k) {
       return "move";
     case Kind::kHandover:
       return "handover";
+    case Kind::kTransfer:
+      return "transfer";
   }
   return "?";
 }
@@ -81,6 +83,17 @@ std::optional<Msg> Acceptor::Handle(const Msg& m, Ms now) {
       // Only the grant of that very lease: a release never ends a later one.
       if (grant_ && grant_->holder == m.from && grant_->ballot == m.ballot) grant_.reset();
       return std::nullopt;
+    case Kind::kTransfer:
+      // Answered to the candidate it names. Only the sender's own grant (or none) passes to it:
+      // a grant of anyone else stays, so a transfer never cuts short a lease its sender did not
+      // hold, and its fresh ballot makes any older proposal of the sender's fail from now on.
+      if (m.holder.empty()) return std::nullopt;
+      r.to = m.holder;
+      if (m.ballot < promised_ || (grant_ && grant_->holder != m.from)) return reject();
+      promised_ = m.ballot;
+      grant_ = Grant{m.holder, m.ballot, now + grant_ms_};
+      r.kind = Kind::kAccept;
+      return r;
     default:
       return std::nullopt;
   }
@@ -123,16 +136,20 @@ int Candidate::SafeLifetime(Ms now) const {
   return s >= 1 ? static_cast<int>(std::min<Ms>(s, 3600)) : -1;
 }
 
-void Candidate::SendAll(Kind kind, Step& out) const {
+void Candidate::ToAcceptors(Msg m, Step& out) const {
+  m.from = cfg_.self;
   for (const auto& a : cfg_.acceptors) {
-    Msg m;
-    m.kind = kind;
-    m.from = cfg_.self;
     m.to = a;
-    m.ballot = round_->ballot;
-    m.nonce = round_->nonce;
-    out.send.push_back(std::move(m));
+    out.send.push_back(m);
   }
+}
+
+void Candidate::SendAll(Kind kind, Step& out) const {
+  Msg m;
+  m.kind = kind;
+  m.ballot = round_->ballot;
+  m.nonce = round_->nonce;
+  ToAcceptors(std::move(m), out);
 }
 
 void Candidate::StartRound(Ms now, Step& out) {
@@ -161,10 +178,12 @@ void Candidate::Lost(Ms now, Step& out, const std::string& why) {
   next_attempt_ = now;
 }
 
-void Candidate::HandOver(const std::string& to, Ms now, Step& out, const std::string& why) {
+void Candidate::HandOver(const Msg* ask, Ms now, Step& out, const std::string& why) {
+  const std::string to = ask ? ask->from : "";
   out.effects.push_back(Effect{Action::kDrop, 0, why});
   holding_ = false;
   sticky_ = false;
+  transfer_.reset();
   known_holder_ = to;
   known_until_ = now;
   // Release the lease, and the renewal that may be under way: the acceptors drop those grants
@@ -172,15 +191,22 @@ void Candidate::HandOver(const std::string& to, Ms now, Step& out, const std::st
   std::vector<Ballot> released{lease_ballot_};
   if (round_ && round_->ballot != lease_ballot_) released.push_back(round_->ballot);
   round_.reset();
+  if (ask) {
+    // Transfers first (they reach each node before the handover): a fresh ballot, above the
+    // asker's round and every ballot of this candidate's, used for this transfer alone.
+    counter_ = std::max(counter_, ask->ballot.n);
+    Msg m;
+    m.kind = Kind::kTransfer;
+    m.ballot = Ballot{++counter_, cfg_.rank};
+    m.nonce = ask->nonce;
+    m.holder = to;
+    ToAcceptors(m, out);
+  }
   for (const auto& b : released) {
-    for (const auto& a : cfg_.acceptors) {
-      Msg m;
-      m.kind = Kind::kRelease;
-      m.from = cfg_.self;
-      m.to = a;
-      m.ballot = b;
-      out.send.push_back(std::move(m));
-    }
+    Msg m;
+    m.kind = Kind::kRelease;
+    m.ballot = b;
+    ToAcceptors(m, out);
   }
   for (const auto& [name, rank] : cfg_.candidates) {
     if (name == cfg_.self) continue;
@@ -199,6 +225,7 @@ void Candidate::HandOver(const std::string& to, Ms now, Step& out, const std::st
 void Candidate::Won(Ms now, Step& out) {
   const Round r = *round_;
   round_.reset();
+  transfer_.reset();
   lease_end_ = r.start + cfg_.lease;
   lease_ballot_ = r.ballot;
   epoch_ = r.ballot.n;
@@ -233,6 +260,37 @@ void Candidate::Tick(Ms now, Step& out) {
                                                            static_cast<Ms>(cfg_.rank) * 25);
   }
   if (!round_ && healthy_ && now >= next_attempt_) StartRound(now, out);
+}
+
+void Candidate::HandleTransferReply(const Msg& m, Ms now, Step& out) {
+  if (!transfer_ || m.nonce != transfer_->nonce || holding_) return;
+  Transfer& t = *transfer_;
+  if (m.kind == Kind::kReject) {
+    counter_ = std::max(counter_, m.promised.n);
+    t.refused.insert(m.from);
+    // No majority can accept it any more: a round of its own, once the holder let go.
+    if (t.refused.size() + cfg_.quorum > cfg_.acceptors.size()) {
+      const bool handed = t.handed;
+      transfer_.reset();
+      if (handed) next_attempt_ = std::min(next_attempt_, now);
+    }
+    return;
+  }
+  if (!healthy_) return;
+  if (t.accepted.empty()) t.ballot = m.ballot;
+  if (m.ballot != t.ballot) return;
+  t.accepted.insert(m.from);
+  if (t.accepted.size() < cfg_.quorum) return;
+  // A majority's grants, each started after the request left: the lease counts from then.
+  counter_ = std::max(counter_, t.ballot.n);
+  Round r;
+  r.ballot = t.ballot;
+  r.nonce = t.nonce;
+  r.start = t.asked;
+  r.proposing = true;
+  transfer_.reset();
+  round_ = std::move(r);
+  Won(now, out);
 }
 
 void Candidate::Handle(const Msg& m, Ms now, Step& out) {
@@ -277,18 +335,23 @@ void Candidate::Handle(const Msg& m, Ms now, Step& out) {
         q.kind = moving_ ? Kind::kMove : Kind::kPreempt;
         q.from = cfg_.self;
         q.to = r.foreign;
-        q.ballot = r.foreign_ballot;
+        q.ballot = r.ballot;
+        q.nonce = rng_();
+        transfer_ = Transfer{};
+        transfer_->nonce = q.nonce;
+        transfer_->asked = now;
         out.send.push_back(std::move(q));
       }
       return;
     }
     case Kind::kAccept:
-      if (!mine || !round_->proposing) return;
+      if (!mine) return HandleTransferReply(m, now, out);
+      if (!round_->proposing) return;
       round_->accepted.insert(m.from);
       if (round_->accepted.size() >= cfg_.quorum) Won(now, out);
       return;
     case Kind::kReject:
-      if (!mine) return;
+      if (!mine) return HandleTransferReply(m, now, out);
       counter_ = std::max(counter_, m.promised.n);
       round_.reset();
       // Retry soon, the better live ranks first.
@@ -298,12 +361,12 @@ void Candidate::Handle(const Msg& m, Ms now, Step& out) {
       int theirs = RankOf(m.from);
       if (holding_ && cfg_.preempt && !sticky_ && theirs >= 0 &&
           theirs < static_cast<int>(cfg_.rank)) {
-        HandOver(m.from, now, out, "preempted by " + m.from);
+        HandOver(&m, now, out, "preempted by " + m.from);
       }
       return;
     }
     case Kind::kMove:
-      if (holding_ && RankOf(m.from) >= 0) HandOver(m.from, now, out, "moved to " + m.from);
+      if (holding_ && RankOf(m.from) >= 0) HandOver(&m, now, out, "moved to " + m.from);
       return;
     case Kind::kHandover:
       if (RankOf(m.from) < 0 || holding_) return;
@@ -312,10 +375,16 @@ void Candidate::Handle(const Msg& m, Ms now, Step& out) {
       released_ballot_ = m.held;
       released_until_ = now + cfg_.lease;
       round_.reset();
-      // The named node first; the others after it had its chance.
-      next_attempt_ = m.holder == cfg_.self
-                          ? now
-                          : now + 30 + static_cast<Ms>(cfg_.rank) * 15 + Jitter(0, 10);
+      // The named node first (once the transfer had its time, if one is under way); the others
+      // after it had its chance.
+      if (m.holder == cfg_.self && transfer_) {
+        transfer_->handed = true;
+        next_attempt_ = now + std::max(kRankStaggerMs, 3 * round_trip_);
+      } else {
+        next_attempt_ = m.holder == cfg_.self
+                            ? now
+                            : now + 30 + static_cast<Ms>(cfg_.rank) * 15 + Jitter(0, 10);
+      }
       return;
     default:
       return;
@@ -326,8 +395,9 @@ void Candidate::SetHealthy(bool healthy, Ms now, Step& out) {
   if (healthy == healthy_) return;
   healthy_ = healthy;
   if (!healthy) {
-    if (holding_) HandOver("", now, out, "service check failed");
+    if (holding_) HandOver(nullptr, now, out, "service check failed");
     round_.reset();
+    transfer_.reset();
     moving_ = false;
     return;
   }
@@ -367,6 +437,7 @@ void Candidate::Move(Ms now, Step& out) {
   if (holding_ || !healthy_) return;
   moving_ = true;
   round_.reset();
+  transfer_.reset();
   StartRound(now, out);
 }
 

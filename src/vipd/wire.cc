@@ -21,7 +21,8 @@ constexpr size_t kMacHex = 64;
 constexpr uint64_t kMaxRemaining = 3'600'000;
 
 const Kind kKinds[] = {Kind::kPrepare, Kind::kPromise, Kind::kPropose, Kind::kAccept, Kind::kReject,
-                       Kind::kRelease, Kind::kPreempt, Kind::kMove,    Kind::kHandover};
+                       Kind::kRelease, Kind::kPreempt, Kind::kMove,    Kind::kHandover,
+                       Kind::kTransfer};
 
 Error Bad(const std::string& why) { return Failure("bad vipd message: " + why); }
 

@@ -66,6 +66,7 @@ struct Outcome {
   std::string first_violation;
   Us heal_to_holder = -1;  // -1: no holder after the heal
   int acquisitions = 0;
+  int transfers = 0;  // transfers an acceptor accepted
 };
 
 class Sim {
@@ -269,9 +270,12 @@ class Sim {
     if (!x.alive) return;
     Ms now = Local(i, now_);
     Step s;
-    if (m.kind == Kind::kPrepare || m.kind == Kind::kPropose || m.kind == Kind::kRelease) {
+    if (ForAcceptor(m.kind)) {
       if (m.kind == Kind::kPrepare && x.cand) x.cand->Heard(m, now);  // as vipd does
-      if (auto r = x.acc->Handle(m, now)) s.send.push_back(*r);
+      if (auto r = x.acc->Handle(m, now)) {
+        if (m.kind == Kind::kTransfer && r->kind == Kind::kAccept) ++out_.transfers;
+        s.send.push_back(*r);
+      }
     } else if (x.cand) {
       x.cand->Handle(m, now, s);
     }
@@ -430,12 +434,14 @@ void RunSchedules(int nodes, uint64_t first, int count) {
   int failures = 0;
   Us worst = 0;
   int acquisitions = 0;
+  int transfers = 0;
   for (int k = 0; k < count && failures < 5; ++k) {
     uint64_t seed = first + static_cast<uint64_t>(k);
     Options o = ScheduleOptions(nodes, seed);
     Sim sim(seed, o, false);
     Outcome r = sim.Run();
     acquisitions += r.acquisitions;
+    transfers += r.transfers;
     if (r.violations > 0) {
       ++failures;
       ADD_FAILURE() << "seed " << seed << " (" << nodes << " nodes): " << r.violations
@@ -454,9 +460,11 @@ void RunSchedules(int nodes, uint64_t first, int count) {
     }
     worst = std::max(worst, r.heal_to_holder - GrantMs(o.lease) * 1000);
   }
-  std::printf("lease simulation: %d schedules over %d acceptors, %d acquisitions, %d failed; "
+  EXPECT_GT(transfers, count / 10) << "moves and preempts hand leases over by transfer";
+  std::printf("lease simulation: %d schedules over %d acceptors, %d acquisitions, %d transfers "
+              "accepted, %d failed; "
               "a holder after each heal within one grant + %lld ms at worst (bound: + 600 ms)\n",
-              count, nodes, acquisitions, failures, static_cast<long long>(worst / 1000));
+              count, nodes, acquisitions, transfers, failures, static_cast<long long>(worst / 1000));
 }
 
 // VPCCTL_LEASE_SEED=N reruns one schedule with a trace instead (N > 100000: 5 acceptors).
@@ -594,7 +602,7 @@ FailoverResult RunFailover(uint64_t seed, Ms latency, Ms wake_late) {
     N& x = nodes[e.to];
     if (!x.alive) continue;
     const Msg& m = e.msg;
-    if (m.kind == Kind::kPrepare || m.kind == Kind::kPropose || m.kind == Kind::kRelease) {
+    if (ForAcceptor(m.kind)) {
       if (m.kind == Kind::kPrepare) x.cand->Heard(m, ms());
       if (auto r = x.acc->Handle(m, ms())) s.send.push_back(*r);
       if (m.kind == Kind::kPropose && m.from == "h1" && s.send.size() == 1 &&

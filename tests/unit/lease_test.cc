@@ -69,6 +69,47 @@ TEST(LeaseAcceptor, ReleaseEndsOnlyThatLease) {
   EXPECT_FALSE(a.Current(t + 6));
 }
 
+// `from`'s transfer to acceptor h1 of its grant to `named`.
+Msg Transfer(const std::string& from, Ballot b, uint64_t nonce, const std::string& named) {
+  Msg m = M(Kind::kTransfer, from, "h1", b, nonce);
+  m.holder = named;
+  return m;
+}
+
+TEST(LeaseAcceptor, TransferPassesOnlyTheSendersGrantToTheCandidateItNames) {
+  Ms t = GrantMs(1400);
+  Acceptor a("h1", 1400, 0);
+  ASSERT_TRUE(a.Handle(M(Kind::kPropose, "h2", "h1", {5, 1}), t));
+  auto r = a.Handle(Transfer("h2", {9, 1}, 42, "h3"), t + 1);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->kind, Kind::kAccept);
+  EXPECT_EQ(r->to, "h3") << "answered to the candidate named";
+  EXPECT_EQ(r->nonce, 42u) << "with its request's nonce";
+  ASSERT_TRUE(a.Current(t + 2));
+  EXPECT_EQ(a.Current(t + 2)->holder, "h3");
+  EXPECT_EQ(a.Current(t + 2)->expires, t + 1 + GrantMs(1400));
+  // The old holder's late proposal and its release change nothing.
+  auto late = a.Handle(M(Kind::kPropose, "h2", "h1", {6, 1}), t + 3);
+  ASSERT_TRUE(late);
+  EXPECT_EQ(late->kind, Kind::kReject);
+  EXPECT_FALSE(a.Handle(M(Kind::kRelease, "h2", "h1", {5, 1}), t + 4));
+  EXPECT_FALSE(a.Handle(M(Kind::kRelease, "h2", "h1", {9, 1}), t + 4));
+  ASSERT_TRUE(a.Current(t + 5));
+  EXPECT_EQ(a.Current(t + 5)->holder, "h3");
+  // A transfer from a node whose grant this is not, or below the promise, is refused to the named.
+  auto no = a.Handle(Transfer("h2", {20, 1}, 43, "h4"), t + 6);
+  ASSERT_TRUE(no);
+  EXPECT_EQ(no->kind, Kind::kReject);
+  EXPECT_EQ(no->to, "h4");
+  EXPECT_EQ(a.Current(t + 7)->holder, "h3");
+  Acceptor b("h1", 1400, 0);
+  ASSERT_TRUE(b.Handle(M(Kind::kPrepare, "h3", "h1", {30, 2}), t));
+  auto below = b.Handle(Transfer("h2", {29, 1}, 44, "h4"), t + 1);
+  ASSERT_TRUE(below);
+  EXPECT_EQ(below->kind, Kind::kReject);
+  EXPECT_FALSE(b.Current(t + 2));
+}
+
 // Three acceptors answering at once: a candidate's life.
 struct Group {
   std::vector<std::unique_ptr<Acceptor>> acc;
@@ -87,7 +128,7 @@ struct Group {
         if (m.to == "h1" && &a != &acc[0]) continue;
         if (m.to == "h2" && &a != &acc[1]) continue;
         if (m.to == "h3" && &a != &acc[2]) continue;
-        if (m.kind == Kind::kPrepare || m.kind == Kind::kPropose || m.kind == Kind::kRelease) {
+        if (ForAcceptor(m.kind)) {
           if (auto r = a->Handle(m, now)) {
             Step out;
             c.Handle(*r, now, out);
@@ -143,16 +184,27 @@ TEST(LeaseCandidate, ASlowRoundGetsNoKernelLifetime) {
   EXPECT_FALSE(c.Holds()) << "it must not install an address the kernel could keep past the lease";
 }
 
-TEST(LeaseCandidate, WaitsForAnotherHoldersGrantAndPreempts) {
-  Group g;
+// h2 (rank 1) wins the lease at 20 ms.
+Candidate H2Holding(Group& g) {
   Candidate h2(Config3("h2", 1), 0, 2);
   Step s;
   h2.Tick(20, s);
-  ASSERT_EQ(g.Run(h2, s, 20).size(), 1u);
-  ASSERT_TRUE(h2.Holds());
+  EXPECT_EQ(g.Run(h2, s, 20).size(), 1u);
+  EXPECT_TRUE(h2.Holds());
+  return h2;
+}
+
+// h1 (rank 0), started after h2 won.
+Candidate H1() {
   CandidateConfig c1 = Config3("h1", 0);
   c1.first_ballot = 10;  // vipd starts ballots at its start time: above what it saw before
-  Candidate h1(c1, 0, 1);
+  return Candidate(c1, 0, 1);
+}
+
+TEST(LeaseCandidate, WaitsForAnotherHoldersGrantAndPreempts) {
+  Group g;
+  Candidate h2 = H2Holding(g);
+  Candidate h1 = H1();
   Step t;
   h1.Tick(100, t);
   Step asked;
@@ -177,17 +229,73 @@ TEST(LeaseCandidate, WaitsForAnotherHoldersGrantAndPreempts) {
   bool handover = false;
   for (const auto& m : over.send) handover = handover || (m.kind == Kind::kHandover && m.holder == "h1");
   EXPECT_TRUE(handover);
-  g.Run(h2, Step{{}, over.send}, 101);
-  Step go;
+  // Its transfers reach the acceptors first, and their accepts reach h1: it holds without a round
+  // of its own, its lease counted from when it asked.
+  size_t transfers = 0;
   for (const auto& m : over.send) {
-    if (m.kind == Kind::kHandover) h1.Handle(m, 102, go);
+    if (m.kind != Kind::kTransfer) continue;
+    ++transfers;
+    EXPECT_EQ(m.holder, "h1");
+    EXPECT_EQ(m.nonce, asked.send[0].nonce);
+    EXPECT_GT(m.ballot, asked.send[0].ballot) << "a fresh ballot, above h1's round";
   }
-  EXPECT_EQ(h1.NextWake(), 102) << "the named successor tries at once";
-  Step now;
-  h1.Tick(102, now);
-  auto e = g.Run(h1, now, 103);
+  EXPECT_EQ(transfers, 3u);
+  EXPECT_EQ(over.send.front().kind, Kind::kTransfer) << "transfers go out before the handover";
+  auto e = g.Run(h1, Step{{}, over.send}, 101);
   ASSERT_EQ(e.size(), 1u);
   EXPECT_EQ(e[0].action, Action::kAcquire);
+  EXPECT_TRUE(h1.Holds());
+  EXPECT_EQ(h1.LeaseEnd(), 100 + 1400);
+  for (const auto& a : g.acc) {
+    auto grant = a->Current(102);
+    ASSERT_TRUE(grant);
+    EXPECT_EQ(grant->holder, "h1");
+  }
+}
+
+TEST(LeaseCandidate, AMoveFallsBackToARoundWhenItsTransferIsRefused) {
+  Group g;
+  Candidate h2 = H2Holding(g);
+  Candidate h1 = H1();
+  Step t;
+  h1.Move(100, t);
+  Step asked;
+  for (const auto& m : t.send) {
+    if (auto r = g.acc[m.to == "h1" ? 0 : m.to == "h2" ? 1 : 2]->Handle(m, 100)) {
+      h1.Handle(*r, 100, asked);
+    }
+  }
+  ASSERT_EQ(asked.send.size(), 1u);
+  ASSERT_EQ(asked.send[0].kind, Kind::kMove);
+  Step over;
+  h2.Handle(asked.send[0], 101, over);
+  ASSERT_FALSE(h2.Holds());
+  // The handover reaches h1 first: it leaves its transfer time before a round of its own.
+  Step go;
+  for (const auto& m : over.send) {
+    if (m.kind == Kind::kHandover && m.to == "h1") h1.Handle(m, 102, go);
+  }
+  EXPECT_GT(h1.NextWake(), 102);
+  // Meanwhile two acceptors promised a higher ballot: they refuse the transfer, and h1 goes at once.
+  ASSERT_TRUE(g.acc[1]->Handle(M(Kind::kPrepare, "h2", "h2", {1000, 1}), 102));
+  ASSERT_TRUE(g.acc[2]->Handle(M(Kind::kPrepare, "h2", "h3", {1000, 1}), 102));
+  for (const auto& m : over.send) {
+    if (m.kind != Kind::kTransfer) continue;
+    auto r = g.acc[m.to == "h1" ? 0 : m.to == "h2" ? 1 : 2]->Handle(m, 103);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->to, "h1");
+    Step x;
+    h1.Handle(*r, 103, x);
+    EXPECT_TRUE(x.effects.empty());
+  }
+  EXPECT_FALSE(h1.Holds());
+  EXPECT_EQ(h1.NextWake(), 103) << "no majority can accept the transfer: a round now";
+  Step round;
+  h1.Tick(103, round);
+  auto e = g.Run(h1, round, 104);
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_EQ(e[0].action, Action::kAcquire);
+  EXPECT_TRUE(h1.Holds());
 }
 
 TEST(LeaseCandidate, NoPreemptWaits) {

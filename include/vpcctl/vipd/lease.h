@@ -62,8 +62,16 @@ enum class Kind : uint8_t {
   kPreempt = 7,   // a better candidate that reaches a majority asks the holder for the lease
   kMove = 8,      // `vip move`: a candidate asks the holder for the lease, whatever its rank
   kHandover = 9,  // the holder gave the lease up (held: its newest ballot): try now
+  // The holder, its address removed, asks each acceptor to give its grant to the candidate that
+  // asked for the lease (holder: that candidate; nonce: its request's; ballot: a fresh one of the
+  // holder's). The acceptors answer that candidate: a move costs one message, not a round.
+  kTransfer = 10,
 };
 const char* KindName(Kind k);
+// Messages an Acceptor handles (the others go to the Candidate).
+inline bool ForAcceptor(Kind k) {
+  return k == Kind::kPrepare || k == Kind::kPropose || k == Kind::kRelease || k == Kind::kTransfer;
+}
 
 struct Msg {
   Kind kind = Kind::kPrepare;
@@ -168,6 +176,17 @@ class Candidate {
   Ms RoundTimeout() const { return cfg_.lease / 7; }
 
  private:
+  // A request for the lease (kMove or kPreempt) this candidate sent to the holder: the grants the
+  // holder transfers in answer count from the instant it was sent (before the holder got it, so
+  // before any acceptor started its grant).
+  struct Transfer {
+    uint64_t nonce = 0;
+    Ms asked = 0;
+    Ballot ballot;  // the transfer's, from the first accept
+    std::set<std::string> accepted;
+    std::set<std::string> refused;
+    bool handed = false;  // the holder's handover arrived: fall back to a round if this fails
+  };
   struct Round {
     Ballot ballot;
     uint64_t nonce = 0;
@@ -180,10 +199,16 @@ class Candidate {
     Ms foreign_remaining = 0;
   };
   void StartRound(Ms now, Step& out);
+  // `m` from this candidate to every acceptor.
+  void ToAcceptors(Msg m, Step& out) const;
+  // The round's `kind` to every acceptor.
   void SendAll(Kind kind, Step& out) const;
   void Won(Ms now, Step& out);
   void Lost(Ms now, Step& out, const std::string& why);
-  void HandOver(const std::string& to, Ms now, Step& out, const std::string& why);
+  // Gives the lease up (to the candidate whose request is `ask`, if any: its grants are
+  // transferred to it; none: to whoever wins next).
+  void HandOver(const Msg* ask, Ms now, Step& out, const std::string& why);
+  void HandleTransferReply(const Msg& m, Ms now, Step& out);
   int RankOf(const std::string& node) const;
   // When to try after `holder`'s lease ends: kRankStaggerMs per candidate ranked better than this
   // one, the holder not counted (its lease ran out: it is not the one to wait for).
@@ -198,6 +223,7 @@ class Candidate {
   CandidateConfig cfg_;
   std::mt19937_64 rng_;
   std::optional<Round> round_;
+  std::optional<Transfer> transfer_;
   bool holding_ = false;
   bool healthy_ = true;
   bool moving_ = false;  // a Move is under way
