@@ -18,6 +18,7 @@
 #include "vpcctl/base/text.h"
 #include "vpcctl/exec/deadline.h"
 #include "vpcctl/exec/pidfile.h"
+#include "vpcctl/version.h"
 
 namespace vpcctl::exec {
 
@@ -417,7 +418,7 @@ std::string FindProgram(const std::string& program) {
     return access(program.c_str(), X_OK) == 0 ? program : std::string();
   }
   const char* path = std::getenv("PATH");
-  std::string dirs = path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  std::string dirs = path ? path : VPCCTL_DEFAULT_PATH;
   for (const auto& dir : Split(dirs, ':')) {
     if (dir.empty()) continue;
     std::string full = dir + "/" + program;

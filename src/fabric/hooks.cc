@@ -13,12 +13,13 @@
 
 #include "vpcctl/base/text.h"
 #include "vpcctl/exec/runner.h"
+#include "vpcctl/version.h"
 
 namespace vpcctl::fabric {
 
 namespace {
 
-constexpr char kHookPath[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+constexpr char kHookPath[] = "PATH=" VPCCTL_DEFAULT_PATH;
 constexpr size_t kLogMax = 1 << 20;
 
 std::string Absolute(const std::string& path) {

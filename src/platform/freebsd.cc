@@ -305,6 +305,17 @@ void FreeBsdDriver::AddNodeSetup(plan::Desired& d, const NodeEnv& env) const {
   AddVipSetup(d, env);
 }
 
+std::string DevdConfPath(std::string_view vpcctl) {
+  // PREFIX/sbin/vpcctl -> PREFIX, whose configuration lives in PREFIX/etc (in /etc for /usr).
+  std::string_view prefix = vpcctl;
+  for (int up = 0; up < 2; ++up) {
+    size_t slash = prefix.rfind('/');
+    prefix = prefix.substr(0, slash == std::string_view::npos ? 0 : slash);
+  }
+  std::string etc = prefix == "/usr" ? "/etc" : std::string(prefix) + "/etc";
+  return etc + "/devd/vpcctl.conf";
+}
+
 std::string VipdSupervisorPidfile(std::string_view state_dir) {
   return std::string(state_dir) + "/vipd-daemon.pid";
 }
@@ -321,7 +332,8 @@ Argv SupervisedVipd(const Argv& vipd, const std::string& pidfile, std::string_vi
 void FreeBsdDriver::AddVipSetup(plan::Desired& d, const NodeEnv& env) const {
   d.kernel_vips = true;
   std::string devd = RenderDevdConf(d, env);
-  d.files.push_back(plan::DesiredFile{kDevdConf, devd, 0644, {"service", "devd", "restart"}, {}});
+  d.files.push_back(
+      plan::DesiredFile{DevdConfPath(env.vpcctl), devd, 0644, {"service", "devd", "restart"}, {}});
   d.files.push_back(VipdConfigFile(d, env));
   plan::DesiredDaemon v = VipdDaemon(d, env);
   if (!v.start.empty()) v.start = SupervisedVipd(v.start, v.pidfile, env.state_dir);

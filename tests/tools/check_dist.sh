@@ -2,7 +2,7 @@
 # What vpcctl installs beside its binary, checked with the ecosystem's own tools:
 #   - the systemd unit: `systemd-analyze verify` (its ExecStart pointed at this build's binary,
 #     its Documentation= man page found in this build);
-#   - the rc.d script: `sh -n`;
+#   - the rc.d scripts: `sh -n`, and both run the installed binary;
 #   - the man page: `mandoc -Tlint -W warning` prints nothing, and it documents every command and
 #     option of the CLI (tests/tools/check_man.py over `vpcctl completion json`);
 #   - the generated completions: `bash -n` (and `zsh -n` where zsh is installed);
@@ -26,10 +26,14 @@ out=$(MANPATH=$tmp/man systemd-analyze verify "$tmp/vpcctl.service" 2>&1) ||
 [ -z "$out" ] || fail "systemd-analyze verify: $out"
 echo "check_dist: systemd-analyze verify: clean"
 
-sh -n "$build/dist/rc.d/vpcctl" || fail "rc.d script: sh -n failed"
+for script in vpcctl vpcctl_vipd; do
+    sh -n "$build/dist/rc.d/$script" || fail "rc.d script $script: sh -n failed"
+done
 grep -q "^vpcctl_program=\"$program\"$" "$build/dist/rc.d/vpcctl" ||
-    fail "rc.d script does not run the installed $program"
-echo "check_dist: rc.d script: sh -n clean"
+    fail "rc.d script vpcctl does not run the installed $program"
+grep -q "^command_args=\".* $program --state-dir " "$build/dist/rc.d/vpcctl_vipd" ||
+    fail "rc.d script vpcctl_vipd does not run the installed $program"
+echo "check_dist: rc.d scripts: sh -n clean"
 
 out=$(mandoc -Tlint -W warning "$src/dist/vpcctl.8" 2>&1) || true
 [ -z "$out" ] || fail "mandoc -Tlint -W warning: $out"

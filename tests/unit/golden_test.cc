@@ -508,6 +508,25 @@ TEST(GoldenVipLease, CarpStateCommandsAndTheSupervisedDaemon) {
   EXPECT_EQ(CarpStateCommand("vpc1", 7, false),
             (Argv{"ifconfig", "vpc1", "vhid", "7", "advskew", "240", "state", "backup"}));
   EXPECT_EQ(VipdSupervisorPidfile("/s"), "/s/vipd-daemon.pid");
+  // devd's rule file goes where devd reads it for the prefix the node's vpcctl lives under.
+  EXPECT_EQ(DevdConfPath("/usr/local/sbin/vpcctl"), "/usr/local/etc/devd/vpcctl.conf");
+  EXPECT_EQ(DevdConfPath("/usr/sbin/vpcctl"), "/etc/devd/vpcctl.conf");
+  EXPECT_EQ(DevdConfPath("/opt/vpcctl/sbin/vpcctl"), "/opt/vpcctl/etc/devd/vpcctl.conf");
+}
+
+TEST(GoldenVipLease, TheRcDScriptRunsWhatApplyRuns) {
+  // dist/rc.d/vpcctl_vipd controls the daemon apply starts: same command, same pid files.
+  std::string script = testing::ReadData("../dist/rc.d/vpcctl_vipd.in");
+  const std::string dir = "${vpcctl_state_dir}";
+  Argv argv = SupervisedVipd({"%%PREFIX%%/sbin/vpcctl", "--state-dir", dir, "vipd"},
+                             vipd::PidfilePath(dir), dir);
+  ASSERT_EQ(argv.front(), "daemon");
+  argv.erase(argv.begin());
+  EXPECT_NE(script.find("\ncommand=\"/usr/sbin/daemon\"\n"), std::string::npos) << script;
+  EXPECT_NE(script.find("\ncommand_args=\"" + Join(argv, " ") + "\"\n"), std::string::npos)
+      << Join(argv, " ");
+  EXPECT_NE(script.find("\npidfile=\"" + VipdSupervisorPidfile(dir) + "\"\n"), std::string::npos);
+  EXPECT_NE(script.find("\nrequired_files=\"" + vipd::ConfigPath(dir) + "\"\n"), std::string::npos);
 }
 
 TEST(GoldenVipLease, CandidatesGetCarpThatPrefersNoNodeAndVipdUnderDaemon) {
@@ -598,7 +617,7 @@ TEST(GoldenVipLease, ANodeWithoutVipsStopsTheVipMachinery) {
   o.daemons["vipd"] = true;
   o.daemons["vip-watch"] = true;
   o.files["/var/db/vpcctl/vipd.json"] = "{}";
-  o.files[kDevdConf] = "old";
+  o.files[DevdConfPath("/usr/local/sbin/vpcctl")] = "old";
   auto steps = plan::Diff(d, o);
   ASSERT_TRUE(steps.ok());
   std::vector<std::string> seen;

@@ -19,6 +19,7 @@
 #include "vpcctl/model/map.h"
 #include "vpcctl/plan/diff.h"
 #include "vpcctl/platform/freebsd.h"
+#include "vpcctl/version.h"
 
 namespace vpcctl {
 namespace {
@@ -339,7 +340,7 @@ TEST_F(Hooks, OnlyTrustedHooksRunDetachedInOrderWithinTheirTimeAndExactEnvironme
   }
   auto env = store::ReadFile(out_ + "/10-good.env");
   ASSERT_TRUE(env.ok());
-  EXPECT_EQ(*env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
+  EXPECT_EQ(*env, "PATH=" VPCCTL_DEFAULT_PATH "\n"
                   "VPC=vpc1\nVIP=10.100.0.250\nVHID=10\nSTATE=MASTER\n"
                   "VPCCTL_STATE_DIR=" + dir_ + "/state\n");
 }

@@ -30,7 +30,10 @@ class FreeBsdDriver : public Driver {
   void AddVipSetup(plan::Desired& d, const NodeEnv& env) const;
 };
 
-inline constexpr const char* kDevdConf = "/usr/local/etc/devd/vpcctl.conf";
+// devd(8)'s rule file for vpcctl, in the configuration directory of the prefix the node's vpcctl
+// is installed under (`vpcctl` is its path): /usr/local/etc/devd/vpcctl.conf for the port (devd
+// reads /etc/devd and /usr/local/etc/devd), /etc/devd for a prefix of /usr.
+std::string DevdConfPath(std::string_view vpcctl);
 // The pf anchor vpcctl loads its rules into; pf.conf must call it: anchor "vpcctl".
 inline constexpr const char* kPfAnchor = "vpcctl";
 
