@@ -276,7 +276,7 @@ TEST(LeaseCandidate, AMoveFallsBackToARoundWhenItsTransferIsRefused) {
     if (m.kind == Kind::kHandover && m.to == "h1") h1.Handle(m, 102, go);
   }
   EXPECT_GT(h1.NextWake(), 102);
-  // Meanwhile two acceptors promised a higher ballot: they refuse the transfer, and h1 goes at once.
+  // Meanwhile two acceptors promised a higher ballot: they refuse the transfer; h1 goes at once.
   ASSERT_TRUE(g.acc[1]->Handle(M(Kind::kPrepare, "h2", "h2", {1000, 1}), 102));
   ASSERT_TRUE(g.acc[2]->Handle(M(Kind::kPrepare, "h2", "h3", {1000, 1}), 102));
   for (const auto& m : over.send) {
@@ -296,6 +296,70 @@ TEST(LeaseCandidate, AMoveFallsBackToARoundWhenItsTransferIsRefused) {
   ASSERT_EQ(e.size(), 1u);
   EXPECT_EQ(e[0].action, Action::kAcquire);
   EXPECT_TRUE(h1.Holds());
+}
+
+// The interleaving the acceptor's transfer rule is for: a third candidate, told of the handover,
+// wins with the holder's grants voided before the transfer lands. The acceptors that granted it
+// must refuse the transfer, or the mover would hold too.
+TEST(LeaseCandidate, ATransferNeverTakesAThirdCandidatesGrant) {
+  Group g;
+  auto config = [](const std::string& self, uint32_t rank, uint64_t first) {
+    CandidateConfig c = Config3(self, rank);
+    c.candidates = {{"h1", 0}, {"h2", 1}, {"h3", 2}};
+    c.first_ballot = first;
+    c.kernel_lifetime = false;  // no lifetime bound: every won lease is held
+    return c;
+  };
+  auto acceptor = [&g](const std::string& to) {
+    return g.acc[to == "h1" ? 0 : to == "h2" ? 1 : 2].get();
+  };
+  Candidate h2(config("h2", 1, 0), 0, 2);
+  Step s;
+  h2.Tick(20, s);
+  ASSERT_EQ(g.Run(h2, s, 20).size(), 1u);
+  // h1 moves the VIP to itself (round {101, h1}); h2 hands over with a transfer ({102, h2}).
+  Candidate h1(config("h1", 0, 100), 0, 1);
+  Step t;
+  h1.Move(100, t);
+  Step asked;
+  for (const auto& m : t.send) {
+    if (auto r = acceptor(m.to)->Handle(m, 100)) h1.Handle(*r, 100, asked);
+  }
+  ASSERT_EQ(asked.send.size(), 1u);
+  Step over;
+  h2.Handle(asked.send[0], 101, over);
+  // h3 hears the handover, and its round ({101, h3}: above h1's, below the transfer's) reaches
+  // h2's and h3's acceptors before the transfer: it wins on the grants h2 gave up.
+  Candidate h3(config("h3", 2, 100), 0, 3);
+  Step ignored;
+  for (const auto& m : over.send) {
+    if (m.kind == Kind::kHandover && m.to == "h3") h3.Handle(m, 102, ignored);
+  }
+  Step round;
+  h3.Tick(h3.NextWake(), round);
+  std::vector<Msg> queue = round.send;
+  while (!queue.empty()) {
+    Msg m = queue.front();
+    queue.erase(queue.begin());
+    if (m.to == "h1") continue;
+    if (auto r = acceptor(m.to)->Handle(m, 200)) {
+      Step out;
+      h3.Handle(*r, 200, out);
+      queue.insert(queue.end(), out.send.begin(), out.send.end());
+    }
+  }
+  ASSERT_TRUE(h3.Holds());
+  // Now h2's transfers and releases land.
+  for (const auto& m : over.send) {
+    if (!ForAcceptor(m.kind)) continue;
+    auto r = acceptor(m.to)->Handle(m, 210);
+    Step out;
+    if (r && r->to == "h1") h1.Handle(*r, 210, out);
+  }
+  EXPECT_FALSE(h1.Holds()) << "h1 and h3 would both hold";
+  EXPECT_TRUE(h3.Holds());
+  EXPECT_EQ(acceptor("h2")->Current(211)->holder, "h3");
+  EXPECT_EQ(acceptor("h3")->Current(211)->holder, "h3");
 }
 
 TEST(LeaseCandidate, NoPreemptWaits) {
