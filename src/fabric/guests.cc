@@ -133,7 +133,8 @@ Status Attach(Context& ctx, const AttachOptions& o) {
                       " is not one of its members");
   }
   const auto& driver = platform::DriverFor(platform);
-  VPC_ASSIGN_OR_RETURN(plan::Observed observed, ProbeInterfaces(ctx, driver));
+  VPC_ASSIGN_OR_RETURN(plan::Observed observed,
+                       ProbeInterfaces(ctx, driver, a.kind == model::GuestKind::kNetns));
   const plan::ObservedInterface* bridge = observed.Find(o.vpc);
   if (!bridge || plan::OwnerVpc(bridge->owner) != o.vpc) {
     return UsageError("VPC " + Quoted(o.vpc) + " is not deployed on this node yet (no bridge " +

@@ -76,9 +76,12 @@ Result<plan::Desired> NodeDesired(Context& ctx, store::Store& db, const model::M
   return d;
 }
 
-Result<plan::Observed> ProbeInterfaces(Context& ctx, const platform::Driver& driver) {
+Result<plan::Observed> ProbeInterfaces(Context& ctx, const platform::Driver& driver,
+                                       bool namespaces) {
   std::vector<std::string> outputs;
-  for (const auto& argv : driver.ProbeCommands()) {
+  auto commands = driver.ProbeCommands();
+  if (namespaces && !driver.NamespaceProbe().empty()) commands.push_back(driver.NamespaceProbe());
+  for (const auto& argv : commands) {
     VPC_ASSIGN_OR_RETURN(auto r, ctx.runner.Run(argv, "", kStepTimeout));
     if (!r.ok()) {
       return Failure("probe `" + ShellLine(argv) + "` failed: " + std::string(Trim(r.err)));
@@ -106,7 +109,10 @@ exec::DaemonIdentity Identity(const plan::DesiredDaemon& d) { return {d.program,
 
 Result<plan::Observed> ProbeNode(Context& ctx, const platform::Driver& driver,
                                  const plan::Desired& desired, const ProbeHints& hints) {
-  VPC_ASSIGN_OR_RETURN(plan::Observed observed, ProbeInterfaces(ctx, driver));
+  bool namespaces = false;  // guests' namespaces matter only when a guest is one
+  for (const auto& da : desired.attachments)
+    namespaces = namespaces || da.record.kind == model::GuestKind::kNetns;
+  VPC_ASSIGN_OR_RETURN(plan::Observed observed, ProbeInterfaces(ctx, driver, namespaces));
   std::set<std::string> tools;
   for (const char* t : kTools)
     if (!exec::FindProgram(t).empty()) tools.insert(t);

@@ -236,9 +236,9 @@ void LinuxDriver::AddVipSetup(plan::Desired& d, const NodeEnv& env) const {
 
 // `ip -d addr` lists every link with its details (vxlan settings, bridge port flags) and its
 // addresses: one process instead of three (`ip -d link`, `ip addr`, `bridge -d link`).
-std::vector<Argv> LinuxDriver::ProbeCommands() const {
-  return {{"ip", "-j", "-d", "addr", "show"}, {"ip", "-j", "netns", "list"}};
-}
+std::vector<Argv> LinuxDriver::ProbeCommands() const { return {{"ip", "-j", "-d", "addr", "show"}}; }
+
+Argv LinuxDriver::NamespaceProbe() const { return {"ip", "-j", "netns", "list"}; }
 
 Status CheckBatchTokens(const Argv& argv) {
   for (const auto& token : argv) {
@@ -445,15 +445,17 @@ Result<std::vector<plan::ObservedNeighbour>> ParseIpNeigh(std::string_view text)
 }
 
 Result<plan::Observed> LinuxDriver::ParseProbe(const std::vector<std::string>& outputs) const {
-  if (outputs.size() == 2) {  // ip -j -d addr show, ip -j netns list
+  if (outputs.size() == 1 || outputs.size() == 2) {  // ip -j -d addr show (, ip -j netns list)
     VPC_ASSIGN_OR_RETURN(auto links, ParseIpLink(outputs[0]));
     plan::Observed obs;
     obs.interfaces = std::move(links);
-    VPC_ASSIGN_OR_RETURN(obs.netns, ParseNetnsList(outputs[1]));
+    if (outputs.size() == 2) {
+      VPC_ASSIGN_OR_RETURN(obs.netns, ParseNetnsList(outputs[1]));
+    }
     return obs;
   }
   // The older form: ip -d link, ip addr, bridge -d link (and ip netns list).
-  if (outputs.size() != 3 && outputs.size() != 4) return Failure("linux probe: expected 2 outputs");
+  if (outputs.size() != 3 && outputs.size() != 4) return Failure("linux probe: expected 1 output");
   VPC_ASSIGN_OR_RETURN(auto links, ParseIpLink(outputs[0]));
   VPC_ASSIGN_OR_RETURN(auto addrs, ParseIpAddr(outputs[1]));
   VPC_ASSIGN_OR_RETURN(auto ports, ParseBridgeLink(outputs[2]));

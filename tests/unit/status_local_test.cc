@@ -185,5 +185,41 @@ TEST_F(StatusLocalTest, AProbeWithAKnownFirewallListingDoesNotListItAgain) {
   EXPECT_EQ(seen->firewall, std::optional<std::string>("table inet vpcctl {\n}\n"));
 }
 
+// `ip netns list` looks up every namespace's id; a probe runs it only when the node has a guest
+// that is a namespace (whose vanished veth is re-made only while the namespace lives).
+TEST_F(StatusLocalTest, NamespacesAreListedOnlyWhenANamespaceGuestIsConcerned) {
+  Context ctx = Ctx("apply");
+  plan::Desired d;
+  d.platform = model::Platform::kLinux;
+  auto netns_calls = [&]() {
+    size_t n = 0;
+    for (const auto& c : runner_.calls()) n += c == exec::Argv{"ip", "-j", "netns", "list"};
+    return n;
+  };
+  runner_.On({"ip", "-j", "netns"}, R"([{"name":"blue"}])");
+  const auto& driver = platform::DriverFor(model::Platform::kLinux);
+  auto seen = ProbeNode(ctx, driver, d);
+  ASSERT_TRUE(seen.ok()) << seen.error().message;
+  EXPECT_EQ(netns_calls(), 0u);
+  EXPECT_TRUE(seen->netns.empty());
+  model::Attachment tap;
+  tap.vpc = "vpc1";
+  tap.kind = model::GuestKind::kVm;
+  tap.guest = "vm1";
+  tap.ifname = "vpcg1";
+  d.attachments.push_back(plan::DesiredAttachment{tap, 1450});
+  ASSERT_TRUE(ProbeNode(ctx, driver, d).ok());
+  EXPECT_EQ(netns_calls(), 0u);
+  model::Attachment ns = tap;
+  ns.kind = model::GuestKind::kNetns;
+  ns.guest = "blue";
+  ns.ifname = "vpcg2";
+  d.attachments.push_back(plan::DesiredAttachment{ns, 1450});
+  seen = ProbeNode(ctx, driver, d);
+  ASSERT_TRUE(seen.ok()) << seen.error().message;
+  EXPECT_EQ(netns_calls(), 1u);
+  EXPECT_EQ(seen->netns, std::set<std::string>{"blue"});
+}
+
 }  // namespace
 }  // namespace vpcctl::fabric

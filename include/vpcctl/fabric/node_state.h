@@ -37,8 +37,10 @@ Result<plan::Desired> NodeDesired(Context& ctx, store::Store& db, const model::M
                                   const std::string& node, model::Platform platform,
                                   bool make_key);
 
-// This node's interfaces, through the platform driver's probe commands.
-Result<plan::Observed> ProbeInterfaces(Context& ctx, const platform::Driver& driver);
+// This node's interfaces, through the platform driver's probe commands; with `namespaces`, also
+// the guests' network namespaces (Observed::netns; Linux).
+Result<plan::Observed> ProbeInterfaces(Context& ctx, const platform::Driver& driver,
+                                       bool namespaces = false);
 
 // What ProbeNode may take as known instead of asking the kernel again.
 struct ProbeHints {

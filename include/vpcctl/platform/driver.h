@@ -39,6 +39,10 @@ class Driver {
   virtual std::vector<Argv> Render(const plan::Step& step) const = 0;
   // The commands whose output ParseProbe reads, in order.
   virtual std::vector<Argv> ProbeCommands() const = 0;
+  // The command listing the guests' network namespaces (Linux), which ParseNetnsList reads; empty
+  // where guests are not namespaces. Run only when a namespace guest is concerned: it looks up
+  // every namespace's id, and a host with many namespaces pays for each.
+  virtual Argv NamespaceProbe() const { return {}; }
   // Parses the outputs of ProbeCommands() (same order) into the observed state.
   virtual Result<plan::Observed> ParseProbe(const std::vector<std::string>& outputs) const = 0;
   // Groups commands into as few processes as the platform allows (Linux: `ip -batch -`). An error

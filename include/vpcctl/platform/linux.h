@@ -17,6 +17,7 @@ class LinuxDriver : public Driver {
   model::Platform platform() const override { return model::Platform::kLinux; }
   std::vector<Argv> Render(const plan::Step& step) const override;
   std::vector<Argv> ProbeCommands() const override;
+  Argv NamespaceProbe() const override;
   Result<plan::Observed> ParseProbe(const std::vector<std::string>& outputs) const override;
   // Consecutive `ip` commands become one `ip -batch -`, consecutive `bridge` commands one
   // `bridge -batch -`; order is kept. Refused when a token fails CheckBatchTokens.
