@@ -8,6 +8,7 @@
 #include "vpcctl/base/result.h"
 #include "vpcctl/fabric/context.h"
 #include "vpcctl/fabric/deploy.h"
+#include "vpcctl/fabric/vpc_status.h"
 
 namespace vpcctl::cli {
 

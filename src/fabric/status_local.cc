@@ -14,8 +14,8 @@
 #include "vpcctl/fabric/remote.h"
 #include "vpcctl/model/names.h"
 #include "vpcctl/plan/diff.h"
-#include "vpcctl/probe/prober.h"
 #include "vpcctl/platform/driver.h"
+#include "vpcctl/probe/prober.h"
 #include "vpcctl/vipd/daemon.h"
 
 namespace vpcctl::fabric {
@@ -47,8 +47,8 @@ void PrintStatusText(std::ostream& out, const model::StatusReport& r) {
       if (p.mtu_ok == false) out << "  " << p.node << ": " << PathMtuText(p) << "\n";
     }
     for (const auto& vip : v.vips) {
-      out << "VIP " << vip.address << " (vhid " << vip.vhid << "): "
-          << (vip.holds ? "held here" : "not held here");
+      out << "VIP " << vip.address << " (vhid " << vip.vhid
+          << "): " << (vip.holds ? "held here" : "not held here");
       if (vip.state) out << ", " << *vip.state << " since " << vip.since.value_or("?");
       out << "\n";
     }
@@ -77,8 +77,209 @@ void FillLease(model::VipHealth& v, const nlohmann::json& leases, const std::str
   }
 }
 
+// One peer to probe: its VPC, its node and where its overlay address is reached.
+struct PeerJob {
+  std::string vpc, peer;
+  probe::Target target;
+};
+
+// Every other member of this node's VPCs (of `only` when set).
+std::vector<PeerJob> PeerJobs(const plan::Desired& desired, const HeldMap& held,
+                              const std::string& only) {
+  std::vector<PeerJob> jobs;
+  for (const auto& dv : desired.vpcs) {
+    if (!only.empty() && dv.vpc != only) continue;
+    const model::Vpc* v = held.map.fabric.FindVpc(dv.vpc);
+    for (const auto& m : v->members) {
+      if (m.node == held.node) continue;
+      jobs.push_back(
+          {dv.vpc, m.node, probe::Target{dv.address.address, m.overlay, dv.vpc, dv.mtu}});
+    }
+  }
+  return jobs;
+}
+
+// What the prober answered for each job (same order), or why it could not.
+struct PeerProbes {
+  std::vector<probe::Outcome> outcomes;
+  std::string error;
+};
+
+// One prober for every peer: resolved first, paced, retried, and a full-size check per pair.
+PeerProbes ProbePeers(Context& ctx, const std::vector<PeerJob>& jobs) {
+  PeerProbes r;
+  r.outcomes.resize(jobs.size());
+  if (jobs.empty()) return r;
+  std::vector<probe::Target> targets;
+  for (const auto& j : jobs) targets.push_back(j.target);
+  auto probed = ctx.prober.Probe(targets, probe::Plan{});
+  if (probed && probed->size() == targets.size()) {
+    r.outcomes = std::move(*probed);
+  } else {
+    r.error = probed ? "the prober answered for the wrong peers" : probed.error().message;
+  }
+  return r;
+}
+
+// WireGuard's view of the peers, read after the probes (which start a handshake where none was
+// due); nothing when the node runs no WireGuard or `wg` does not answer.
+std::optional<plan::ObservedWireguard> ReadHandshakes(Context& ctx, const plan::Desired& desired) {
+  if (!desired.wireguard) return std::nullopt;
+  auto r = ctx.runner.Run(platform::WireguardProbe(desired.wireguard->ifname), "",
+                          std::chrono::seconds(10));
+  if (!r || !r->ok()) return std::nullopt;
+  platform::ScrubWgDump(r->out);
+  auto parsed = platform::ParseWgDump(r->out);
+  if (!parsed) return std::nullopt;
+  return std::move(*parsed);
+}
+
+// What vipd knows of each lease (an empty array when the node has no VIP or vipd does not answer:
+// the drift then says it is down).
+nlohmann::json AskLeases(Context& ctx, const plan::Desired& desired) {
+  bool any_vip = false;
+  for (const auto& dv : desired.vpcs) any_vip = any_vip || !dv.vips.empty();
+  if (!any_vip) return nlohmann::json::array();
+  auto answer = vipd::Ask(ctx.paths.dir, {{"op", "status"}}, std::chrono::seconds(1));
+  if (answer && answer->contains("vips") && (*answer)["vips"].is_array()) return (*answer)["vips"];
+  return nlohmann::json::array();
+}
+
+// Everything the report is made of, gathered by the steps above; BuildStatusReport is pure.
+struct StatusInputs {
+  StatusInputs(const HeldMap& h, const plan::Desired& d, const plan::Observed& o)
+      : held(h), desired(d), observed(o) {}
+  const HeldMap& held;
+  const plan::Desired& desired;
+  const plan::Observed& observed;
+  std::vector<plan::Step> drift;
+  std::string drift_error;
+  std::vector<PeerJob> jobs;
+  PeerProbes probes;
+  std::optional<plan::ObservedWireguard> wireguard;
+  nlohmann::json leases;
+  std::map<std::pair<std::string, int>, std::vector<store::VipEvent>> vip_events;  // (vpc, vhid)
+  int64_t now = 0;                                                                 // Unix time
+  std::string only;                                                                // --vpc
+};
+
+model::PeerHealth PeerHealthOf(const StatusInputs& in, size_t k, bool encrypted) {
+  const PeerJob& j = in.jobs[k];
+  const probe::Outcome& r = in.probes.outcomes[k];
+  model::PeerHealth p;
+  p.node = j.peer;
+  p.address = j.target.address.ToString();
+  p.transmitted = r.sent;
+  p.received = r.received;
+  p.loss_pct = r.LossPct();
+  p.rtt_ms = r.rtt_ms;
+  p.mtu = r.mtu;
+  p.mtu_ok = r.mtu_ok;
+  p.path_mtu = r.path_mtu;
+  if (!in.probes.error.empty()) {
+    p.error = in.probes.error;
+  } else if (!r.error.empty()) {
+    p.error = r.error;
+  } else if (!r.resolved) {
+    p.error = "no answer";
+  }
+  if (encrypted) {
+    // A handshake older than WireGuard's reject-after time (or none) means no session.
+    const plan::ObservedWgPeer* hs = nullptr;
+    if (in.desired.wireguard && in.wireguard) {
+      for (const auto& wp : in.desired.wireguard->peers) {
+        if (wp.node == j.peer && !wp.public_key.empty()) hs = in.wireguard->Find(wp.public_key);
+      }
+    }
+    bool never = !hs || hs->latest_handshake == 0;
+    if (!never) p.handshake_age_s = std::max<int64_t>(0, in.now - hs->latest_handshake);
+    p.encrypted = true;
+    p.handshake_stale = never || *p.handshake_age_s > kStaleHandshakeSeconds;
+  }
+  return p;
+}
+
+model::VipHealth VipHealthOf(const StatusInputs& in, const plan::DesiredVpc& dv,
+                             const plan::DesiredVip& vip) {
+  model::VipHealth v;
+  v.vhid = vip.vhid;
+  v.address = vip.address.ToString();
+  v.rank = vip.rank;
+  if (const plan::ObservedInterface* bridge = in.observed.Find(dv.vpc)) {
+    for (const auto& a : bridge->addresses) v.holds = v.holds || a.address == vip.address;
+    for (const auto& c : bridge->vips) {
+      v.holds = v.holds || (c.vhid == vip.vhid && c.address == vip.address && c.state == "MASTER");
+    }
+  }
+  if (auto it = in.vip_events.find({dv.vpc, vip.vhid}); it != in.vip_events.end()) {
+    for (const auto& e : it->second) v.events.push_back({e.state, e.at});
+  }
+  if (!v.events.empty()) {
+    v.state = v.events[0].state;
+    v.since = v.events[0].at;
+  }
+  FillLease(v, in.leases, dv.vpc);
+  return v;
+}
+
+model::GuestHealth GuestHealthOf(const StatusInputs& in, const model::Attachment& r) {
+  const plan::ObservedInterface* i = in.observed.Find(r.ifname);
+  model::GuestHealth g;
+  g.kind = model::GuestKindName(r.kind);
+  g.guest = r.guest;
+  g.interface = r.ifname;
+  if (r.address) g.address = r.address->ToString();
+  g.present = i != nullptr;
+  g.on_bridge = i != nullptr && i->master == r.vpc;
+  return g;
+}
+
+// The node's report: drift, each peer's health, VIPs and guests, per VPC. Pure.
+model::StatusReport BuildStatusReport(const StatusInputs& in) {
+  model::StatusReport report;
+  report.node = in.held.node;
+  report.generation = in.held.generation;
+  report.healthy = in.drift.empty() && in.drift_error.empty();
+  for (const auto& dv : in.desired.vpcs) {
+    if (!in.only.empty() && dv.vpc != in.only) continue;
+    model::VpcHealth vh;
+    vh.name = dv.vpc;
+    vh.encrypted = dv.encrypted;
+    vh.address = dv.address.ToString();
+    std::vector<plan::Step> mine;
+    for (const auto& s : in.drift)
+      if (s.vpc == dv.vpc) mine.push_back(s);
+    vh.drift = StepReports(mine);
+    for (size_t k = 0; k < in.jobs.size(); ++k) {
+      if (in.jobs[k].vpc != dv.vpc) continue;
+      model::PeerHealth p = PeerHealthOf(in, k, dv.encrypted);
+      if (p.error || p.loss_pct > 0 || p.mtu_ok == false || p.handshake_stale) {
+        report.healthy = false;
+      }
+      vh.peers.push_back(std::move(p));
+    }
+    for (const auto& vip : dv.vips) vh.vips.push_back(VipHealthOf(in, dv, vip));
+    for (const auto& da : in.desired.attachments) {
+      if (da.record.vpc == dv.vpc) vh.attachments.push_back(GuestHealthOf(in, da.record));
+    }
+    report.vpcs.push_back(std::move(vh));
+  }
+  // Owned interfaces of VPCs this node no longer has are drift too.
+  for (const auto& s : in.drift) {
+    bool listed = false;
+    for (const auto& dv : in.desired.vpcs) listed = listed || dv.vpc == s.vpc;
+    if (!listed && (in.only.empty() || s.vpc == in.only || s.vpc.empty())) {
+      report.stray.push_back(plan::Describe(s));
+    }
+  }
+  if (!in.drift_error.empty()) report.error = in.drift_error;
+  return report;
+}
+
 }  // namespace
 
+// Pipeline: validate, load the held map, probe the node (drift), probe the peers, read WireGuard,
+// vipd and the recorded VIP events, build the report (pure), render it as text or JSON.
 Status StatusLocal(Context& ctx, const StatusLocalOptions& o) {
   if (!o.vpc.empty()) VPC_TRY(model::ValidateVpcName(o.vpc));
   VPC_ASSIGN_OR_RETURN(auto db, OpenNodeStore(ctx));
@@ -88,166 +289,35 @@ Status StatusLocal(Context& ctx, const StatusLocalOptions& o) {
   VPC_ASSIGN_OR_RETURN(plan::Desired desired,
                        NodeDesired(ctx, *db, held.map, held.node, platform, false));
   VPC_ASSIGN_OR_RETURN(plan::Observed observed, ProbeNode(ctx, driver, desired));
-  auto steps = plan::Diff(desired, observed);
-  std::vector<plan::Step> drift;
-  std::string drift_error;
-  if (steps) {
-    drift = *steps;
+  StatusInputs in(held, desired, observed);
+  in.only = o.vpc;
+  if (auto steps = plan::Diff(desired, observed)) {
+    in.drift = std::move(*steps);
   } else {
-    drift_error = steps.error().message;
+    in.drift_error = steps.error().message;
   }
-  struct Job {
-    std::string vpc, peer;
-  };
-  std::vector<Job> jobs;
-  std::vector<probe::Target> targets;
-  for (const auto& dv : desired.vpcs) {
-    if (!o.vpc.empty() && dv.vpc != o.vpc) continue;
-    const model::Vpc* v = held.map.fabric.FindVpc(dv.vpc);
-    for (const auto& m : v->members) {
-      if (m.node == held.node) continue;
-      jobs.push_back(Job{dv.vpc, m.node});
-      targets.push_back(probe::Target{dv.address.address, m.overlay, dv.vpc, dv.mtu});
-    }
-  }
+  in.jobs = PeerJobs(desired, held, o.vpc);
   if (!o.vpc.empty() && !held.map.fabric.FindVpc(o.vpc)) {
     return UsageError("VPC " + Quoted(o.vpc) + " is not in this node's map");
   }
-  // One prober for every peer: resolved first, paced, retried, and a full-size check per pair.
-  std::vector<probe::Outcome> outcomes(targets.size());
-  std::string probe_error;
-  if (!targets.empty()) {
-    auto probed = ctx.prober.Probe(targets, probe::Plan{});
-    if (probed && probed->size() == targets.size()) {
-      outcomes = std::move(*probed);
-    } else {
-      probe_error = probed ? "the prober answered for the wrong peers" : probed.error().message;
-    }
-  }
-  // WireGuard handshakes, read after the probes (which start one where none was due).
-  std::map<std::string, const plan::ObservedWgPeer*> handshakes;  // peer node -> its entry
-  std::optional<plan::ObservedWireguard> wg_now;
-  int64_t now = static_cast<int64_t>(std::time(nullptr));
-  if (desired.wireguard) {
-    auto r = ctx.runner.Run(platform::WireguardProbe(desired.wireguard->ifname), "",
-                            std::chrono::seconds(10));
-    if (r && r->ok()) {
-      platform::ScrubWgDump(r->out);
-      auto parsed = platform::ParseWgDump(r->out);
-      if (parsed) wg_now = std::move(*parsed);
-    }
-    for (const auto& p : desired.wireguard->peers) {
-      handshakes[p.node] = wg_now && !p.public_key.empty() ? wg_now->Find(p.public_key) : nullptr;
-    }
-  }
-  model::StatusReport report;
-  report.node = held.node;
-  report.generation = held.generation;
-  report.healthy = drift.empty() && drift_error.empty();
-  // What vipd knows of each lease (nothing when it does not answer: the drift says it is down).
-  nlohmann::json leases = nlohmann::json::array();
-  bool any_vip = false;
-  for (const auto& dv : desired.vpcs) any_vip = any_vip || !dv.vips.empty();
-  if (any_vip) {
-    auto answer = vipd::Ask(ctx.paths.dir, {{"op", "status"}}, std::chrono::seconds(1));
-    if (answer && answer->contains("vips") && (*answer)["vips"].is_array()) leases = (*answer)["vips"];
-  }
+  in.probes = ProbePeers(ctx, in.jobs);
+  in.wireguard = ReadHandshakes(ctx, desired);
+  in.now = static_cast<int64_t>(std::time(nullptr));
+  in.leases = AskLeases(ctx, desired);
   for (const auto& dv : desired.vpcs) {
-    if (!o.vpc.empty() && dv.vpc != o.vpc) continue;
-    model::VpcHealth vh;
-    vh.name = dv.vpc;
-    vh.encrypted = dv.encrypted;
-    vh.address = dv.address.ToString();
-    std::vector<plan::Step> mine;
-    for (const auto& s : drift)
-      if (s.vpc == dv.vpc) mine.push_back(s);
-    vh.drift = StepReports(mine);
-    for (size_t k = 0; k < jobs.size(); ++k) {
-      const Job& j = jobs[k];
-      if (j.vpc != dv.vpc) continue;
-      const probe::Outcome& r = outcomes[k];
-      model::PeerHealth p;
-      p.node = j.peer;
-      p.address = targets[k].address.ToString();
-      p.transmitted = r.sent;
-      p.received = r.received;
-      p.loss_pct = r.LossPct();
-      p.rtt_ms = r.rtt_ms;
-      p.mtu = r.mtu;
-      p.mtu_ok = r.mtu_ok;
-      p.path_mtu = r.path_mtu;
-      if (!probe_error.empty()) {
-        p.error = probe_error;
-      } else if (!r.error.empty()) {
-        p.error = r.error;
-      } else if (!r.resolved) {
-        p.error = "no answer";
-      }
-      if (p.error || p.loss_pct > 0 || p.mtu_ok == false) report.healthy = false;
-      if (dv.encrypted) {
-        // A handshake older than WireGuard's reject-after time (or none) means no session.
-        const plan::ObservedWgPeer* hs = handshakes.count(j.peer) ? handshakes[j.peer] : nullptr;
-        bool never = !hs || hs->latest_handshake == 0;
-        if (!never) p.handshake_age_s = std::max<int64_t>(0, now - hs->latest_handshake);
-        p.encrypted = true;
-        p.handshake_stale = never || *p.handshake_age_s > kStaleHandshakeSeconds;
-        if (p.handshake_stale) report.healthy = false;
-      }
-      vh.peers.push_back(std::move(p));
-    }
-    const plan::ObservedInterface* bridge = observed.Find(dv.vpc);
     for (const auto& vip : dv.vips) {
-      model::VipHealth v;
-      v.vhid = vip.vhid;
-      v.address = vip.address.ToString();
-      v.rank = vip.rank;
-      if (bridge) {
-        for (const auto& a : bridge->addresses) v.holds = v.holds || a.address == vip.address;
-        for (const auto& c : bridge->vips) {
-          v.holds = v.holds || (c.vhid == vip.vhid && c.address == vip.address && c.state == "MASTER");
-        }
-      }
       auto recent = db->VipEvents(dv.vpc, vip.vhid, 5);
-      if (recent.ok()) {
-        for (const auto& e : *recent) v.events.push_back({e.state, e.at});
-      }
-      if (!v.events.empty()) {
-        v.state = v.events[0].state;
-        v.since = v.events[0].at;
-      }
-      FillLease(v, leases, dv.vpc);
-      vh.vips.push_back(std::move(v));
-    }
-    for (const auto& da : desired.attachments) {
-      const auto& r = da.record;
-      if (r.vpc != dv.vpc) continue;
-      const plan::ObservedInterface* i = observed.Find(r.ifname);
-      model::GuestHealth g;
-      g.kind = model::GuestKindName(r.kind);
-      g.guest = r.guest;
-      g.interface = r.ifname;
-      if (r.address) g.address = r.address->ToString();
-      g.present = i != nullptr;
-      g.on_bridge = i != nullptr && i->master == dv.vpc;
-      vh.attachments.push_back(std::move(g));
-    }
-    report.vpcs.push_back(std::move(vh));
-  }
-  // Owned interfaces of VPCs this node no longer has are drift too.
-  for (const auto& s : drift) {
-    bool listed = false;
-    for (const auto& dv : desired.vpcs) listed = listed || dv.vpc == s.vpc;
-    if (!listed && (o.vpc.empty() || s.vpc == o.vpc || s.vpc.empty())) {
-      report.stray.push_back(plan::Describe(s));
+      if (recent.ok()) in.vip_events[{dv.vpc, vip.vhid}] = std::move(*recent);
     }
   }
-  if (!drift_error.empty()) report.error = drift_error;
+  model::StatusReport report = BuildStatusReport(in);
   if (o.json) {
     PrintJson(ctx.io.out, report.ToJson());
   } else {
     PrintStatusText(ctx.io.out, report);
   }
-  if (!report.healthy) return Error{held.node + ": drift or loss on the overlay", Exit::kNotConverged};
+  if (!report.healthy)
+    return Error{held.node + ": drift or loss on the overlay", Exit::kNotConverged};
   return {};
 }
 

@@ -15,6 +15,7 @@
 #include "vpcctl/plan/diff.h"
 #include "vpcctl/platform/driver.h"
 #include "vpcctl/fabric/deploy.h"
+#include "vpcctl/fabric/vpc_status.h"
 #include "vpcctl/fabric/remote.h"
 #include "vpcctl/fabric/vip_ops.h"
 #include "vpcctl/model/json_reader.h"

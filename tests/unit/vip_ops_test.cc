@@ -10,6 +10,7 @@
 
 #include "fake_world.h"
 #include "vpcctl/fabric/vip_ops.h"
+#include "vpcctl/fabric/vpc_status.h"
 #include "vpcctl/model/reports.h"
 
 namespace vpcctl::fabric {

@@ -45,8 +45,4 @@ Status VpcDestroy(Context& ctx, const std::string& vpc, const FanOutOptions& o);
 // encrypted VPC with it, all at once.
 Status NodeRekey(Context& ctx, const std::string& node, const FanOutOptions& o);
 
-// Every member's drift and a matrix of ping loss and latency between overlay addresses.
-// Exit 5 when anything is drifted, down, stale or unreachable.
-Status VpcStatus(Context& ctx, const std::string& vpc, const FanOutOptions& o);
-
 }  // namespace vpcctl::fabric
