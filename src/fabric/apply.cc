@@ -1,14 +1,13 @@
 // The node side: map import and apply --local.
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-
 #include <iterator>
 #include <mutex>
 #include <ostream>
@@ -212,7 +211,8 @@ std::vector<std::string> SettleHandshakes(Context& ctx, const platform::Driver& 
                                           const std::vector<plan::Step>& steps) {
   std::vector<plan::Step> watched;
   for (const auto& s : steps) {
-    if (s.action == plan::Action::kSetWgPeer && s.reason == "missing" && desired.node < s.wg_peer.node) {
+    if (s.action == plan::Action::kSetWgPeer && s.reason == "missing" &&
+        desired.node < s.wg_peer.node) {
       watched.push_back(s);
     }
   }
@@ -225,7 +225,8 @@ std::vector<std::string> SettleHandshakes(Context& ctx, const platform::Driver& 
     auto seen = r && r->ok() ? platform::ParseWgHandshakes(r->out)
                              : Result<std::map<std::string, int64_t>>(Failure("no answer"));
     for (const auto& s : watched) {
-      auto it = seen ? seen->find(s.wg_peer.public_key) : std::map<std::string, int64_t>::iterator();
+      auto it =
+          seen ? seen->find(s.wg_peer.public_key) : std::map<std::string, int64_t>::iterator();
       if (!seen || it == seen->end() || it->second == 0) out.push_back(s);
     }
     return out;
@@ -279,7 +280,8 @@ Result<ImportOutcome> ImportMap(store::Store& db, const std::string& text, const
     if (held->fabric_id != m.fabric_id) {
       return Failure("this node holds a map of fabric " + held->fabric_id +
                      "; refusing one of fabric " + m.fabric_id + " from controller " +
-                     Quoted(m.controller) + " (use --force to switch fabrics); nothing was changed");
+                     Quoted(m.controller) +
+                     " (use --force to switch fabrics); nothing was changed");
     }
     if (m.fabric.generation < held->generation) {
       return Failure("stale map: generation " + std::to_string(m.fabric.generation) +
@@ -318,9 +320,9 @@ Status MapImport(Context& ctx, const MapImportOptions& o) {
   if (!o.node.empty()) VPC_TRY(model::ValidateNodeName(o.node));
   std::string text = ReadAll(ctx.io.in);
   VPC_TRY(store::EnsureStateDir(ctx.paths.dir, nullptr));
-  VPC_ASSIGN_OR_RETURN(store::StateLock lock, store::StateLock::Acquire(
-                                                  ctx.paths.apply_lock(), ctx.command_line,
-                                                  kApplyLockWait));
+  VPC_ASSIGN_OR_RETURN(
+      store::StateLock lock,
+      store::StateLock::Acquire(ctx.paths.apply_lock(), ctx.command_line, kApplyLockWait));
   VPC_ASSIGN_OR_RETURN(auto db, OpenNodeStore(ctx));
   VPC_ASSIGN_OR_RETURN(ImportOutcome r, ImportMap(*db, text, o.node, o.force));
   if (o.json) {
@@ -349,73 +351,143 @@ void PrintApplyText(std::ostream& out, const model::ApplyReport& r) {
   out << "\n";
 }
 
-Status Apply(Context& ctx, const ApplyOptions& o) {
+namespace {
+
+Status ValidateApply(const ApplyOptions& o) {
   if (!o.node.empty()) VPC_TRY(model::ValidateNodeName(o.node));
   if (!o.map_file.empty() && !o.dry_run) {
-    return UsageError("--map plans against a map without storing it: it needs --dry-run (use "
-                      "--import to import and apply)");
+    return UsageError(
+        "--map plans against a map without storing it: it needs --dry-run (use "
+        "--import to import and apply)");
   }
   if (!o.map_file.empty() && o.import) return UsageError("give --map or --import, not both");
-  auto start = std::chrono::steady_clock::now();
-  VPC_TRY(store::EnsureStateDir(ctx.paths.dir, nullptr));
-  VPC_ASSIGN_OR_RETURN(store::StateLock lock, store::StateLock::Acquire(
-                                                  ctx.paths.apply_lock(), ctx.command_line,
-                                                  kApplyLockWait));
-  VPC_ASSIGN_OR_RETURN(auto db, OpenNodeStore(ctx));
-  model::ApplyReport report;
-  std::optional<uint64_t> previous;
-  HeldMap held;
+  return {};
+}
+
+// The map to apply: imported from stdin first (--import), read from --map without storing it
+// (--dry-run), or the one the node holds; nothing when the node holds none yet. Sets `previous`
+// to the generation held before.
+Result<std::optional<HeldMap>> LoadApplyMap(Context& ctx, store::Store& db, const ApplyOptions& o,
+                                            std::optional<uint64_t>& previous) {
   if (o.import) {
-    VPC_ASSIGN_OR_RETURN(ImportOutcome r, ImportMap(*db, ReadAll(ctx.io.in), o.node, o.force));
+    VPC_ASSIGN_OR_RETURN(ImportOutcome r, ImportMap(db, ReadAll(ctx.io.in), o.node, o.force));
     previous = r.before;
   }
-  if (!o.map_file.empty()) {
-    std::string text;
-    if (o.map_file == "-") {
-      text = ReadAll(ctx.io.in);
-    } else {
-      VPC_ASSIGN_OR_RETURN(text, store::ReadFile(o.map_file));
-    }
-    VPC_ASSIGN_OR_RETURN(held.map, model::ParseMap(text));
-    auto stored = db->LoadMap();
-    held.node = !o.node.empty() ? o.node : (stored.ok() && *stored) ? (*stored)->node : "";
-    if (held.node.empty()) return UsageError("say which node of the map this one is: --node NAME");
-    held.generation = held.map.fabric.generation;
-  } else {
-    VPC_ASSIGN_OR_RETURN(auto stored, db->LoadMap());
-    if (!stored && !o.import) {
-      // A node the controller has not reached yet (or a boot before the first deploy).
-      if (o.json) {
-        report.no_map = true;
-        report.converged = true;
-        PrintJson(ctx.io.out, report.ToJson());
-      } else {
-        ctx.io.out << "no map on this node yet: nothing to apply (the controller pushes one with "
-                      "`vpcctl vpc deploy`)\n";
-      }
-      return {};
-    }
-    VPC_ASSIGN_OR_RETURN(held, LoadHeldMap(*db));
+  if (o.map_file.empty()) {
+    VPC_ASSIGN_OR_RETURN(auto stored, db.LoadMap());
+    if (!stored && !o.import) return std::optional<HeldMap>();
+    VPC_ASSIGN_OR_RETURN(HeldMap held, LoadHeldMap(db));
     if (!previous) previous = held.generation;
+    return std::optional<HeldMap>(std::move(held));
   }
+  std::string text;
+  if (o.map_file == "-") {
+    text = ReadAll(ctx.io.in);
+  } else {
+    VPC_ASSIGN_OR_RETURN(text, store::ReadFile(o.map_file));
+  }
+  HeldMap held;
+  VPC_ASSIGN_OR_RETURN(held.map, model::ParseMap(text));
+  auto stored = db.LoadMap();
+  held.node = !o.node.empty() ? o.node : (stored.ok() && *stored) ? (*stored)->node : "";
+  if (held.node.empty()) return UsageError("say which node of the map this one is: --node NAME");
+  held.generation = held.map.fabric.generation;
+  return std::optional<HeldMap>(std::move(held));
+}
+
+// A node the controller has not reached yet (or a boot before the first deploy).
+Status ReportNoMap(Context& ctx, const ApplyOptions& o) {
+  if (o.json) {
+    model::ApplyReport report;
+    report.no_map = true;
+    report.converged = true;
+    PrintJson(ctx.io.out, report.ToJson());
+  } else {
+    ctx.io.out << "no map on this node yet: nothing to apply (the controller pushes one with "
+                  "`vpcctl vpc deploy`)\n";
+  }
+  return {};
+}
+
+// The node's WireGuard public key travels back to the controller (never the private key).
+std::optional<model::WireguardReport> WireguardReportOf(const plan::Desired& desired,
+                                                        const plan::Observed& observed) {
+  if (!desired.wireguard) return std::nullopt;
+  const auto* wg = observed.Find(desired.wireguard->ifname);
+  model::WireguardReport w;
+  if (!desired.wireguard->public_key.empty()) w.public_key = desired.wireguard->public_key;
+  if (wg) w.engine = wg->userspace ? "wireguard-go" : "kernel";
+  return w;
+}
+
+// Carries out `steps`, then probes again and diffs: what remains gets one more pass (something
+// may have undone part of the work meanwhile: wireguard-go closing its device under a burst of
+// netlink events, a hand on the node), then the verdict. Fills the report's steps, changes,
+// remaining, converged and restarted handshakes.
+Status ConvergeNode(Context& ctx, const platform::Driver& driver, store::Store& db,
+                    plan::Desired& desired, const plan::Observed& observed,
+                    const std::vector<plan::Step>& steps, int kill_after,
+                    model::ApplyReport& report) {
+  size_t budget = kill_after >= 0 ? static_cast<size_t>(kill_after) : SIZE_MAX;
+  VPC_TRY(Execute(ctx, driver, steps, &budget));
+  if (kill_after >= 0 && budget == 0) raise(SIGKILL);
+  // Guests of VPCs that left the node: their interfaces are gone, so are their records.
+  for (const auto& step : steps) {
+    if (step.action == plan::Action::kDetachGuest && step.drop_record) {
+      VPC_TRY(db.DeleteAttachment(step.guest.id));
+      std::erase_if(desired.orphans,
+                    [&](const model::Attachment& a) { return a.id == step.guest.id; });
+    }
+  }
+  VPC_ASSIGN_OR_RETURN(plan::Observed after,
+                       ProbeNode(ctx, driver, desired, HintsAfter(steps, observed)));
+  VPC_ASSIGN_OR_RETURN(auto remaining, plan::Diff(desired, after));
+  if (!remaining.empty()) {
+    VPC_TRY(Execute(ctx, driver, remaining, &budget));
+    for (auto& s : StepReports(remaining)) report.steps.push_back(std::move(s));
+    report.changes = report.steps.size();
+    VPC_ASSIGN_OR_RETURN(after, ProbeNode(ctx, driver, desired, HintsAfter(remaining, after)));
+    VPC_ASSIGN_OR_RETURN(remaining, plan::Diff(desired, after));
+  }
+  report.remaining = StepReports(remaining);
+  report.converged = remaining.empty();
+  if (!remaining.empty()) {
+    return Failure(
+        std::to_string(remaining.size()) +
+        " step(s) still needed after applying twice; first: " + plan::Describe(remaining.front()));
+  }
+  report.handshakes_restarted = SettleHandshakes(ctx, driver, desired, steps);
+  return {};
+}
+
+}  // namespace
+
+// Pipeline: validate, lock, load (or import) the map, desired state, probe, diff (pure), then
+// execute and verify unless --dry-run; the report is rendered as JSON or text, its errors with
+// VIP secrets redacted.
+Status Apply(Context& ctx, const ApplyOptions& o) {
+  VPC_TRY(ValidateApply(o));
+  auto start = std::chrono::steady_clock::now();
+  VPC_TRY(store::EnsureStateDir(ctx.paths.dir, nullptr));
+  VPC_ASSIGN_OR_RETURN(
+      store::StateLock lock,
+      store::StateLock::Acquire(ctx.paths.apply_lock(), ctx.command_line, kApplyLockWait));
+  VPC_ASSIGN_OR_RETURN(auto db, OpenNodeStore(ctx));
+  std::optional<uint64_t> previous;
+  VPC_ASSIGN_OR_RETURN(std::optional<HeldMap> loaded, LoadApplyMap(ctx, *db, o, previous));
+  if (!loaded) return ReportNoMap(ctx, o);
+  const HeldMap& held = *loaded;
   VPC_ASSIGN_OR_RETURN(model::Platform platform, LocalPlatform());
   const auto& driver = platform::DriverFor(platform);
   VPC_ASSIGN_OR_RETURN(plan::Desired desired,
                        NodeDesired(ctx, *db, held.map, held.node, platform, !o.dry_run));
   VPC_ASSIGN_OR_RETURN(plan::Observed observed, ProbeNode(ctx, driver, desired));
+  model::ApplyReport report;
   report.node = held.node;
-  // The node's WireGuard public key travels back to the controller (never the private key).
-  if (desired.wireguard) {
-    const auto* wg = observed.Find(desired.wireguard->ifname);
-    model::WireguardReport w;
-    if (!desired.wireguard->public_key.empty()) w.public_key = desired.wireguard->public_key;
-    if (wg) w.engine = wg->userspace ? "wireguard-go" : "kernel";
-    report.wireguard = w;
-  }
+  report.wireguard = WireguardReportOf(desired, observed);
   report.generation = held.generation;
   report.previous_generation = previous;
   report.dry_run = o.dry_run;
-  auto steps = plan::Diff(desired, observed);
   auto finish = [&](Status st) -> Status {
     report.duration_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
@@ -431,8 +503,9 @@ Status Apply(Context& ctx, const ApplyOptions& o) {
     }
     return st;
   };
-  report.changes = steps ? steps->size() : 0;
+  auto steps = plan::Diff(desired, observed);
   if (!steps) return finish(steps.take_error());
+  report.changes = steps->size();
   report.steps = StepReports(*steps);
   if (o.dry_run) {
     report.converged = steps->empty();
@@ -445,40 +518,7 @@ Status Apply(Context& ctx, const ApplyOptions& o) {
     report.converged = true;
     return finish({});
   }
-  size_t budget = o.kill_after >= 0 ? static_cast<size_t>(o.kill_after) : SIZE_MAX;
-  if (auto st = Execute(ctx, driver, *steps, &budget); !st.ok()) return finish(st);
-  if (o.kill_after >= 0 && budget == 0) raise(SIGKILL);
-  // Guests of VPCs that left the node: their interfaces are gone, so are their records.
-  for (const auto& step : *steps) {
-    if (step.action == plan::Action::kDetachGuest && step.drop_record) {
-      if (auto st = db->DeleteAttachment(step.guest.id); !st.ok()) return finish(st);
-      std::erase_if(desired.orphans,
-                    [&](const model::Attachment& a) { return a.id == step.guest.id; });
-    }
-  }
-  VPC_ASSIGN_OR_RETURN(plan::Observed after,
-                       ProbeNode(ctx, driver, desired, HintsAfter(*steps, observed)));
-  auto remaining = plan::Diff(desired, after);
-  if (!remaining) return finish(remaining.take_error());
-  if (!remaining->empty()) {
-    // Something undid part of the work meanwhile (wireguard-go closing its device under a burst
-    // of netlink events, a hand on the node): one more pass, then the verdict.
-    if (auto st = Execute(ctx, driver, *remaining, &budget); !st.ok()) return finish(st);
-    for (auto& s : StepReports(*remaining)) report.steps.push_back(std::move(s));
-    report.changes = report.steps.size();
-    VPC_ASSIGN_OR_RETURN(after, ProbeNode(ctx, driver, desired, HintsAfter(*remaining, after)));
-    remaining = plan::Diff(desired, after);
-    if (!remaining) return finish(remaining.take_error());
-  }
-  report.remaining = StepReports(*remaining);
-  report.converged = remaining->empty();
-  if (!remaining->empty()) {
-    return finish(Failure(std::to_string(remaining->size()) +
-                          " step(s) still needed after applying twice; first: " +
-                          plan::Describe(remaining->front())));
-  }
-  report.handshakes_restarted = SettleHandshakes(ctx, driver, desired, *steps);
-  return finish({});
+  return finish(ConvergeNode(ctx, driver, *db, desired, observed, *steps, o.kill_after, report));
 }
 
 }  // namespace vpcctl::fabric
