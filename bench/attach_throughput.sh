@@ -1,7 +1,8 @@
 #!/bin/bash
 # Throughput between two guests (network namespaces) on different hosts across the VPC overlay,
-# against the underlay between those same hosts, with iperf3, in one run (TCP, 5 s, 3 rounds,
-# medians). A --plain VPC: bench/encryption_bench.sh measures encrypted ones.
+# against the underlay between those same hosts, with iperf3, in one run (TCP, 5 s, 5 rounds that
+# alternate the two, medians; iperf3 on this shared-kernel lab varies by about 10% run to run).
+# A --plain VPC: bench/encryption_bench.sh measures encrypted ones.
 #   VPCCTL=build/vpcctl bench/attach_throughput.sh
 top=$(cd "$(dirname "$0")/.." && pwd)
 export VPCCTL=${VPCCTL:-$top/build/vpcctl}
@@ -22,7 +23,7 @@ sleep 0.5
 gbps() { python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))'; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 over=() under=()
-for round in 1 2 3; do
+for round in 1 2 3 4 5; do
     over+=("$(e2e_in h2 "$ga" iperf3 -J -t 5 -c 10.100.0.102 | gbps)")
     under+=("$(e2e_on h2 iperf3 -J -t 5 -c 10.77.0.3 | gbps)")
 done
