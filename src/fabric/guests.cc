@@ -61,16 +61,60 @@ void NameGuestInterfaces(model::Attachment& a, model::Platform p) {
   }
 }
 
-Status Attach(Context& ctx, const AttachOptions& o) {
+namespace {
+
+// --mac: a unicast address, when given.
+Status ParseGuestMac(const std::string& text, model::Attachment& a) {
+  if (text.empty()) return {};
+  VPC_ASSIGN_OR_RETURN(net::MacAddress mac, net::MacAddress::Parse(text));
+  if (mac.IsMulticast() || mac.IsZero()) {
+    return UsageError("invalid MAC address " + Quoted(text) +
+                      ": a guest needs a unicast address (first octet even, not all zero)");
+  }
+  a.mac = mac;
+  return {};
+}
+
+// --ip: a usable host address with its prefix, for jails and namespaces only.
+Status ParseGuestAddress(const std::string& text, model::Attachment& a) {
+  if (text.empty()) return {};
+  Problems problems;
+  if (a.kind == model::GuestKind::kVm || a.kind == model::GuestKind::kTap) {
+    problems.Add(
+        UsageError("--ip sets an address inside a jail or namespace; a VM configures "
+                   "its own (drop --ip " +
+                   text + ")"));
+  }
+  auto ia = net::IfAddress::Parse(text);
+  if (!ia) {
+    problems.Add(UsageError("invalid --ip " + Quoted(text) +
+                            ": expected ADDRESS/PREFIXLEN, "
+                            "e.g. 10.100.0.10/24"));
+    return problems.ToStatus();
+  }
+  const auto& ad = ia->address;
+  net::Cidr net = ia->Network();
+  bool edge =
+      ia->prefix < ad.bits() - 1 && (ad == net.network() || (ad.is_v4() && ad == net.Broadcast()));
+  if (ad.IsMulticast() || ad.IsUnspecified() || ia->prefix == 0 || edge ||
+      (ad.is_v4() && ad.bytes()[0] == 127) || (ad.is_v6() && ad == *net::IpAddress::Parse("::1"))) {
+    problems.Add(UsageError("invalid --ip " + Quoted(text) +
+                            ": not a usable host address (network, broadcast, multicast, "
+                            "loopback, unspecified or a /0)"));
+  } else {
+    a.address = *ia;
+  }
+  return problems.ToStatus();
+}
+
+// The attachment the options describe, every problem with them reported at once. Pure.
+Result<model::Attachment> AttachmentOf(const AttachOptions& o, model::Platform platform) {
   Problems problems;
   problems.Add(model::ValidateVpcName(o.vpc));
-  VPC_ASSIGN_OR_RETURN(model::Platform platform, LocalPlatform());
   model::Attachment a;
   a.vpc = o.vpc;
   a.guest = o.guest;
-  auto kind = model::ParseGuestKind(o.kind);
-  if (!kind) return kind.take_error();
-  a.kind = *kind;
+  VPC_ASSIGN_OR_RETURN(a.kind, model::ParseGuestKind(o.kind));
   if (!model::Supported(a.kind, platform)) {
     problems.Add(UsageError(std::string(model::GuestKindName(a.kind)) + " guests need " +
                             (a.kind == model::GuestKind::kJail ? "FreeBSD" : "Linux") +
@@ -78,73 +122,34 @@ Status Attach(Context& ctx, const AttachOptions& o) {
   } else {
     problems.Add(model::ValidateGuestName(a.kind, o.guest, platform));
   }
-  if (!o.mac.empty()) {
-    auto mac = net::MacAddress::Parse(o.mac);
-    if (!mac) {
-      problems.Add(mac);
-    } else if (mac->IsMulticast() || mac->IsZero()) {
-      problems.Add(UsageError("invalid MAC address " + Quoted(o.mac) +
-                              ": a guest needs a unicast address (first octet even, not all zero)"));
-    } else {
-      a.mac = *mac;
-    }
-  }
-  if (!o.ip.empty()) {
-    if (a.kind == model::GuestKind::kVm || a.kind == model::GuestKind::kTap) {
-      problems.Add(UsageError("--ip sets an address inside a jail or namespace; a VM configures "
-                              "its own (drop --ip " + o.ip + ")"));
-    }
-    auto ia = net::IfAddress::Parse(o.ip);
-    if (!ia) {
-      problems.Add(UsageError("invalid --ip " + Quoted(o.ip) + ": expected ADDRESS/PREFIXLEN, "
-                              "e.g. 10.100.0.10/24"));
-    } else {
-      const auto& ad = ia->address;
-      net::Cidr net = ia->Network();
-      bool edge = ia->prefix < ad.bits() - 1 &&
-                  (ad == net.network() || (ad.is_v4() && ad == net.Broadcast()));
-      if (ad.IsMulticast() || ad.IsUnspecified() || ia->prefix == 0 || edge ||
-          (ad.is_v4() && ad.bytes()[0] == 127) ||
-          (ad.is_v6() && ad == *net::IpAddress::Parse("::1"))) {
-        problems.Add(UsageError("invalid --ip " + Quoted(o.ip) +
-                                ": not a usable host address (network, broadcast, multicast, "
-                                "loopback, unspecified or a /0)"));
-      } else {
-        a.address = *ia;
-      }
-    }
-  }
+  problems.Add(ParseGuestMac(o.mac, a));
+  problems.Add(ParseGuestAddress(o.ip, a));
   VPC_TRY(problems.ToStatus());
+  return a;
+}
 
-  VPC_TRY(store::EnsureStateDir(ctx.paths.dir, nullptr));
-  VPC_ASSIGN_OR_RETURN(store::StateLock lock, store::StateLock::Acquire(
-                                                  ctx.paths.apply_lock(), ctx.command_line, kLockWait));
-  VPC_ASSIGN_OR_RETURN(auto db, OpenNodeStore(ctx));
-  VPC_ASSIGN_OR_RETURN(auto held, db->LoadMap());
+// The VPC `a` joins, from the map the node holds: it must be there with this node a member.
+Result<model::Vpc> HeldVpc(store::Store& db, const std::string& name) {
+  VPC_ASSIGN_OR_RETURN(auto held, db.LoadMap());
   if (!held) {
-    return UsageError("unknown VPC " + Quoted(o.vpc) + ": this node holds no map yet (deploy the "
+    return UsageError("unknown VPC " + Quoted(name) +
+                      ": this node holds no map yet (deploy the "
                       "VPC from the controller first)");
   }
   VPC_ASSIGN_OR_RETURN(model::Map map, model::ParseMap(held->document));
-  const model::Vpc* vpc = map.fabric.FindVpc(o.vpc);
-  if (!vpc) return UsageError("unknown VPC " + Quoted(o.vpc) + " (not in this node's map)");
+  const model::Vpc* vpc = map.fabric.FindVpc(name);
+  if (!vpc) return UsageError("unknown VPC " + Quoted(name) + " (not in this node's map)");
   if (!vpc->HasMember(held->node)) {
-    return UsageError("VPC " + Quoted(o.vpc) + " is not deployed on this node: " + held->node +
+    return UsageError("VPC " + Quoted(name) + " is not deployed on this node: " + held->node +
                       " is not one of its members");
   }
-  const auto& driver = platform::DriverFor(platform);
-  VPC_ASSIGN_OR_RETURN(plan::Observed observed,
-                       ProbeInterfaces(ctx, driver, a.kind == model::GuestKind::kNetns));
-  const plan::ObservedInterface* bridge = observed.Find(o.vpc);
-  if (!bridge || plan::OwnerVpc(bridge->owner) != o.vpc) {
-    return UsageError("VPC " + Quoted(o.vpc) + " is not deployed on this node yet (no bridge " +
-                      o.vpc + "): run `vpcctl vpc deploy " + o.vpc + "` on the controller");
-  }
-  if (a.kind == model::GuestKind::kNetns && !observed.netns.count(a.guest)) {
-    return UsageError("network namespace " + Quoted(a.guest) + " does not exist (create it with "
-                      "`ip netns add " + a.guest + "`)");
-  }
-  VPC_ASSIGN_OR_RETURN(auto records, db->Attachments());
+  return *vpc;
+}
+
+// The guest may join: not attached already, its address nobody else's in the VPC, the VPC's
+// per-node quota of its class not reached. Pure.
+Status CheckAttachable(const model::Attachment& a, const model::Vpc& vpc,
+                       const std::vector<model::Attachment>& records) {
   int same_class = 0;
   std::vector<std::string> names;
   for (const auto& r : records) {
@@ -162,31 +167,80 @@ Status Attach(Context& ctx, const AttachOptions& o) {
     }
   }
   if (a.address) {
-    for (const auto& m : vpc->members) {
+    for (const auto& m : vpc.members) {
       if (m.overlay == a.address->address) {
         return UsageError("address " + m.overlay.ToString() + " is node " + m.node +
-                          "'s overlay address in " + vpc->name);
+                          "'s overlay address in " + vpc.name);
       }
     }
-    for (const auto& v : vpc->vips) {
+    for (const auto& v : vpc.vips) {
       if (v.address == a.address->address) {
-        return UsageError("address " + v.address.ToString() + " is a VIP of " + vpc->name);
+        return UsageError("address " + v.address.ToString() + " is a VIP of " + vpc.name);
       }
     }
   }
   bool jail_class = model::CountsAsJail(a.kind);
-  const std::optional<int>& quota = jail_class ? vpc->max_jails : vpc->max_vms;
+  const std::optional<int>& quota = jail_class ? vpc.max_jails : vpc.max_vms;
   if (quota && same_class >= *quota) {
-    return UsageError("VPC " + vpc->name + " allows " + std::to_string(*quota) + " " +
+    return UsageError("VPC " + vpc.name + " allows " + std::to_string(*quota) + " " +
                       (jail_class ? "jails/namespaces" : "VMs/taps") + " per node (--max-" +
                       (jail_class ? "jails" : "vms") + "), and " + std::to_string(same_class) +
                       " are attached here" + (names.empty() ? "" : ": " + Join(names, ", ")));
   }
+  return {};
+}
+
+void PrintAttached(std::ostream& out, const model::Attachment& a, int mtu,
+                   model::Platform platform) {
+  out << "attached " << model::GuestKindName(a.kind) << " " << a.guest << " to " << a.vpc
+      << " through " << a.ifname << " (inside: " << a.inside
+      << (a.address ? ", " + a.address->ToString() : std::string())
+      << (a.mac ? ", " + a.mac->ToString() : std::string()) << ", mtu " << mtu << ")\n";
+  if (a.kind == model::GuestKind::kVm || a.kind == model::GuestKind::kTap) {
+    out << "give the VM's NIC " << a.ifname << (a.mac ? " and mac=" + a.mac->ToString() : "")
+        << (platform == model::Platform::kFreeBSD
+                ? " (bhyve: -s N,virtio-net," + a.ifname + ")"
+                : " (QEMU: -netdev tap,id=n0,ifname=" + a.ifname + ",script=no,downscript=no)")
+        << "; its MTU is " << mtu << "\n";
+  }
+}
+
+}  // namespace
+
+// Pipeline: the attachment from the options (pure), lock, the VPC from the held map, probe the
+// bridge (and the namespace), check it may join (pure), render its step, then print it
+// (--dry-run) or record it and run it, undoing the interface when a command fails.
+Status Attach(Context& ctx, const AttachOptions& o) {
+  VPC_ASSIGN_OR_RETURN(model::Platform platform, LocalPlatform());
+  VPC_ASSIGN_OR_RETURN(model::Attachment a, AttachmentOf(o, platform));
+  VPC_TRY(store::EnsureStateDir(ctx.paths.dir, nullptr));
+  VPC_ASSIGN_OR_RETURN(
+      store::StateLock lock,
+      store::StateLock::Acquire(ctx.paths.apply_lock(), ctx.command_line, kLockWait));
+  VPC_ASSIGN_OR_RETURN(auto db, OpenNodeStore(ctx));
+  VPC_ASSIGN_OR_RETURN(model::Vpc vpc, HeldVpc(*db, o.vpc));
+  const auto& driver = platform::DriverFor(platform);
+  VPC_ASSIGN_OR_RETURN(plan::Observed observed,
+                       ProbeInterfaces(ctx, driver, a.kind == model::GuestKind::kNetns));
+  const plan::ObservedInterface* bridge = observed.Find(o.vpc);
+  if (!bridge || plan::OwnerVpc(bridge->owner) != o.vpc) {
+    return UsageError("VPC " + Quoted(o.vpc) + " is not deployed on this node yet (no bridge " +
+                      o.vpc + "): run `vpcctl vpc deploy " + o.vpc + "` on the controller");
+  }
+  if (a.kind == model::GuestKind::kNetns && !observed.netns.count(a.guest)) {
+    return UsageError("network namespace " + Quoted(a.guest) +
+                      " does not exist (create it with "
+                      "`ip netns add " +
+                      a.guest + "`)");
+  }
+  VPC_ASSIGN_OR_RETURN(auto records, db->Attachments());
+  VPC_TRY(CheckAttachable(a, vpc, records));
   VPC_ASSIGN_OR_RETURN(a.id, db->NextAttachmentId());
   NameGuestInterfaces(a, platform);
   a.created = UtcNow();
   if (observed.Find(a.ifname)) {
-    return UsageError("interface " + a.ifname + " already exists on this node; refusing to take "
+    return UsageError("interface " + a.ifname +
+                      " already exists on this node; refusing to take "
                       "it over");
   }
   plan::Step step;
@@ -194,7 +248,7 @@ Status Attach(Context& ctx, const AttachOptions& o) {
   step.vpc = a.vpc;
   step.ifname = a.ifname;
   step.guest = a;
-  step.mtu = vpc->mtu;
+  step.mtu = vpc.mtu;
   auto commands = driver.Render(step);
   if (o.dry_run) {
     if (o.json) {
@@ -222,22 +276,10 @@ Status Attach(Context& ctx, const AttachOptions& o) {
   VPC_TRY(tx.Commit());
   if (o.json) {
     json j = AttachmentJson(a);
-    j["mtu"] = vpc->mtu;
+    j["mtu"] = vpc.mtu;
     PrintJson(ctx.io.out, j);
   } else {
-    ctx.io.out << "attached " << model::GuestKindName(a.kind) << " " << a.guest << " to " << a.vpc
-               << " through " << a.ifname << " (inside: " << a.inside
-               << (a.address ? ", " + a.address->ToString() : std::string())
-               << (a.mac ? ", " + a.mac->ToString() : std::string()) << ", mtu " << vpc->mtu
-               << ")\n";
-    if (a.kind == model::GuestKind::kVm || a.kind == model::GuestKind::kTap) {
-      ctx.io.out << "give the VM's NIC " << a.ifname << (a.mac ? " and mac=" + a.mac->ToString() : "")
-                 << (platform == model::Platform::kFreeBSD
-                         ? " (bhyve: -s N,virtio-net," + a.ifname + ")"
-                         : " (QEMU: -netdev tap,id=n0,ifname=" + a.ifname +
-                               ",script=no,downscript=no)")
-                 << "; its MTU is " << vpc->mtu << "\n";
-    }
+    PrintAttached(ctx.io.out, a, vpc.mtu, platform);
   }
   return {};
 }
@@ -247,8 +289,9 @@ Status Detach(Context& ctx, const std::string& vpc, const std::string& guest, bo
   if (guest.empty() || guest.size() > 64) return UsageError("invalid guest name " + Quoted(guest));
   VPC_ASSIGN_OR_RETURN(model::Platform platform, LocalPlatform());
   VPC_TRY(store::EnsureStateDir(ctx.paths.dir, nullptr));
-  VPC_ASSIGN_OR_RETURN(store::StateLock lock, store::StateLock::Acquire(
-                                                  ctx.paths.apply_lock(), ctx.command_line, kLockWait));
+  VPC_ASSIGN_OR_RETURN(
+      store::StateLock lock,
+      store::StateLock::Acquire(ctx.paths.apply_lock(), ctx.command_line, kLockWait));
   VPC_ASSIGN_OR_RETURN(auto db, OpenNodeStore(ctx));
   VPC_ASSIGN_OR_RETURN(auto records, db->Attachments());
   const model::Attachment* found = nullptr;

@@ -7,38 +7,29 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "fake_prober.h"
-#include "testing.h"
-#include "vpcctl/exec/runner.h"
-#include "vpcctl/fabric/node_ops.h"
-#include "vpcctl/model/map.h"
-#include "vpcctl/store/state_dir.h"
+#include "fake_node.h"
 
 namespace vpcctl::fabric {
 namespace {
 
 using json = nlohmann::json;
 
-class ApplyTest : public ::testing::Test {
+class ApplyTest : public FakeNode {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/vpcctl-apply-XXXXXX";
-    dir_ = mkdtemp(tmpl);
+    FakeNode::SetUp();
     model::Fabric f = testing::SampleFabric();
     f.generation = 4;
     map_path_ = dir_ + "/map.json";
-    std::ofstream(map_path_) << model::MapToJson(
-        model::Map{"0123456789abcdef0123456789abcdef", "h1", f});
+    std::ofstream(map_path_) << MapText(f);
     runner_.On({"ip", "-j", "-d", "addr"},
                testing::ReadData("fixtures/linux/h1-vpc1.ip-d-addr.json"));
     runner_.On({"ip"}, "[]");
     runner_.On({"nft"}, "", 1);
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   Status Run(const ApplyOptions& o) {
     out_.str("");
-    Context ctx{store::StatePaths{dir_ + "/state"}, runner_, ssh_, term_, io_, prober_, "apply"};
+    Context ctx = Ctx("apply");
     return Apply(ctx, o);
   }
   // Commands run other than the probes' listings.
@@ -52,14 +43,7 @@ class ApplyTest : public ::testing::Test {
     return out;
   }
 
-  std::istringstream in_;
-  std::ostringstream out_, err_;
-  Output io_{in_, out_, err_, false};
-  ssh::FakeClient ssh_;
-  exec::NoTerminal term_;
-  testing::FakeProber prober_;
-  exec::FakeRunner runner_;
-  std::string dir_, map_path_;
+  std::string map_path_;
 };
 
 TEST_F(ApplyTest, ContradictoryOptionsAreRefusedBeforeAnythingIsTouched) {

@@ -7,13 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "fake_prober.h"
-#include "testing.h"
-#include "vpcctl/exec/runner.h"
-#include "vpcctl/fabric/node_ops.h"
+#include "fake_node.h"
 #include "vpcctl/fabric/node_state.h"
-#include "vpcctl/model/map.h"
-#include "vpcctl/store/state_dir.h"
 
 namespace vpcctl::fabric {
 namespace {
@@ -23,11 +18,10 @@ using json = nlohmann::json;
 constexpr const char* kKeyH2 = "TrMvSoP4jYQlY6RIzBgbssQqY3vxI2Pi+y71lOWWXX0=";
 constexpr const char* kKeyH3 = "gN65BkIKy1eCE9pP1wdc8ROUtkHLF2PfAqYdyYBz6EA=";
 
-class StatusLocalTest : public ::testing::Test {
+class StatusLocalTest : public FakeNode {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/vpcctl-status-XXXXXX";
-    dir_ = mkdtemp(tmpl);
+    FakeNode::SetUp();
     model::Fabric f = testing::SampleNodes();
     f.nodes[0].platform = model::Platform::kLinux;
     alloc::VpcSpec spec;
@@ -38,25 +32,19 @@ class StatusLocalTest : public ::testing::Test {
     f.nodes[1].wg_public_key = kKeyH2;
     f.nodes[2].wg_public_key = kKeyH3;
     f.generation = 7;
-    std::string map = model::MapToJson(model::Map{"0123456789abcdef0123456789abcdef", "h1", f});
-    store::StatePaths paths{dir_ + "/state"};
-    ASSERT_TRUE(store::EnsureStateDir(paths.dir, nullptr).ok());
-    auto db = store::Store::Open(paths.db(), true, nullptr);
-    ASSERT_TRUE(db.ok());
-    ASSERT_TRUE(ImportMap(**db, map, "h1", false).ok());
+    Hold(f);
     runner_.On({"ip"}, "[]");
     runner_.On({"bridge"}, "[]");
     runner_.On({"nft"}, "", 1);
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   // Runs status --local --json with h2's last handshake `h2_age` seconds ago and none with h3.
   json Status(int64_t h2_age, std::string* text = nullptr) {
     int64_t now = static_cast<int64_t>(std::time(nullptr));
-    runner_.On({"wg", "show"},
-               "x\tnZx6Bl6DRx0OdPOL9mwhi4u8Xraymgjyr4a6lRJQcnY=\t51820\toff\n" + std::string(kKeyH2) +
-                   "\t(none)\t192.0.2.2:51820\t10.255.0.2/32\t" + std::to_string(now - h2_age) +
-                   "\t1\t2\t25\n" + kKeyH3 + "\t(none)\t[2001:db8::3]:51820\t10.255.0.3/32\t0\t0\t0\t25\n");
+    runner_.On({"wg", "show"}, "x\tnZx6Bl6DRx0OdPOL9mwhi4u8Xraymgjyr4a6lRJQcnY=\t51820\toff\n" +
+                                   std::string(kKeyH2) +
+                                   "\t(none)\t192.0.2.2:51820\t10.255.0.2/32\t" +
+                                   std::to_string(now - h2_age) + "\t1\t2\t25\n" + kKeyH3 +
+                                   "\t(none)\t[2001:db8::3]:51820\t10.255.0.3/32\t0\t0\t0\t25\n");
     out_.str("");
     Context ctx = Ctx("status");
     StatusLocalOptions o;
@@ -66,20 +54,7 @@ class StatusLocalTest : public ::testing::Test {
     return json::parse(out_.str(), nullptr, false);
   }
 
-  // The node's context: the fake runner and prober, output into out_ and err_.
-  Context Ctx(const char* command) {
-    return Context{store::StatePaths{dir_ + "/state"}, runner_, ssh_, term_, io_, prober_, command};
-  }
-
-  std::istringstream in_;
-  std::ostringstream out_, err_;
-  Output io_{in_, out_, err_, false};
-  ssh::FakeClient ssh_;
-  exec::NoTerminal term_;
-  std::string dir_;
   vpcctl::Status last_;
-  exec::FakeRunner runner_;
-  testing::FakeProber prober_;
 };
 
 TEST_F(StatusLocalTest, HandshakeAgesAreReportedAndStaleOnesAreUnhealthy) {
@@ -144,7 +119,8 @@ TEST_F(StatusLocalTest, ASilentPeerOrABrokenProberIsLossNamedInTheReport) {
   EXPECT_EQ(r["vpcs"][0]["peers"][0]["error"], "no answer");
   EXPECT_TRUE(r["vpcs"][0]["peers"][0]["mtu_ok"].is_null());
   EXPECT_EQ(r["vpcs"][0]["peers"][1]["loss_pct"], 0);
-  prober_.fail = "cannot open a raw ICMP socket (vpcctl status needs root): Operation not permitted";
+  prober_.fail =
+      "cannot open a raw ICMP socket (vpcctl status needs root): Operation not permitted";
   r = Status(12);
   for (const auto& p : r["vpcs"][0]["peers"]) {
     EXPECT_EQ(p["loss_pct"], 100);
