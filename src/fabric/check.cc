@@ -67,8 +67,8 @@ CheckResult CheckOne(Context& ctx, const ssh::KnownHosts& pins, const model::Nod
   if (parsed) {
     r.version = *parsed;
   } else if (version->ok()) {
-    r.error = "node " + Quoted(n.name) + ": its vpcctl answered --version with " +
-              "'" + Printable(Trim(version->out), 64) + "'" + ", not a version";
+    r.error = "node " + Quoted(n.name) + ": its vpcctl answered --version with " + "'" +
+              Printable(Trim(version->out), 64) + "'" + ", not a version";
   } else {
     r.error = "node " + Quoted(n.name) + ": vpcctl is not runnable there (" +
               Printable(Trim(version->err.empty() ? version->out : version->err), 512) + ")";
@@ -76,7 +76,9 @@ CheckResult CheckOne(Context& ctx, const ssh::KnownHosts& pins, const model::Nod
   return r;
 }
 
-nlohmann::json OrNull(const std::string& s) { return s.empty() ? nlohmann::json() : nlohmann::json(s); }
+nlohmann::json OrNull(const std::string& s) {
+  return s.empty() ? nlohmann::json() : nlohmann::json(s);
+}
 nlohmann::json OrNull(double v) { return v < 0 ? nlohmann::json() : nlohmann::json(v); }
 
 std::string Ms(double v) {
@@ -86,8 +88,95 @@ std::string Ms(double v) {
   return buf;
 }
 
+// The nodes named (all when none is), each refused name reported at once.
+Result<std::vector<const model::Node*>> CheckTargets(const model::Fabric& fabric,
+                                                     const std::vector<std::string>& names) {
+  std::vector<const model::Node*> nodes;
+  if (names.empty()) {
+    for (const auto& n : fabric.nodes) nodes.push_back(&n);
+    return nodes;
+  }
+  Problems problems;
+  for (const auto& name : names) {
+    const model::Node* n = fabric.FindNode(name);
+    if (!n) {
+      problems.Add(UsageError("unknown node " + Quoted(name) + " (see `vpcctl node list`)"));
+    } else {
+      nodes.push_back(n);
+    }
+  }
+  VPC_TRY(problems.ToStatus());
+  return nodes;
+}
+
+// Every node checked at once (as many at a time as a fan-out): whatever goes wrong with one node
+// is that node's failure, never the controller's.
+std::vector<CheckResult> CheckAll(Context& ctx, const ssh::KnownHosts& pins,
+                                  const std::vector<const model::Node*>& nodes,
+                                  std::chrono::milliseconds timeout) {
+  std::vector<CheckResult> results(nodes.size());
+  FanOutProgress progress(ctx.io, nodes.size());
+  ParallelFor(nodes.size(), FanOutLimits{}.parallel, [&](size_t i) {
+    auto start = std::chrono::steady_clock::now();
+    try {
+      results[i] = CheckOne(ctx, pins, *nodes[i], timeout);
+    } catch (const std::exception& e) {
+      results[i].node = nodes[i]->name;
+      results[i].error = "checking it failed: " + Printable(e.what());
+    }
+    double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    progress.Done(nodes[i]->name, results[i].error, ms);
+  });
+  return results;
+}
+
+// Records what was seen of each remote node: the last check and its vpcctl's version.
+Status RecordChecks(Context& ctx, const std::vector<CheckResult>& results) {
+  std::string now = UtcNow();
+  VPC_ASSIGN_OR_RETURN(auto w, Session::Write(ctx));
+  for (const auto& r : results) {
+    if (r.local) continue;
+    model::Node* n = w->fabric.FindNode(r.node);
+    if (!n) continue;
+    n->last_check = now + (r.ok() ? " ok" : " failed");
+    if (!r.version.empty()) n->remote_version = r.version;
+    VPC_TRY(w->store().SaveNode(*n));
+  }
+  return w->Commit(false);
+}
+
+nlohmann::json CheckJson(const std::vector<CheckResult>& results, size_t failed) {
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& r : results) {
+    arr.push_back({{"name", r.node},
+                   {"ok", r.ok()},
+                   {"local", r.local},
+                   {"reachable", r.reach},
+                   {"host_key", r.host_key},
+                   {"auth", r.auth},
+                   {"version", OrNull(r.version)},
+                   {"connect_ms", OrNull(r.connect_ms)},
+                   {"rtt_ms", OrNull(r.rtt_ms)},
+                   {"error", OrNull(r.error)}});
+  }
+  return {{"nodes", arr}, {"failed", failed}};
+}
+
+void PrintCheck(const Output& io, const std::vector<CheckResult>& results) {
+  Table t({"NODE", "REACH", "HOST KEY", "AUTH", "VPCCTL", "CONNECT MS", "RTT MS"});
+  for (const auto& r : results) {
+    t.Row({r.node, r.reach, r.host_key, r.auth, r.version.empty() ? "-" : r.version,
+           Ms(r.connect_ms), Ms(r.rtt_ms)});
+  }
+  t.Print(io.out);
+  for (const auto& r : results)
+    if (!r.ok()) io.err << "vpcctl: error: " << r.error << "\n";
+}
+
 }  // namespace
 
+// Pipeline: validate, the target nodes, check them all, record what was seen, render, verdict.
 Status NodeCheck(Context& ctx, const NodeCheckOptions& o) {
   Problems problems;
   for (const auto& n : o.names) problems.Add(model::ValidateNodeName(n));
@@ -96,84 +185,22 @@ Status NodeCheck(Context& ctx, const NodeCheckOptions& o) {
     problems.Add(UsageError("invalid --timeout " + Quoted(o.timeout) + ": must be 1-600 seconds"));
   }
   VPC_TRY(problems.ToStatus());
-  std::chrono::milliseconds timeout(*secs * 1000);
   VPC_ASSIGN_OR_RETURN(auto s, Session::Read(ctx));
-  std::vector<const model::Node*> nodes;
-  if (o.names.empty()) {
-    for (const auto& n : s->fabric.nodes) nodes.push_back(&n);
-  } else {
-    for (const auto& name : o.names) {
-      const model::Node* n = s->fabric.FindNode(name);
-      if (!n) {
-        problems.Add(UsageError("unknown node " + Quoted(name) + " (see `vpcctl node list`)"));
-      } else {
-        nodes.push_back(n);
-      }
-    }
-    VPC_TRY(problems.ToStatus());
-  }
+  VPC_ASSIGN_OR_RETURN(auto nodes, CheckTargets(s->fabric, o.names));
   VPC_ASSIGN_OR_RETURN(auto pins, ssh::LoadKnownHosts(ctx.paths.known_hosts()));
-  std::vector<CheckResult> results(nodes.size());
-  FanOutProgress progress(ctx.io, nodes.size());
-  ParallelFor(nodes.size(), 32, [&](size_t i) {
-    auto start = std::chrono::steady_clock::now();
-    // Whatever goes wrong with one node is that node's failure, never the controller's.
-    try {
-      results[i] = CheckOne(ctx, pins, *nodes[i], timeout);
-    } catch (const std::exception& e) {
-      results[i].node = nodes[i]->name;
-      results[i].error = "checking it failed: " + Printable(e.what());
-    }
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                    .count();
-    progress.Done(nodes[i]->name, results[i].error, ms);
-  });
-
-  // Record what was seen: the last check and the remote version.
-  std::string now = UtcNow();
-  auto recorded = [&]() -> Status {
-    VPC_ASSIGN_OR_RETURN(auto w, Session::Write(ctx));
-    for (size_t i = 0; i < nodes.size(); ++i) {
-      if (results[i].local) continue;
-      model::Node* n = w->fabric.FindNode(nodes[i]->name);
-      if (!n) continue;
-      n->last_check = now + (results[i].ok() ? " ok" : " failed");
-      if (!results[i].version.empty()) n->remote_version = results[i].version;
-      VPC_TRY(w->store().SaveNode(*n));
-    }
-    return w->Commit(false);
-  }();
-  if (!recorded.ok()) ctx.io.Warn("could not record the check: " + recorded.error().message);
-
+  auto results = CheckAll(ctx, pins, nodes, std::chrono::milliseconds(*secs * 1000));
+  if (auto recorded = RecordChecks(ctx, results); !recorded.ok()) {
+    ctx.io.Warn("could not record the check: " + recorded.error().message);
+  }
   size_t failed = 0, remote = 0;
   for (const auto& r : results) {
     if (!r.local) ++remote;
     if (!r.ok()) ++failed;
   }
   if (o.json) {
-    nlohmann::json arr = nlohmann::json::array();
-    for (const auto& r : results) {
-      arr.push_back({{"name", r.node},
-                     {"ok", r.ok()},
-                     {"local", r.local},
-                     {"reachable", r.reach},
-                     {"host_key", r.host_key},
-                     {"auth", r.auth},
-                     {"version", OrNull(r.version)},
-                     {"connect_ms", OrNull(r.connect_ms)},
-                     {"rtt_ms", OrNull(r.rtt_ms)},
-                     {"error", OrNull(r.error)}});
-    }
-    PrintJson(ctx.io.out, {{"nodes", arr}, {"failed", failed}});
+    PrintJson(ctx.io.out, CheckJson(results, failed));
   } else {
-    Table t({"NODE", "REACH", "HOST KEY", "AUTH", "VPCCTL", "CONNECT MS", "RTT MS"});
-    for (const auto& r : results) {
-      t.Row({r.node, r.reach, r.host_key, r.auth, r.version.empty() ? "-" : r.version,
-             Ms(r.connect_ms), Ms(r.rtt_ms)});
-    }
-    t.Print(ctx.io.out);
-    for (const auto& r : results)
-      if (!r.ok()) ctx.io.err << "vpcctl: error: " << r.error << "\n";
+    PrintCheck(ctx.io, results);
   }
   if (failed == 0) return {};
   Exit code = failed >= remote ? Exit::kAllFailed : Exit::kPartial;

@@ -63,48 +63,34 @@ std::optional<int> DetectLocalMtu(Context& ctx, model::Platform p, const net::Ip
   return MtuOfAddress(*observed, address);
 }
 
-}  // namespace
+// What init's options describe, every problem with them reported at once.
+struct InitValues {
+  model::Node node;
+  model::VniRange range;
+  std::optional<int> mtu;  // none: detected
+  model::Transport transport;
+};
 
-Status Init(Context& ctx, const InitOptions& o) {
+Result<InitValues> InitValuesOf(const InitOptions& o) {
   Problems problems;
   problems.Add(model::ValidateNodeName(o.name));
-  model::Node node;
+  InitValues v;
+  model::Node& node = v.node;
   node.name = o.name;
   node.is_local = true;
   if (o.addresses.empty()) problems.Add(UsageError("init needs at least one --address"));
-  for (const auto& text : o.addresses) {
-    auto a = net::IpAddress::Parse(text);
-    if (!a) {
-      problems.Add(a);
-      continue;
-    }
-    if (a->IsMulticast() || a->IsUnspecified()) {
-      problems.Add(UsageError("invalid underlay address " + Quoted(text) +
-                              ": must be a unicast address"));
-      continue;
-    }
-    auto& slot = a->is_v4() ? node.underlay4 : node.underlay6;
-    if (slot) {
-      problems.Add(UsageError("two " + std::string(net::FamilyName(a->family())) +
-                              " addresses given (" + slot->ToString() + ", " + a->ToString() +
-                              "): a node has at most one IPv4 and one IPv6 underlay address"));
-      continue;
-    }
-    slot = *a;
-  }
-  model::VniRange range;
+  ParseUnderlayAddresses(o.addresses, node, problems);
   if (!o.vni_range.empty()) {
     auto r = model::VniRange::Parse(o.vni_range);
     problems.Add(r);
-    if (r) range = *r;
+    if (r) v.range = *r;
   }
-  std::optional<int> mtu;
   if (!o.mtu.empty()) {
-    auto v = model::ParseNodeMtu(o.mtu);
-    problems.Add(v);
-    if (v) mtu = *v;
+    auto m = model::ParseNodeMtu(o.mtu);
+    problems.Add(m);
+    if (m) v.mtu = *m;
   }
-  model::Transport transport;
+  model::Transport& transport = v.transport;
   if (!o.transport_network.empty()) {
     auto c = net::Cidr::Parse(o.transport_network);
     if (!c) {
@@ -125,8 +111,8 @@ Status Init(Context& ctx, const InitOptions& o) {
   if (!o.wireguard_port.empty()) {
     auto p = ParseUint(o.wireguard_port, 65535);
     if (!p || *p == 0) {
-      problems.Add(UsageError("invalid --wireguard-port " + Quoted(o.wireguard_port) +
-                              ": must be 1-65535"));
+      problems.Add(
+          UsageError("invalid --wireguard-port " + Quoted(o.wireguard_port) + ": must be 1-65535"));
     } else {
       transport.port = static_cast<int>(*p);
     }
@@ -137,7 +123,51 @@ Status Init(Context& ctx, const InitOptions& o) {
   node.platform = *platform;
   node.ssh_host = o.addresses.front();
   if (auto a = net::IpAddress::Parse(o.addresses.front())) node.ssh_host = a->ToString();
+  return v;
+}
 
+// The underlay MTU: --mtu, else that of the interface holding the first underlay address, else
+// 1500 with a warning.
+Result<int> InitMtu(Context& ctx, const InitValues& v) {
+  if (v.mtu) return *v.mtu;
+  auto primary = v.node.underlay4 ? *v.node.underlay4 : *v.node.underlay6;
+  auto detected = DetectLocalMtu(ctx, v.node.platform, primary);
+  if (detected) return UsableDetectedMtu(ctx, *detected, primary.ToString());
+  ctx.io.Warn("no local interface holds " + primary.ToString() +
+              "; assuming an underlay MTU of 1500 (set it with --mtu)");
+  return v.node.mtu;
+}
+
+void PrintInit(Context& ctx, const InitValues& v, const std::string& pubkey, uint64_t gen,
+               bool json_out) {
+  const model::Node& node = v.node;
+  if (json_out) {
+    auto j = NodeJson(node);
+    j["state_dir"] = ctx.paths.dir;
+    j["public_key"] = pubkey;
+    j["vni_range"] = v.range.ToString();
+    j["transport_network"] = v.transport.network.ToString();
+    j["wireguard_port"] = v.transport.port;
+    j["generation"] = gen;
+    PrintJson(ctx.io.out, j);
+    return;
+  }
+  ctx.io.out << "initialised node " << node.name << " (" << model::PlatformName(node.platform)
+             << ", underlay " << UnderlayText(node) << ", mtu " << node.mtu << ") in "
+             << ctx.paths.dir << "\n"
+             << "VNI range " << v.range.ToString() << "\n"
+             << "transport network " << v.transport.network.ToString()
+             << " (encrypted VPCs, inside WireGuard on UDP port " << v.transport.port << ")\n"
+             << "public key: " << pubkey << "\n";
+}
+
+}  // namespace
+
+// Pipeline: the values of the options (pure but for the platform), lock and open the state,
+// refuse a second init, the MTU, the key pair, the node and the fabric's settings in one
+// transaction, then print.
+Status Init(Context& ctx, const InitOptions& o) {
+  VPC_ASSIGN_OR_RETURN(InitValues v, InitValuesOf(o));
   std::vector<std::string> warnings;
   VPC_TRY(store::EnsureStateDir(ctx.paths.dir, &warnings));
   for (const auto& w : warnings) ctx.io.Warn(w);
@@ -153,46 +183,18 @@ Status Init(Context& ctx, const InitOptions& o) {
     return UsageError("vpcctl is already initialised in " + ctx.paths.dir + " as node " +
                       Quoted(*existing) + "; nothing was changed");
   }
-  if (mtu) {
-    node.mtu = *mtu;
-  } else {
-    auto primary = node.underlay4 ? *node.underlay4 : *node.underlay6;
-    auto detected = DetectLocalMtu(ctx, node.platform, primary);
-    if (detected) {
-      VPC_ASSIGN_OR_RETURN(node.mtu, UsableDetectedMtu(ctx, *detected, primary.ToString()));
-    } else {
-      ctx.io.Warn("no local interface holds " + primary.ToString() +
-                  "; assuming an underlay MTU of 1500 (set it with --mtu)");
-    }
-  }
+  VPC_ASSIGN_OR_RETURN(v.node.mtu, InitMtu(ctx, v));
   VPC_ASSIGN_OR_RETURN(std::string pubkey,
-                       ssh::EnsureKeyPair(ctx.paths.private_key(), "vpcctl@" + node.name));
-  VPC_TRY(db->SaveNode(node));
-  VPC_TRY(db->SetSetting("local_node", node.name));
-  VPC_TRY(db->SetSetting("vni_range", range.ToString()));
-  VPC_TRY(db->SetSetting("transport_network", transport.network.ToString()));
-  VPC_TRY(db->SetSetting("wireguard_port", std::to_string(transport.port)));
+                       ssh::EnsureKeyPair(ctx.paths.private_key(), "vpcctl@" + v.node.name));
+  VPC_TRY(db->SaveNode(v.node));
+  VPC_TRY(db->SetSetting("local_node", v.node.name));
+  VPC_TRY(db->SetSetting("vni_range", v.range.ToString()));
+  VPC_TRY(db->SetSetting("transport_network", v.transport.network.ToString()));
+  VPC_TRY(db->SetSetting("wireguard_port", std::to_string(v.transport.port)));
   VPC_TRY(db->SetSetting("fabric_id", NewFabricId()));
   VPC_ASSIGN_OR_RETURN(uint64_t gen, db->BumpGeneration());
   VPC_TRY(tx.Commit());
-  if (o.json) {
-    auto j = NodeJson(node);
-    j["state_dir"] = ctx.paths.dir;
-    j["public_key"] = pubkey;
-    j["vni_range"] = range.ToString();
-    j["transport_network"] = transport.network.ToString();
-    j["wireguard_port"] = transport.port;
-    j["generation"] = gen;
-    PrintJson(ctx.io.out, j);
-  } else {
-    ctx.io.out << "initialised node " << node.name << " (" << model::PlatformName(node.platform)
-               << ", underlay " << UnderlayText(node) << ", mtu " << node.mtu << ") in "
-               << ctx.paths.dir << "\n"
-               << "VNI range " << range.ToString() << "\n"
-               << "transport network " << transport.network.ToString()
-               << " (encrypted VPCs, inside WireGuard on UDP port " << transport.port << ")\n"
-               << "public key: " << pubkey << "\n";
-  }
+  PrintInit(ctx, v, pubkey, gen, o.json);
   return {};
 }
 

@@ -28,26 +28,7 @@ void ParseUnderlay(const NodeAddOptions& o, model::Node& node, Problems& problem
     }
     given.push_back(o.address);
   }
-  for (const auto& text : given) {
-    auto a = net::IpAddress::Parse(text);
-    if (!a) {
-      problems.Add(UsageError("invalid underlay address " + Quoted(text)));
-      continue;
-    }
-    if (a->IsMulticast() || a->IsUnspecified()) {
-      problems.Add(UsageError("invalid underlay address " + Quoted(text) +
-                              ": must be a unicast address"));
-      continue;
-    }
-    auto& slot = a->is_v4() ? node.underlay4 : node.underlay6;
-    if (slot) {
-      problems.Add(UsageError("two " + std::string(net::FamilyName(a->family())) +
-                              " underlay addresses given (" + slot->ToString() + ", " +
-                              a->ToString() + "): a node has at most one of each family"));
-      continue;
-    }
-    slot = *a;
-  }
+  ParseUnderlayAddresses(given, node, problems);
 }
 
 // Refuses a node whose name (at another address), SSH endpoint or underlay address another node
@@ -287,6 +268,30 @@ Result<Enrolment> Enrol(Context& ctx, const NodeAddOptions& o, const std::string
 }
 
 }  // namespace
+
+void ParseUnderlayAddresses(const std::vector<std::string>& given, model::Node& node,
+                            Problems& problems) {
+  for (const auto& text : given) {
+    auto a = net::IpAddress::Parse(text);
+    if (!a) {
+      problems.Add(UsageError("invalid underlay address " + Quoted(text)));
+      continue;
+    }
+    if (a->IsMulticast() || a->IsUnspecified()) {
+      problems.Add(UsageError("invalid underlay address " + Quoted(text) +
+                              ": must be a unicast address"));
+      continue;
+    }
+    auto& slot = a->is_v4() ? node.underlay4 : node.underlay6;
+    if (slot) {
+      problems.Add(UsageError("two " + std::string(net::FamilyName(a->family())) +
+                              " underlay addresses given (" + slot->ToString() + ", " +
+                              a->ToString() + "): a node has at most one of each family"));
+      continue;
+    }
+    slot = *a;
+  }
+}
 
 Status NodeAdd(Context& ctx, const NodeAddOptions& o) {
   Problems problems;

@@ -88,6 +88,16 @@ TEST_F(Cli, InitCreatesStateKeysAndModes) {
   EXPECT_NE(again.err.find("already initialised"), std::string::npos);
 }
 
+TEST_F(Cli, InitRefusesBadUnderlayAddressesAndMakesNothing) {
+  Refused({"init", "--name", "h1", "--address", "192.0.2.1", "--address", "192.0.2.9"},
+          "two ipv4 underlay addresses given (192.0.2.1, 192.0.2.9)");
+  Refused({"init", "--name", "h1", "--address", "224.0.0.5"},
+          "invalid underlay address '224.0.0.5': must be a unicast address");
+  Refused({"init", "--name", "h1", "--address", "192.0.2.1", "--address", "not-an-ip"},
+          "invalid underlay address 'not-an-ip'");
+  EXPECT_FALSE(std::filesystem::exists(state_ + "/vpcctl.db"));
+}
+
 TEST_F(Cli, VpcShowListsTunnelsAndSurvivesMemberAddAndRemove) {
   InitFabric(false);
   Ok({"vpc", "init", "vpc1", "--peer-network", "10.100.0.0/24", "--members", "all"});

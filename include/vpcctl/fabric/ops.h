@@ -106,6 +106,11 @@ Status StateCheck(Context& ctx, bool json);
 // linux or freebsd, from uname.
 Result<model::Platform> LocalPlatform();
 
+// Sets `node`'s underlay addresses from the texts given (init --address, node add --underlay):
+// unicast, at most one of each family; each refused text is reported into `problems`.
+void ParseUnderlayAddresses(const std::vector<std::string>& given, model::Node& node,
+                            Problems& problems);
+
 // The MTU of the interface holding `address` in probe output, if any.
 std::optional<int> MtuOfAddress(const plan::Observed& observed, const net::IpAddress& address);
 
