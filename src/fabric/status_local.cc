@@ -157,6 +157,7 @@ struct StatusInputs {
   std::vector<PeerJob> jobs;
   PeerProbes probes;
   std::optional<plan::ObservedWireguard> wireguard;
+  std::map<std::string, const plan::ObservedWgPeer*> handshakes;  // peer node -> its entry there
   nlohmann::json leases;
   std::map<std::pair<std::string, int>, std::vector<store::VipEvent>> vip_events;  // (vpc, vhid)
   int64_t now = 0;                                                                 // Unix time
@@ -185,12 +186,8 @@ model::PeerHealth PeerHealthOf(const StatusInputs& in, size_t k, bool encrypted)
   }
   if (encrypted) {
     // A handshake older than WireGuard's reject-after time (or none) means no session.
-    const plan::ObservedWgPeer* hs = nullptr;
-    if (in.desired.wireguard && in.wireguard) {
-      for (const auto& wp : in.desired.wireguard->peers) {
-        if (wp.node == j.peer && !wp.public_key.empty()) hs = in.wireguard->Find(wp.public_key);
-      }
-    }
+    auto found = in.handshakes.find(j.peer);
+    const plan::ObservedWgPeer* hs = found == in.handshakes.end() ? nullptr : found->second;
     bool never = !hs || hs->latest_handshake == 0;
     if (!never) p.handshake_age_s = std::max<int64_t>(0, in.now - hs->latest_handshake);
     p.encrypted = true;
@@ -302,6 +299,11 @@ Status StatusLocal(Context& ctx, const StatusLocalOptions& o) {
   }
   in.probes = ProbePeers(ctx, in.jobs);
   in.wireguard = ReadHandshakes(ctx, desired);
+  if (desired.wireguard && in.wireguard) {
+    for (const auto& wp : desired.wireguard->peers) {
+      if (!wp.public_key.empty()) in.handshakes[wp.node] = in.wireguard->Find(wp.public_key);
+    }
+  }
   in.now = static_cast<int64_t>(std::time(nullptr));
   in.leases = AskLeases(ctx, desired);
   for (const auto& dv : desired.vpcs) {
