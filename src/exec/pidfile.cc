@@ -206,6 +206,17 @@ std::string Check(const PidRecord& record, const DaemonIdentity& who) {
   return WhyNotOurs(record, p.view, who, ExeNames(who.program));
 }
 
+// Whether the process that had `pid` (started at `started`, when known) has not yet exited: alive,
+// not a zombie, and not replaced by another process of the same pid.
+bool StillRunning(int pid, std::optional<uint64_t> started) {
+  if (!Alive(pid)) return false;
+  ProcessLookup p = LookUpProcess(pid);
+  if (p.what == ProcessLookup::kGone) return false;
+  if (p.what == ProcessLookup::kUnverifiable) return true;
+  if (p.view.zombie) return false;
+  return !started || p.view.start_time == started;
+}
+
 std::optional<PidRecord> ReadRecord(const std::string& pidfile, std::string* why) {
   bool ok = false;
   std::string text = Slurp(pidfile, &ok);
@@ -255,14 +266,19 @@ Status SignalPidfile(const std::string& pidfile, const DaemonIdentity& who, int 
     std::remove(pidfile.c_str());  // stale: what it names is gone or a stranger
     return {};
   }
+  // The start time seen now tells this process from a later one given the same pid.
+  std::optional<uint64_t> started = record->start_time;
+  if (!started) started = LookUpProcess(record->pid).view.start_time;
   if (kill(record->pid, sig) != 0) {
     return Failure("cannot signal pid " + std::to_string(record->pid) + ": " +
                    std::strerror(errno));
   }
   if (wait_exit.count() <= 0) return {};
-  // Checked again before each look and before the kill: the pid may be reused once it exits.
+  // Waited for until it has exited, not merely until it stops looking like `who`: while a
+  // process exits, its executable and command line vanish before it closes its files and
+  // sockets, which a successor started next may need.
   auto deadline = std::chrono::steady_clock::now() + wait_exit;
-  while (Check(*record, who).empty()) {
+  while (StillRunning(record->pid, started)) {
     if (std::chrono::steady_clock::now() >= deadline) {
       kill(record->pid, SIGKILL);
       break;

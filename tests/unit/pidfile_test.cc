@@ -1,6 +1,7 @@
 // Pid files: a pid is trusted, and signalled, only while it is still the daemon that wrote it.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -211,6 +212,38 @@ TEST_F(RealPidfile, TheDaemonIsRecognisedAndAStrangerWithItsPidFileIsNeverSignal
   }
   EXPECT_TRUE(Running(stranger_));
   EXPECT_EQ(exec::PidFromFile(pidfile_, sleep30_, &why), 0);
+}
+
+// While a process exits, its executable and command line vanish before it has closed its files
+// and become a zombie; tearing down a large address space holds it in that window for a while.
+// A wait for exit must last until the end, or a successor may find the old one's sockets held.
+TEST_F(RealPidfile, AWaitForExitLastsUntilTheProcessHasExitedNotUntilItLooksLikeAStranger) {
+  constexpr size_t kSize = size_t{2048} << 20;  // some 40 ms of teardown here
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    void* big = mmap(nullptr, kSize, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    char ok = big != MAP_FAILED ? 'y' : 'n';
+    if (write(ready[1], &ok, 1) != 1) _exit(1);
+    for (;;) pause();
+  }
+  ASSERT_GT(pid, 0);
+  daemon_ = pid;
+  close(ready[1]);
+  char ok = 0;
+  ASSERT_EQ(read(ready[0], &ok, 1), 1);
+  close(ready[0]);
+  ASSERT_EQ(ok, 'y') << "cannot map " << kSize << " bytes";
+  ASSERT_TRUE(exec::WritePidfile(pidfile_, pid).ok());
+  std::string self = std::filesystem::read_symlink("/proc/self/exe").filename();
+  DaemonIdentity me{self, {}};
+  std::string why;
+  ASSERT_EQ(exec::PidFromFile(pidfile_, me, &why), pid) << why;
+  ASSERT_TRUE(exec::SignalPidfile(pidfile_, me, SIGTERM, std::chrono::seconds(10)).ok());
+  EXPECT_EQ(waitpid(pid, nullptr, WNOHANG), pid) << "SignalPidfile returned before the exit";
+  daemon_ = 0;
 }
 
 TEST_F(RealPidfile, AProgramThatCannotBeRunIsAnErrorAndNoPidFile) {
