@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "fake_client.h"
 #include "fake_world.h"
 #include "testing.h"
 #include "vpcctl/base/text.h"

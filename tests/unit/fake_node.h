@@ -8,6 +8,8 @@
 #include <sstream>
 #include <string>
 
+#include "fake_runner.h"
+#include "fake_client.h"
 #include "fake_prober.h"
 #include "testing.h"
 #include "vpcctl/exec/runner.h"

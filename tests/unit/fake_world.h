@@ -9,6 +9,8 @@
 #include <mutex>
 #include <sstream>
 
+#include "fake_runner.h"
+#include "fake_client.h"
 #include "fake_prober.h"
 #include "testing.h"
 #include "vpcctl/base/text.h"

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <sstream>
 
+#include "fake_runner.h"
+#include "fake_client.h"
 #include "fake_prober.h"
 #include "testing.h"
 #include "vpcctl/base/output_cap.h"

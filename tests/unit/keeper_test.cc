@@ -1,6 +1,7 @@
 // The session keeper (ssh/keeper.h) over a real unix socket, with FakeClient as the network:
 // sessions are kept and lent again, the pin is enforced, dead sessions are replaced, the keeper
 // ends when idle, and connections without a pin never go through it.
+#include "fake_client.h"
 #include "vpcctl/ssh/keeper.h"
 
 #include <gtest/gtest.h>

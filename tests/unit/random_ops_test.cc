@@ -8,6 +8,8 @@
 #include <random>
 #include <sstream>
 
+#include "fake_runner.h"
+#include "fake_client.h"
 #include "fake_prober.h"
 #include "testing.h"
 #include "vpcctl/base/text.h"

@@ -10,6 +10,8 @@
 #include <sstream>
 #include <thread>
 
+#include "fake_runner.h"
+#include "fake_client.h"
 #include "fake_prober.h"
 #include "testing.h"
 #include "vpcctl/alloc/vip.h"

@@ -1,15 +1,13 @@
 // The SSH layer everything remote goes through: connect with a timeout, verify the host key before
 // anything is sent, authenticate, run commands with stdin, captured output, exit status and a
-// timeout. Abstract so unit tests use FakeClient.
+// timeout. Abstract so unit tests use a fake
+// (tests/unit/fake_client.h).
 #pragma once
 
 #include <chrono>
 #include <functional>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -90,32 +88,6 @@ class LibsshClient : public Client {
  public:
   LibsshClient();
   Result<std::unique_ptr<Connection>> Connect(const ConnectSpec& spec) override;
-};
-
-// A scripted SSH world for unit tests. Thread-safe.
-class FakeClient : public Client {
- public:
-  struct Host {
-    HostKey key;
-    bool reachable = true;
-    std::set<std::string> accepted_identities;  // private key paths that authenticate
-    std::optional<std::string> password;
-    // Answers a command line (as sent, quoted) with its stdin.
-    std::function<RemoteResult(const std::string& line, const std::string& input)> handler;
-  };
-  void AddHost(const std::string& host, int port, Host h);
-  Host* Find(const std::string& host, int port);
-  Result<std::unique_ptr<Connection>> Connect(const ConnectSpec& spec) override;
-  // Every command line run on host:port, in order.
-  std::vector<std::string> Commands(const std::string& host, int port);
-  int connects() const { return connects_; }
-
- private:
-  friend class FakeConnection;
-  std::mutex mu_;
-  std::map<std::string, Host> hosts_;
-  std::map<std::string, std::vector<std::string>> log_;
-  int connects_ = 0;
 };
 
 }  // namespace vpcctl::ssh

@@ -1,4 +1,4 @@
-#include "vpcctl/ssh/client.h"
+#include "fake_client.h"
 
 namespace vpcctl::ssh {
 
