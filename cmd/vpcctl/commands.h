@@ -12,6 +12,9 @@
 
 namespace vpcctl::cli {
 
+// The whole program, as main() runs it; `faults` is the crash tests' port (null in vpcctl).
+int Main(int argc, char** argv, fabric::Faults* faults);
+
 struct Dispatch {
   std::function<Status(fabric::Context&)> action;
 };

@@ -1,6 +1,5 @@
 #include "vpcctl/fabric/deploy.h"
 
-#include <cstdlib>
 #include <memory>
 
 #include "commands.h"
@@ -57,8 +56,6 @@ void AddDeployCommands(CLI::App& app, Dispatch& d) {
   c->add_flag("--dry-run", deploy->dry_run, "Show each node's steps; change nothing");
   AddFanOutOptions(c, *deploy);
   c->callback([deploy, &d] {
-    // Fault injection for the crash tests (see FanOutOptions::kill_at).
-    if (const char* k = std::getenv("VPCCTL_FAULT_DEPLOY_KILL_AT")) deploy->kill_at = k;
     d.action = [deploy](fabric::Context& ctx) { return fabric::Deploy(ctx, *deploy); };
   });
 
@@ -120,8 +117,6 @@ void AddDeployCommands(CLI::App& app, Dispatch& d) {
   // The flag's storage must outlive parsing: the callback keeps it.
   c->callback([apply, local, &d] {
     (void)local;
-    // Fault injection for the crash-recovery tests: die after this many commands.
-    if (const char* k = std::getenv("VPCCTL_FAULT_KILL_AFTER")) apply->kill_after = std::atoi(k);
     d.action = [apply](fabric::Context& ctx) { return fabric::Apply(ctx, *apply); };
   });
 

@@ -170,7 +170,7 @@ ProbeHints HintsAfter(const std::vector<plan::Step>& steps, const plan::Observed
 
 // Runs `steps` in order. Interface steps run batched; a step with an effect of its own (files,
 // daemons, the firewall) first flushes the batch, then does its effect, its commands and what
-// follows them. `budget` (fault injection) stops after that many commands.
+// follows them. `budget` (the faults port's) stops it after that many commands.
 Status Execute(Context& ctx, const platform::Driver& driver, const std::vector<plan::Step>& steps,
                size_t* budget) {
   std::vector<platform::Argv> pending;
@@ -426,11 +426,10 @@ std::optional<model::WireguardReport> WireguardReportOf(const plan::Desired& des
 // remaining, converged and restarted handshakes.
 Status ConvergeNode(Context& ctx, const platform::Driver& driver, store::Store& db,
                     plan::Desired& desired, const plan::Observed& observed,
-                    const std::vector<plan::Step>& steps, int kill_after,
-                    model::ApplyReport& report) {
-  size_t budget = kill_after >= 0 ? static_cast<size_t>(kill_after) : SIZE_MAX;
+                    const std::vector<plan::Step>& steps, model::ApplyReport& report) {
+  size_t budget = ctx.faults ? ctx.faults->ApplyCommands() : SIZE_MAX;
   VPC_TRY(Execute(ctx, driver, steps, &budget));
-  if (kill_after >= 0 && budget == 0) raise(SIGKILL);
+  if (budget == 0) ctx.Fault("apply-budget-spent");
   // Guests of VPCs that left the node: their interfaces are gone, so are their records.
   for (const auto& step : steps) {
     if (step.action == plan::Action::kDetachGuest && step.drop_record) {
@@ -518,7 +517,7 @@ Status Apply(Context& ctx, const ApplyOptions& o) {
     report.converged = true;
     return finish({});
   }
-  return finish(ConvergeNode(ctx, driver, *db, desired, observed, *steps, o.kill_after, report));
+  return finish(ConvergeNode(ctx, driver, *db, desired, observed, *steps, report));
 }
 
 }  // namespace vpcctl::fabric

@@ -8,7 +8,6 @@
 #include <ostream>
 #include <set>
 #include <thread>
-#include <signal.h>
 
 #include "vpcctl/base/text.h"
 #include "vpcctl/crypto/wireguard_key.h"
@@ -24,45 +23,6 @@ namespace vpcctl::fabric {
 using json = nlohmann::json;
 
 namespace {
-
-struct Limits : FanOutLimits {
-  std::string kill_at;
-};
-
-void MaybeDie(const Limits& l, const char* point) {
-  if (l.kill_at == point) raise(SIGKILL);
-}
-
-Result<Limits> ParseLimits(const FanOutOptions& o) {
-  Problems problems;
-  Limits l;
-  auto t = ParseUint(o.timeout, 600);
-  if (!t || *t == 0) {
-    problems.Add(UsageError("invalid --timeout " + Quoted(o.timeout) + ": must be 1-600 seconds"));
-  } else {
-    l.connect = std::chrono::milliseconds(*t * 1000);
-  }
-  auto ct = ParseUint(o.command_timeout, 86400);
-  if (!ct || *ct == 0) {
-    problems.Add(UsageError("invalid --command-timeout " + Quoted(o.command_timeout) +
-                            ": must be 1-86400 seconds"));
-  } else {
-    l.command = std::chrono::milliseconds(*ct * 1000);
-  }
-  if (!o.kill_at.empty() && o.kill_at != "before-sync" && o.kill_at != "during-sync" &&
-      o.kill_at != "after-sync") {
-    problems.Add(UsageError("invalid fault point " + Quoted(o.kill_at)));
-  }
-  l.kill_at = o.kill_at;
-  auto p = ParseUint(o.parallel, 1024);
-  if (!p || *p == 0) {
-    problems.Add(UsageError("invalid --parallel " + Quoted(o.parallel) + ": must be 1-1024"));
-  } else {
-    l.parallel = *p;
-  }
-  VPC_TRY(problems.ToStatus());
-  return l;
-}
 
 // Nodes to reach for `vpc` (empty: every VPC): its members, the witnesses of its VIPs (they take
 // part in the leases from outside), then nodes owed a clean-up.
@@ -119,7 +79,7 @@ Status Outcome(size_t failed, size_t total, const std::string& what) {
 // node as it answers.
 std::vector<Answer> Round(Context& ctx, Session& s, const model::Map& map,
                           const std::vector<std::string>& targets, bool dry_run,
-                          const Limits& limits, bool json_out) {
+                          const FanOutLimits& limits, bool json_out) {
   auto& out = ctx.io.out;
   Request req;
   req.args = [&](const model::Node& n) -> std::vector<std::string> {
@@ -130,7 +90,7 @@ std::vector<Answer> Round(Context& ctx, Session& s, const model::Map& map,
   req.report = ReportKind::kApply;
   req.lines_on_stdout = !json_out;
   return FanOut(ctx, s.fabric, targets, req, limits, [&](const Answer& a) {
-    MaybeDie(limits, "during-sync");
+    ctx.Fault("during-sync");
     if (json_out) return;
     // Rounds may run side by side (a rekey's): one line at a time.
     static std::mutex printing;
@@ -227,7 +187,7 @@ void PrintSummary(std::ostream& out, const std::string& label, uint64_t generati
 // `targets`. Keys are collected, then pushed: when nodes report WireGuard keys the controller
 // did not have (first apply of an encrypted VPC, a rekey), a second round gives them to the peers.
 Status Converge(Context& ctx, Session& s, const std::vector<std::string>& targets,
-                const std::string& label, bool dry_run, const Limits& limits, bool json_out) {
+                const std::string& label, bool dry_run, const FanOutLimits& limits, bool json_out) {
   auto& out = ctx.io.out;
   if (!json_out) {
     out << (dry_run ? "planning " : "deploying ") << label << " (generation "
@@ -235,7 +195,7 @@ Status Converge(Context& ctx, Session& s, const std::vector<std::string>& target
         << (targets.size() == 1 ? "" : "s") << "\n";
     out.flush();
   }
-  MaybeDie(limits, "before-sync");
+  ctx.Fault("before-sync");
   VPC_ASSIGN_OR_RETURN(model::Map map, MapOf(s));
   auto answers = Round(ctx, s, map, targets, dry_run, limits, json_out);
   if (!dry_run) {
@@ -281,7 +241,7 @@ Status Converge(Context& ctx, Session& s, const std::vector<std::string>& target
   }
   size_t failed = 0;
   for (const auto& a : answers) failed += a.error.empty() ? 0 : 1;
-  MaybeDie(limits, "after-sync");
+  ctx.Fault("after-sync");
   if (!dry_run) VPC_TRY(ForgetCleanups(s, answers));
   PrintSummary(out, label, s.fabric.generation, dry_run, answers, failed, json_out);
   return Outcome(failed, answers.size(), dry_run ? "plan" : "converge");
@@ -290,13 +250,34 @@ Status Converge(Context& ctx, Session& s, const std::vector<std::string>& target
 }  // namespace
 
 Result<FanOutLimits> ParseFanOutLimits(const FanOutOptions& o) {
-  VPC_ASSIGN_OR_RETURN(Limits l, ParseLimits(o));
-  return FanOutLimits(l);
+  Problems problems;
+  FanOutLimits l;
+  auto t = ParseUint(o.timeout, 600);
+  if (!t || *t == 0) {
+    problems.Add(UsageError("invalid --timeout " + Quoted(o.timeout) + ": must be 1-600 seconds"));
+  } else {
+    l.connect = std::chrono::milliseconds(*t * 1000);
+  }
+  auto ct = ParseUint(o.command_timeout, 86400);
+  if (!ct || *ct == 0) {
+    problems.Add(UsageError("invalid --command-timeout " + Quoted(o.command_timeout) +
+                            ": must be 1-86400 seconds"));
+  } else {
+    l.command = std::chrono::milliseconds(*ct * 1000);
+  }
+  auto p = ParseUint(o.parallel, 1024);
+  if (!p || *p == 0) {
+    problems.Add(UsageError("invalid --parallel " + Quoted(o.parallel) + ": must be 1-1024"));
+  } else {
+    l.parallel = *p;
+  }
+  VPC_TRY(problems.ToStatus());
+  return l;
 }
 
 Status Deploy(Context& ctx, const DeployOptions& o) {
   if (!o.vpc.empty()) VPC_TRY(model::ValidateVpcName(o.vpc));
-  VPC_ASSIGN_OR_RETURN(Limits limits, ParseLimits(o));
+  VPC_ASSIGN_OR_RETURN(FanOutLimits limits, ParseFanOutLimits(o));
   VPC_ASSIGN_OR_RETURN(auto s, Session::Locked(ctx));
   if (!o.vpc.empty() && !s->fabric.FindVpc(o.vpc)) {
     return UsageError("unknown VPC " + Quoted(o.vpc) + " (see `vpcctl vpc list`)");
@@ -313,7 +294,7 @@ Status Deploy(Context& ctx, const DeployOptions& o) {
 
 Status VpcSync(Context& ctx, const std::string& vpc, const FanOutOptions& o) {
   VPC_TRY(model::ValidateVpcName(vpc));
-  VPC_ASSIGN_OR_RETURN(Limits limits, ParseLimits(o));
+  VPC_ASSIGN_OR_RETURN(FanOutLimits limits, ParseFanOutLimits(o));
   VPC_ASSIGN_OR_RETURN(auto s, Session::Locked(ctx));
   if (!s->fabric.FindVpc(vpc)) return UsageError("unknown VPC " + Quoted(vpc));
   VPC_ASSIGN_OR_RETURN(auto cleanups, s->store().Cleanups());
@@ -355,7 +336,7 @@ Status VpcSync(Context& ctx, const std::string& vpc, const FanOutOptions& o) {
 
 Status VpcDestroy(Context& ctx, const std::string& vpc, const FanOutOptions& o) {
   VPC_TRY(model::ValidateVpcName(vpc));
-  VPC_ASSIGN_OR_RETURN(Limits limits, ParseLimits(o));
+  VPC_ASSIGN_OR_RETURN(FanOutLimits limits, ParseFanOutLimits(o));
   VPC_ASSIGN_OR_RETURN(auto s, Session::Locked(ctx));
   const model::Vpc* v = s->fabric.FindVpc(vpc);
   if (!v) return UsageError("unknown VPC " + Quoted(vpc) + " (see `vpcctl vpc list`)");
@@ -388,7 +369,7 @@ constexpr int kRekeyStagger = 300;
 
 Status NodeRekey(Context& ctx, const std::string& name, const FanOutOptions& o) {
   VPC_TRY(model::ValidateNodeName(name));
-  VPC_ASSIGN_OR_RETURN(Limits limits, ParseLimits(o));
+  VPC_ASSIGN_OR_RETURN(FanOutLimits limits, ParseFanOutLimits(o));
   VPC_ASSIGN_OR_RETURN(auto s, Session::Locked(ctx));
   if (!s->fabric.FindNode(name)) {
     return UsageError("unknown node " + Quoted(name) + " (see `vpcctl node list`)");

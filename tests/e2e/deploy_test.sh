@@ -139,7 +139,7 @@ done
 # ---- Crash recovery: an apply killed with SIGKILL midway, then deploy converges.
 e2e_check "vpc3 created" V vpc init vpc3 --plain --peer-network 10.30.0.0/24 --members h1,h2,h3
 map=$(V map export)
-echo "$map" | e2e_on h2 env VPCCTL_FAULT_KILL_AFTER=7 "$VPCCTL_BIN" apply --local --import --node h2 >/dev/null 2>&1
+echo "$map" | VPCCTL_FAULT_KILL_AFTER=7 e2e_faults h2 apply --local --import --node h2 >/dev/null 2>&1
 rc=$?
 e2e_check "the apply on h2 died by SIGKILL (exit $rc)" [ $rc = 137 ]
 drift=$(e2e_on h2 "$VPCCTL_BIN" apply --local --dry-run --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["changes"])')

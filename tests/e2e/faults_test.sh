@@ -27,12 +27,20 @@ VL vpc init vpc1 --peer-network 10.100.0.0/24 --members all
 VL vip add vpc1 10.100.0.250 --vhid 10 --nodes h1,h2 --password-file "$E2E_DIR/secret"
 e2e_check "first deploy" VL vpc deploy vpc1
 
+# ---- Crash points live only in the test binary: vpcctl itself ignores the variables.
+VPCCTL_FAULT_DEPLOY_KILL_AT=before-sync e2e_vpcctl h1 vpc deploy vpc1 >> "$ALL" 2>&1
+rc=$?
+e2e_check "vpcctl ignores VPCCTL_FAULT_DEPLOY_KILL_AT (exit $rc)" [ $rc = 0 ]
+VPCCTL_FAULT_DEPLOY_KILL_AT=mid-sync e2e_faults h1 vpc deploy vpc1 >> "$ALL" 2>&1
+rc=$?
+e2e_check "vpcctl-faults refuses an unknown crash point (exit $rc)" [ $rc = 2 ]
+
 # ---- The controller killed with SIGKILL before, during and after sync.
 n=0
 for point in before-sync during-sync after-sync; do
     n=$((n + 1))
     VL vpc init "k$n" --peer-network "10.4$n.0.0/24" --members all
-    VPCCTL_FAULT_DEPLOY_KILL_AT=$point e2e_vpcctl h1 vpc deploy "k$n" >> "$ALL" 2>&1
+    VPCCTL_FAULT_DEPLOY_KILL_AT=$point e2e_faults h1 vpc deploy "k$n" >> "$ALL" 2>&1
     rc=$?
     e2e_check "deploy killed $point (exit $rc)" [ $rc = 137 ]
     e2e_check "... the database passes integrity_check" db_ok

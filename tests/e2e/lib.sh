@@ -19,6 +19,8 @@ E2E_DIR=""
 E2E_FAILS=0
 E2E_HOSTS=""
 VPCCTL_SRC="${VPCCTL:-}"
+# vpcctl with crash points (tests/faults), for the crash tests; beside vpcctl unless named.
+VPCCTL_FAULTS_SRC="${VPCCTL_FAULTS:-$(dirname "${VPCCTL_SRC:-.}")/vpcctl-faults}"
 
 e2e_log() { printf '%s\n' "$*" >&2; }
 e2e_skip() {
@@ -86,6 +88,11 @@ e2e_setup() {
     mkdir -p "$E2E_DIR/bin" /var/lib/vpcctl /run/sshd /run/wireguard
     cp "$VPCCTL_SRC" "$E2E_DIR/bin/vpcctl"
     VPCCTL_BIN="$E2E_DIR/bin/vpcctl"
+    VPCCTL_FAULTS_BIN=""
+    if [ -x "$VPCCTL_FAULTS_SRC" ]; then
+        cp "$VPCCTL_FAULTS_SRC" "$E2E_DIR/bin/vpcctl-faults"
+        VPCCTL_FAULTS_BIN="$E2E_DIR/bin/vpcctl-faults"
+    fi
     E2E_PASSWORD="e2e-$$-secret"
     printf '%s\n' "$E2E_PASSWORD" > "$E2E_DIR/password"
     chmod 600 "$E2E_DIR/password"
@@ -218,6 +225,19 @@ e2e_vpcctl() {
     local h=$1
     shift
     e2e_on "$h" "$VPCCTL_BIN" "$@"
+}
+
+# e2e_faults HOST ARGS...: vpcctl-faults on HOST, its crash point named by the VPCCTL_FAULT_*
+# variable set for the call (`VPCCTL_FAULT_KILL_AFTER=7 e2e_faults h2 apply ...`). A test that
+# needs it fails, not skips, without it: the crash tests are part of the suite.
+e2e_faults() {
+    local h=$1
+    shift
+    if [ -z "$VPCCTL_FAULTS_BIN" ]; then
+        e2e_log "no vpcctl-faults at $VPCCTL_FAULTS_SRC (build it, or name it in VPCCTL_FAULTS)"
+        return 1
+    fi
+    e2e_on "$h" "$VPCCTL_FAULTS_BIN" "$@"
 }
 
 # e2e_guest HOST NAME: a guest network namespace made on HOST (in its mount namespace, as on a

@@ -4,6 +4,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -43,7 +46,56 @@ class ApplyTest : public FakeNode {
     return out;
   }
 
+  // Commands that change the node, as run: one per line of a batch.
+  std::vector<std::string> Ran() {
+    std::lock_guard<std::mutex> lock(ran_mu_);
+    return ran_;
+  }
+  // A firewall that lists once it has been loaded; changes recorded for Ran().
+  void LoadableFirewall() {
+    auto loaded = std::make_shared<bool>(false);
+    runner_.On({"nft", "-f"}, [this, loaded](const exec::Argv& argv, const std::string&) {
+      *loaded = true;
+      Record(Join(argv, " "));
+      return exec::CommandResult{};
+    });
+    runner_.On({"ip", "-batch"}, [this](const exec::Argv&, const std::string& input) {
+      for (const auto& line : Split(input, '\n')) {
+        if (!line.empty()) Record("ip " + line);
+      }
+      return exec::CommandResult{};
+    });
+    runner_.On({"ip", "neigh"}, [this](const exec::Argv& argv, const std::string&) {
+      Record(Join(argv, " "));
+      return exec::CommandResult{};
+    });
+    runner_.On({"nft", "list"}, [loaded](const exec::Argv&, const std::string&) {
+      exec::CommandResult r;
+      r.out = *loaded ? "table inet vpcctl {\n}\n" : "";
+      r.exit_code = *loaded ? 0 : 1;
+      return r;
+    });
+  }
+
+  // Holds the sample fabric (with a firewall that loads) and returns the commands a dry run of
+  // apply plans on h1: its firewall, then the pinned neighbours.
+  std::vector<std::string> HoldAndPlan() {
+    Hold(testing::SampleFabric());
+    LoadableFirewall();
+    ApplyOptions o;
+    o.json = true;
+    o.dry_run = true;
+    EXPECT_TRUE(Run(o).ok()) << out_.str();
+    return json::parse(out_.str())["commands"].get<std::vector<std::string>>();
+  }
+  void Record(const std::string& line) {
+    std::lock_guard<std::mutex> lock(ran_mu_);
+    ran_.push_back(line);
+  }
+
   std::string map_path_;
+  std::mutex ran_mu_;
+  std::vector<std::string> ran_;
 };
 
 TEST_F(ApplyTest, ContradictoryOptionsAreRefusedBeforeAnythingIsTouched) {
@@ -105,6 +157,58 @@ TEST_F(ApplyTest, ADryRunPlansAgainstAMapWithoutStoringItOrChangingTheNode) {
   plain.json = true;
   ASSERT_TRUE(Run(plain).ok());
   EXPECT_EQ(json::parse(out_.str())["no_map"], true);
+}
+
+// The crash tests' port: a budget of commands, and the crash points reached (with the commands
+// that had run by then).
+class RecordingFaults : public Faults {
+ public:
+  RecordingFaults(size_t budget, std::function<std::vector<std::string>()> ran)
+      : budget_(budget), ran_(std::move(ran)) {}
+  size_t ApplyCommands() const override { return budget_; }
+  void At(std::string_view point) override { reached.emplace_back(point, ran_()); }
+  std::vector<std::pair<std::string, std::vector<std::string>>> reached;
+
+ private:
+  size_t budget_;
+  std::function<std::vector<std::string>()> ran_;
+};
+
+TEST_F(ApplyTest, WithNoCrashBudgetAnApplyRunsEveryPlannedCommandAndReachesNoCrashPoint) {
+  std::vector<std::string> planned = HoldAndPlan();
+  ASSERT_GE(planned.size(), 2u);
+  RecordingFaults unlimited(SIZE_MAX, [this] { return Ran(); });
+  ApplyOptions o;
+  o.json = true;
+  Context ctx = Ctx("apply");
+  ctx.faults = &unlimited;
+  // The fake's neighbour listing never changes: the verifying probe finds the neighbours still
+  // missing and the apply runs them once more, then reports them.
+  EXPECT_FALSE(Apply(ctx, o).ok());
+  EXPECT_TRUE(unlimited.reached.empty());
+  std::vector<std::string> ran = Ran();
+  ASSERT_GE(ran.size(), planned.size()) << ::testing::PrintToString(ran);
+  ran.resize(planned.size());
+  EXPECT_EQ(ran, planned);
+}
+
+// A budget of one: the crash point comes once exactly the first planned command has run. (In the
+// crash tests' binary the process dies there; here it goes on, runs nothing more, and fails.)
+TEST_F(ApplyTest, AnApplyReachesItsCrashPointOnceItHasRunItsBudgetOfCommandsAndNotBefore) {
+  std::vector<std::string> planned = HoldAndPlan();
+  ASSERT_FALSE(planned.empty());
+  std::string first = planned[0];
+  RecordingFaults one(1, [this] { return Ran(); });
+  ApplyOptions o;
+  o.json = true;
+  Context ctx = Ctx("apply");
+  ctx.faults = &one;
+  Status st = Apply(ctx, o);
+  EXPECT_FALSE(st.ok()) << "steps are left undone";
+  ASSERT_EQ(one.reached.size(), 1u);
+  EXPECT_EQ(one.reached[0].first, "apply-budget-spent");
+  EXPECT_EQ(one.reached[0].second, std::vector<std::string>{first});
+  EXPECT_EQ(Ran(), std::vector<std::string>{first});
 }
 
 }  // namespace

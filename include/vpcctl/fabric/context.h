@@ -10,6 +10,7 @@
 #include "vpcctl/base/result.h"
 #include "vpcctl/exec/runner.h"
 #include "vpcctl/exec/terminal.h"
+#include "vpcctl/fabric/faults.h"
 #include "vpcctl/model/fabric.h"
 #include "vpcctl/probe/prober.h"
 #include "vpcctl/ssh/client.h"
@@ -41,6 +42,11 @@ struct Context {
   Output& io;
   probe::Prober& prober;     // the overlay probes of status --local
   std::string command_line;  // recorded in the state lock
+  Faults* faults = nullptr;  // crash points: only in the crash tests' binary
+  // Reports a crash point to the faults port, when there is one.
+  void Fault(std::string_view point) const {
+    if (faults) faults->At(point);
+  }
 };
 
 // An open fabric database for a command. Write sessions hold the state lock and one transaction.

@@ -17,10 +17,6 @@ struct FanOutOptions {
   std::string command_timeout = "300";  // per remote command, seconds
   std::string parallel = "32";           // nodes at once
   bool json = false;
-  // Fault injection for the crash tests: SIGKILL the controller at "before-sync" (lock held,
-  // nothing sent), "during-sync" (first node answered) or "after-sync" (all answered, before the
-  // clean-up records are written).
-  std::string kill_at;
 };
 
 // The fan-out limits the options give (exit 2 naming a bad value).

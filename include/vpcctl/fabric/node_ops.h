@@ -32,7 +32,6 @@ struct ApplyOptions {
   std::string map_file;      // with --dry-run: plan against this map ("-": stdin) without storing
   std::string node;          // with --import: which node of the map this is
   bool force = false;        // with --import: as map import --force
-  int kill_after = -1;       // fault injection for tests: SIGKILL self after this many commands
 };
 // Probes, diffs against the node's part of the map, runs the missing steps in dependency order,
 // probes again and verifies. Holds the node's apply lock.
