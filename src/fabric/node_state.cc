@@ -49,21 +49,15 @@ std::vector<model::StepReport> StepReports(const std::vector<plan::Step>& steps)
   return out;
 }
 
-Result<plan::Desired> NodeDesired(Context& ctx, store::Store& db, const model::Map& map,
-                                  const std::string& node, model::Platform platform,
-                                  bool make_key) {
+Result<plan::Desired> BuildDesired(const model::Fabric& fabric, DesiredInputs in) {
   plan::Desired d;
-  if (map.fabric.FindNode(node)) {
-    VPC_ASSIGN_OR_RETURN(d, plan::DesiredFor(map.fabric, node));
+  if (fabric.FindNode(in.node)) {
+    VPC_ASSIGN_OR_RETURN(d, plan::DesiredFor(fabric, in.node, in.only_vpc));
   }
-  d.node = node;
-  d.platform = platform;
-  platform::DriverFor(platform).AddNodeSetup(d, platform::NodeEnv{exec::SelfPath(), ctx.paths.dir});
-  if (d.wireguard) {
-    VPC_ASSIGN_OR_RETURN(d.wireguard->public_key, NodePublicKey(d.wireguard->key_file, make_key));
-  }
-  VPC_ASSIGN_OR_RETURN(auto records, db.Attachments());
-  for (auto& r : records) {
+  d.node = in.node;
+  d.platform = in.platform;
+  platform::DriverFor(in.platform).AddNodeSetup(d, in.env);
+  for (auto& r : in.attachments) {
     const plan::DesiredVpc* dv = nullptr;
     for (const auto& v : d.vpcs)
       if (v.vpc == r.vpc) dv = &v;
@@ -72,6 +66,29 @@ Result<plan::Desired> NodeDesired(Context& ctx, store::Store& db, const model::M
     } else {
       d.orphans.push_back(std::move(r));
     }
+  }
+  return d;
+}
+
+platform::NodeEnv NodeEnvOf(const Context& ctx, const model::Node& n) {
+  if (n.is_local) return platform::NodeEnv{exec::SelfPath(), ctx.paths.dir};
+  platform::NodeEnv env;
+  if (!n.remote_vpcctl.empty()) env.vpcctl = n.remote_vpcctl;
+  env.state_dir = model::DefaultStateDir(n.platform);
+  return env;
+}
+
+Result<plan::Desired> NodeDesired(Context& ctx, store::Store& db, const model::Map& map,
+                                  const std::string& node, model::Platform platform,
+                                  bool make_key) {
+  VPC_ASSIGN_OR_RETURN(auto records, db.Attachments());
+  VPC_ASSIGN_OR_RETURN(
+      plan::Desired d,
+      BuildDesired(map.fabric, DesiredInputs{node, platform,
+                                             platform::NodeEnv{exec::SelfPath(), ctx.paths.dir},
+                                             std::move(records), ""}));
+  if (d.wireguard) {
+    VPC_ASSIGN_OR_RETURN(d.wireguard->public_key, NodePublicKey(d.wireguard->key_file, make_key));
   }
   return d;
 }

@@ -3,11 +3,11 @@
 
 #include "vpcctl/base/text.h"
 #include "vpcctl/fabric/format.h"
+#include "vpcctl/fabric/node_state.h"
 #include "vpcctl/fabric/ops.h"
 #include "vpcctl/model/names.h"
 #include "vpcctl/platform/driver.h"
 #include "vpcctl/platform/freebsd.h"
-#include "vpcctl/version.h"
 
 namespace vpcctl::fabric {
 
@@ -21,13 +21,14 @@ Status Plan(Context& ctx, const PlanOptions& o) {
   if (!s->fabric.FindVpc(o.vpc)) {
     return UsageError("unknown VPC " + Quoted(o.vpc) + " (see `vpcctl vpc list`)");
   }
-  VPC_ASSIGN_OR_RETURN(plan::Desired desired, plan::DesiredFor(s->fabric, node, o.vpc));
-  const auto& driver = platform::DriverFor(desired.platform);
-  // The node's machinery (VIPs, WireGuard, firewall), at its platform's default places, with the
-  // vpcctl the controller runs there (this build's installed path when it was not given).
   const model::Node* n = s->fabric.FindNode(node);
-  std::string program = n && !n->remote_vpcctl.empty() ? n->remote_vpcctl : VPCCTL_INSTALLED_PROGRAM;
-  driver.AddNodeSetup(desired, platform::NodeEnv{program, driver.DefaultStateDir()});
+  if (!n) return UsageError("unknown node " + Quoted(node) + " (see `vpcctl node list`)");
+  // As apply builds it on the node (its guests aside: their records are the node's), with its
+  // machinery where the controller runs it.
+  VPC_ASSIGN_OR_RETURN(plan::Desired desired,
+                       BuildDesired(s->fabric, DesiredInputs{node, n->platform, NodeEnvOf(ctx, *n),
+                                                             {}, o.vpc}));
+  const auto& driver = platform::DriverFor(desired.platform);
   VPC_ASSIGN_OR_RETURN(auto steps, plan::Diff(desired, plan::Observed{}));
   if (!o.show_secrets) steps = plan::Redacted(std::move(steps));
   if (o.json) {
@@ -63,7 +64,8 @@ Status RenderRcConf(Context& ctx, const std::string& node_arg, bool show_secrets
                       std::string(model::PlatformName(n->platform)) +
                       "; rc.conf is FreeBSD's (Linux nodes use the systemd unit in dist/)");
   }
-  VPC_ASSIGN_OR_RETURN(plan::Desired desired, plan::DesiredFor(s->fabric, node));
+  VPC_ASSIGN_OR_RETURN(plan::Desired desired,
+                       BuildDesired(s->fabric, DesiredInputs{node, n->platform, NodeEnvOf(ctx, *n)}));
   ctx.io.out << platform::RenderRcConf(desired, show_secrets);
   return {};
 }

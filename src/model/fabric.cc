@@ -6,6 +6,10 @@ namespace vpcctl::model {
 
 std::string_view PlatformName(Platform p) { return p == Platform::kLinux ? "linux" : "freebsd"; }
 
+std::string_view DefaultStateDir(Platform p) {
+  return p == Platform::kLinux ? "/var/lib/vpcctl" : "/var/db/vpcctl";
+}
+
 Result<Platform> ParsePlatform(std::string_view text) {
   if (text == "linux" || text == "Linux") return Platform::kLinux;
   if (text == "freebsd" || text == "FreeBSD") return Platform::kFreeBSD;

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "vpcctl/base/text.h"
+#include "vpcctl/model/fabric.h"
 
 namespace vpcctl::store {
 
@@ -22,9 +23,9 @@ constexpr size_t kLockRecord = 256;
 
 std::string DefaultStateDir() {
 #if defined(__FreeBSD__)
-  return "/var/db/vpcctl";
+  return std::string(model::DefaultStateDir(model::Platform::kFreeBSD));
 #else
-  return "/var/lib/vpcctl";
+  return std::string(model::DefaultStateDir(model::Platform::kLinux));
 #endif
 }
 

@@ -26,7 +26,7 @@ std::string PlanFor(const model::Fabric& f, const std::string& node, model::Plat
   EXPECT_TRUE(desired.ok());
   desired->platform = p;
   const Driver& d = DriverFor(p);
-  d.AddNodeSetup(*desired, NodeEnv{"/usr/local/sbin/vpcctl", d.DefaultStateDir()});
+  d.AddNodeSetup(*desired, NodeEnv{"/usr/local/sbin/vpcctl", std::string(model::DefaultStateDir(d.platform()))});
   auto steps = plan::Diff(*desired, plan::Observed{});
   EXPECT_TRUE(steps.ok());
   return RenderScript(d, *steps);
@@ -163,7 +163,7 @@ TEST(LinuxBatch, EveryCommandOfTheGoldenPlansIsBatchedExactly) {
       auto desired = plan::DesiredFor(*f, node, "vpc1");
       ASSERT_TRUE(desired.ok()) << desired.error().message;
       desired->platform = model::Platform::kLinux;
-      d.AddNodeSetup(*desired, NodeEnv{"/usr/local/sbin/vpcctl", d.DefaultStateDir()});
+      d.AddNodeSetup(*desired, NodeEnv{"/usr/local/sbin/vpcctl", std::string(model::DefaultStateDir(d.platform()))});
       auto steps = plan::Diff(*desired, plan::Observed{});
       ASSERT_TRUE(steps.ok());
       auto cmds = RenderAll(d, *steps);
@@ -248,7 +248,7 @@ std::string PlanWithVips(const model::Fabric& f, const std::string& node, const 
   auto desired = plan::DesiredFor(f, node, vpc);
   EXPECT_TRUE(desired.ok());
   const Driver& d = DriverFor(desired->platform);
-  d.AddNodeSetup(*desired, NodeEnv{"/usr/local/sbin/vpcctl", d.DefaultStateDir()});
+  d.AddNodeSetup(*desired, NodeEnv{"/usr/local/sbin/vpcctl", std::string(model::DefaultStateDir(d.platform()))});
   auto steps = plan::Diff(*desired, plan::Observed{});
   EXPECT_TRUE(steps.ok());
   return RenderScript(d, show_secrets ? *steps : plan::Redacted(*steps));

@@ -30,9 +30,30 @@ Result<HeldMap> LoadHeldMap(store::Store& db);
 // Steps as reports carry them: action, VPC, interface, description.
 std::vector<model::StepReport> StepReports(const std::vector<plan::Step>& steps);
 
-// The node's part of `map` (nothing when it is not in the map), with the machinery its platform
-// runs (VIP daemons, WireGuard, firewall) and its guests. The WireGuard public key is this node's
-// own, read from its key file; with `make_key` the key pair is made first when there is none.
+// What decides a node's desired state besides the fabric. `vpcctl plan` on the controller, and
+// apply, status and attach on the node, all build it with BuildDesired: what plan prints is what
+// apply runs.
+struct DesiredInputs {
+  std::string node;
+  model::Platform platform = model::Platform::kLinux;  // the node's, as it runs
+  platform::NodeEnv env;                       // where its vpcctl and its state directory are
+  std::vector<model::Attachment> attachments;  // its guests' records
+  std::string only_vpc;                        // just this VPC's part (plan VPC)
+};
+
+// Pure. The node's part of `fabric` (nothing when it is not in it), with the machinery its
+// platform runs (VIP daemons, WireGuard, firewall) and its guests: those of VPCs it keeps are
+// attached at the VPC's MTU, the others are orphans to remove.
+Result<plan::Desired> BuildDesired(const model::Fabric& fabric, DesiredInputs in);
+
+// Where `n` keeps vpcctl and its state, as the controller runs it: this process and its state
+// directory for the local node; for others the vpcctl they were enrolled with (else the installed
+// path) and their platform's default state directory (the controller passes no --state-dir).
+platform::NodeEnv NodeEnvOf(const Context& ctx, const model::Node& n);
+
+// BuildDesired for this node, from its map and its guests' records, here (this vpcctl, this state
+// directory). The WireGuard public key is this node's own, read from its key file; with
+// `make_key` the key pair is made first when there is none.
 Result<plan::Desired> NodeDesired(Context& ctx, store::Store& db, const model::Map& map,
                                   const std::string& node, model::Platform platform,
                                   bool make_key);

@@ -15,6 +15,9 @@ namespace vpcctl::model {
 
 enum class Platform { kLinux, kFreeBSD };
 std::string_view PlatformName(Platform p);  // "linux" / "freebsd"
+// Where vpcctl keeps its state on a platform unless told otherwise: /var/lib/vpcctl on Linux,
+// /var/db/vpcctl on FreeBSD.
+std::string_view DefaultStateDir(Platform p);
 Result<Platform> ParsePlatform(std::string_view text);
 
 // How a VPC picks the underlay family of each pair: per pair (IPv6 when both ends have one), or

@@ -52,7 +52,6 @@ class Driver {
   // VIP mode; also when it has no VIP: then they are to be removed or stopped), the WireGuard
   // key file and engine, and the underlay firewall.
   virtual void AddNodeSetup(plan::Desired& d, const NodeEnv& env) const = 0;
-  virtual std::string DefaultStateDir() const = 0;
   // The commands that list vpcctl's firewall (their outputs, joined, are what the diff compares
   // with the listing recorded at the last load). A failure or empty output of the first: absent.
   virtual std::vector<Argv> FirewallProbe() const = 0;

@@ -23,7 +23,6 @@ class FreeBsdDriver : public Driver {
   // that hands CARP's own state changes to `vpcctl vip-event`; if_wg for WireGuard; a pf anchor as
   // the underlay firewall.
   void AddNodeSetup(plan::Desired& d, const NodeEnv& env) const override;
-  std::string DefaultStateDir() const override { return "/var/db/vpcctl"; }
   std::vector<Argv> FirewallProbe() const override;
 
  private:

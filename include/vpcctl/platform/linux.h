@@ -25,7 +25,6 @@ class LinuxDriver : public Driver {
   // keepalived (VRRPv3) for the node's VIPs, with its configuration in the state directory;
   // wireguard-go where the kernel has no WireGuard; an nftables table as the underlay firewall.
   void AddNodeSetup(plan::Desired& d, const NodeEnv& env) const override;
-  std::string DefaultStateDir() const override { return "/var/lib/vpcctl"; }
   std::vector<Argv> FirewallProbe() const override;
 
  private:

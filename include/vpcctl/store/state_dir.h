@@ -10,7 +10,7 @@
 
 namespace vpcctl::store {
 
-// /var/db/vpcctl on FreeBSD, /var/lib/vpcctl elsewhere.
+// This build's platform's default (model::DefaultStateDir): FreeBSD's on FreeBSD, else Linux's.
 std::string DefaultStateDir();
 // --state-dir wins, then VPCCTL_STATE_DIR, then the default.
 std::string ResolveStateDir(const std::string& flag, const char* env);
