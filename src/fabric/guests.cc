@@ -324,7 +324,7 @@ Status Detach(Context& ctx, const std::string& vpc, const std::string& guest, bo
     return {};
   }
   ctx.io.out << "detached " << model::GuestKindName(found->kind) << " " << guest << " from " << vpc
-             << " (" << found->ifname << " removed)\n";
+             << " (" << found->ifname << (present ? " removed" : " was already gone") << ")\n";
   return {};
 }
 

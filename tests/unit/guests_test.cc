@@ -147,5 +147,61 @@ TEST_F(GuestsTest, WhatMayNotJoinIsRefusedBeforeAnyCommand) {
   EXPECT_TRUE(Recorded().empty());
 }
 
+// After an attachment: `attachments` shows it with its interface's state, and `detach` removes
+// the interface when it is there, then the record; a guest that is not attached is named.
+TEST_F(GuestsTest, AttachmentsShowsTheStateAndDetachRemovesTheInterfaceThenTheRecord) {
+  ASSERT_TRUE(Run(Netns("10.100.0.50/24")).ok()) << out_.str();
+  std::string ifname = Recorded().at(0).ifname;
+  Context ctx = Ctx("attachments");
+  out_.str("");
+  ASSERT_TRUE(Attachments(ctx, "vpc1", true).ok());
+  json listed = json::parse(out_.str());
+  ASSERT_EQ(listed["attachments"].size(), 1u);
+  EXPECT_EQ(listed["attachments"][0]["state"], "missing") << "the probe does not list it yet";
+  // The host side of the pair, on the bridge and up, as the kernel now lists it.
+  json links = json::parse(testing::ReadData("fixtures/linux/h1-vpc1.ip-d-addr.json"));
+  links.push_back({{"ifindex", 40},
+                   {"ifname", ifname},
+                   {"flags", {"BROADCAST", "UP"}},
+                   {"mtu", 1450},
+                   {"master", "vpc1"},
+                   {"operstate", "UP"},
+                   {"address", "02:00:00:00:00:40"},
+                   {"addr_info", json::array()},
+                   {"linkinfo", {{"info_kind", "veth"}, {"info_slave_kind", "bridge"}}}});
+  runner_.On({"ip", "-j", "-d", "addr"}, links.dump());
+  out_.str("");
+  ASSERT_TRUE(Attachments(ctx, "", false).ok());
+  EXPECT_NE(out_.str().find(ifname), std::string::npos) << out_.str();
+  EXPECT_NE(out_.str().find(" up"), std::string::npos) << out_.str();
+
+  Status unknown = Detach(ctx, "vpc1", "green");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.error().message.find("no guest 'green' is attached to 'vpc1'"),
+            std::string::npos)
+      << unknown.error().message;
+  size_t before = CommandsRun();
+  out_.str("");
+  ASSERT_TRUE(Detach(ctx, "vpc1", "blue", true).ok());
+  json j = json::parse(out_.str());
+  EXPECT_EQ(j["interface"], ifname);
+  EXPECT_EQ(j["interface_removed"], true);
+  EXPECT_GT(CommandsRun(), before);
+  EXPECT_TRUE(Recorded().empty());
+}
+
+// A guest whose interface is already gone (its namespace deleted): the record goes, no command
+// runs, and the message says the interface was already gone.
+TEST_F(GuestsTest, DetachOfAGuestWhoseInterfaceIsGoneForgetsItWithoutACommand) {
+  ASSERT_TRUE(Run(Netns("10.100.0.50/24")).ok()) << out_.str();
+  size_t before = CommandsRun();
+  Context ctx = Ctx("detach");
+  out_.str("");
+  ASSERT_TRUE(Detach(ctx, "vpc1", "blue").ok());
+  EXPECT_NE(out_.str().find("was already gone"), std::string::npos) << out_.str();
+  EXPECT_EQ(CommandsRun(), before);
+  EXPECT_TRUE(Recorded().empty());
+}
+
 }  // namespace
 }  // namespace vpcctl::fabric
