@@ -1,8 +1,9 @@
+#include "vpcctl/fabric/connections.h"
+
 #include <chrono>
 #include <memory>
 
 #include "commands.h"
-#include "vpcctl/fabric/ops.h"
 
 namespace vpcctl::cli {
 

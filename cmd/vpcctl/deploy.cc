@@ -4,7 +4,8 @@
 
 #include "commands.h"
 #include "vpcctl/base/text.h"
-#include "vpcctl/fabric/node_ops.h"
+#include "vpcctl/fabric/apply.h"
+#include "vpcctl/fabric/status_local.h"
 #include "vpcctl/fabric/wg_key.h"
 
 namespace vpcctl::cli {

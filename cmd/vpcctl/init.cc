@@ -1,7 +1,8 @@
+#include "vpcctl/fabric/init.h"
+
 #include <memory>
 
 #include "commands.h"
-#include "vpcctl/fabric/ops.h"
 
 namespace vpcctl::cli {
 

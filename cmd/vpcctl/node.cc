@@ -1,8 +1,9 @@
 #include <memory>
 
 #include "commands.h"
+#include "vpcctl/fabric/check.h"
 #include "vpcctl/fabric/deploy.h"
-#include "vpcctl/fabric/ops.h"
+#include "vpcctl/fabric/nodes.h"
 
 namespace vpcctl::cli {
 

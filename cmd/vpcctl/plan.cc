@@ -1,7 +1,8 @@
 #include <memory>
 
 #include "commands.h"
-#include "vpcctl/fabric/ops.h"
+#include "vpcctl/fabric/plans.h"
+#include "vpcctl/fabric/state_check.h"
 
 namespace vpcctl::cli {
 

@@ -1,7 +1,7 @@
 #include <memory>
 
 #include "commands.h"
-#include "vpcctl/fabric/ops.h"
+#include "vpcctl/fabric/vpcs.h"
 
 namespace vpcctl::cli {
 

@@ -1,4 +1,6 @@
 // The node side: map import and apply --local.
+#include "vpcctl/fabric/apply.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -16,9 +18,8 @@
 
 #include "vpcctl/base/text.h"
 #include "vpcctl/fabric/format.h"
-#include "vpcctl/fabric/node_ops.h"
+#include "vpcctl/fabric/init.h"
 #include "vpcctl/fabric/node_state.h"
-#include "vpcctl/fabric/ops.h"
 #include "vpcctl/fabric/remote.h"
 #include "vpcctl/model/names.h"
 #include "vpcctl/model/reports.h"

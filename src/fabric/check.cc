@@ -1,11 +1,13 @@
 // vpcctl node check: every node in parallel, over the same verified connections deploy uses.
+#include "vpcctl/fabric/check.h"
+
 #include <chrono>
 #include <mutex>
 #include <ostream>
 
+#include "vpcctl/base/parallel.h"
 #include "vpcctl/base/text.h"
 #include "vpcctl/fabric/format.h"
-#include "vpcctl/fabric/ops.h"
 #include "vpcctl/fabric/remote.h"
 #include "vpcctl/model/names.h"
 #include "vpcctl/version.h"

@@ -1,8 +1,9 @@
 // `vpcctl connections`: the SSH sessions the keeper holds for this controller (ssh/keeper.h).
+#include "vpcctl/fabric/connections.h"
+
 #include <cstdio>
 
 #include "vpcctl/fabric/format.h"
-#include "vpcctl/fabric/ops.h"
 #include "vpcctl/ssh/keeper.h"
 
 namespace vpcctl::fabric {

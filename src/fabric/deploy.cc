@@ -12,7 +12,6 @@
 #include "vpcctl/base/text.h"
 #include "vpcctl/crypto/wireguard_key.h"
 #include "vpcctl/fabric/format.h"
-#include "vpcctl/fabric/node_ops.h"
 #include "vpcctl/fabric/remote.h"
 #include "vpcctl/fabric/vip_view.h"
 #include "vpcctl/model/map.h"
@@ -190,9 +189,8 @@ Status Converge(Context& ctx, Session& s, const std::vector<std::string>& target
                 const std::string& label, bool dry_run, const FanOutLimits& limits, bool json_out) {
   auto& out = ctx.io.out;
   if (!json_out) {
-    out << (dry_run ? "planning " : "deploying ") << label << " (generation "
-        << s.fabric.generation << ") to " << targets.size() << " node"
-        << (targets.size() == 1 ? "" : "s") << "\n";
+    out << (dry_run ? "planning " : "deploying ") << label << " (generation " << s.fabric.generation
+        << ") to " << targets.size() << " node" << (targets.size() == 1 ? "" : "s") << "\n";
     out.flush();
   }
   ctx.Fault("before-sync");
@@ -324,8 +322,9 @@ Status VpcSync(Context& ctx, const std::string& vpc, const FanOutOptions& o) {
            a.error.empty() ? "synced" : "FAILED: " + a.error});
   }
   if (o.json) {
-    PrintJson(ctx.io.out, {{"vpc", vpc}, {"generation", s->fabric.generation}, {"nodes", nodes},
-                           {"failed", failed}});
+    PrintJson(
+        ctx.io.out,
+        {{"vpc", vpc}, {"generation", s->fabric.generation}, {"nodes", nodes}, {"failed", failed}});
   } else {
     ctx.io.out << "map generation " << s->fabric.generation << " pushed to " << answers.size()
                << " node(s) of " << vpc << "\n";
@@ -375,7 +374,8 @@ Status NodeRekey(Context& ctx, const std::string& name, const FanOutOptions& o) 
     return UsageError("unknown node " + Quoted(name) + " (see `vpcctl node list`)");
   }
   if (!s->fabric.NeedsWireguard(name)) {
-    return UsageError("node " + Quoted(name) + " is in no encrypted VPC: it runs no WireGuard, so "
+    return UsageError("node " + Quoted(name) +
+                      " is in no encrypted VPC: it runs no WireGuard, so "
                       "it has no key to rotate");
   }
   // The node makes its new private key itself; only the public key comes back.
@@ -430,8 +430,10 @@ Status NodeRekey(Context& ctx, const std::string& name, const FanOutOptions& o) 
   PrintSummary(out, "the new key of " + name, s->fabric.generation, false, answers, failed, o.json);
   Status st = Outcome(failed, answers.size(), "take the new key");
   if (!st.ok()) {
-    st = Error{st.error().message + "; run `vpcctl deploy` once they are reachable: until then "
-                   "the nodes that failed cannot talk to " + name + " through WireGuard",
+    st = Error{st.error().message +
+                   "; run `vpcctl deploy` once they are reachable: until then "
+                   "the nodes that failed cannot talk to " +
+                   name + " through WireGuard",
                st.error().code};
   }
   return st;

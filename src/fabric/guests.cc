@@ -5,10 +5,10 @@
 #include <ostream>
 
 #include "vpcctl/base/text.h"
+#include "vpcctl/fabric/apply.h"
 #include "vpcctl/fabric/format.h"
-#include "vpcctl/fabric/node_ops.h"
+#include "vpcctl/fabric/init.h"
 #include "vpcctl/fabric/node_state.h"
-#include "vpcctl/fabric/ops.h"
 #include "vpcctl/fabric/remote.h"
 #include "vpcctl/model/map.h"
 #include "vpcctl/model/names.h"

@@ -1,12 +1,13 @@
 // vpcctl init: registers the local node and generates its key pair.
+#include "vpcctl/fabric/init.h"
+
 #include <ostream>
 #include <random>
 
 #include "vpcctl/base/text.h"
 #include "vpcctl/fabric/format.h"
-#include "vpcctl/fabric/node_ops.h"
 #include "vpcctl/fabric/node_state.h"
-#include "vpcctl/fabric/ops.h"
+#include "vpcctl/fabric/nodes.h"
 #include "vpcctl/model/names.h"
 #include "vpcctl/platform/driver.h"
 #include "vpcctl/ssh/keys.h"

@@ -1,10 +1,12 @@
 // vpcctl node add/list/show/remove.
+#include "vpcctl/fabric/nodes.h"
+
 #include <ostream>
 
 #include "vpcctl/alloc/alloc.h"
 #include "vpcctl/base/text.h"
 #include "vpcctl/fabric/format.h"
-#include "vpcctl/fabric/ops.h"
+#include "vpcctl/fabric/init.h"
 #include "vpcctl/fabric/remote.h"
 #include "vpcctl/model/names.h"
 #include "vpcctl/platform/driver.h"
@@ -129,8 +131,11 @@ Result<Enrolment> Enrol(Context& ctx, const NodeAddOptions& o, const std::string
         }
       } else if (!o.yes) {
         if (!ctx.term.Interactive()) {
-          return UsageError("first contact with " + where + ": confirm its host key with "
-                            "--fingerprint " + fp + " (after checking it on the host) or accept "
+          return UsageError("first contact with " + where +
+                            ": confirm its host key with "
+                            "--fingerprint " +
+                            fp +
+                            " (after checking it on the host) or accept "
                             "it with --yes; nothing was sent");
         }
         VPC_ASSIGN_OR_RETURN(bool yes, ctx.term.Confirm("Trust this host key?"));
@@ -168,10 +173,13 @@ Result<Enrolment> Enrol(Context& ctx, const NodeAddOptions& o, const std::string
   if (words.size() < 2) return Failure("cannot read our public key " + ctx.paths.public_key());
   VPC_ASSIGN_OR_RETURN(auto install,
                        ssh::RemoteCommand::Script({words[0], words[1], "vpcctl@" + local_node}));
-  VPC_ASSIGN_OR_RETURN(auto installed, (*conn)->Run(install, false, kInstallKeyScript, timeout * 4));
+  VPC_ASSIGN_OR_RETURN(auto installed,
+                       (*conn)->Run(install, false, kInstallKeyScript, timeout * 4));
   if (!installed.ok()) {
-    return Failure("node " + Quoted(node.name) + ": cannot install our key in ~/.ssh/"
-                   "authorized_keys: " + Printable(Trim(installed.err), 512));
+    return Failure("node " + Quoted(node.name) +
+                   ": cannot install our key in ~/.ssh/"
+                   "authorized_keys: " +
+                   Printable(Trim(installed.err), 512));
   }
   e.key_added = Trim(installed.out) == "added";
 
@@ -224,15 +232,15 @@ Result<Enrolment> Enrol(Context& ctx, const NodeAddOptions& o, const std::string
     node.remote_version = *parsed;
   } else if (version && version->ok()) {
     node.remote_version.clear();
-    ctx.io.Warn("vpcctl on " + node.name + " answered --version with " +
-                "'" + Printable(Trim(version->out), 64) + "'" + ", not a version");
+    ctx.io.Warn("vpcctl on " + node.name + " answered --version with " + "'" +
+                Printable(Trim(version->out), 64) + "'" + ", not a version");
   } else {
     node.remote_version.clear();
-    ctx.io.Warn("vpcctl was not found on " + node.name +
-                (node.remote_vpcctl.empty() ? std::string(" (not on PATH)")
-                                            : " at " + node.remote_vpcctl) +
-                "; deploying to this node will need it: install it there, or give "
-                "--remote-vpcctl PATH");
+    ctx.io.Warn(
+        "vpcctl was not found on " + node.name +
+        (node.remote_vpcctl.empty() ? std::string(" (not on PATH)") : " at " + node.remote_vpcctl) +
+        "; deploying to this node will need it: install it there, or give "
+        "--remote-vpcctl PATH");
   }
   // Pin the key this connection was verified with: reconnect with our key alone, which both
   // proves key authentication now works and reads the presented key under the same check.
@@ -247,15 +255,18 @@ Result<Enrolment> Enrol(Context& ctx, const NodeAddOptions& o, const std::string
     auto fp = ssh::Fingerprint(k.Line());
     auto want = confirmed ? ssh::Fingerprint(confirmed->Line()) : Result<std::string>(Failure(""));
     return Failure("the second connection to " + where + " presented host key " +
-                   (fp ? *fp : std::string("?")) + ", not the " + (want ? *want : std::string("?")) +
+                   (fp ? *fp : std::string("?")) + ", not the " +
+                   (want ? *want : std::string("?")) +
                    " confirmed on the first: something between us and the node is answering "
                    "for it. Nothing was pinned; check the path to the node before retrying");
   };
   conn->reset();
   auto verify = ctx.ssh.Connect(again);
   if (!verify) {
-    return Failure("node " + Quoted(node.name) + ": our key was installed, but logging in with it "
-                   "failed: " + verify.error().message +
+    return Failure("node " + Quoted(node.name) +
+                   ": our key was installed, but logging in with it "
+                   "failed: " +
+                   verify.error().message +
                    " (check PubkeyAuthentication and AuthorizedKeysFile in its sshd_config)");
   }
   e.host_key = presented;
@@ -278,8 +289,8 @@ void ParseUnderlayAddresses(const std::vector<std::string>& given, model::Node& 
       continue;
     }
     if (a->IsMulticast() || a->IsUnspecified()) {
-      problems.Add(UsageError("invalid underlay address " + Quoted(text) +
-                              ": must be a unicast address"));
+      problems.Add(
+          UsageError("invalid underlay address " + Quoted(text) + ": must be a unicast address"));
       continue;
     }
     auto& slot = a->is_v4() ? node.underlay4 : node.underlay6;
@@ -330,8 +341,9 @@ Status NodeAdd(Context& ctx, const NodeAddOptions& o) {
   problems.Add(timeout);
   if (o.no_connect) {
     if (o.platform.empty()) {
-      problems.Add(UsageError("--no-connect needs --platform linux|freebsd (it cannot be "
-                              "detected without connecting)"));
+      problems.Add(
+          UsageError("--no-connect needs --platform linux|freebsd (it cannot be "
+                     "detected without connecting)"));
     }
     for (const auto* opt : {&o.identity, &o.password_file, &o.fingerprint}) {
       if (!opt->empty()) problems.Add(UsageError("--no-connect does not connect: drop " + *opt));
@@ -359,8 +371,10 @@ Status NodeAdd(Context& ctx, const NodeAddOptions& o) {
   CheckUnique(s->fabric, node, problems);
   for (const auto* a : {&node.underlay4, &node.underlay6}) {
     if (*a && s->fabric.transport.network.Contains(**a)) {
-      problems.Add(UsageError("underlay address " + (*a)->ToString() + " is inside the fabric's "
-                              "transport network " + s->fabric.transport.network.ToString() +
+      problems.Add(UsageError("underlay address " + (*a)->ToString() +
+                              " is inside the fabric's "
+                              "transport network " +
+                              s->fabric.transport.network.ToString() +
                               "; the two must not overlap"));
     }
   }
@@ -404,10 +418,10 @@ Status NodeAdd(Context& ctx, const NodeAddOptions& o) {
       << model::PlatformName(node.platform) << ", ssh " << SshText(node) << ", underlay "
       << UnderlayText(node) << ", mtu " << node.mtu << ")\n";
   if (!o.no_connect) {
-    out << "  host key " << enrolled.fingerprint << " pinned; authenticated with "
-        << enrolled.auth << "; our key " << (enrolled.key_added ? "installed" : "was already")
-        << " in ~" << (node.ssh_user == "root" ? "root" : node.ssh_user)
-        << "/.ssh/authorized_keys (vpcctl@" << s->local_node << ")\n";
+    out << "  host key " << enrolled.fingerprint << " pinned; authenticated with " << enrolled.auth
+        << "; our key " << (enrolled.key_added ? "installed" : "was already") << " in ~"
+        << (node.ssh_user == "root" ? "root" : node.ssh_user) << "/.ssh/authorized_keys (vpcctl@"
+        << s->local_node << ")\n";
     if (node.use_sudo) out << "  remote commands will run through sudo -n\n";
     if (!node.remote_version.empty()) out << "  vpcctl " << node.remote_version << " on the node\n";
   }
@@ -460,7 +474,7 @@ Status NodeShow(Context& ctx, const std::string& name, bool json) {
       << "vpcs:         " << (vpcs.empty() ? "-" : Join(vpcs, ", ")) << "\n"
       << "transport:    " << (n->transport ? n->transport->ToString() : "-") << "\n"
       << "wireguard:    "
-      << (!n->wg_public_key.empty() ? n->wg_public_key + " (public key)"
+      << (!n->wg_public_key.empty()        ? n->wg_public_key + " (public key)"
           : s->fabric.NeedsWireguard(name) ? std::string("no key yet (reported at the next deploy)")
                                            : std::string("-"))
       << "\n";
@@ -487,7 +501,8 @@ Status NodeRemove(Context& ctx, const std::string& name, bool force, bool json) 
       problems.Add(UsageError("node " + Quoted(name) + " is the witness of VIP " +
                               vip.address.ToString() + " (vhid " + std::to_string(vip.vhid) +
                               ") of " + v.name + "; run `vpcctl vip set " + v.name + " " +
-                              std::to_string(vip.vhid) + " --witness OTHER` (or --no-witness) "
+                              std::to_string(vip.vhid) +
+                              " --witness OTHER` (or --no-witness) "
                               "first"));
     }
   }

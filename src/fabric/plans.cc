@@ -1,10 +1,11 @@
 // vpcctl plan and vpcctl render rc.conf: what a node would run, rendered by its platform driver.
+#include "vpcctl/fabric/plans.h"
+
 #include <ostream>
 
 #include "vpcctl/base/text.h"
 #include "vpcctl/fabric/format.h"
 #include "vpcctl/fabric/node_state.h"
-#include "vpcctl/fabric/ops.h"
 #include "vpcctl/model/names.h"
 #include "vpcctl/platform/driver.h"
 #include "vpcctl/platform/freebsd.h"
@@ -25,9 +26,9 @@ Status Plan(Context& ctx, const PlanOptions& o) {
   if (!n) return UsageError("unknown node " + Quoted(node) + " (see `vpcctl node list`)");
   // As apply builds it on the node (its guests aside: their records are the node's), with its
   // machinery where the controller runs it.
-  VPC_ASSIGN_OR_RETURN(plan::Desired desired,
-                       BuildDesired(s->fabric, DesiredInputs{node, n->platform, NodeEnvOf(ctx, *n),
-                                                             {}, o.vpc}));
+  VPC_ASSIGN_OR_RETURN(
+      plan::Desired desired,
+      BuildDesired(s->fabric, DesiredInputs{node, n->platform, NodeEnvOf(ctx, *n), {}, o.vpc}));
   const auto& driver = platform::DriverFor(desired.platform);
   VPC_ASSIGN_OR_RETURN(auto steps, plan::Diff(desired, plan::Observed{}));
   if (!o.show_secrets) steps = plan::Redacted(std::move(steps));
@@ -64,8 +65,9 @@ Status RenderRcConf(Context& ctx, const std::string& node_arg, bool show_secrets
                       std::string(model::PlatformName(n->platform)) +
                       "; rc.conf is FreeBSD's (Linux nodes use the systemd unit in dist/)");
   }
-  VPC_ASSIGN_OR_RETURN(plan::Desired desired,
-                       BuildDesired(s->fabric, DesiredInputs{node, n->platform, NodeEnvOf(ctx, *n)}));
+  VPC_ASSIGN_OR_RETURN(
+      plan::Desired desired,
+      BuildDesired(s->fabric, DesiredInputs{node, n->platform, NodeEnvOf(ctx, *n), {}, ""}));
   ctx.io.out << platform::RenderRcConf(desired, show_secrets);
   return {};
 }

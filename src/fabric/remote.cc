@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "vpcctl/base/output_cap.h"
+#include "vpcctl/base/parallel.h"
 #include "vpcctl/base/text.h"
 #include "vpcctl/exec/runner.h"
 #include "vpcctl/model/json_reader.h"
@@ -263,28 +264,6 @@ std::optional<std::string> ParseVersion(std::string_view output) {
     if (!ok) return std::nullopt;
   }
   return std::string(v);
-}
-
-void ParallelFor(size_t n, size_t width, const std::function<void(size_t)>& fn) {
-  if (n == 0) return;
-  width = std::max<size_t>(1, std::min(width, n));
-  std::atomic<size_t> next{0};
-  std::vector<std::thread> threads;
-  for (size_t t = 0; t < width; ++t) {
-    threads.emplace_back([&] {
-      for (size_t i = next++; i < n; i = next++) fn(i);
-    });
-  }
-  for (auto& t : threads) t.join();
-}
-
-std::string UtcNow() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm {};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 }  // namespace vpcctl::fabric

@@ -1,10 +1,11 @@
 // vpcctl state check: the state database's invariants, for users and for the fault tests.
+#include "vpcctl/fabric/state_check.h"
+
 #include <nlohmann/json.hpp>
 #include <ostream>
 
 #include "vpcctl/base/text.h"
 #include "vpcctl/fabric/format.h"
-#include "vpcctl/fabric/ops.h"
 #include "vpcctl/model/map.h"
 #include "vpcctl/model/names.h"
 

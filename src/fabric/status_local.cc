@@ -1,5 +1,7 @@
 // status --local: this node's drift, and the health of its tunnels: a ping of each peer's overlay
 // address through the bridge and, in encrypted VPCs, the age of each WireGuard handshake.
+#include "vpcctl/fabric/status_local.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
@@ -7,10 +9,10 @@
 #include <ostream>
 
 #include "vpcctl/base/text.h"
+#include "vpcctl/fabric/apply.h"
 #include "vpcctl/fabric/format.h"
-#include "vpcctl/fabric/node_ops.h"
+#include "vpcctl/fabric/init.h"
 #include "vpcctl/fabric/node_state.h"
-#include "vpcctl/fabric/ops.h"
 #include "vpcctl/fabric/remote.h"
 #include "vpcctl/model/names.h"
 #include "vpcctl/plan/diff.h"

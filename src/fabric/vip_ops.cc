@@ -2,20 +2,20 @@
 // (nodes).
 #include "vpcctl/fabric/vip_ops.h"
 
+#include <syslog.h>
+
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
 #include <random>
-#include <syslog.h>
 #include <thread>
 
 #include "vpcctl/alloc/vip.h"
 #include "vpcctl/base/text.h"
 #include "vpcctl/exec/syslog.h"
+#include "vpcctl/fabric/apply.h"
 #include "vpcctl/fabric/format.h"
-#include "vpcctl/fabric/node_ops.h"
-#include "vpcctl/fabric/ops.h"
 #include "vpcctl/fabric/remote.h"
 #include "vpcctl/fabric/vip_args.h"
 #include "vpcctl/fabric/vip_view.h"
@@ -32,8 +32,7 @@ using json = nlohmann::json;
 namespace {
 
 std::string NewSecret() {
-  static const char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
   std::random_device rd;
   std::string s;
   for (int i = 0; i < 16; ++i) s += kAlphabet[rd() % (sizeof kAlphabet - 1)];
@@ -42,11 +41,10 @@ std::string NewSecret() {
 
 Result<int> ParseVhid(const std::string& text) {
   auto v = ParseUint(text, 1000);
-  if (!v || *v < 1 || *v > 255) return UsageError("invalid vhid " + Quoted(text) + ": must be 1-255");
+  if (!v || *v < 1 || *v > 255)
+    return UsageError("invalid vhid " + Quoted(text) + ": must be 1-255");
   return static_cast<int>(*v);
 }
-
-
 
 }  // namespace
 
@@ -89,8 +87,8 @@ Status VipAdd(Context& ctx, const VipAddOptions& o) {
     PrintJson(ctx.io.out, j);
     return {};
   }
-  ctx.io.out << "added VIP " << vip.address.ToString() << " (vhid " << vip.vhid << ") to "
-             << v.name << ": " << Join(vip.nodes, ", ") << " in that order of preference; "
+  ctx.io.out << "added VIP " << vip.address.ToString() << " (vhid " << vip.vhid << ") to " << v.name
+             << ": " << Join(vip.nodes, ", ") << " in that order of preference; "
              << VipSettingsText(vip) << "\n"
              << "apply it with `vpcctl vpc deploy " << v.name << "`\n";
   return {};
@@ -159,8 +157,8 @@ Status VipShow(Context& ctx, const VipShowOptions& o) {
     if (!nv.health) {
       nv.error = !a.error.empty() ? a.error
                  : !report        ? "no report"
-                 : mine           ? "its map has no VIP " + std::to_string(vip->vhid) + " (deploy it)"
-                                  : "VPC " + o.vpc + " is not in its map (deploy it)";
+                 : mine ? "its map has no VIP " + std::to_string(vip->vhid) + " (deploy it)"
+                        : "VPC " + o.vpc + " is not in its map (deploy it)";
     }
     views.push_back(std::move(nv));
   }
@@ -214,10 +212,9 @@ Status VipRemove(Context& ctx, const std::string& vpc, const std::string& which,
   if (!witness.empty()) VPC_TRY(s->store().AddCleanup(vpc, witness));
   VPC_TRY(s->Commit());
   if (json) {
-    PrintJson(ctx.io.out, {{"vpc", vpc},
-                           {"address", addr},
-                           {"vhid", vhid},
-                           {"generation", s->fabric.generation}});
+    PrintJson(
+        ctx.io.out,
+        {{"vpc", vpc}, {"address", addr}, {"vhid", vhid}, {"generation", s->fabric.generation}});
     return {};
   }
   ctx.io.out << "removed VIP " << addr << " (vhid " << vhid << ") from " << vpc

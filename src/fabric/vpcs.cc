@@ -1,11 +1,12 @@
 // vpcctl vpc init/list/show/member add/member remove/delete on the controller's database.
+#include "vpcctl/fabric/vpcs.h"
+
 #include <ostream>
 #include <set>
 
 #include "vpcctl/alloc/alloc.h"
 #include "vpcctl/base/text.h"
 #include "vpcctl/fabric/format.h"
-#include "vpcctl/fabric/ops.h"
 #include "vpcctl/model/map.h"
 #include "vpcctl/model/names.h"
 
@@ -23,7 +24,8 @@ Status CheckNetworks(const model::Fabric& f, const model::Vpc& v) {
   if (Overlaps(v.peer_network, f.transport.network)) {
     problems.Add(UsageError("peer network " + v.peer_network.ToString() + " of VPC " +
                             Quoted(v.name) + " overlaps the fabric's transport network " +
-                            f.transport.network.ToString() + " (set at `vpcctl init "
+                            f.transport.network.ToString() +
+                            " (set at `vpcctl init "
                             "--transport-network`); choose another peer network"));
   }
   for (const auto& other : f.vpcs) {
@@ -55,8 +57,8 @@ std::optional<int> ParseCount(const std::string& text, const char* what, Problem
   if (text.empty()) return std::nullopt;
   auto v = ParseUint(text, 1000000);
   if (!v) {
-    problems.Add(UsageError(std::string("invalid ") + what + " " + Quoted(text) +
-                            ": must be 0-1000000"));
+    problems.Add(
+        UsageError(std::string("invalid ") + what + " " + Quoted(text) + ": must be 0-1000000"));
     return std::nullopt;
   }
   return static_cast<int>(*v);
@@ -89,9 +91,9 @@ void PrintVpc(std::ostream& out, const model::Fabric& f, const model::Vpc& v) {
   Table members(header);
   for (const auto& m : v.members) {
     const model::Node* n = f.FindNode(m.node);
-    std::vector<std::string> row = {m.node, n ? std::string(model::PlatformName(n->platform)) : "?",
-                                    m.overlay.ToString() + "/" +
-                                        std::to_string(v.peer_network.prefix())};
+    std::vector<std::string> row = {
+        m.node, n ? std::string(model::PlatformName(n->platform)) : "?",
+        m.overlay.ToString() + "/" + std::to_string(v.peer_network.prefix())};
     if (v.encrypted) {
       row.push_back(n && n->transport ? n->transport->ToString() : "-");
       row.push_back(n && !n->wg_public_key.empty() ? n->wg_public_key : "(at first deploy)");
@@ -154,8 +156,9 @@ Status VpcInit(Context& ctx, const VpcInitOptions& o) {
   spec.max_jails = ParseCount(o.max_jails, "--max-jails", problems);
   spec.max_vms = ParseCount(o.max_vms, "--max-vms", problems);
   if (o.plain && o.encrypted) {
-    problems.Add(UsageError("--plain and --encrypted contradict each other: a VPC is encrypted "
-                            "(the default) or plain"));
+    problems.Add(
+        UsageError("--plain and --encrypted contradict each other: a VPC is encrypted "
+                   "(the default) or plain"));
   }
   spec.encrypted = !o.plain;
   bool all = o.members == "all";
@@ -264,13 +267,11 @@ Status VpcMemberAdd(Context& ctx, const std::string& vpc, const std::string& nod
     return {};
   }
   ctx.io.out << "added " << node << " to " << vpc << ": overlay " << m->overlay.ToString() << ", "
-             << tunnels << " new tunnel" << (tunnels == 1 ? "" : "s") << ", mtu " << v.mtu
-             << "\n";
+             << tunnels << " new tunnel" << (tunnels == 1 ? "" : "s") << ", mtu " << v.mtu << "\n";
   return {};
 }
 
-Status VpcMemberRemove(Context& ctx, const std::string& vpc, const std::string& node,
-                       bool json) {
+Status VpcMemberRemove(Context& ctx, const std::string& vpc, const std::string& node, bool json) {
   Problems problems;
   problems.Add(model::ValidateVpcName(vpc));
   problems.Add(model::ValidateNodeName(node));
@@ -284,10 +285,8 @@ Status VpcMemberRemove(Context& ctx, const std::string& vpc, const std::string& 
   VPC_TRY(s->store().AddCleanup(vpc, node));
   VPC_TRY(s->Commit());
   if (json) {
-    PrintJson(ctx.io.out, {{"vpc", vpc},
-                           {"node", node},
-                           {"mtu", v.mtu},
-                           {"generation", s->fabric.generation}});
+    PrintJson(ctx.io.out,
+              {{"vpc", vpc}, {"node", node}, {"mtu", v.mtu}, {"generation", s->fabric.generation}});
     return {};
   }
   ctx.io.out << "removed " << node << " from " << vpc << " (mtu " << v.mtu

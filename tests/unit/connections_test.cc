@@ -1,5 +1,7 @@
 // `vpcctl connections list`, `close` and `serve` on a node's state directory: without a keeper,
 // and with one serving (in a thread, over the fake SSH world) a session a command has used.
+#include "vpcctl/fabric/connections.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -7,7 +9,6 @@
 #include <thread>
 
 #include "fake_node.h"
-#include "vpcctl/fabric/ops.h"
 #include "vpcctl/ssh/keeper.h"
 
 namespace vpcctl::fabric {

@@ -8,13 +8,13 @@
 #include <sstream>
 #include <string>
 
-#include "fake_runner.h"
 #include "fake_client.h"
 #include "fake_prober.h"
+#include "fake_runner.h"
 #include "testing.h"
 #include "vpcctl/exec/runner.h"
+#include "vpcctl/fabric/apply.h"
 #include "vpcctl/fabric/context.h"
-#include "vpcctl/fabric/node_ops.h"
 #include "vpcctl/model/map.h"
 #include "vpcctl/store/state_dir.h"
 

@@ -9,20 +9,24 @@
 #include <mutex>
 #include <sstream>
 
-#include "fake_runner.h"
 #include "fake_client.h"
 #include "fake_prober.h"
+#include "fake_runner.h"
 #include "testing.h"
 #include "vpcctl/base/text.h"
-#include "vpcctl/fabric/ops.h"
+#include "vpcctl/fabric/init.h"
+#include "vpcctl/fabric/nodes.h"
+#include "vpcctl/fabric/vpcs.h"
 #include "vpcctl/ssh/client.h"
 #include "vpcctl/ssh/keys.h"
 #include "vpcctl/store/state_dir.h"
 
 namespace vpcctl::fabric {
 
-const ssh::HostKey kKeyA{"ssh-ed25519", "AAAAC3NzaC1lZDI1NTE5AAAAIGJ0h4w6yHLNzXI+TcAYnhFN0TfIBbnUMRYR2lkHIX1V"};
-const ssh::HostKey kKeyB{"ssh-ed25519", "AAAAC3NzaC1lZDI1NTE5AAAAIK4LZ3mZZ+qsZ1Q/Ga4xLzWvXy0rgVJL8YZqBLpMvlSk"};
+const ssh::HostKey kKeyA{"ssh-ed25519",
+                         "AAAAC3NzaC1lZDI1NTE5AAAAIGJ0h4w6yHLNzXI+TcAYnhFN0TfIBbnUMRYR2lkHIX1V"};
+const ssh::HostKey kKeyB{"ssh-ed25519",
+                         "AAAAC3NzaC1lZDI1NTE5AAAAIK4LZ3mZZ+qsZ1Q/Ga4xLzWvXy0rgVJL8YZqBLpMvlSk"};
 
 class ScriptedTerminal : public exec::Terminal {
  public:
@@ -112,9 +116,7 @@ class FakeWorld : public ::testing::Test {
     ASSERT_TRUE(st.ok()) << st.error().message;
   }
 
-  void WritePassword(const std::string& pw) {
-    std::ofstream(dir_ + "/pw") << pw << "\n";
-  }
+  void WritePassword(const std::string& pw) { std::ofstream(dir_ + "/pw") << pw << "\n"; }
 
   NodeAddOptions Add(const std::string& name, const std::string& addr) {
     NodeAddOptions o;

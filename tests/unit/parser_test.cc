@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "testing.h"
-#include "vpcctl/fabric/ops.h"
+#include "vpcctl/fabric/init.h"
 #include "vpcctl/plan/diff.h"
 #include "vpcctl/platform/freebsd.h"
 #include "vpcctl/platform/linux.h"

@@ -1,5 +1,7 @@
 // vpcctl plan on a controller whose local node is h1: it builds a node's desired state as apply
 // does there (one builder, BuildDesired), so what it prints is what apply runs.
+#include "vpcctl/fabric/plans.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -9,7 +11,9 @@
 
 #include "fake_world.h"
 #include "vpcctl/exec/runner.h"
-#include "vpcctl/fabric/node_ops.h"
+#include "vpcctl/fabric/apply.h"
+#include "vpcctl/fabric/nodes.h"
+#include "vpcctl/fabric/vpcs.h"
 #include "vpcctl/model/map.h"
 
 namespace vpcctl::fabric {

@@ -8,12 +8,15 @@
 #include <random>
 #include <sstream>
 
-#include "fake_runner.h"
 #include "fake_client.h"
 #include "fake_prober.h"
+#include "fake_runner.h"
 #include "testing.h"
 #include "vpcctl/base/text.h"
-#include "vpcctl/fabric/ops.h"
+#include "vpcctl/fabric/init.h"
+#include "vpcctl/fabric/nodes.h"
+#include "vpcctl/fabric/state_check.h"
+#include "vpcctl/fabric/vpcs.h"
 
 namespace vpcctl::fabric {
 namespace {
@@ -75,7 +78,8 @@ TEST(RandomOps, TwoHundredOperationsKeepEveryInvariant) {
       st = VpcMemberAdd(ctx, f.vpcs[pick(f.vpcs.size())].name, nodes[pick(nodes.size())]);
     } else {
       const auto& v = f.vpcs[pick(f.vpcs.size())];
-      st = VpcMemberRemove(ctx, v.name, v.members.empty() ? "n0" : v.members[pick(v.members.size())].node);
+      st = VpcMemberRemove(ctx, v.name,
+                           v.members.empty() ? "n0" : v.members[pick(v.members.size())].node);
     }
     (st.ok() ? applied : refused)++;
     auto db = store::Store::Open(dir + "/state/vpcctl.db", false, nullptr);

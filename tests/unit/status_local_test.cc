@@ -1,5 +1,7 @@
 // status --local on an encrypted VPC, with the node's commands answered by a fake runner: the age
 // of each WireGuard handshake is reported, and a stale or missing one makes the node unhealthy.
+#include "vpcctl/fabric/status_local.h"
+
 #include <gtest/gtest.h>
 
 #include <ctime>

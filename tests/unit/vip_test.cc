@@ -16,7 +16,7 @@
 #include "testing.h"
 #include "vpcctl/alloc/vip.h"
 #include "vpcctl/base/text.h"
-#include "vpcctl/fabric/node_ops.h"
+#include "vpcctl/fabric/apply.h"
 #include "vpcctl/fabric/vip_ops.h"
 #include "vpcctl/model/map.h"
 #include "vpcctl/plan/diff.h"

@@ -36,5 +36,7 @@ std::string ShellLine(const std::vector<std::string>& argv);
 
 // The time now, UTC, to the millisecond: "2026-12-01T13:57:37.045Z".
 std::string UtcNowMs();
+// The time now, UTC, to the second: "2026-11-22T01:02:03Z".
+std::string UtcNow();
 
 }  // namespace vpcctl

@@ -120,10 +120,4 @@ void ReadAnswer(const ssh::RemoteResult& r, ReportKind kind, const FanOutLimits&
 // not one (at most 64 characters: digits and dots, then an optional -, + or ~ suffix).
 std::optional<std::string> ParseVersion(std::string_view output);
 
-// Calls fn(0..n-1) on at most `width` threads at once.
-void ParallelFor(size_t n, size_t width, const std::function<void(size_t)>& fn);
-
-// "2026-11-22T01:02:03Z"
-std::string UtcNow();
-
 }  // namespace vpcctl::fabric

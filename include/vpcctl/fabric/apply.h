@@ -1,15 +1,14 @@
-// What runs on each node: importing the map the controller pushes, converging the kernel state
-// to it (`apply --local`), and reporting drift and overlay health (`status --local`). A node needs
-// no `vpcctl init`: its state directory and database are created on first import.
+// What runs on each node to hold and converge its map: `map export` (controller), `map import`
+// and `apply --local`. A node needs no `vpcctl init`: its state directory and database are
+// created on first import.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "vpcctl/base/result.h"
 #include "vpcctl/fabric/context.h"
-#include "vpcctl/model/map.h"
-#include "vpcctl/platform/driver.h"
 #include "vpcctl/store/store.h"
 
 namespace vpcctl::fabric {
@@ -18,7 +17,7 @@ namespace vpcctl::fabric {
 Status MapExport(Context& ctx, bool show_secrets);
 
 struct MapImportOptions {
-  std::string node;  // which node of the map this is; default: the one of the map held
+  std::string node;    // which node of the map this is; default: the one of the map held
   bool force = false;  // accept an older map, or one from another fabric
   bool json = false;
 };
@@ -28,25 +27,14 @@ Status MapImport(Context& ctx, const MapImportOptions& o);
 struct ApplyOptions {
   bool dry_run = false;
   bool json = false;
-  bool import = false;       // read a map on stdin and import it first (what deploy sends)
-  std::string map_file;      // with --dry-run: plan against this map ("-": stdin) without storing
-  std::string node;          // with --import: which node of the map this is
-  bool force = false;        // with --import: as map import --force
+  bool import = false;   // read a map on stdin and import it first (what deploy sends)
+  std::string map_file;  // with --dry-run: plan against this map ("-": stdin) without storing
+  std::string node;      // with --import: which node of the map this is
+  bool force = false;    // with --import: as map import --force
 };
 // Probes, diffs against the node's part of the map, runs the missing steps in dependency order,
 // probes again and verifies. Holds the node's apply lock.
 Status Apply(Context& ctx, const ApplyOptions& o);
-
-// WireGuard drops a session this long after its last handshake (Reject-After-Time); with
-// keepalives every 25 s a live pair handshakes at least every two minutes.
-inline constexpr int64_t kStaleHandshakeSeconds = 180;
-
-struct StatusLocalOptions {
-  std::string vpc;  // empty: every VPC of the node
-  bool json = false;
-};
-// Drift (steps still needed) and a ping of every peer's overlay address through the bridge.
-Status StatusLocal(Context& ctx, const StatusLocalOptions& o);
 
 // Shared by map import and apply --import: validates and stores a map document under the node's
 // apply lock (held by the caller). Returns the generation held before (if any).
