@@ -16,7 +16,7 @@ find "$dir" -name '*.gcda' -delete
     exit 1
 }
 objects="$dir/CMakeFiles/vpcctl_core.dir/src/$layer"
-echo "line coverage of src/$layer by the unit tests ($(grep '^\[  PASSED' "$dir/coverage-run.log" | sed 's/.*] //')):"
+echo "line coverage of src/$layer by the unit tests ($(grep '^\[  PASSED' "$dir/coverage-run.log" | sed 's/.*] //; s/\.$//')):"
 for data in "$objects"/*.cc.gcda; do
     src="$top/src/$layer/$(basename "$data" .gcda)"
     gcov -n -o "$data" "$src" 2>/dev/null | grep -A1 "^File '$src'" | tail -1 |
