@@ -1,6 +1,7 @@
 // vpcctl node add/list/show/remove.
 #include "vpcctl/fabric/nodes.h"
 
+#include <functional>
 #include <ostream>
 
 #include "vpcctl/alloc/alloc.h"
@@ -105,50 +106,37 @@ struct Enrolment {
   bool key_added = false;
 };
 
-// Connects on first contact or re-enrolment, installs our key, detects what it can.
-Result<Enrolment> Enrol(Context& ctx, const NodeAddOptions& o, const std::string& local_node,
-                        std::chrono::milliseconds timeout, model::Node& node, bool detect_mtu) {
-  VPC_ASSIGN_OR_RETURN(auto pins, ssh::LoadKnownHosts(ctx.paths.known_hosts()));
-  auto pinned = pins.Find(node.ssh_host, node.ssh_port);
-  std::string where = node.ssh_host + " port " + std::to_string(node.ssh_port);
-  Enrolment e;
-  // The key the first connection presented and the user confirmed (or the pinned one): the only
-  // key any later connection of this enrolment accepts.
-  std::optional<ssh::HostKey> confirmed = pinned;
-  ssh::ConnectSpec spec;
-  spec.endpoint = EndpointOf(node);
-  spec.timeout = timeout;
-  if (pinned) {
-    spec.check_host_key = PinnedCheck(pins, node);
-  } else {
-    spec.check_host_key = [&](const ssh::HostKey& presented) -> Status {
-      VPC_ASSIGN_OR_RETURN(std::string fp, ssh::Fingerprint(presented.Line()));
-      ctx.io.Info("first contact with " + where + ": host key " + presented.type + " " + fp);
-      if (!o.fingerprint.empty()) {
-        if (o.fingerprint != fp) {
-          return Failure("the host key of " + where + " is " + fp + ", not the " + o.fingerprint +
-                         " given with --fingerprint; nothing was sent");
-        }
-      } else if (!o.yes) {
-        if (!ctx.term.Interactive()) {
-          return UsageError("first contact with " + where +
-                            ": confirm its host key with "
-                            "--fingerprint " +
-                            fp +
-                            " (after checking it on the host) or accept "
-                            "it with --yes; nothing was sent");
-        }
-        VPC_ASSIGN_OR_RETURN(bool yes, ctx.term.Confirm("Trust this host key?"));
-        if (!yes) return UsageError("host key of " + where + " not accepted; nothing was sent");
+// The host key check of a first contact: the key is shown, then confirmed by --fingerprint,
+// --yes or the terminal; the confirmed key goes to `confirmed`. Nothing is sent before it.
+ssh::HostKeyCheck FirstContactCheck(Context& ctx, const NodeAddOptions& o, const std::string& where,
+                                    std::optional<ssh::HostKey>& confirmed) {
+  return [&ctx, &o, where, &confirmed](const ssh::HostKey& presented) -> Status {
+    VPC_ASSIGN_OR_RETURN(std::string fp, ssh::Fingerprint(presented.Line()));
+    ctx.io.Info("first contact with " + where + ": host key " + presented.type + " " + fp);
+    if (!o.fingerprint.empty()) {
+      if (o.fingerprint != fp) {
+        return Failure("the host key of " + where + " is " + fp + ", not the " + o.fingerprint +
+                       " given with --fingerprint; nothing was sent");
       }
-      confirmed = presented;
-      return {};
-    };
-  }
-  spec.identities = {ctx.paths.private_key()};
-  if (!o.identity.empty()) spec.identities.push_back(o.identity);
+    } else if (!o.yes) {
+      if (!ctx.term.Interactive()) {
+        return UsageError("first contact with " + where + ": confirm its host key with " +
+                          "--fingerprint " + fp +
+                          " (after checking it on the host) or accept it with --yes; nothing "
+                          "was sent");
+      }
+      VPC_ASSIGN_OR_RETURN(bool yes, ctx.term.Confirm("Trust this host key?"));
+      if (!yes) return UsageError("host key of " + where + " not accepted; nothing was sent");
+    }
+    confirmed = presented;
+    return {};
+  };
+}
+
+// The password of a first contact: from --password-file, else asked on the terminal, else none.
+ssh::PasswordSource PasswordOf(Context& ctx, const NodeAddOptions& o, const model::Node& node) {
   std::string prompt = "Password for " + node.ssh_user + "@" + node.ssh_host + ": ";
-  spec.password = [&]() -> Result<std::optional<std::string>> {
+  return [&ctx, &o, prompt]() -> Result<std::optional<std::string>> {
     if (!o.password_file.empty()) {
       VPC_ASSIGN_OR_RETURN(std::string pw, store::ReadSecretFile(o.password_file, "password file"));
       return std::optional<std::string>(pw);
@@ -157,36 +145,29 @@ Result<Enrolment> Enrol(Context& ctx, const NodeAddOptions& o, const std::string
     VPC_ASSIGN_OR_RETURN(std::string pw, ctx.term.ReadSecret(prompt));
     return std::optional<std::string>(pw);
   };
-  auto conn = ctx.ssh.Connect(spec);
-  if (!conn) {
-    Error err = conn.take_error();
-    if (err.kind == ssh::kErrAuth && o.password_file.empty() && o.identity.empty() &&
-        !ctx.term.Interactive()) {
-      err.message += "; on first contact give --password-file FILE or --identity FILE";
-    }
-    return err;
-  }
-  e.auth = (*conn)->auth_method();
+}
 
+// A command on the enrolment's connection.
+using RunRemote = std::function<Result<ssh::RemoteResult>(std::vector<std::string>)>;
+
+// Installs our public key in the node's authorized_keys; true when it was not there yet.
+Result<bool> InstallOurKey(Context& ctx, ssh::Connection& conn, const std::string& local_node,
+                           const model::Node& node, std::chrono::milliseconds timeout) {
   VPC_ASSIGN_OR_RETURN(std::string ours, store::ReadFile(ctx.paths.public_key()));
   auto words = Split(std::string(Trim(ours)), ' ');
   if (words.size() < 2) return Failure("cannot read our public key " + ctx.paths.public_key());
   VPC_ASSIGN_OR_RETURN(auto install,
                        ssh::RemoteCommand::Script({words[0], words[1], "vpcctl@" + local_node}));
-  VPC_ASSIGN_OR_RETURN(auto installed,
-                       (*conn)->Run(install, false, kInstallKeyScript, timeout * 4));
+  VPC_ASSIGN_OR_RETURN(auto installed, conn.Run(install, false, kInstallKeyScript, timeout * 4));
   if (!installed.ok()) {
-    return Failure("node " + Quoted(node.name) +
-                   ": cannot install our key in ~/.ssh/"
-                   "authorized_keys: " +
-                   Printable(Trim(installed.err), 512));
+    return Failure("node " + Quoted(node.name) + ": cannot install our key in ~/.ssh/" +
+                   "authorized_keys: " + Printable(Trim(installed.err), 512));
   }
-  e.key_added = Trim(installed.out) == "added";
+  return Trim(installed.out) == "added";
+}
 
-  auto run = [&](std::vector<std::string> argv) -> Result<ssh::RemoteResult> {
-    VPC_ASSIGN_OR_RETURN(auto cmd, ssh::RemoteCommand::Make(std::move(argv)));
-    return (*conn)->Run(cmd, false, "", timeout * 4);
-  };
+// The node's platform, from `uname -s`.
+Status DetectPlatform(const RunRemote& run, model::Node& node) {
   VPC_ASSIGN_OR_RETURN(auto uname, run({"uname", "-s"}));
   std::string sys(Trim(uname.out));
   if (sys == "Linux") {
@@ -197,56 +178,66 @@ Result<Enrolment> Enrol(Context& ctx, const NodeAddOptions& o, const std::string
     return Failure("node " + Quoted(node.name) + " runs " + Quoted(sys) +
                    "; vpcctl supports Linux and FreeBSD");
   }
-  if (detect_mtu) {
-    const auto& driver = platform::DriverFor(node.platform);
-    std::vector<std::string> outputs;
-    bool probed = true;
-    for (const auto& argv : driver.ProbeCommands()) {
-      auto r = run(argv);
-      if (!r || !r->ok()) {
-        probed = false;
-        break;
-      }
-      outputs.push_back(r->out);
+  return {};
+}
+
+// The underlay MTU: that of the interface holding the SSH address, else an underlay address, as
+// the platform's probe lists them; 1500 with a warning when none is found.
+Status DetectMtu(Context& ctx, const RunRemote& run, model::Node& node) {
+  const auto& driver = platform::DriverFor(node.platform);
+  std::vector<std::string> outputs;
+  for (const auto& argv : driver.ProbeCommands()) {
+    auto r = run(argv);
+    if (!r || !r->ok()) {
+      outputs.clear();
+      break;
     }
-    std::optional<int> mtu;
-    if (probed) {
-      if (auto observed = driver.ParseProbe(outputs)) {
-        auto at = net::IpAddress::Parse(node.ssh_host);
-        if (at) mtu = MtuOfAddress(*observed, *at);
-        for (const auto* u : {&node.underlay4, &node.underlay6})
-          if (!mtu && *u) mtu = MtuOfAddress(*observed, **u);
-      }
-    }
-    if (mtu) {
-      std::string holder = node.ssh_host + " on " + node.name;
-      VPC_ASSIGN_OR_RETURN(node.mtu, UsableDetectedMtu(ctx, *mtu, holder));
-    } else {
-      ctx.io.Warn("could not find the interface holding " + node.ssh_host + " on " + node.name +
-                  "; assuming an underlay MTU of 1500 (set it with --mtu)");
+    outputs.push_back(r->out);
+  }
+  std::optional<int> mtu;
+  if (!outputs.empty()) {
+    if (auto observed = driver.ParseProbe(outputs)) {
+      auto at = net::IpAddress::Parse(node.ssh_host);
+      if (at) mtu = MtuOfAddress(*observed, *at);
+      for (const auto* u : {&node.underlay4, &node.underlay6})
+        if (!mtu && *u) mtu = MtuOfAddress(*observed, **u);
     }
   }
+  if (!mtu) {
+    ctx.io.Warn("could not find the interface holding " + node.ssh_host + " on " + node.name +
+                "; assuming an underlay MTU of 1500 (set it with --mtu)");
+    return {};
+  }
+  std::string holder = node.ssh_host + " on " + node.name;
+  VPC_ASSIGN_OR_RETURN(node.mtu, UsableDetectedMtu(ctx, *mtu, holder));
+  return {};
+}
+
+// The version of vpcctl on the node, or a warning saying why there is none.
+void DetectVersion(Context& ctx, const RunRemote& run, model::Node& node) {
   auto version = run(RemoteVpcctl(node, {"--version"}));
   auto parsed = version && version->ok() ? ParseVersion(version->out) : std::nullopt;
-  if (parsed) {
-    node.remote_version = *parsed;
-  } else if (version && version->ok()) {
-    node.remote_version.clear();
-    ctx.io.Warn("vpcctl on " + node.name + " answered --version with " + "'" +
-                Printable(Trim(version->out), 64) + "'" + ", not a version");
-  } else {
-    node.remote_version.clear();
-    ctx.io.Warn(
-        "vpcctl was not found on " + node.name +
-        (node.remote_vpcctl.empty() ? std::string(" (not on PATH)") : " at " + node.remote_vpcctl) +
-        "; deploying to this node will need it: install it there, or give "
-        "--remote-vpcctl PATH");
+  node.remote_version = parsed.value_or("");
+  if (parsed) return;
+  if (version && version->ok()) {
+    ctx.io.Warn("vpcctl on " + node.name + " answered --version with '" +
+                Printable(Trim(version->out), 64) + "', not a version");
+    return;
   }
-  // Pin the key this connection was verified with: reconnect with our key alone, which both
-  // proves key authentication now works and reads the presented key under the same check.
+  ctx.io.Warn(
+      "vpcctl was not found on " + node.name +
+      (node.remote_vpcctl.empty() ? std::string(" (not on PATH)") : " at " + node.remote_vpcctl) +
+      "; deploying to this node will need it: install it there, or give --remote-vpcctl PATH");
+}
+
+// Reconnects with our key alone, which both proves key authentication now works and reads the
+// presented key under the same check: only `confirmed` passes. Returns the key to pin.
+Result<ssh::HostKey> VerifyWithOurKey(Context& ctx, const model::Node& node,
+                                      const std::optional<ssh::HostKey>& confirmed,
+                                      const std::string& where, std::chrono::milliseconds timeout) {
   ssh::HostKey presented;
   ssh::ConnectSpec again;
-  again.endpoint = spec.endpoint;
+  again.endpoint = EndpointOf(node);
   again.timeout = timeout;
   again.identities = {ctx.paths.private_key()};
   again.check_host_key = [&](const ssh::HostKey& k) -> Status {
@@ -260,20 +251,58 @@ Result<Enrolment> Enrol(Context& ctx, const NodeAddOptions& o, const std::string
                    " confirmed on the first: something between us and the node is answering "
                    "for it. Nothing was pinned; check the path to the node before retrying");
   };
-  conn->reset();
   auto verify = ctx.ssh.Connect(again);
   if (!verify) {
-    return Failure("node " + Quoted(node.name) +
-                   ": our key was installed, but logging in with it "
-                   "failed: " +
-                   verify.error().message +
+    return Failure("node " + Quoted(node.name) + ": our key was installed, but logging in with " +
+                   "it failed: " + verify.error().message +
                    " (check PubkeyAuthentication and AuthorizedKeysFile in its sshd_config)");
   }
-  e.host_key = presented;
-  VPC_ASSIGN_OR_RETURN(e.fingerprint, ssh::Fingerprint(presented.Line()));
-  pins.Pin(node.ssh_host, node.ssh_port, presented);
+  return presented;
+}
+
+// Connects on first contact or re-enrolment (the pinned key, or one confirmed now), installs our
+// key, detects platform, MTU (with `detect_mtu`) and vpcctl, then reconnects with our key and
+// pins the host key.
+Result<Enrolment> Enrol(Context& ctx, const NodeAddOptions& o, const std::string& local_node,
+                        std::chrono::milliseconds timeout, model::Node& node, bool detect_mtu) {
+  VPC_ASSIGN_OR_RETURN(auto pins, ssh::LoadKnownHosts(ctx.paths.known_hosts()));
+  std::string where = node.ssh_host + " port " + std::to_string(node.ssh_port);
+  // The key the first connection presented and the user confirmed (or the pinned one): the only
+  // key any later connection of this enrolment accepts.
+  std::optional<ssh::HostKey> confirmed = pins.Find(node.ssh_host, node.ssh_port);
+  ssh::ConnectSpec spec;
+  spec.endpoint = EndpointOf(node);
+  spec.timeout = timeout;
+  spec.check_host_key =
+      confirmed ? PinnedCheck(pins, node) : FirstContactCheck(ctx, o, where, confirmed);
+  spec.identities = {ctx.paths.private_key()};
+  if (!o.identity.empty()) spec.identities.push_back(o.identity);
+  spec.password = PasswordOf(ctx, o, node);
+  auto conn = ctx.ssh.Connect(spec);
+  if (!conn) {
+    Error err = conn.take_error();
+    if (err.kind == ssh::kErrAuth && o.password_file.empty() && o.identity.empty() &&
+        !ctx.term.Interactive()) {
+      err.message += "; on first contact give --password-file FILE or --identity FILE";
+    }
+    return err;
+  }
+  Enrolment e;
+  e.auth = (*conn)->auth_method();
+  VPC_ASSIGN_OR_RETURN(e.key_added, InstallOurKey(ctx, **conn, local_node, node, timeout));
+  RunRemote run = [&](std::vector<std::string> argv) -> Result<ssh::RemoteResult> {
+    VPC_ASSIGN_OR_RETURN(auto cmd, ssh::RemoteCommand::Make(std::move(argv)));
+    return (*conn)->Run(cmd, false, "", timeout * 4);
+  };
+  VPC_TRY(DetectPlatform(run, node));
+  if (detect_mtu) VPC_TRY(DetectMtu(ctx, run, node));
+  DetectVersion(ctx, run, node);
+  conn->reset();
+  VPC_ASSIGN_OR_RETURN(e.host_key, VerifyWithOurKey(ctx, node, confirmed, where, timeout));
+  VPC_ASSIGN_OR_RETURN(e.fingerprint, ssh::Fingerprint(e.host_key.Line()));
+  pins.Pin(node.ssh_host, node.ssh_port, e.host_key);
   VPC_TRY(ssh::SaveKnownHosts(ctx.paths.known_hosts(), pins));
-  node.host_key = presented.Line();
+  node.host_key = e.host_key.Line();
   node.last_check = UtcNow() + " ok";
   return e;
 }
@@ -304,8 +333,10 @@ void ParseUnderlayAddresses(const std::vector<std::string>& given, model::Node& 
   }
 }
 
-Status NodeAdd(Context& ctx, const NodeAddOptions& o) {
-  Problems problems;
+namespace {
+
+// The node the options describe (nothing connected yet); each bad value is reported.
+model::Node NodeOf(const NodeAddOptions& o, Problems& problems) {
   problems.Add(model::ValidateNodeName(o.name));
   problems.Add(model::ValidateHost(o.address));
   problems.Add(model::ValidatePortText(o.port));
@@ -337,8 +368,11 @@ Status NodeAdd(Context& ctx, const NodeAddOptions& o) {
       problems.Add(ssh::ValidateToken(o.remote_vpcctl));
     }
   }
-  auto timeout = ParseTimeout(o.timeout);
-  problems.Add(timeout);
+  return node;
+}
+
+// The options of connecting (or of not connecting) that contradict each other or name no file.
+void CheckConnectOptions(const NodeAddOptions& o, Problems& problems) {
   if (o.no_connect) {
     if (o.platform.empty()) {
       problems.Add(
@@ -365,20 +399,66 @@ Status NodeAdd(Context& ctx, const NodeAddOptions& o) {
       }
     }
   }
-  VPC_TRY(problems.ToStatus());
+}
 
-  VPC_ASSIGN_OR_RETURN(auto s, Session::Locked(ctx));
-  CheckUnique(s->fabric, node, problems);
+// What the fabric refuses of the node: a name or address another node has, an underlay inside the
+// transport network, a member's underlay changed.
+void CheckAgainstFabric(const model::Fabric& fabric, const model::Node& node, Problems& problems) {
+  CheckUnique(fabric, node, problems);
   for (const auto* a : {&node.underlay4, &node.underlay6}) {
-    if (*a && s->fabric.transport.network.Contains(**a)) {
+    if (*a && fabric.transport.network.Contains(**a)) {
       problems.Add(UsageError("underlay address " + (*a)->ToString() +
                               " is inside the fabric's "
                               "transport network " +
-                              s->fabric.transport.network.ToString() +
-                              "; the two must not overlap"));
+                              fabric.transport.network.ToString() + "; the two must not overlap"));
     }
   }
-  problems.Add(CheckUnderlayKept(s->fabric, node));
+  problems.Add(CheckUnderlayKept(fabric, node));
+}
+
+void PrintNodeAdded(Context& ctx, const NodeAddOptions& o, const model::Node& node,
+                    const Enrolment& enrolled, bool updated, uint64_t generation,
+                    const std::string& local_node) {
+  if (o.json) {
+    auto j = NodeJson(node);
+    j["updated"] = updated;
+    j["generation"] = generation;
+    if (!o.no_connect) {
+      j["enrolment"] = {{"host_key", enrolled.fingerprint},
+                        {"auth", enrolled.auth},
+                        {"key_installed", enrolled.key_added}};
+    }
+    PrintJson(ctx.io.out, j);
+    return;
+  }
+  auto& out = ctx.io.out;
+  out << (updated ? "updated" : "added") << " node " << node.name << " ("
+      << model::PlatformName(node.platform) << ", ssh " << SshText(node) << ", underlay "
+      << UnderlayText(node) << ", mtu " << node.mtu << ")\n";
+  if (!o.no_connect) {
+    out << "  host key " << enrolled.fingerprint << " pinned; authenticated with " << enrolled.auth
+        << "; our key " << (enrolled.key_added ? "installed" : "was already") << " in ~"
+        << (node.ssh_user == "root" ? "root" : node.ssh_user) << "/.ssh/authorized_keys (vpcctl@"
+        << local_node << ")\n";
+    if (node.use_sudo) out << "  remote commands will run through sudo -n\n";
+    if (!node.remote_version.empty()) out << "  vpcctl " << node.remote_version << " on the node\n";
+  }
+}
+
+}  // namespace
+
+// Pipeline: the node from the options, checked alone, then against the fabric under the state
+// lock; enrolment over SSH (unless --no-connect); one transaction; render.
+Status NodeAdd(Context& ctx, const NodeAddOptions& o) {
+  Problems problems;
+  model::Node node = NodeOf(o, problems);
+  auto timeout = ParseTimeout(o.timeout);
+  problems.Add(timeout);
+  CheckConnectOptions(o, problems);
+  VPC_TRY(problems.ToStatus());
+
+  VPC_ASSIGN_OR_RETURN(auto s, Session::Locked(ctx));
+  CheckAgainstFabric(s->fabric, node, problems);
   VPC_TRY(problems.ToStatus());
   const model::Node* existing = s->fabric.FindNode(node.name);
   if (existing && existing->is_local) {
@@ -401,30 +481,7 @@ Status NodeAdd(Context& ctx, const NodeAddOptions& o) {
   VPC_TRY(s->Begin());
   VPC_TRY(SaveNode(*s, node));
   VPC_TRY(s->Commit());
-  if (o.json) {
-    auto j = NodeJson(node);
-    j["updated"] = existing != nullptr;
-    j["generation"] = s->fabric.generation;
-    if (!o.no_connect) {
-      j["enrolment"] = {{"host_key", enrolled.fingerprint},
-                        {"auth", enrolled.auth},
-                        {"key_installed", enrolled.key_added}};
-    }
-    PrintJson(ctx.io.out, j);
-    return {};
-  }
-  auto& out = ctx.io.out;
-  out << (existing ? "updated" : "added") << " node " << node.name << " ("
-      << model::PlatformName(node.platform) << ", ssh " << SshText(node) << ", underlay "
-      << UnderlayText(node) << ", mtu " << node.mtu << ")\n";
-  if (!o.no_connect) {
-    out << "  host key " << enrolled.fingerprint << " pinned; authenticated with " << enrolled.auth
-        << "; our key " << (enrolled.key_added ? "installed" : "was already") << " in ~"
-        << (node.ssh_user == "root" ? "root" : node.ssh_user) << "/.ssh/authorized_keys (vpcctl@"
-        << s->local_node << ")\n";
-    if (node.use_sudo) out << "  remote commands will run through sudo -n\n";
-    if (!node.remote_version.empty()) out << "  vpcctl " << node.remote_version << " on the node\n";
-  }
+  PrintNodeAdded(ctx, o, node, enrolled, existing != nullptr, s->fabric.generation, s->local_node);
   return {};
 }
 
