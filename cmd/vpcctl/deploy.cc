@@ -36,13 +36,15 @@ void AddFanOutOptions(CLI::App* c, fabric::FanOutOptions& o) {
   c->add_flag("--json", o.json, "Print JSON");
 }
 
-void AddDeployCommands(CLI::App& app, Dispatch& d) {
-  auto* vpc = app.get_subcommand("vpc");
+namespace {
 
-  struct Named {
-    std::string name;
-    fabric::FanOutOptions fan;
-  };
+struct Named {
+  std::string name;
+  fabric::FanOutOptions fan;
+};
+
+// vpc sync, vpc deploy, deploy, vpc destroy, vpc status: the controller's rounds
+void AddVpcRounds(CLI::App& app, CLI::App* vpc, Dispatch& d) {
   auto sync = std::make_shared<Named>();
   auto* c = vpc->add_subcommand("sync", "Push the map to every member (no changes on hosts)");
   c->add_option("name", sync->name, "VPC name")->required();
@@ -87,11 +89,14 @@ void AddDeployCommands(CLI::App& app, Dispatch& d) {
       return fabric::VpcStatus(ctx, status->name, status->fan);
     };
   });
+}
 
+// map export, map import
+void AddMapCommands(CLI::App& app, Dispatch& d) {
   auto* map = app.add_subcommand("map", "The fabric map the controller pushes to nodes");
   map->require_subcommand(1);
   auto show = std::make_shared<bool>(false);
-  c = map->add_subcommand("export", "Print the map as JSON");
+  auto* c = map->add_subcommand("export", "Print the map as JSON");
   c->add_flag("--show-secrets", *show, "Include VIP secrets (else (redacted))");
   c->callback([show, &d] {
     d.action = [show](fabric::Context& ctx) { return fabric::MapExport(ctx, *show); };
@@ -104,10 +109,13 @@ void AddDeployCommands(CLI::App& app, Dispatch& d) {
   c->callback([import, &d] {
     d.action = [import](fabric::Context& ctx) { return fabric::MapImport(ctx, *import); };
   });
+}
 
+// apply, wg-key, status: what runs on a node
+void AddNodeSideCommands(CLI::App& app, Dispatch& d) {
   auto apply = std::make_shared<fabric::ApplyOptions>();
   auto local = std::make_shared<bool>(false);
-  c = app.add_subcommand("apply", "Converge this node to its map");
+  auto* c = app.add_subcommand("apply", "Converge this node to its map");
   c->add_flag("--local", *local, "Apply on this node (required)")->required();
   c->add_flag("--dry-run", apply->dry_run, "Print the steps; change nothing");
   c->add_flag("--json", apply->json, "Print JSON");
@@ -138,6 +146,15 @@ void AddDeployCommands(CLI::App& app, Dispatch& d) {
     (void)st_local;
     d.action = [st](fabric::Context& ctx) { return fabric::StatusLocal(ctx, *st); };
   });
+}
+
+}  // namespace
+
+void AddDeployCommands(CLI::App& app, Dispatch& d) {
+  auto* vpc = app.get_subcommand("vpc");
+  AddVpcRounds(app, vpc, d);
+  AddMapCommands(app, d);
+  AddNodeSideCommands(app, d);
 }
 
 }  // namespace vpcctl::cli

@@ -7,10 +7,21 @@
 
 namespace vpcctl::cli {
 
-void AddNodeCommands(CLI::App& app, Dispatch& d) {
-  auto* node = app.add_subcommand("node", "Manage the fabric's nodes");
-  node->require_subcommand(1);
+namespace {
 
+struct Named {
+  std::string name;
+  bool json = false;
+  bool force = false;
+};
+
+struct Rekey {
+  std::string name;
+  fabric::FanOutOptions fan;
+};
+
+// node add
+void AddNodeAdd(CLI::App* node, Dispatch& d) {
   auto add = std::make_shared<fabric::NodeAddOptions>();
   auto* c = node->add_subcommand("add", "Register a node");
   c->add_option("name", add->name, "Node name, [a-z][a-z0-9-]{0,31}")->required();
@@ -40,9 +51,12 @@ void AddNodeCommands(CLI::App& app, Dispatch& d) {
   c->add_flag("--json", add->json, "Print the result as JSON");
   c->callback(
       [add, &d] { d.action = [add](fabric::Context& ctx) { return fabric::NodeAdd(ctx, *add); }; });
+}
 
+// node list, node check
+void AddNodeListCheck(CLI::App* node, Dispatch& d) {
   auto list_json = std::make_shared<bool>(false);
-  c = node->add_subcommand("list", "List nodes");
+  auto* c = node->add_subcommand("list", "List nodes");
   c->add_flag("--json", *list_json, "Print JSON");
   c->callback([list_json, &d] {
     d.action = [list_json](fabric::Context& ctx) { return fabric::NodeList(ctx, *list_json); };
@@ -58,14 +72,12 @@ void AddNodeCommands(CLI::App& app, Dispatch& d) {
   c->callback([check, &d] {
     d.action = [check](fabric::Context& ctx) { return fabric::NodeCheck(ctx, *check); };
   });
+}
 
-  struct Named {
-    std::string name;
-    bool json = false;
-    bool force = false;
-  };
+// node show, node rekey, node remove
+void AddNodeShowRekeyRemove(CLI::App* node, Dispatch& d) {
   auto show = std::make_shared<Named>();
-  c = node->add_subcommand("show", "Show one node");
+  auto* c = node->add_subcommand("show", "Show one node");
   c->add_option("name", show->name, "Node name")->required();
   c->add_flag("--json", show->json, "Print JSON");
   c->callback([show, &d] {
@@ -74,10 +86,6 @@ void AddNodeCommands(CLI::App& app, Dispatch& d) {
     };
   });
 
-  struct Rekey {
-    std::string name;
-    fabric::FanOutOptions fan;
-  };
   auto rekey = std::make_shared<Rekey>();
   c = node->add_subcommand("rekey", "Rotate a node's WireGuard key and push it to its peers");
   c->add_option("name", rekey->name, "Node name")->required();
@@ -99,6 +107,16 @@ void AddNodeCommands(CLI::App& app, Dispatch& d) {
       return fabric::NodeRemove(ctx, remove->name, remove->force, remove->json);
     };
   });
+}
+
+}  // namespace
+
+void AddNodeCommands(CLI::App& app, Dispatch& d) {
+  auto* node = app.add_subcommand("node", "Manage the fabric's nodes");
+  node->require_subcommand(1);
+  AddNodeAdd(node, d);
+  AddNodeListCheck(node, d);
+  AddNodeShowRekeyRemove(node, d);
 }
 
 }  // namespace vpcctl::cli

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "commands.h"
@@ -50,15 +51,17 @@ vpcctl::Status StartKeeper(const std::string& dir, const std::string& idle) {
 
 namespace vpcctl::cli {
 
-int Main(int argc, char** argv, fabric::Faults* faults) {
-  // stderr on a terminal that can redraw a line: a live counter in fan-outs, and color unless
-  // NO_COLOR is set to something (https://no-color.org).
-  const char* term = std::getenv("TERM");
-  const char* no_color = std::getenv("NO_COLOR");
-  bool live = isatty(2) && !(term && std::string(term) == "dumb");
-  bool color = live && !(no_color && *no_color);
-  CLI::App app{"vpcctl " VPCCTL_VERSION
-               ": private layer-2 networks (VPCs) spanning FreeBSD and Linux hosts"};
+namespace {
+
+// The options every command takes.
+struct Globals {
+  std::string state_dir;
+  std::string deadline;
+  std::string persist;
+};
+
+// The program's global options and every command group.
+void AddAll(CLI::App& app, Globals& g, Dispatch& dispatch) {
   app.name("vpcctl");
   app.require_subcommand(1);
   app.footer(kExitCodes);
@@ -66,20 +69,16 @@ int Main(int argc, char** argv, fabric::Faults* faults) {
   // Global options (--state-dir, --deadline) are also accepted after the subcommand: every
   // subcommand added below inherits this and hands options it does not know to its parent.
   app.fallthrough();
-  std::string state_dir;
-  app.add_option("--state-dir", state_dir, "State directory of this node")->type_name("DIR");
-  std::string deadline;
-  app.add_option("--deadline", deadline,
+  app.add_option("--state-dir", g.state_dir, "State directory of this node")->type_name("DIR");
+  app.add_option("--deadline", g.deadline,
                  "Stop (with every command it runs) and exit 124 after SECS seconds; the "
                  "controller runs vpcctl on nodes this way")
       ->type_name("SECS");
-  std::string persist;
-  app.add_option("--persist", persist,
+  app.add_option("--persist", g.persist,
                  "Keep each node's SSH session this long after a command, for the next one, "
                  "0-86400 seconds (default: $VPCCTL_PERSIST, else 0: a session per command)")
       ->type_name("SECS")
       ->check(vpcctl::cli::Bounded("--persist", 0, 86400, "seconds"));
-  vpcctl::cli::Dispatch dispatch;
   vpcctl::cli::AddInitCommand(app, dispatch);
   vpcctl::cli::AddNodeCommands(app, dispatch);
   vpcctl::cli::AddVpcCommands(app, dispatch);
@@ -90,7 +89,11 @@ int Main(int argc, char** argv, fabric::Faults* faults) {
   vpcctl::cli::AddGuestCommands(app, dispatch);
   vpcctl::cli::AddConnectionCommands(app, dispatch);
   vpcctl::cli::AddCompletionCommand(app, dispatch);
+}
 
+// Parses the command line: an exit code when the program ends here (help, version, a bad
+// command line), else nothing.
+std::optional<int> Parse(CLI::App& app, int argc, char** argv, bool color) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -111,12 +114,30 @@ int Main(int argc, char** argv, fabric::Faults* faults) {
     std::cerr << "Run `vpcctl --help` (or `vpcctl COMMAND --help`) for usage.\n";
     return static_cast<int>(vpcctl::Exit::kUsage);
   }
+  return std::nullopt;
+}
+
+}  // namespace
+
+int Main(int argc, char** argv, fabric::Faults* faults) {
+  // stderr on a terminal that can redraw a line: a live counter in fan-outs, and color unless
+  // NO_COLOR is set to something (https://no-color.org).
+  const char* term = std::getenv("TERM");
+  const char* no_color = std::getenv("NO_COLOR");
+  bool live = isatty(2) && !(term && std::string(term) == "dumb");
+  bool color = live && !(no_color && *no_color);
+  CLI::App app{"vpcctl " VPCCTL_VERSION
+               ": private layer-2 networks (VPCs) spanning FreeBSD and Linux hosts"};
+  Globals g;
+  Dispatch dispatch;
+  AddAll(app, g, dispatch);
+  if (auto code = Parse(app, argc, argv, color)) return *code;
   if (!dispatch.action) {
     PrintError("no command given", color);
     return static_cast<int>(vpcctl::Exit::kUsage);
   }
-  if (!deadline.empty()) {
-    auto secs = vpcctl::exec::ParseDeadline(deadline);
+  if (!g.deadline.empty()) {
+    auto secs = vpcctl::exec::ParseDeadline(g.deadline);
     if (!secs) {
       PrintError(secs.error().message, color);
       return static_cast<int>(vpcctl::Exit::kUsage);
@@ -129,11 +150,11 @@ int Main(int argc, char** argv, fabric::Faults* faults) {
   vpcctl::exec::LocalRunner runner;
   vpcctl::ssh::LibsshClient direct;
   auto paths = vpcctl::store::StatePaths{
-      vpcctl::store::ResolveStateDir(state_dir, std::getenv("VPCCTL_STATE_DIR"))};
+      vpcctl::store::ResolveStateDir(g.state_dir, std::getenv("VPCCTL_STATE_DIR"))};
   const char* persist_env = std::getenv("VPCCTL_PERSIST");
-  if (persist.empty() && persist_env && *persist_env) {
-    persist = persist_env;
-    std::string bad = vpcctl::cli::Bounded("VPCCTL_PERSIST", 0, 86400, "seconds")(persist);
+  if (g.persist.empty() && persist_env && *persist_env) {
+    g.persist = persist_env;
+    std::string bad = vpcctl::cli::Bounded("VPCCTL_PERSIST", 0, 86400, "seconds")(g.persist);
     if (!bad.empty()) {
       PrintError(bad, color);
       return static_cast<int>(vpcctl::Exit::kUsage);
@@ -141,8 +162,8 @@ int Main(int argc, char** argv, fabric::Faults* faults) {
   }
   // With --persist, sessions to enrolled nodes are lent by the keeper, started on first use.
   vpcctl::ssh::KeeperClient keeper(direct, vpcctl::ssh::KeeperSocket(paths.dir),
-                                   [&] { return StartKeeper(paths.dir, persist); });
-  bool keep = !persist.empty() && persist != "0";
+                                   [&] { return StartKeeper(paths.dir, g.persist); });
+  bool keep = !g.persist.empty() && g.persist != "0";
   vpcctl::ssh::Client& ssh = keep ? static_cast<vpcctl::ssh::Client&>(keeper) : direct;
   vpcctl::exec::RealTerminal terminal;
   vpcctl::fabric::Output io{std::cin, std::cout, std::cerr, color, live};

@@ -5,11 +5,15 @@
 
 namespace vpcctl::cli {
 
-void AddVipCommands(CLI::App& app, Dispatch& d) {
-  auto* vip = app.add_subcommand(
-      "vip", "Virtual IPs on VPC bridges, held under a majority lease (vipd; CARP on FreeBSD)");
-  vip->require_subcommand(1);
+namespace {
 
+struct Opts {
+  std::string vpc, vip;
+  bool json = false, show_secrets = false;
+};
+
+// vip add, vip set
+void AddVipAddSet(CLI::App* vip, Dispatch& d) {
   auto add = std::make_shared<fabric::VipAddOptions>();
   auto* c = vip->add_subcommand("add", "Add a VIP to a VPC (apply it with vpc deploy)");
   c->add_option("vpc", add->vpc, "VPC name")->required();
@@ -65,13 +69,12 @@ void AddVipCommands(CLI::App& app, Dispatch& d) {
   c->add_flag("--json", set->json, "Print the result as JSON");
   c->callback(
       [set, &d] { d.action = [set](fabric::Context& ctx) { return fabric::VipSet(ctx, *set); }; });
+}
 
-  struct Opts {
-    std::string vpc, vip;
-    bool json = false, show_secrets = false;
-  };
+// vip list, vip show, vip move
+void AddVipListShowMove(CLI::App* vip, Dispatch& d) {
   auto list = std::make_shared<Opts>();
-  c = vip->add_subcommand("list", "List VIPs");
+  auto* c = vip->add_subcommand("list", "List VIPs");
   c->add_option("vpc", list->vpc, "Only this VPC");
   c->add_flag("--json", list->json, "Print JSON");
   c->add_flag("--show-secrets", list->show_secrets, "Print the secrets");
@@ -100,9 +103,12 @@ void AddVipCommands(CLI::App& app, Dispatch& d) {
   c->callback([move, &d] {
     d.action = [move](fabric::Context& ctx) { return fabric::VipMove(ctx, *move); };
   });
+}
 
+// vip remove, and vip-event (run by vipd on a node)
+void AddVipRemoveEvent(CLI::App& app, CLI::App* vip, Dispatch& d) {
   auto remove = std::make_shared<Opts>();
-  c = vip->add_subcommand("remove", "Remove a VIP (released on the nodes by vpc deploy)");
+  auto* c = vip->add_subcommand("remove", "Remove a VIP (released on the nodes by vpc deploy)");
   c->add_option("vpc", remove->vpc, "VPC name")->required();
   c->add_option("vip", remove->vip, "Address or vhid")->required();
   c->add_flag("--json", remove->json, "Print the result as JSON");
@@ -119,6 +125,17 @@ void AddVipCommands(CLI::App& app, Dispatch& d) {
   c->callback([event, &d] {
     d.action = [event](fabric::Context& ctx) { return fabric::VipEvent(ctx, *event); };
   });
+}
+
+}  // namespace
+
+void AddVipCommands(CLI::App& app, Dispatch& d) {
+  auto* vip = app.add_subcommand(
+      "vip", "Virtual IPs on VPC bridges, held under a majority lease (vipd; CARP on FreeBSD)");
+  vip->require_subcommand(1);
+  AddVipAddSet(vip, d);
+  AddVipListShowMove(vip, d);
+  AddVipRemoveEvent(app, vip, d);
 }
 
 }  // namespace vpcctl::cli

@@ -5,10 +5,21 @@
 
 namespace vpcctl::cli {
 
-void AddVpcCommands(CLI::App& app, Dispatch& d) {
-  auto* vpc = app.add_subcommand("vpc", "Manage VPCs");
-  vpc->require_subcommand(1);
+namespace {
 
+struct Named {
+  std::string name;
+  bool json = false;
+};
+
+struct Pair {
+  std::string vpc;
+  std::string node;
+  bool json = false;
+};
+
+// vpc init
+void AddVpcInit(CLI::App* vpc, Dispatch& d) {
   auto init = std::make_shared<fabric::VpcInitOptions>();
   auto* c = vpc->add_subcommand("init", "Create a VPC: allocate its tunnels and addresses");
   c->add_option("name", init->name, "VPC name, [a-z][a-z0-9]{0,11} (also its bridge's name)")
@@ -33,18 +44,17 @@ void AddVpcCommands(CLI::App& app, Dispatch& d) {
   c->callback([init, &d] {
     d.action = [init](fabric::Context& ctx) { return fabric::VpcInit(ctx, *init); };
   });
+}
 
+// vpc list, vpc show
+void AddVpcListShow(CLI::App* vpc, Dispatch& d) {
   auto list_json = std::make_shared<bool>(false);
-  c = vpc->add_subcommand("list", "List VPCs");
+  auto* c = vpc->add_subcommand("list", "List VPCs");
   c->add_flag("--json", *list_json, "Print JSON");
   c->callback([list_json, &d] {
     d.action = [list_json](fabric::Context& ctx) { return fabric::VpcList(ctx, *list_json); };
   });
 
-  struct Named {
-    std::string name;
-    bool json = false;
-  };
   auto show = std::make_shared<Named>();
   c = vpc->add_subcommand("show", "Show a VPC's members, addresses and tunnels");
   c->add_option("name", show->name, "VPC name")->required();
@@ -54,16 +64,14 @@ void AddVpcCommands(CLI::App& app, Dispatch& d) {
       return fabric::VpcShow(ctx, show->name, show->json);
     };
   });
+}
 
+// vpc member add, vpc member remove
+void AddVpcMember(CLI::App* vpc, Dispatch& d) {
   auto* member = vpc->add_subcommand("member", "Add or remove VPC members");
   member->require_subcommand(1);
-  struct Pair {
-    std::string vpc;
-    std::string node;
-    bool json = false;
-  };
   auto madd = std::make_shared<Pair>();
-  c = member->add_subcommand("add", "Add a node to a VPC (existing tunnels are kept)");
+  auto* c = member->add_subcommand("add", "Add a node to a VPC (existing tunnels are kept)");
   c->add_option("vpc", madd->vpc, "VPC name")->required();
   c->add_option("node", madd->node, "Node name")->required();
   c->add_flag("--json", madd->json, "Print the result as JSON");
@@ -82,14 +90,28 @@ void AddVpcCommands(CLI::App& app, Dispatch& d) {
       return fabric::VpcMemberRemove(ctx, mrem->vpc, mrem->node, mrem->json);
     };
   });
+}
 
+// vpc delete
+void AddVpcDelete(CLI::App* vpc, Dispatch& d) {
   auto del = std::make_shared<Named>();
-  c = vpc->add_subcommand("delete", "Delete a VPC's local record (hosts are not touched)");
+  auto* c = vpc->add_subcommand("delete", "Delete a VPC's local record (hosts are not touched)");
   c->add_option("name", del->name, "VPC name")->required();
   c->add_flag("--json", del->json, "Print the result as JSON");
   c->callback([del, &d] {
     d.action = [del](fabric::Context& ctx) { return fabric::VpcDelete(ctx, del->name, del->json); };
   });
+}
+
+}  // namespace
+
+void AddVpcCommands(CLI::App& app, Dispatch& d) {
+  auto* vpc = app.add_subcommand("vpc", "Manage VPCs");
+  vpc->require_subcommand(1);
+  AddVpcInit(vpc, d);
+  AddVpcListShow(vpc, d);
+  AddVpcMember(vpc, d);
+  AddVpcDelete(vpc, d);
 }
 
 }  // namespace vpcctl::cli
