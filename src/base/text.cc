@@ -190,14 +190,7 @@ std::string ShellLine(const std::vector<std::string>& argv) {
   return out;
 }
 
-std::string UtcNow() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string UtcNow() { return UtcNowMs().substr(0, 19) + "Z"; }
 
 std::string UtcNowMs() {
   timespec ts{};

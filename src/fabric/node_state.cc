@@ -32,8 +32,9 @@ bool KernelHasWireguard() {
 Result<HeldMap> LoadHeldMap(store::Store& db) {
   VPC_ASSIGN_OR_RETURN(auto held, db.LoadMap());
   if (!held) {
-    return UsageError("no map on this node yet: the controller pushes one with `vpcctl vpc "
-                      "deploy` or `vpcctl vpc sync`");
+    return UsageError(
+        "no map on this node yet: the controller pushes one with `vpcctl vpc "
+        "deploy` or `vpcctl vpc sync`");
   }
   auto m = model::ParseMap(held->document);
   if (!m) return Failure("the map held in the state database is unusable: " + m.error().message);
@@ -70,8 +71,15 @@ Result<plan::Desired> BuildDesired(const model::Fabric& fabric, DesiredInputs in
   return d;
 }
 
+namespace {
+
+// Where this process keeps vpcctl and its state: itself, and its state directory.
+platform::NodeEnv HereEnv(const Context& ctx) { return {exec::SelfPath(), ctx.paths.dir}; }
+
+}  // namespace
+
 platform::NodeEnv NodeEnvOf(const Context& ctx, const model::Node& n) {
-  if (n.is_local) return platform::NodeEnv{exec::SelfPath(), ctx.paths.dir};
+  if (n.is_local) return HereEnv(ctx);
   platform::NodeEnv env;
   if (!n.remote_vpcctl.empty()) env.vpcctl = n.remote_vpcctl;
   env.state_dir = model::DefaultStateDir(n.platform);
@@ -82,11 +90,9 @@ Result<plan::Desired> NodeDesired(Context& ctx, store::Store& db, const model::M
                                   const std::string& node, model::Platform platform,
                                   bool make_key) {
   VPC_ASSIGN_OR_RETURN(auto records, db.Attachments());
-  VPC_ASSIGN_OR_RETURN(
-      plan::Desired d,
-      BuildDesired(map.fabric, DesiredInputs{node, platform,
-                                             platform::NodeEnv{exec::SelfPath(), ctx.paths.dir},
-                                             std::move(records), ""}));
+  VPC_ASSIGN_OR_RETURN(plan::Desired d,
+                       BuildDesired(map.fabric, DesiredInputs{node, platform, HereEnv(ctx),
+                                                              std::move(records), ""}));
   if (d.wireguard) {
     VPC_ASSIGN_OR_RETURN(d.wireguard->public_key, NodePublicKey(d.wireguard->key_file, make_key));
   }
@@ -134,7 +140,8 @@ Result<plan::Observed> ProbeNode(Context& ctx, const platform::Driver& driver,
   for (const char* t : kTools)
     if (!exec::FindProgram(t).empty()) tools.insert(t);
   observed.tools = tools;
-  if (driver.platform() == model::Platform::kLinux) observed.wireguard_kernel = KernelHasWireguard();
+  if (driver.platform() == model::Platform::kLinux)
+    observed.wireguard_kernel = KernelHasWireguard();
   std::string wg(model::kWgInterface);
   if (observed.Find(wg) && tools.count("wg")) {
     auto r = ctx.runner.Run(platform::WireguardProbe(wg), "", kStepTimeout);
@@ -180,9 +187,10 @@ Status RunBatched(Context& ctx, const platform::Driver& driver,
     if (!r) return Failure("running `" + what + "`: " + r.error().message);
     if (!r->ok()) {
       std::string detail = std::string(Trim(r->err.empty() ? r->out : r->err));
-      return Failure("`" + what + "` failed" +
-                     (r->timed_out ? " (timed out)" : " with exit " + std::to_string(r->exit_code)) +
-                     ": " + detail);
+      return Failure(
+          "`" + what + "` failed" +
+          (r->timed_out ? " (timed out)" : " with exit " + std::to_string(r->exit_code)) + ": " +
+          detail);
     }
   }
   return {};
