@@ -123,6 +123,8 @@ void AddNodeSideCommands(CLI::App& app, Dispatch& d) {
   c->add_option("--map", apply->map_file, "With --dry-run: plan against this map (- for stdin)");
   c->add_option("--node", apply->node, "With --import or --map: which node of the map this is");
   c->add_flag("--force", apply->force, "With --import: as `map import --force`");
+  c->add_option("--switch-keys-at", apply->switch_keys_at,
+                "WireGuard key changes wait for this moment (ms since the epoch): a rekey's");
   // The flag's storage must outlive parsing: the callback keeps it.
   c->callback([apply, local, &d] {
     (void)local;

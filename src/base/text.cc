@@ -192,16 +192,21 @@ std::string ShellLine(const std::vector<std::string>& argv) {
 
 std::string UtcNow() { return UtcNowMs().substr(0, 19) + "Z"; }
 
-std::string UtcNowMs() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
+std::string UtcMs(int64_t epoch_ms) {
+  time_t secs = static_cast<time_t>(epoch_ms / 1000);
   std::tm tm{};
-  gmtime_r(&ts.tv_sec, &tm);
+  gmtime_r(&secs, &tm);
   char buf[40];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
   char ms[24];
-  std::snprintf(ms, sizeof ms, ".%03ldZ", ts.tv_nsec / 1000000);
+  std::snprintf(ms, sizeof ms, ".%03dZ", static_cast<int>(epoch_ms % 1000));
   return std::string(buf) + ms;
+}
+
+std::string UtcNowMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return UtcMs(static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000);
 }
 
 }  // namespace vpcctl

@@ -7,6 +7,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -36,6 +37,8 @@ namespace {
 constexpr std::chrono::seconds kApplyLockWait{60};
 constexpr std::chrono::seconds kDaemonReady{5};
 constexpr std::chrono::milliseconds kHandshakeWait{500};
+// A key switch this late after its moment is worth a warning.
+constexpr int64_t kLateSwitchMs = 500;
 
 std::string ReadAll(std::istream& in) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
@@ -169,11 +172,24 @@ ProbeHints HintsAfter(const std::vector<plan::Step>& steps, const plan::Observed
   return h;
 }
 
+// A WireGuard key change: this node's own new key, a peer's new key, a peer's old key going.
+bool SwitchesKeys(const plan::Step& s) {
+  return (s.action == plan::Action::kSetWireguard && s.reason == "key changed") ||
+         (s.action == plan::Action::kSetWgPeer && s.reason == "new key") ||
+         s.action == plan::Action::kRemoveWgPeer;
+}
+
 // Runs `steps` in order. Interface steps run batched; a step with an effect of its own (files,
 // daemons, the firewall) first flushes the batch, then does its effect, its commands and what
-// follows them. `budget` (the faults port's) stops it after that many commands.
+// follows them. `budget` (the faults port's) stops it after that many commands. The first key
+// switch waits for `switch.at`, when set, which is then cleared, and records how late it ran.
+struct KeySwitch {
+  std::optional<int64_t> at;         // the rekey's moment, ms since the epoch
+  std::optional<int64_t> offset_ms;  // how long after it the keys switched
+  int64_t changed_ms = 0;            // when this node's own key (or port) was last set
+};
 Status Execute(Context& ctx, const platform::Driver& driver, const std::vector<plan::Step>& steps,
-               size_t* budget) {
+               size_t* budget, KeySwitch* key_switch) {
   std::vector<platform::Argv> pending;
   auto flush = [&]() -> Status {
     Status st = RunBatched(ctx, driver, pending);
@@ -183,6 +199,12 @@ Status Execute(Context& ctx, const platform::Driver& driver, const std::vector<p
   };
   for (const auto& step : steps) {
     if (step.action == plan::Action::kDetachGuest && step.reason == "record only") continue;
+    if (key_switch->at && SwitchesKeys(step)) {
+      VPC_TRY(flush());
+      key_switch->offset_ms = WaitForKeySwitch(ctx, *key_switch->at);
+      key_switch->at.reset();
+    }
+    if (step.action == plan::Action::kSetWireguard) key_switch->changed_ms = ctx.Time().NowMs();
     if (HasEffect(step)) {
       VPC_TRY(flush());
       if (*budget == 0) break;
@@ -206,15 +228,31 @@ Status Execute(Context& ctx, const platform::Driver& driver, const std::vector<p
 // answers the other's, drops the answer to its own, and both wait out WireGuard's 5 s retry. For
 // the peers this apply added, the node of each pair whose name sorts first waits for the
 // handshake (half a second at most) and, where none came, adds the peer again: a new peer
-// initiates at once, and the other side, which does not, answers it.
+// initiates at once, and the other side, which does not, answers it. The same race follows a
+// key change of this node (a rekey): its keepalive to every peer crosses a peer's own handshake
+// when that peer took the new key at the same moment; those peers are watched too, for a
+// handshake since the change (`switched_ms`, ms since the epoch).
 std::vector<std::string> SettleHandshakes(Context& ctx, const platform::Driver& driver,
                                           const plan::Desired& desired,
-                                          const std::vector<plan::Step>& steps) {
+                                          const std::vector<plan::Step>& steps,
+                                          int64_t switched_ms) {
   std::vector<plan::Step> watched;
+  int64_t since = 0;  // a handshake counts from this second on (latest-handshakes has seconds)
   for (const auto& s : steps) {
     if (s.action == plan::Action::kSetWgPeer && s.reason == "missing" &&
         desired.node < s.wg_peer.node) {
       watched.push_back(s);
+    }
+    if (s.action == plan::Action::kSetWireguard && !s.poke.empty() && desired.wireguard) {
+      since = switched_ms / 1000;
+      for (const auto& p : desired.wireguard->peers) {
+        if (std::find(s.poke.begin(), s.poke.end(), p.public_key) == s.poke.end()) continue;
+        plan::Step again = s;
+        again.action = plan::Action::kSetWgPeer;
+        again.reason = "handshake after the key change";
+        again.wg_peer = p;
+        watched.push_back(again);
+      }
     }
   }
   if (watched.empty() || !desired.wireguard) return {};
@@ -228,7 +266,9 @@ std::vector<std::string> SettleHandshakes(Context& ctx, const platform::Driver& 
     for (const auto& s : watched) {
       auto it =
           seen ? seen->find(s.wg_peer.public_key) : std::map<std::string, int64_t>::iterator();
-      if (!seen || it == seen->end() || it->second == 0) out.push_back(s);
+      bool fresh = seen && it != seen->end() && it->second != 0 &&
+                   (s.reason == "missing" || it->second >= since);
+      if (!fresh) out.push_back(s);
     }
     return out;
   };
@@ -254,6 +294,24 @@ std::vector<std::string> SettleHandshakes(Context& ctx, const platform::Driver& 
 }
 
 }  // namespace
+
+int64_t WaitForKeySwitch(Context& ctx, int64_t at) {
+  int64_t wait = at - ctx.Time().NowMs();
+  if (wait > kMaxSwitchWaitMs) {
+    ctx.io.Warn("the rekey's moment is " + std::to_string(wait / 1000) +
+                " s ahead of this node's clock: switching keys now; keep the nodes' clocks in "
+                "step (NTP)");
+    return -wait;
+  }
+  if (wait < -kLateSwitchMs) {
+    ctx.io.Warn("switching keys " + std::to_string(-wait) +
+                " ms after the rekey's moment (a slow node, or clocks out of step): traffic "
+                "with the rekeyed node paused meanwhile");
+    return -wait;
+  }
+  ctx.Time().SleepMs(wait);
+  return ctx.Time().NowMs() - at;
+}
 
 Result<std::unique_ptr<store::Store>> OpenNodeStore(Context& ctx) {
   std::vector<std::string> warnings;
@@ -362,6 +420,11 @@ Status ValidateApply(const ApplyOptions& o) {
         "--import to import and apply)");
   }
   if (!o.map_file.empty() && o.import) return UsageError("give --map or --import, not both");
+  if (!o.switch_keys_at.empty() && (o.dry_run || !ParseUint(o.switch_keys_at, INT64_MAX))) {
+    return UsageError(o.dry_run ? "--switch-keys-at times a change: it cannot go with --dry-run"
+                                : "--switch-keys-at: not a time in milliseconds since the epoch: " +
+                                      Quoted(o.switch_keys_at));
+  }
   return {};
 }
 
@@ -427,9 +490,12 @@ std::optional<model::WireguardReport> WireguardReportOf(const plan::Desired& des
 // remaining, converged and restarted handshakes.
 Status ConvergeNode(Context& ctx, const platform::Driver& driver, store::Store& db,
                     plan::Desired& desired, const plan::Observed& observed,
-                    const std::vector<plan::Step>& steps, model::ApplyReport& report) {
+                    const std::vector<plan::Step>& steps, KeySwitch key_switch,
+                    model::ApplyReport& report) {
   size_t budget = ctx.faults ? ctx.faults->ApplyCommands() : SIZE_MAX;
-  VPC_TRY(Execute(ctx, driver, steps, &budget));
+  Status done = Execute(ctx, driver, steps, &budget, &key_switch);
+  report.key_switch_offset_ms = key_switch.offset_ms;
+  VPC_TRY(done);
   if (budget == 0) ctx.Fault("apply-budget-spent");
   // Guests of VPCs that left the node: their interfaces are gone, so are their records.
   for (const auto& step : steps) {
@@ -443,7 +509,8 @@ Status ConvergeNode(Context& ctx, const platform::Driver& driver, store::Store& 
                        ProbeNode(ctx, driver, desired, HintsAfter(steps, observed)));
   VPC_ASSIGN_OR_RETURN(auto remaining, plan::Diff(desired, after));
   if (!remaining.empty()) {
-    VPC_TRY(Execute(ctx, driver, remaining, &budget));
+    VPC_TRY(Execute(ctx, driver, remaining, &budget, &key_switch));
+    report.key_switch_offset_ms = key_switch.offset_ms;
     for (auto& s : StepReports(remaining)) report.steps.push_back(std::move(s));
     report.changes = report.steps.size();
     VPC_ASSIGN_OR_RETURN(after, ProbeNode(ctx, driver, desired, HintsAfter(remaining, after)));
@@ -456,7 +523,7 @@ Status ConvergeNode(Context& ctx, const platform::Driver& driver, store::Store& 
         std::to_string(remaining.size()) +
         " step(s) still needed after applying twice; first: " + plan::Describe(remaining.front()));
   }
-  report.handshakes_restarted = SettleHandshakes(ctx, driver, desired, steps);
+  report.handshakes_restarted = SettleHandshakes(ctx, driver, desired, steps, key_switch.changed_ms);
   return {};
 }
 
@@ -518,7 +585,11 @@ Status Apply(Context& ctx, const ApplyOptions& o) {
     report.converged = true;
     return finish({});
   }
-  return finish(ConvergeNode(ctx, driver, *db, desired, observed, *steps, report));
+  KeySwitch key_switch;
+  if (!o.switch_keys_at.empty()) {
+    key_switch.at = static_cast<int64_t>(*ParseUint(o.switch_keys_at, INT64_MAX));
+  }
+  return finish(ConvergeNode(ctx, driver, *db, desired, observed, *steps, key_switch, report));
 }
 
 }  // namespace vpcctl::fabric

@@ -7,7 +7,6 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <set>
-#include <thread>
 
 #include "vpcctl/base/text.h"
 #include "vpcctl/crypto/wireguard_key.h"
@@ -75,15 +74,20 @@ Status Outcome(size_t failed, size_t total, const std::string& what) {
 }
 
 // One round of the deploy: push the map and apply (or plan) on `targets`, printing a line per
-// node as it answers.
+// node as it answers. A node in `switch_at` (a rekey's) holds its key switch until its moment.
 std::vector<Answer> Round(Context& ctx, Session& s, const model::Map& map,
                           const std::vector<std::string>& targets, bool dry_run,
-                          const FanOutLimits& limits, bool json_out) {
+                          const FanOutLimits& limits, bool json_out,
+                          const std::map<std::string, int64_t>& switch_at = {}) {
   auto& out = ctx.io.out;
   Request req;
   req.args = [&](const model::Node& n) -> std::vector<std::string> {
     if (dry_run) return {"apply", "--local", "--dry-run", "--map", "-", "--node", n.name, "--json"};
-    return {"apply", "--local", "--import", "--node", n.name, "--json"};
+    std::vector<std::string> args = {"apply", "--local", "--import", "--node", n.name, "--json"};
+    if (auto it = switch_at.find(n.name); it != switch_at.end()) {
+      args.insert(args.end(), {"--switch-keys-at", std::to_string(it->second)});
+    }
+    return args;
   };
   req.input = [&map](const model::Node& n) { return MapFor(map, n.name); };
   req.report = ReportKind::kApply;
@@ -98,7 +102,11 @@ std::vector<Answer> Round(Context& ctx, Session& s, const model::Map& map,
       out << "  " << a.node << ": FAILED after " << Ms(a.ms) << ": " << a.error << "\n";
     } else {
       out << "  " << a.node << ": " << (dry_run ? "plan" : "converged") << ", " << Changes(a)
-          << (dry_run ? " change(s) needed" : " change(s)") << " (" << Ms(a.ms) << ")\n";
+          << (dry_run ? " change(s) needed" : " change(s)") << " (" << Ms(a.ms) << ")";
+      if (const auto* r = a.Get<model::ApplyReport>(); r && !r->handshakes_restarted.empty()) {
+        out << "; handshake started again with " << Join(r->handshakes_restarted, ", ");
+      }
+      out << "\n";
       if (const auto* r = a.Get<model::ApplyReport>(); r && dry_run) {
         for (const auto& st : r->steps) out << "      " << st.description << "\n";
       }
@@ -362,9 +370,49 @@ Status VpcDestroy(Context& ctx, const std::string& vpc, const FanOutOptions& o) 
   return st;
 }
 
-// How long after the peers' round a rekeyed node's own round starts: about what a round takes to
-// reach its WireGuard change, so that the peers know the new key when the node switches to it.
-constexpr int kRekeyStagger = 300;
+// How far ahead of the round a rekey's moment is: four times what the rotation took (the round
+// does more: the map's import, a probe, the other changes), between 2 and 20 s.
+constexpr int64_t kRekeyLeadMinMs = 2000;
+constexpr int64_t kRekeyLeadMaxMs = 20000;
+// A node whose keys switched this long after the moment is named: traffic with the rekeyed node
+// paused that long.
+constexpr int64_t kRekeyLateMs = 500;
+// The rekeyed node switches this long after its peers: its key change sends a handshake to every
+// peer at once, which they, knowing the new key by then, answer. At a near-tie (a late peer, or
+// clocks a little apart) the peer's own handshake crosses the node's, and both would wait out
+// WireGuard's 5 s retry: the node sees no handshake within half a second and starts it again
+// (apply's SettleHandshakes). Measured gaps: 0.04 to 0.29 s at a tie, 0.27 s at 250 ms apart.
+constexpr int64_t kRekeyNodeLagMs = 100;
+
+// The nodes that share an encrypted VPC with `name`.
+std::vector<std::string> WireguardPeersOf(const model::Fabric& f, const std::string& name) {
+  std::vector<std::string> peers;
+  for (const auto& v : f.vpcs) {
+    if (!v.encrypted || !v.HasMember(name)) continue;
+    for (const auto& m : v.members) {
+      if (m.node != name && std::find(peers.begin(), peers.end(), m.node) == peers.end()) {
+        peers.push_back(m.node);
+      }
+    }
+  }
+  return peers;
+}
+
+// Names the nodes whose keys switched well after the rekey's moment.
+void WarnLateSwitches(Context& ctx, const std::vector<Answer>& answers) {
+  for (const auto& a : answers) {
+    const auto* r = a.Get<model::ApplyReport>();
+    if (!r || !r->key_switch_offset_ms) continue;
+    int64_t off = *r->key_switch_offset_ms;
+    if (off > kRekeyLateMs) {
+      ctx.io.Warn(a.node + " switched keys " + std::to_string(off) +
+                  " ms after the rekey's moment (a slow node, or its clock behind this one's)");
+    } else if (off < -kRekeyLateMs) {
+      ctx.io.Warn(a.node + " switched keys " + std::to_string(-off) +
+                  " ms before the rekey's moment: its clock is ahead of this one's");
+    }
+  }
+}
 
 Status NodeRekey(Context& ctx, const std::string& name, const FanOutOptions& o) {
   VPC_TRY(model::ValidateNodeName(name));
@@ -395,38 +443,32 @@ Status NodeRekey(Context& ctx, const std::string& name, const FanOutOptions& o) 
                  Exit::kAllFailed};
   }
   VPC_TRY(SaveKeys(*s, {{name, key}}));
-  std::vector<std::string> peers;
-  for (const auto& v : s->fabric.vpcs) {
-    if (!v.encrypted || !v.HasMember(name)) continue;
-    for (const auto& m : v.members) {
-      if (m.node != name && std::find(peers.begin(), peers.end(), m.node) == peers.end()) {
-        peers.push_back(m.node);
-      }
-    }
-  }
+  std::vector<std::string> targets = WireguardPeersOf(s->fabric, name);
+  size_t peers = targets.size();
+  targets.push_back(name);
+  // One round to the node and its peers, with one moment a little after it reaches them all:
+  // until then the old key carries traffic both ways. The peers switch at the moment, the node
+  // right after (kRekeyNodeLagMs), its key change restarting its handshakes at once (a keepalive
+  // to every peer): traffic with the node pauses about that long, however long each apply took.
+  int64_t lead = std::clamp<int64_t>(4 * static_cast<int64_t>(a.ms), kRekeyLeadMinMs,
+                                     kRekeyLeadMaxMs);
+  int64_t at = ctx.Time().NowMs() + lead;
+  std::map<std::string, int64_t> moments;
+  for (const auto& t : targets) moments[t] = t == name ? at + kRekeyNodeLagMs : at;
   auto& out = ctx.io.out;
   if (!o.json) {
     out << "new WireGuard public key of " << name << ": " << key << "\n"
-        << "pushing it to " << peers.size() << " peer" << (peers.size() == 1 ? "" : "s")
-        << ", then switching " << name << " to it (generation " << s->fabric.generation << ")\n";
+        << "pushing it to " << peers << " peer" << (peers == 1 ? "" : "s") << " and " << name
+        << "; the peers switch to it at " << UtcMs(at) << " (in " << lead << " ms), " << name
+        << " " << kRekeyNodeLagMs << " ms later (generation "
+        << s->fabric.generation << ")\n";
     out.flush();
   }
-  // Peers first, then the node: its key change restarts its handshakes at once, and every peer
-  // already knows the new key. (Both at once could leave a pair waiting out WireGuard's 5 s
-  // handshake retry when each side's first try met the other's old key.)
   VPC_ASSIGN_OR_RETURN(model::Map map, MapOf(*s));
-  // The node's round starts a little after the peers' (its connection and its apply's probe take
-  // that long), so that it switches right after they do instead of a whole round later.
-  std::vector<Answer> mine;
-  std::thread node_round([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(kRekeyStagger));
-    mine = Round(ctx, *s, map, {name}, false, limits, o.json);
-  });
-  auto answers = Round(ctx, *s, map, peers, false, limits, o.json);
-  node_round.join();
-  answers.insert(answers.end(), mine.begin(), mine.end());
+  auto answers = Round(ctx, *s, map, targets, false, limits, o.json, moments);
+  WarnLateSwitches(ctx, answers);
   size_t failed = 0;
-  for (const auto& a : answers) failed += a.error.empty() ? 0 : 1;
+  for (const auto& ans : answers) failed += ans.error.empty() ? 0 : 1;
   PrintSummary(out, "the new key of " + name, s->fabric.generation, false, answers, failed, o.json);
   Status st = Outcome(failed, answers.size(), "take the new key");
   if (!st.ok()) {

@@ -18,6 +18,7 @@ namespace {
 // Bounds on what one report may list (a node's output is cut at a few MiB before this).
 constexpr size_t kMaxSteps = 100000;
 constexpr size_t kMaxList = 10000;
+constexpr int64_t kMaxKeySwitchOffsetMs = 86'400'000;  // a day: clocks further apart are not clocks
 constexpr size_t kMaxEvents = 100;
 constexpr int64_t kMaxCount = 1000000;
 
@@ -256,6 +257,7 @@ json ApplyReport::ToJson() const {
   if (no_map) j["no_map"] = true;
   if (dry_run) j["commands"] = commands;
   if (!handshakes_restarted.empty()) j["handshakes_restarted"] = handshakes_restarted;
+  if (key_switch_offset_ms) j["key_switch_offset_ms"] = *key_switch_offset_ms;
   return j;
 }
 
@@ -263,7 +265,8 @@ Result<ApplyReport> ApplyReport::FromJson(const json& j) {
   JsonReader r(j, "apply report", "report");
   VPC_TRY(r.OnlyKeys({"node", "no_map", "generation", "previous_generation", "dry_run",
                       "duration_ms", "error", "changes", "steps", "converged", "remaining",
-                      "commands", "wireguard", "handshakes_restarted"}));
+                      "commands", "wireguard", "handshakes_restarted",
+                      "key_switch_offset_ms"}));
   ApplyReport a;
   if (r.Has("no_map")) {
     VPC_ASSIGN_OR_RETURN(a.no_map, r.Bool("no_map"));
@@ -288,6 +291,10 @@ Result<ApplyReport> ApplyReport::FromJson(const json& j) {
   if (r.Has("handshakes_restarted")) {
     VPC_ASSIGN_OR_RETURN(a.handshakes_restarted,
                          List<std::string>(r, "handshakes_restarted", kMaxList, NodeItem));
+  }
+  if (r.Has("key_switch_offset_ms")) {
+    VPC_ASSIGN_OR_RETURN(a.key_switch_offset_ms,
+                         r.Int("key_switch_offset_ms", -kMaxKeySwitchOffsetMs, kMaxKeySwitchOffsetMs));
   }
   return a;
 }

@@ -190,6 +190,8 @@ echo "$rk"
 wait $p1 $p3 2>/dev/null
 ended=$(date +%s.%N)
 e2e_check "node rekey h2 exits 0" [ $rc = 0 ]
+e2e_check "the rekey gives h2 and its peers their moments to switch at" e2e_contains "$rk" "pushing it to 2 peers and h2; the peers switch to it at"
+e2e_expect_fail "every node switched keys within 0.5 s of its moment" e2e_contains "$rk" "switched keys"
 new=$(V node show h2 --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["wireguard_public_key"])')
 e2e_check "h2 has a new public key" [ -n "$new" -a "$new" != "$old" ]
 e2e_check "h1 knows h2 by its new key" e2e_contains "$(e2e_on h1 wg show wg-vpcctl peers)" "$new"

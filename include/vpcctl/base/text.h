@@ -34,7 +34,9 @@ bool StartsWith(std::string_view text, std::string_view prefix);
 std::string ShellWord(std::string_view word);
 std::string ShellLine(const std::vector<std::string>& argv);
 
-// The time now, UTC, to the millisecond: "2026-12-01T13:57:37.045Z".
+// A moment (ms since the epoch, not before it), UTC, to the millisecond: "2026-12-01T13:57:37.045Z".
+std::string UtcMs(int64_t epoch_ms);
+// The time now, as UtcMs.
 std::string UtcNowMs();
 // The time now, UTC, to the second: "2026-11-22T01:02:03Z".
 std::string UtcNow();

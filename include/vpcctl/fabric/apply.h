@@ -31,7 +31,15 @@ struct ApplyOptions {
   std::string map_file;  // with --dry-run: plan against this map ("-": stdin) without storing
   std::string node;      // with --import: which node of the map this is
   bool force = false;    // with --import: as map import --force
+  // A rekey's moment, in milliseconds since the epoch by this node's clock (empty: none): the
+  // WireGuard key changes (this node's own key, a peer's new key) wait for it, so that every node
+  // of the rekey switches together. Everything else is applied at once.
+  std::string switch_keys_at;
 };
+
+// The longest a key switch waits for its moment: a moment further ahead means the clocks
+// disagree, and the switch goes ahead at once with a warning.
+constexpr int64_t kMaxSwitchWaitMs = 60'000;
 // Probes, diffs against the node's part of the map, runs the missing steps in dependency order,
 // probes again and verifies. Holds the node's apply lock.
 Status Apply(Context& ctx, const ApplyOptions& o);
@@ -45,6 +53,12 @@ struct ImportOutcome {
 };
 Result<ImportOutcome> ImportMap(store::Store& db, const std::string& text, const std::string& node,
                                 bool force);
+
+// Waits (on ctx's clock) for a rekey's moment, in ms since the epoch, so that the rekeyed node and
+// its peers change keys together: traffic with it then pauses no longer than their clocks differ.
+// A moment more than 0.5 s past, or more than kMaxSwitchWaitMs ahead, is a warning, and the switch
+// goes ahead at once. Returns how long after the moment the switch goes ahead (negative: before).
+int64_t WaitForKeySwitch(Context& ctx, int64_t at);
 
 // Opens (creating it if needed) a node's database.
 Result<std::unique_ptr<store::Store>> OpenNodeStore(Context& ctx);

@@ -50,6 +50,9 @@ struct ApplyReport {
   std::vector<std::string> commands;  // dry run: the commands, secrets redacted
   std::optional<WireguardReport> wireguard;
   std::vector<std::string> handshakes_restarted;  // peers re-added after crossed handshakes
+  // With a rekey's moment: how long after it the keys switched, in ms (negative: before it, the
+  // moment being too far ahead of this node's clock). Empty when no key switched.
+  std::optional<int64_t> key_switch_offset_ms;
 
   nlohmann::json ToJson() const;
   static Result<ApplyReport> FromJson(const nlohmann::json& j);
