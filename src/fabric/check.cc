@@ -182,15 +182,13 @@ void PrintCheck(const Output& io, const std::vector<CheckResult>& results) {
 Status NodeCheck(Context& ctx, const NodeCheckOptions& o) {
   Problems problems;
   for (const auto& n : o.names) problems.Add(model::ValidateNodeName(n));
-  auto secs = ParseUint(o.timeout, 600);
-  if (!secs || *secs == 0) {
-    problems.Add(UsageError("invalid --timeout " + Quoted(o.timeout) + ": must be 1-600 seconds"));
-  }
+  auto timeout = ParseConnectTimeout(o.timeout);
+  problems.Add(timeout);
   VPC_TRY(problems.ToStatus());
   VPC_ASSIGN_OR_RETURN(auto s, Session::Read(ctx));
   VPC_ASSIGN_OR_RETURN(auto nodes, CheckTargets(s->fabric, o.names));
   VPC_ASSIGN_OR_RETURN(auto pins, ssh::LoadKnownHosts(ctx.paths.known_hosts()));
-  auto results = CheckAll(ctx, pins, nodes, std::chrono::milliseconds(*secs * 1000));
+  auto results = CheckAll(ctx, pins, nodes, *timeout);
   if (auto recorded = RecordChecks(ctx, results); !recorded.ok()) {
     ctx.io.Warn("could not record the check: " + recorded.error().message);
   }

@@ -258,19 +258,12 @@ Status Converge(Context& ctx, Session& s, const std::vector<std::string>& target
 Result<FanOutLimits> ParseFanOutLimits(const FanOutOptions& o) {
   Problems problems;
   FanOutLimits l;
-  auto t = ParseUint(o.timeout, 600);
-  if (!t || *t == 0) {
-    problems.Add(UsageError("invalid --timeout " + Quoted(o.timeout) + ": must be 1-600 seconds"));
-  } else {
-    l.connect = std::chrono::milliseconds(*t * 1000);
-  }
-  auto ct = ParseUint(o.command_timeout, 86400);
-  if (!ct || *ct == 0) {
-    problems.Add(UsageError("invalid --command-timeout " + Quoted(o.command_timeout) +
-                            ": must be 1-86400 seconds"));
-  } else {
-    l.command = std::chrono::milliseconds(*ct * 1000);
-  }
+  auto connect = ParseConnectTimeout(o.timeout);
+  problems.Add(connect);
+  if (connect) l.connect = *connect;
+  auto command = ParseSeconds("--command-timeout", o.command_timeout, 86400);
+  problems.Add(command);
+  if (command) l.command = *command;
   auto p = ParseUint(o.parallel, 1024);
   if (!p || *p == 0) {
     problems.Add(UsageError("invalid --parallel " + Quoted(o.parallel) + ": must be 1-1024"));
@@ -280,6 +273,27 @@ Result<FanOutLimits> ParseFanOutLimits(const FanOutOptions& o) {
   VPC_TRY(problems.ToStatus());
   return l;
 }
+
+namespace {
+
+// The other VPCs on `targets`: an apply converges a node to its whole map, so `vpc deploy NAME`
+// brings these to the map on those nodes too.
+std::vector<std::string> AlsoConverged(const model::Fabric& f, const std::string& vpc,
+                                       const std::vector<std::string>& targets) {
+  std::vector<std::string> out;
+  for (const auto& v : f.vpcs) {
+    if (v.name == vpc) continue;
+    for (const auto& t : targets) {
+      if (v.HasMember(t)) {
+        out.push_back(v.name);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 Status Deploy(Context& ctx, const DeployOptions& o) {
   if (!o.vpc.empty()) VPC_TRY(model::ValidateVpcName(o.vpc));
@@ -293,6 +307,12 @@ Status Deploy(Context& ctx, const DeployOptions& o) {
   if (targets.empty()) {
     ctx.io.out << "nothing to deploy: no VPC has members\n";
     return {};
+  }
+  if (auto also = AlsoConverged(s->fabric, o.vpc, targets); !o.vpc.empty() && !also.empty()) {
+    if (!o.json) {
+      ctx.io.Info("an apply converges a node to its whole map: " + Join(also, ", ") +
+                  " on these nodes too");
+    }
   }
   return Converge(ctx, *s, targets, o.vpc.empty() ? "all VPCs" : "VPC " + o.vpc, o.dry_run, limits,
                   o.json);

@@ -74,14 +74,6 @@ Status CheckUnderlayKept(const model::Fabric& f, const model::Node& node) {
   return {};
 }
 
-Result<std::chrono::milliseconds> ParseTimeout(const std::string& text) {
-  auto v = ParseUint(text, 600);
-  if (!v || *v == 0) {
-    return UsageError("invalid --timeout " + Quoted(text) + ": must be 1-600 seconds");
-  }
-  return std::chrono::milliseconds(*v * 1000);
-}
-
 // Records the node (and re-derives the MTU of its VPCs), in the session's transaction.
 Status SaveNode(Session& s, const model::Node& node) {
   model::Fabric next = s.fabric;
@@ -452,7 +444,7 @@ void PrintNodeAdded(Context& ctx, const NodeAddOptions& o, const model::Node& no
 Status NodeAdd(Context& ctx, const NodeAddOptions& o) {
   Problems problems;
   model::Node node = NodeOf(o, problems);
-  auto timeout = ParseTimeout(o.timeout);
+  auto timeout = ParseConnectTimeout(o.timeout);
   problems.Add(timeout);
   CheckConnectOptions(o, problems);
   VPC_TRY(problems.ToStatus());

@@ -41,6 +41,16 @@ ssh::HostKeyCheck PinnedCheck(const ssh::KnownHosts& pins, const model::Node& n)
   };
 }
 
+Result<std::chrono::milliseconds> ParseSeconds(const char* flag, const std::string& text,
+                                               uint64_t max) {
+  auto v = ParseUint(text, max);
+  if (!v || *v == 0) {
+    return UsageError("invalid " + std::string(flag) + " " + Quoted(text) + ": must be 1-" +
+                      std::to_string(max) + " seconds");
+  }
+  return std::chrono::milliseconds(*v * 1000);
+}
+
 Result<std::unique_ptr<ssh::Connection>> ConnectNode(Context& ctx, const ssh::KnownHosts& pins,
                                                      const model::Node& n,
                                                      std::chrono::milliseconds timeout) {

@@ -241,14 +241,33 @@ Status VpcShow(Context& ctx, const std::string& name, bool json) {
   return {};
 }
 
-Status VpcMemberAdd(Context& ctx, const std::string& vpc, const std::string& node, bool json) {
+namespace {
+
+// The member commands' first stages: both names valid, the state lock and the command's
+// transaction, then the fabric as `change` (the allocator's AddMember or RemoveMember) leaves it.
+struct MemberChange {
+  std::unique_ptr<Session> session;
+  model::Fabric next;
+};
+using MemberChangeFn = Status (*)(model::Fabric&, const std::string&, const std::string&);
+Result<MemberChange> ChangeMember(Context& ctx, const std::string& vpc, const std::string& node,
+                                  MemberChangeFn change) {
   Problems problems;
   problems.Add(model::ValidateVpcName(vpc));
   problems.Add(model::ValidateNodeName(node));
   VPC_TRY(problems.ToStatus());
   VPC_ASSIGN_OR_RETURN(auto s, Session::Write(ctx));
   model::Fabric next = s->fabric;
-  VPC_TRY(alloc::AddMember(next, vpc, node));
+  VPC_TRY(change(next, vpc, node));
+  return MemberChange{std::move(s), std::move(next)};
+}
+
+}  // namespace
+
+Status VpcMemberAdd(Context& ctx, const std::string& vpc, const std::string& node, bool json) {
+  VPC_ASSIGN_OR_RETURN(MemberChange c, ChangeMember(ctx, vpc, node, alloc::AddMember));
+  auto& s = c.session;
+  const model::Fabric& next = c.next;
   const model::Vpc& v = *next.FindVpc(vpc);
   VPC_TRY(CheckNetworks(next, v));
   VPC_TRY(SaveChangedNodes(*s, next));
@@ -272,14 +291,9 @@ Status VpcMemberAdd(Context& ctx, const std::string& vpc, const std::string& nod
 }
 
 Status VpcMemberRemove(Context& ctx, const std::string& vpc, const std::string& node, bool json) {
-  Problems problems;
-  problems.Add(model::ValidateVpcName(vpc));
-  problems.Add(model::ValidateNodeName(node));
-  VPC_TRY(problems.ToStatus());
-  VPC_ASSIGN_OR_RETURN(auto s, Session::Write(ctx));
-  model::Fabric next = s->fabric;
-  VPC_TRY(alloc::RemoveMember(next, vpc, node));
-  const model::Vpc& v = *next.FindVpc(vpc);
+  VPC_ASSIGN_OR_RETURN(MemberChange c, ChangeMember(ctx, vpc, node, alloc::RemoveMember));
+  auto& s = c.session;
+  const model::Vpc& v = *c.next.FindVpc(vpc);
   VPC_TRY(s->store().SaveVpc(v));
   // The next deploy of the VPC also reaches the departed node, to remove its tunnels there.
   VPC_TRY(s->store().AddCleanup(vpc, node));

@@ -17,6 +17,7 @@
 #include "vpcctl/fabric/init.h"
 #include "vpcctl/fabric/nodes.h"
 #include "vpcctl/fabric/vpcs.h"
+#include "vpcctl/model/reports.h"
 #include "vpcctl/ssh/client.h"
 #include "vpcctl/ssh/keys.h"
 #include "vpcctl/store/state_dir.h"
@@ -103,6 +104,22 @@ class FakeWorld : public ::testing::Test {
     o.mtu = "1500";
     Status st = NodeAdd(*ctx_, o);
     ASSERT_TRUE(st.ok()) << st.error().message;
+  }
+
+  // Enrols the Linux hosts `names`, "hN" at 192.0.2.N each (EnrolLinux), password "s3cret".
+  void EnrolHosts(std::initializer_list<const char*> names) {
+    WritePassword("s3cret");
+    for (const char* name : names) EnrolLinux(name, "192.0.2." + std::string(name).substr(1));
+  }
+
+  // A node's answer to `apply --json`: converged, generation 1, `changes` made.
+  static model::ApplyReport Converged(const std::string& node, uint64_t changes = 0) {
+    model::ApplyReport a;
+    a.node = node;
+    a.generation = 1;
+    a.changes = changes;
+    a.converged = true;
+    return a;
   }
 
   // A plain VPC `name` over `members` (a,b,...).

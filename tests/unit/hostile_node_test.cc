@@ -289,9 +289,7 @@ class Hostile : public FakeWorld {
   // h2 and h3 enrolled, both members of plain vpc1 with a VIP on both.
   void SetUp() override {
     FakeWorld::SetUp();
-    WritePassword("s3cret");
-    EnrolLinux("h2", "192.0.2.2");
-    EnrolLinux("h3", "192.0.2.3");
+    EnrolHosts({"h2", "h3"});
     PlainVpc("vpc1", "10.10.0.0/24", "h2,h3");
     other = [this](const std::string& ip, const std::string& line, const std::string& input) {
       std::string node = "h" + ip.substr(ip.rfind('.') + 1);

@@ -25,10 +25,7 @@ class Rekey : public FakeWorld {
   void SetUp() override {
     FakeWorld::SetUp();
     ctx_->clock = &clock_;
-    WritePassword("s3cret");
-    EnrolLinux("h2", "192.0.2.2");
-    EnrolLinux("h3", "192.0.2.3");
-    EnrolLinux("h4", "192.0.2.4");
+    EnrolHosts({"h2", "h3", "h4"});
     VpcInitOptions v;
     v.name = "vpc1";
     v.peer_network = "10.10.0.0/24";
@@ -45,11 +42,7 @@ class Rekey : public FakeWorld {
         r.out = k.ToJson().dump();
       } else if (line.find("'apply'") != std::string::npos) {
         applies_[node] = line;
-        model::ApplyReport a;
-        a.node = node;
-        a.generation = 1;
-        a.changes = 1;
-        a.converged = true;
+        model::ApplyReport a = Converged(node, 1);
         a.key_switch_offset_ms = offsets_[node];
         r.out = a.ToJson().dump();
       } else {

@@ -25,6 +25,14 @@ inline constexpr std::chrono::milliseconds kDefaultCommandTimeout{60000};
 
 ssh::Endpoint EndpointOf(const model::Node& n);
 
+// A command's limit in whole seconds, 1 to `max`: "invalid FLAG 'TEXT': must be 1-MAX seconds".
+Result<std::chrono::milliseconds> ParseSeconds(const char* flag, const std::string& text,
+                                               uint64_t max);
+// --timeout, the limit on reaching one node (connection and handshake): 1-600 seconds.
+inline Result<std::chrono::milliseconds> ParseConnectTimeout(const std::string& text) {
+  return ParseSeconds("--timeout", text, 600);
+}
+
 // Accepts only the key pinned for the node; a changed key is refused naming both fingerprints, a
 // node without a pin is refused with a hint to enrol it.
 ssh::HostKeyCheck PinnedCheck(const ssh::KnownHosts& pins, const model::Node& n);
