@@ -80,12 +80,78 @@ Status ParseLease(const Reader& vr, const std::string& vp, Vip& vip) {
   return {};
 }
 
-Result<Vpc> ParseVpc(const json& j, const std::string& path, int64_t format) {
-  Reader r(j, path);
-  if (!j.is_object()) return Reader::Bad(path, "is not an object");
-  VPC_TRY(r.OnlyKeys({"name", "id", "peer_network", "family", "mtu", "port", "max_jails", "max_vms",
-                      "members", "tunnels", "vips", "encrypted"}));
-  Vpc v;
+Result<Member> ParseMember(const json& e, const std::string& mp) {
+  Reader mr(e, mp);
+  if (!e.is_object()) return Reader::Bad(mp, "is not an object");
+  VPC_TRY(mr.OnlyKeys({"node", "overlay"}));
+  Member m;
+  VPC_ASSIGN_OR_RETURN(m.node, mr.Str("node"));
+  VPC_ASSIGN_OR_RETURN(std::string overlay, mr.Str("overlay"));
+  auto a = net::IpAddress::Parse(overlay);
+  if (!a) return Reader::Bad(mp + ".overlay", "is not an IP address");
+  m.overlay = *a;
+  return m;
+}
+
+Result<Tunnel> ParseTunnel(const json& e, const std::string& tp) {
+  Reader tr(e, tp);
+  if (!e.is_object()) return Reader::Bad(tp, "is not an object");
+  VPC_TRY(tr.OnlyKeys({"vni", "a", "b", "family"}));
+  Tunnel t;
+  VPC_ASSIGN_OR_RETURN(int64_t vni, tr.Int("vni", 1, kMaxVni));
+  t.vni = static_cast<uint32_t>(vni);
+  VPC_ASSIGN_OR_RETURN(t.a, tr.Str("a"));
+  VPC_ASSIGN_OR_RETURN(t.b, tr.Str("b"));
+  VPC_ASSIGN_OR_RETURN(std::string f, tr.Str("family"));
+  if (f != "ipv4" && f != "ipv6") return Reader::Bad(tp + ".family", "must be ipv4 or ipv6");
+  t.family = f == "ipv4" ? net::Family::kV4 : net::Family::kV6;
+  return t;
+}
+
+// A VIP of a VPC with `members` members; `format` is the map's (leases came with 3).
+Result<Vip> ParseVip(const json& e, const std::string& vp, int64_t format, size_t members) {
+  if (!e.is_object()) return Reader::Bad(vp, "is not an object");
+  Reader vr(e, vp);
+  if (format >= 3) {
+    VPC_TRY(vr.OnlyKeys({"vhid", "address", "nodes", "secret", "advert_ms", "preempt", "lease_ms",
+                         "check", "witness", "unsafe_two_node"}));
+  } else {
+    VPC_TRY(vr.OnlyKeys({"vhid", "address", "nodes", "secret", "advert_ms", "preempt"}));
+  }
+  Vip vip;
+  VPC_ASSIGN_OR_RETURN(int64_t vhid, vr.Int("vhid", 1, 255));
+  vip.vhid = static_cast<int>(vhid);
+  VPC_ASSIGN_OR_RETURN(std::string addr, vr.Str("address"));
+  auto a = net::IpAddress::Parse(addr);
+  if (!a) return Reader::Bad(vp + ".address", "is not an IP address");
+  vip.address = *a;
+  VPC_ASSIGN_OR_RETURN(const json* nodes, vr.Field("nodes", json::value_t::array));
+  for (const auto& n : *nodes) {
+    if (!n.is_string()) return Reader::Bad(vp + ".nodes", "must hold node names");
+    vip.nodes.push_back(n.get<std::string>());
+  }
+  // null: withheld, the map is for a node outside the VIP's group.
+  VPC_ASSIGN_OR_RETURN(auto secret, vr.OptStr("secret"));
+  if (!secret && !vr.Has("secret")) return Reader::Bad(vp + ".secret", "is missing");
+  vip.secret = secret.value_or("");
+  if (vip.secret == kRedacted) {
+    return Reader::Bad(vp + ".secret", "was redacted (export the map with --show-secrets)");
+  }
+  VPC_ASSIGN_OR_RETURN(int64_t advert, vr.Int("advert_ms", 10, 255000));
+  vip.advert_ms = static_cast<int>(advert);
+  VPC_ASSIGN_OR_RETURN(const json* preempt, vr.Field("preempt", json::value_t::boolean));
+  vip.preempt = preempt->get<bool>();
+  if (format >= 3) {
+    VPC_TRY(ParseLease(vr, vp, vip));
+  } else {
+    // Before leases, either node of a two-member VPC held the VIP alone when it lost the other.
+    vip.unsafe_two_node = members == 2;
+  }
+  return vip;
+}
+
+// The VPC's own fields (name, numbers, settings), before its members, tunnels and VIPs.
+Status ParseVpcFields(const json& j, const Reader& r, const std::string& path, Vpc& v) {
   VPC_ASSIGN_OR_RETURN(v.name, r.Str("name"));
   VPC_TRY(ValidateVpcName(v.name));
   VPC_ASSIGN_OR_RETURN(int64_t id, r.Int("id", 1, 22767));
@@ -104,78 +170,33 @@ Result<Vpc> ParseVpc(const json& j, const std::string& path, int64_t format) {
     if (!it->is_boolean()) return Reader::Bad(path + ".encrypted", "must be true or false");
     v.encrypted = it->get<bool>();
   }
+  return {};
+}
+
+Result<Vpc> ParseVpc(const json& j, const std::string& path, int64_t format) {
+  Reader r(j, path);
+  if (!j.is_object()) return Reader::Bad(path, "is not an object");
+  VPC_TRY(r.OnlyKeys({"name", "id", "peer_network", "family", "mtu", "port", "max_jails", "max_vms",
+                      "members", "tunnels", "vips", "encrypted"}));
+  Vpc v;
+  VPC_TRY(ParseVpcFields(j, r, path, v));
   VPC_ASSIGN_OR_RETURN(const json* members, r.Field("members", json::value_t::array));
   for (size_t i = 0; i < members->size(); ++i) {
-    std::string mp = path + ".members[" + std::to_string(i) + "]";
-    Reader mr((*members)[i], mp);
-    if (!(*members)[i].is_object()) return Reader::Bad(mp, "is not an object");
-    VPC_TRY(mr.OnlyKeys({"node", "overlay"}));
-    Member m;
-    VPC_ASSIGN_OR_RETURN(m.node, mr.Str("node"));
-    VPC_ASSIGN_OR_RETURN(std::string overlay, mr.Str("overlay"));
-    auto a = net::IpAddress::Parse(overlay);
-    if (!a) return Reader::Bad(mp + ".overlay", "is not an IP address");
-    m.overlay = *a;
+    VPC_ASSIGN_OR_RETURN(Member m,
+                         ParseMember((*members)[i], path + ".members[" + std::to_string(i) + "]"));
     v.members.push_back(std::move(m));
   }
   VPC_ASSIGN_OR_RETURN(const json* tunnels, r.Field("tunnels", json::value_t::array));
   for (size_t i = 0; i < tunnels->size(); ++i) {
-    std::string tp = path + ".tunnels[" + std::to_string(i) + "]";
-    Reader tr((*tunnels)[i], tp);
-    if (!(*tunnels)[i].is_object()) return Reader::Bad(tp, "is not an object");
-    VPC_TRY(tr.OnlyKeys({"vni", "a", "b", "family"}));
-    Tunnel t;
-    VPC_ASSIGN_OR_RETURN(int64_t vni, tr.Int("vni", 1, kMaxVni));
-    t.vni = static_cast<uint32_t>(vni);
-    VPC_ASSIGN_OR_RETURN(t.a, tr.Str("a"));
-    VPC_ASSIGN_OR_RETURN(t.b, tr.Str("b"));
-    VPC_ASSIGN_OR_RETURN(std::string f, tr.Str("family"));
-    if (f != "ipv4" && f != "ipv6") return Reader::Bad(tp + ".family", "must be ipv4 or ipv6");
-    t.family = f == "ipv4" ? net::Family::kV4 : net::Family::kV6;
+    VPC_ASSIGN_OR_RETURN(Tunnel t,
+                         ParseTunnel((*tunnels)[i], path + ".tunnels[" + std::to_string(i) + "]"));
     v.tunnels.push_back(std::move(t));
   }
   auto vips = j.find("vips");
   if (vips != j.end() && !vips->is_array()) return Reader::Bad(path + ".vips", "must be an array");
   for (size_t i = 0; vips != j.end() && i < vips->size(); ++i) {
-    std::string vp = path + ".vips[" + std::to_string(i) + "]";
-    const json& e = (*vips)[i];
-    if (!e.is_object()) return Reader::Bad(vp, "is not an object");
-    Reader vr(e, vp);
-    if (format >= 3) {
-      VPC_TRY(vr.OnlyKeys({"vhid", "address", "nodes", "secret", "advert_ms", "preempt", "lease_ms",
-                           "check", "witness", "unsafe_two_node"}));
-    } else {
-      VPC_TRY(vr.OnlyKeys({"vhid", "address", "nodes", "secret", "advert_ms", "preempt"}));
-    }
-    Vip vip;
-    VPC_ASSIGN_OR_RETURN(int64_t vhid, vr.Int("vhid", 1, 255));
-    vip.vhid = static_cast<int>(vhid);
-    VPC_ASSIGN_OR_RETURN(std::string addr, vr.Str("address"));
-    auto a = net::IpAddress::Parse(addr);
-    if (!a) return Reader::Bad(vp + ".address", "is not an IP address");
-    vip.address = *a;
-    VPC_ASSIGN_OR_RETURN(const json* nodes, vr.Field("nodes", json::value_t::array));
-    for (const auto& n : *nodes) {
-      if (!n.is_string()) return Reader::Bad(vp + ".nodes", "must hold node names");
-      vip.nodes.push_back(n.get<std::string>());
-    }
-    // null: withheld, the map is for a node outside the VIP's group.
-    VPC_ASSIGN_OR_RETURN(auto secret, vr.OptStr("secret"));
-    if (!secret && !vr.Has("secret")) return Reader::Bad(vp + ".secret", "is missing");
-    vip.secret = secret.value_or("");
-    if (vip.secret == kRedacted) {
-      return Reader::Bad(vp + ".secret", "was redacted (export the map with --show-secrets)");
-    }
-    VPC_ASSIGN_OR_RETURN(int64_t advert, vr.Int("advert_ms", 10, 255000));
-    vip.advert_ms = static_cast<int>(advert);
-    VPC_ASSIGN_OR_RETURN(const json* preempt, vr.Field("preempt", json::value_t::boolean));
-    vip.preempt = preempt->get<bool>();
-    if (format >= 3) {
-      VPC_TRY(ParseLease(vr, vp, vip));
-    } else {
-      // Before leases, either node of a two-member VPC held the VIP alone when it lost the other.
-      vip.unsafe_two_node = v.members.size() == 2;
-    }
+    VPC_ASSIGN_OR_RETURN(Vip vip, ParseVip((*vips)[i], path + ".vips[" + std::to_string(i) + "]",
+                                           format, v.members.size()));
     v.vips.push_back(std::move(vip));
   }
   return v;
@@ -354,12 +375,14 @@ Status ValidateWitness(const Fabric& f, const Vpc& v, const std::string& witness
   return {};
 }
 
-Status ValidateFabric(const Fabric& f) {
+namespace {
+
+// The nodes: names, underlay, transport addresses and WireGuard keys, each unique and well-formed.
+Status ValidateNodes(const Fabric& f) {
   std::set<std::string> names;
   std::set<net::IpAddress> underlays;
   std::set<net::IpAddress> transports;
   const net::Cidr& transport = f.transport.network;
-  if (auto st = ValidateTransportNetwork(transport); !st.ok()) return Failure(st.error().message);
   for (const auto& n : f.nodes) {
     VPC_TRY(ValidateNodeName(n.name));
     if (!names.insert(n.name).second) return Failure("node " + Quoted(n.name) + " appears twice");
@@ -386,116 +409,160 @@ Status ValidateFabric(const Fabric& f) {
       return Failure("node " + Quoted(n.name) + " has an invalid WireGuard public key");
     }
   }
-  std::map<std::pair<std::string, std::string>, net::Family> wg_pairs;
+  return {};
+}
+
+// What the VPCs validated so far took across the fabric.
+struct FabricSeen {
   std::set<std::string> vpc_names;
   std::set<uint32_t> vpc_ids;
   std::set<uint32_t> vnis;
+  std::map<std::pair<std::string, std::string>, net::Family> wg_pairs;  // encrypted pairs
+};
+
+// A VPC's own settings: name, id, MTU, port, its peer network against the transport network.
+Status ValidateVpcSettings(const Fabric& f, const Vpc& v, const std::string& where,
+                           FabricSeen& seen) {
+  const net::Cidr& transport = f.transport.network;
+  VPC_TRY(ValidateVpcName(v.name));
+  if (!seen.vpc_names.insert(v.name).second) return Failure(where + " appears twice");
+  if (v.id < 1 || v.id > 22767 || !seen.vpc_ids.insert(v.id).second) {
+    return Failure(where + " has a bad or duplicate id " + std::to_string(v.id));
+  }
+  int lo = v.peer_network.family() == net::Family::kV6 ? 1280 : 576;
+  if (v.mtu < lo || v.mtu > 9216) return Failure(where + " has MTU " + std::to_string(v.mtu));
+  if (v.port < 1 || v.port > 65535) return Failure(where + " has port " + std::to_string(v.port));
+  if (Overlaps(v.peer_network, transport)) {
+    return Failure(where + " has peer network " + v.peer_network.ToString() +
+                   ", which overlaps the transport network " + transport.ToString());
+  }
+  if (v.encrypted && v.port == f.transport.port) {
+    return Failure(where + " uses the WireGuard port " + std::to_string(v.port) + " for VXLAN");
+  }
+  return {};
+}
+
+// A VPC's members: nodes of the fabric, once each, with usable, unique overlay addresses (added
+// to `overlays`).
+Status ValidateMembers(const Fabric& f, const Vpc& v, const std::string& where,
+                       std::set<std::string>& members, std::set<net::IpAddress>& overlays) {
+  for (const auto& m : v.members) {
+    const Node* n = f.FindNode(m.node);
+    if (!n) return Failure(where + " member " + Quoted(m.node) + " is not a node");
+    if (!members.insert(m.node).second) {
+      return Failure(where + " lists member " + Quoted(m.node) + " twice");
+    }
+    if (!v.peer_network.Contains(m.overlay) || m.overlay == v.peer_network.network() ||
+        (v.peer_network.family() == net::Family::kV4 && v.peer_network.prefix() < 31 &&
+         m.overlay == v.peer_network.Broadcast())) {
+      return Failure(where + " member " + Quoted(m.node) + " has overlay address " +
+                     m.overlay.ToString() + " outside the usable " + v.peer_network.ToString());
+    }
+    if (!overlays.insert(m.overlay).second) {
+      return Failure(where + " gives overlay address " + m.overlay.ToString() + " twice");
+    }
+    if (v.encrypted && !n->transport) {
+      return Failure(where + " is encrypted, but member " + Quoted(m.node) +
+                     " has no transport address");
+    }
+  }
+  return {};
+}
+
+// A VPC's tunnels: a full mesh of its members, VNIs unique in the fabric, each pair on one family.
+Status ValidateTunnels(const Fabric& f, const Vpc& v, const std::string& where,
+                       const std::set<std::string>& members, FabricSeen& seen) {
+  std::set<std::pair<std::string, std::string>> pairs;
+  for (const auto& t : v.tunnels) {
+    std::string tw = where + " tunnel " + std::to_string(t.vni);
+    if (t.vni < 1 || t.vni > kMaxVni) return Failure(tw + ": VNI out of range");
+    if (!seen.vnis.insert(t.vni).second) return Failure(tw + ": VNI used twice in the fabric");
+    if (!(t.a < t.b)) return Failure(tw + ": ends must be ordered (a < b)");
+    if (!members.count(t.a) || !members.count(t.b)) {
+      return Failure(tw + ": ends " + t.a + ", " + t.b + " are not both members");
+    }
+    if (!pairs.insert({t.a, t.b}).second) return Failure(tw + ": second tunnel for one pair");
+    const Node* a = f.FindNode(t.a);
+    const Node* b = f.FindNode(t.b);
+    if (!a->Underlay(t.family) || !b->Underlay(t.family)) {
+      return Failure(tw + ": both ends need an " + std::string(net::FamilyName(t.family)) +
+                     " underlay address");
+    }
+    bool freebsd = a->platform == Platform::kFreeBSD || b->platform == Platform::kFreeBSD;
+    if (freebsd && t.vni > kFreeBsdMaxVni) return Failure(tw + ": above 32767 with a FreeBSD end");
+    if (v.encrypted) {
+      auto [it, fresh] = seen.wg_pairs.emplace(std::make_pair(t.a, t.b), t.family);
+      if (!fresh && it->second != t.family) {
+        return Failure(tw + ": WireGuard between " + t.a + " and " + t.b +
+                       " would run over two families");
+      }
+    }
+  }
+  size_t n = v.members.size();
+  if (pairs.size() != n * (n - (n ? 1 : 0)) / 2) {
+    return Failure(where + " has " + std::to_string(pairs.size()) + " tunnels for " +
+                   std::to_string(n) + " members (a full mesh needs " +
+                   std::to_string(n * (n - (n ? 1 : 0)) / 2) + ")");
+  }
+  return {};
+}
+
+// A VPC's VIPs: vhids, addresses, groups of one platform, secrets, advert intervals, leases.
+Status ValidateVips(const Fabric& f, const Vpc& v, const std::string& where,
+                    const std::set<std::string>& members, std::set<net::IpAddress>& overlays) {
+  std::set<int> vhids;
+  for (const auto& vip : v.vips) {
+    std::string vw = where + " VIP " + vip.address.ToString();
+    if (vip.vhid < 1 || vip.vhid > 255 || !vhids.insert(vip.vhid).second) {
+      return Failure(vw + ": bad or duplicate vhid " + std::to_string(vip.vhid));
+    }
+    if (vip.address.family() != v.peer_network.family() || overlays.count(vip.address)) {
+      return Failure(vw + ": wrong family, or an overlay address");
+    }
+    overlays.insert(vip.address);
+    if (vip.nodes.size() < 2 || vip.nodes.size() > kMaxVipNodes) {
+      return Failure(vw + ": needs 2-" + std::to_string(kMaxVipNodes) + " nodes");
+    }
+    std::set<std::string> group;
+    std::set<Platform> platforms;
+    for (const auto& n : vip.nodes) {
+      if (!members.count(n) || !group.insert(n).second) {
+        return Failure(vw + ": node " + Quoted(n) + " is not a member or is listed twice");
+      }
+      platforms.insert(f.FindNode(n)->platform);
+    }
+    if (platforms.size() != 1) return Failure(vw + ": mixes FreeBSD and Linux nodes");
+    // An empty secret is one withheld from a node outside the group (see MapToJson).
+    if (auto st = ValidateSecret(vip.secret); !st.ok() && !vip.secret.empty()) {
+      return Failure(vw + ": " + st.error().message);
+    }
+    bool carp = *platforms.begin() == Platform::kFreeBSD;
+    if (carp ? (vip.advert_ms < 1000 || vip.advert_ms % 1000 != 0)
+             : (vip.advert_ms > 40950 || vip.advert_ms % 10 != 0)) {
+      return Failure(vw + ": advert interval " + std::to_string(vip.advert_ms) +
+                     " ms is not possible on its platform");
+    }
+    VPC_TRY(ValidateVipLease(f, v, vip, vw));
+  }
+  return {};
+}
+
+}  // namespace
+
+Status ValidateFabric(const Fabric& f) {
+  if (auto st = ValidateTransportNetwork(f.transport.network); !st.ok()) {
+    return Failure(st.error().message);
+  }
+  VPC_TRY(ValidateNodes(f));
+  FabricSeen seen;
   for (const auto& v : f.vpcs) {
     std::string where = "VPC " + Quoted(v.name);
-    VPC_TRY(ValidateVpcName(v.name));
-    if (!vpc_names.insert(v.name).second) return Failure(where + " appears twice");
-    if (v.id < 1 || v.id > 22767 || !vpc_ids.insert(v.id).second) {
-      return Failure(where + " has a bad or duplicate id " + std::to_string(v.id));
-    }
-    int lo = v.peer_network.family() == net::Family::kV6 ? 1280 : 576;
-    if (v.mtu < lo || v.mtu > 9216) return Failure(where + " has MTU " + std::to_string(v.mtu));
-    if (v.port < 1 || v.port > 65535) return Failure(where + " has port " + std::to_string(v.port));
-    if (Overlaps(v.peer_network, transport)) {
-      return Failure(where + " has peer network " + v.peer_network.ToString() +
-                     ", which overlaps the transport network " + transport.ToString());
-    }
-    if (v.encrypted && v.port == f.transport.port) {
-      return Failure(where + " uses the WireGuard port " + std::to_string(v.port) + " for VXLAN");
-    }
+    VPC_TRY(ValidateVpcSettings(f, v, where, seen));
     std::set<std::string> members;
     std::set<net::IpAddress> overlays;
-    for (const auto& m : v.members) {
-      const Node* n = f.FindNode(m.node);
-      if (!n) return Failure(where + " member " + Quoted(m.node) + " is not a node");
-      if (!members.insert(m.node).second) {
-        return Failure(where + " lists member " + Quoted(m.node) + " twice");
-      }
-      if (!v.peer_network.Contains(m.overlay) || m.overlay == v.peer_network.network() ||
-          (v.peer_network.family() == net::Family::kV4 && v.peer_network.prefix() < 31 &&
-           m.overlay == v.peer_network.Broadcast())) {
-        return Failure(where + " member " + Quoted(m.node) + " has overlay address " +
-                       m.overlay.ToString() + " outside the usable " +
-                       v.peer_network.ToString());
-      }
-      if (!overlays.insert(m.overlay).second) {
-        return Failure(where + " gives overlay address " + m.overlay.ToString() + " twice");
-      }
-      if (v.encrypted && !n->transport) {
-        return Failure(where + " is encrypted, but member " + Quoted(m.node) +
-                       " has no transport address");
-      }
-    }
-    std::set<std::pair<std::string, std::string>> pairs;
-    for (const auto& t : v.tunnels) {
-      std::string tw = where + " tunnel " + std::to_string(t.vni);
-      if (t.vni < 1 || t.vni > kMaxVni) return Failure(tw + ": VNI out of range");
-      if (!vnis.insert(t.vni).second) return Failure(tw + ": VNI used twice in the fabric");
-      if (!(t.a < t.b)) return Failure(tw + ": ends must be ordered (a < b)");
-      if (!members.count(t.a) || !members.count(t.b)) {
-        return Failure(tw + ": ends " + t.a + ", " + t.b + " are not both members");
-      }
-      if (!pairs.insert({t.a, t.b}).second) return Failure(tw + ": second tunnel for one pair");
-      const Node* a = f.FindNode(t.a);
-      const Node* b = f.FindNode(t.b);
-      if (!a->Underlay(t.family) || !b->Underlay(t.family)) {
-        return Failure(tw + ": both ends need an " + std::string(net::FamilyName(t.family)) +
-                       " underlay address");
-      }
-      bool freebsd = a->platform == Platform::kFreeBSD || b->platform == Platform::kFreeBSD;
-      if (freebsd && t.vni > kFreeBsdMaxVni) return Failure(tw + ": above 32767 with a FreeBSD end");
-      if (v.encrypted) {
-        auto [it, fresh] = wg_pairs.emplace(std::make_pair(t.a, t.b), t.family);
-        if (!fresh && it->second != t.family) {
-          return Failure(tw + ": WireGuard between " + t.a + " and " + t.b +
-                         " would run over two families");
-        }
-      }
-    }
-    std::set<int> vhids;
-    for (const auto& vip : v.vips) {
-      std::string vw = where + " VIP " + vip.address.ToString();
-      if (vip.vhid < 1 || vip.vhid > 255 || !vhids.insert(vip.vhid).second) {
-        return Failure(vw + ": bad or duplicate vhid " + std::to_string(vip.vhid));
-      }
-      if (vip.address.family() != v.peer_network.family() || overlays.count(vip.address)) {
-        return Failure(vw + ": wrong family, or an overlay address");
-      }
-      overlays.insert(vip.address);
-      if (vip.nodes.size() < 2 || vip.nodes.size() > kMaxVipNodes) {
-        return Failure(vw + ": needs 2-" + std::to_string(kMaxVipNodes) + " nodes");
-      }
-      std::set<std::string> group;
-      std::set<Platform> platforms;
-      for (const auto& n : vip.nodes) {
-        if (!members.count(n) || !group.insert(n).second) {
-          return Failure(vw + ": node " + Quoted(n) + " is not a member or is listed twice");
-        }
-        platforms.insert(f.FindNode(n)->platform);
-      }
-      if (platforms.size() != 1) return Failure(vw + ": mixes FreeBSD and Linux nodes");
-      // An empty secret is one withheld from a node outside the group (see MapToJson).
-      if (auto st = ValidateSecret(vip.secret); !st.ok() && !vip.secret.empty()) {
-        return Failure(vw + ": " + st.error().message);
-      }
-      bool carp = *platforms.begin() == Platform::kFreeBSD;
-      if (carp ? (vip.advert_ms < 1000 || vip.advert_ms % 1000 != 0)
-               : (vip.advert_ms > 40950 || vip.advert_ms % 10 != 0)) {
-        return Failure(vw + ": advert interval " + std::to_string(vip.advert_ms) +
-                       " ms is not possible on its platform");
-      }
-      VPC_TRY(ValidateVipLease(f, v, vip, vw));
-    }
-    size_t n = v.members.size();
-    if (pairs.size() != n * (n - (n ? 1 : 0)) / 2) {
-      return Failure(where + " has " + std::to_string(pairs.size()) + " tunnels for " +
-                     std::to_string(n) + " members (a full mesh needs " +
-                     std::to_string(n * (n - (n ? 1 : 0)) / 2) + ")");
-    }
+    VPC_TRY(ValidateMembers(f, v, where, members, overlays));
+    VPC_TRY(ValidateTunnels(f, v, where, members, seen));
+    VPC_TRY(ValidateVips(f, v, where, members, overlays));
   }
   return {};
 }

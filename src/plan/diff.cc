@@ -85,6 +85,9 @@ std::vector<Step> Redacted(std::vector<Step> steps) {
   return steps;
 }
 
+// Over 80 lines on purpose: one sentence per action, side by side in one switch, so that a new
+// action's description is written where all the others can be read (and -Wswitch names a missing
+// one). Split per action, the wording would drift apart.
 std::string Describe(const Step& s) {
   std::string out;
   switch (s.action) {
@@ -414,24 +417,20 @@ struct Builder {
 
   // The WireGuard interface: made by the kernel, or by wireguard-go where the kernel has no
   // WireGuard; then its address, key, port and peers, as a delta (wg's sync_conf).
-  void Wireguard(const Desired& d) {
+  // The WireGuard interface itself: made (in the kernel, or by starting wireguard-go), replaced
+  // when it is not ours, or its MTU set. Sets `fresh` (made now) and `userspace`; false when the
+  // node cannot have it (a problem recorded, or another's interface by that name).
+  bool WireguardInterface(const Desired& d, const ObservedInterface* o, bool& fresh,
+                          bool& userspace, std::vector<Step>& out) {
     const DesiredWireguard& w = *d.wireguard;
     const std::string& i = w.ifname;
     const std::string owner(kWgOwner);
-    if (!Has("wg")) {
-      problems.push_back("this node runs WireGuard for its encrypted VPCs and needs wg(8): install "
-                         "the wireguard-tools package");
-      return;
-    }
-    const ObservedInterface* o = observed.Find(i);
-    std::vector<Step> out;
-    bool fresh = false;
-    bool userspace = o && o->userspace;
+    userspace = o && o->userspace;
     if (!o) {
       fresh = true;
     } else if (!Ours(*o)) {
       Foreign(*o, "the WireGuard transport");
-      return;
+      return false;
     } else if (o->kind != IfKind::kWireguard || OwnerVpc(o->owner) != owner) {
       destroys.push_back(Make(Action::kDestroy, owner, i, "not vpcctl's WireGuard interface"));
       fresh = true;
@@ -448,7 +447,7 @@ struct Builder {
         problems.push_back("this node runs WireGuard for its encrypted VPCs, but its kernel has no "
                            "WireGuard and wireguard-go is not installed: install the wireguard-go "
                            "package (or a kernel with WireGuard)");
-        return;
+        return false;
       } else {
         auto running = observed.daemons.find(d.wireguard_go.name);
         if (running != observed.daemons.end() && running->second) {
@@ -470,6 +469,14 @@ struct Builder {
       s.mtu = w.mtu;
       out.push_back(s);
     }
+    return true;
+  }
+
+  // The transport address on the interface, and no other of its family.
+  void WireguardAddress(const DesiredWireguard& w, const ObservedInterface* o, bool fresh,
+                        std::vector<Step>& out) {
+    const std::string& i = w.ifname;
+    const std::string owner(kWgOwner);
     bool have = false;
     if (!fresh) {
       for (const auto& a : o->addresses) {
@@ -488,7 +495,13 @@ struct Builder {
       s.address = w.address;
       out.push_back(s);
     }
-    const ObservedWireguard* ow = fresh || !observed.wireguard ? nullptr : &*observed.wireguard;
+  }
+
+  // The interface's key and port; after a key change, a keepalive to every peer that stays.
+  void WireguardKey(const DesiredWireguard& w, const ObservedWireguard* ow,
+                    std::vector<Step>& out) {
+    const std::string& i = w.ifname;
+    const std::string owner(kWgOwner);
     bool key_changed = ow && ow->public_key != w.public_key;
     if (!ow || key_changed || ow->port != w.port || w.public_key.empty()) {
       std::string why = !ow                   ? "new"
@@ -505,6 +518,13 @@ struct Builder {
       }
       out.push_back(s);
     }
+  }
+
+  // The peers: each in the map with its endpoint, transport address and keepalive; no others.
+  void WireguardPeers(const DesiredWireguard& w, const ObservedWireguard* ow,
+                      std::vector<Step>& out) {
+    const std::string& i = w.ifname;
+    const std::string owner(kWgOwner);
     for (const auto& p : w.peers) {
       if (p.public_key.empty()) continue;  // not known yet: the next deploy brings it
       const ObservedWgPeer* op = ow ? ow->Find(p.public_key) : nullptr;
@@ -541,7 +561,27 @@ struct Builder {
         out.push_back(s);
       }
     }
-    if (fresh || !o->up) out.push_back(Make(Action::kUp, owner, i, fresh ? "new" : "down"));
+  }
+
+  void Wireguard(const Desired& d) {
+    const DesiredWireguard& w = *d.wireguard;
+    if (!Has("wg")) {
+      problems.push_back("this node runs WireGuard for its encrypted VPCs and needs wg(8): install "
+                         "the wireguard-tools package");
+      return;
+    }
+    const ObservedInterface* o = observed.Find(w.ifname);
+    std::vector<Step> out;
+    bool fresh = false;
+    bool userspace = false;
+    if (!WireguardInterface(d, o, fresh, userspace, out)) return;
+    WireguardAddress(w, o, fresh, out);
+    const ObservedWireguard* ow = fresh || !observed.wireguard ? nullptr : &*observed.wireguard;
+    WireguardKey(w, ow, out);
+    WireguardPeers(w, ow, out);
+    if (fresh || !o->up) {
+      out.push_back(Make(Action::kUp, std::string(kWgOwner), w.ifname, fresh ? "new" : "down"));
+    }
     // wireguard-go (2022) closes its device when a burst of netlink events overflows its socket:
     // let the burst of creating tunnels and bridges pass before it starts. The kernel's WireGuard
     // and FreeBSD's come first, for the tunnels' sockets to find their transport address.

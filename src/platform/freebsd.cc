@@ -59,6 +59,9 @@ Argv CarpStateCommand(const std::string& bridge, int vhid, bool master) {
           "state", master ? "master" : "backup"};
 }
 
+// Over 80 lines on purpose: FreeBSD's command for each action, one case each in one switch, read
+// against ifconfig(8) and rc.conf(5) as a table (tests/golden holds the output, and
+// check-freebsd-cmds.py lints it). Helpers already take the multi-command cases.
 std::vector<Argv> FreeBsdDriver::Render(const plan::Step& s) const {
   if (auto common = RenderCommon(s)) return *common;
   const std::string& i = s.ifname;
@@ -415,6 +418,9 @@ std::vector<std::string> Words(std::string_view line) {
 
 }  // namespace
 
+// Over 80 lines on purpose: one pass over `ifconfig -a` output, a line at a time, the state (the
+// interface being read) carried from line to line; each kind of line is a case of one loop, as
+// in ifconfig's own printing (sbin/ifconfig), which tests/fixtures/freebsd follows.
 Result<plan::Observed> ParseIfconfig(std::string_view text) {
   plan::Observed obs;
   struct Membership {

@@ -159,6 +159,12 @@ class Keeper {
 
   void Converse(Fd fd);
   void Connected(int fd, const json& req);
+  // A session for `req`: a kept one proved alive first, else a new connection (`reused` says
+  // which). When none can be had, replies why itself and returns false.
+  bool Obtain(int fd, const json& req, Held& held, bool& reused);
+  // Runs one `run` request on the lent session `id` and replies; false when the session is no
+  // longer fit to keep (or the command is gone).
+  bool RunOne(int fd, const json& run, Held& held, int id);
   json Listing();
   // Closes sessions idle longer than o_.idle; true when the keeper should exit.
   bool Tend();
@@ -236,13 +242,10 @@ void Keeper::Converse(Fd fd) {
   --active_;
 }
 
-// One command's use of a session: lent on `connect`, returned when the command closes.
-void Keeper::Connected(int fd, const json& req) {
+bool Keeper::Obtain(int fd, const json& req, Held& held, bool& reused) {
   std::string key = SpecKey(req);
   auto timeout = std::chrono::milliseconds(req.value("timeout_ms", 5000));
-  auto reply_by = [&] { return Clock::now() + timeout + std::chrono::seconds(5); };
-  Held held;
-  bool reused = false;
+  reused = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (auto it = idle_.find(key); it != idle_.end()) {
@@ -274,14 +277,58 @@ void Keeper::Connected(int fd, const json& req) {
     if (!c) {
       json no = {{"ok", false}, {"kind", c.error().kind}, {"message", c.error().message}};
       if (presented) no["presented"] = presented->Line();
-      (void)SendJson(fd, no, reply_by());
-      return;
+      (void)SendJson(fd, no, Clock::now() + timeout + std::chrono::seconds(5));
+      return false;
     }
     held.conn = std::move(*c);
     held.key = key;
     held.endpoint = spec.endpoint.Describe();
     held.born = Clock::now();
   }
+  return true;
+}
+
+bool Keeper::RunOne(int fd, const json& run, Held& held, int id) {
+  auto input = RecvFrame(fd, Clock::now() + std::chrono::seconds(60));
+  auto cmd = RemoteCommand::Make(run.value("argv", std::vector<std::string>{}));
+  auto limit = std::chrono::milliseconds(run.value("timeout_ms", 60000));
+  if (!input || !cmd || run.value("op", "") != "run") {
+    (void)SendJson(fd, {{"ok", false}, {"message", "a bad run request"}},
+                   Clock::now() + std::chrono::seconds(10));
+    return false;
+  }
+  auto r = held.conn->Run(*cmd, run.value("sudo", false), *input, limit);
+  held.commands++;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    lent_[id].commands = held.commands;
+  }
+  auto by = Clock::now() + std::chrono::seconds(30);
+  if (!r) {
+    // The session failed under the command: it is not kept.
+    (void)SendJson(fd, {{"ok", false}, {"message", r.error().message}}, by);
+    return false;
+  }
+  bool healthy = SendJson(fd,
+                          {{"ok", true},
+                           {"exit_status", r->exit_status},
+                           {"timed_out", r->timed_out},
+                           {"overflow", r->overflow},
+                           {"ms", r->ms}},
+                          by)
+                     .ok() &&
+                 SendFrame(fd, r->out, by).ok() && SendFrame(fd, r->err, by).ok();
+  // A command that timed out or overflowed leaves its channel in an unknown state.
+  return healthy && !r->timed_out && !r->overflow;
+}
+
+// One command's use of a session: lent on `connect`, returned when the command closes.
+void Keeper::Connected(int fd, const json& req) {
+  auto timeout = std::chrono::milliseconds(req.value("timeout_ms", 5000));
+  auto reply_by = [&] { return Clock::now() + timeout + std::chrono::seconds(5); };
+  Held held;
+  bool reused = false;
+  if (!Obtain(fd, req, held, reused)) return;
   int id;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -319,38 +366,7 @@ void Keeper::Connected(int fd, const json& req) {
       return;
     }
     idle_until = Clock::now() + kConversationIdle;
-    auto input = RecvFrame(fd, Clock::now() + std::chrono::seconds(60));
-    auto cmd = RemoteCommand::Make(run->value("argv", std::vector<std::string>{}));
-    auto limit = std::chrono::milliseconds(run->value("timeout_ms", 60000));
-    if (!input || !cmd || run->value("op", "") != "run") {
-      (void)SendJson(fd, {{"ok", false}, {"message", "a bad run request"}}, reply_by());
-      healthy = false;
-      break;
-    }
-    auto r = held.conn->Run(*cmd, run->value("sudo", false), *input, limit);
-    held.commands++;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      lent_[id].commands = held.commands;
-    }
-    auto by = Clock::now() + std::chrono::seconds(30);
-    if (!r) {
-      // The session failed under the command: it is not kept.
-      (void)SendJson(fd, {{"ok", false}, {"message", r.error().message}}, by);
-      healthy = false;
-      break;
-    }
-    healthy = SendJson(fd,
-                       {{"ok", true},
-                        {"exit_status", r->exit_status},
-                        {"timed_out", r->timed_out},
-                        {"overflow", r->overflow},
-                        {"ms", r->ms}},
-                       by)
-                  .ok() &&
-              SendFrame(fd, r->out, by).ok() && SendFrame(fd, r->err, by).ok();
-    // A command that timed out or overflowed leaves its channel in an unknown state.
-    if (r->timed_out || r->overflow) healthy = false;
+    healthy = RunOne(fd, *run, held, id);
   }
   std::lock_guard<std::mutex> lock(mu_);
   lent_.erase(id);

@@ -190,30 +190,105 @@ Error Corrupt(const std::string& what, const Error& e) {
   return Failure("the state database holds an invalid " + what + ": " + e.message);
 }
 
-}  // namespace
+// One row of `SELECT id, name, ssh_host, ... wg_public_key FROM node` (LoadFabric's).
+Result<model::Node> NodeRow(Stmt& s) {
+  model::Node n;
+  n.name = s.Text(1);
+  n.ssh_host = s.Text(2);
+  n.ssh_port = static_cast<int>(s.Int(3));
+  n.ssh_user = s.Text(4);
+  auto u4 = ParseOptAddr(s.OptText(5));
+  auto u6 = ParseOptAddr(s.OptText(6));
+  if (!u4) return Corrupt("underlay address", u4.error());
+  if (!u6) return Corrupt("underlay address", u6.error());
+  n.underlay4 = *u4;
+  n.underlay6 = *u6;
+  auto p = model::ParsePlatform(s.Text(7));
+  if (!p) return Corrupt("platform", p.error());
+  n.platform = *p;
+  n.mtu = static_cast<int>(s.Int(8));
+  n.is_local = s.Int(9) != 0;
+  n.use_sudo = s.Int(10) != 0;
+  n.remote_vpcctl = s.Text(11);
+  n.host_key = s.Text(12);
+  // Printable even when an older vpcctl stored it raw (JSON output needs valid UTF-8).
+  n.remote_version = Printable(s.Text(13), model::kMaxVersionText);
+  n.last_check = s.Text(14);
+  auto tr = ParseOptAddr(s.OptText(15));
+  if (!tr) return Corrupt("transport address", tr.error());
+  n.transport = *tr;
+  n.wg_public_key = s.Text(16);
+  return n;
+}
 
-Result<model::Fabric> Store::LoadFabric() {
-  model::Fabric f;
-  VPC_ASSIGN_OR_RETURN(auto gen, GetSetting("generation"));
+// One row of `SELECT id, name, peer_network, ... encrypted FROM vpc`.
+Result<model::Vpc> VpcRow(Stmt& s) {
+  model::Vpc v;
+  v.id = static_cast<uint32_t>(s.Int(0));
+  v.name = s.Text(1);
+  auto c = net::Cidr::Parse(s.Text(2));
+  if (!c) return Corrupt("peer network", c.error());
+  v.peer_network = *c;
+  auto fam = model::ParseFamilyPref(s.Text(3));
+  if (!fam) return Corrupt("family", fam.error());
+  v.family = *fam;
+  v.mtu = static_cast<int>(s.Int(4));
+  v.mtu_fixed = s.Int(5) != 0;
+  v.port = static_cast<int>(s.Int(6));
+  if (auto q = s.OptInt(7)) v.max_jails = static_cast<int>(*q);
+  if (auto q = s.OptInt(8)) v.max_vms = static_cast<int>(*q);
+  v.encrypted = s.Int(9) != 0;
+  return v;
+}
+
+// One row of `SELECT vpc_id, vhid, address, ... unsafe_two_node FROM vip`.
+Result<model::Vip> VipRow(Stmt& s) {
+  model::Vip v;
+  v.vhid = static_cast<int>(s.Int(1));
+  auto a = net::IpAddress::Parse(s.Text(2));
+  if (!a) return Corrupt("VIP address", a.error());
+  v.address = *a;
+  v.nodes = Split(s.Text(3), ',');
+  v.secret = s.Text(4);
+  v.advert_ms = static_cast<int>(s.Int(5));
+  v.preempt = s.Int(6) != 0;
+  v.lease_ms = static_cast<int>(s.Int(7));
+  v.check = s.Text(8);
+  v.witness = s.Text(9);
+  v.unsafe_two_node = s.Int(10) != 0;
+  return v;
+}
+
+// The fabric-wide settings: generation, VNI range, transport network and WireGuard port.
+Status LoadSettings(Store& store, model::Fabric& f) {
+  VPC_ASSIGN_OR_RETURN(auto gen, store.GetSetting("generation"));
   if (gen) f.generation = ParseUint(*gen).value_or(0);
-  VPC_ASSIGN_OR_RETURN(auto range, GetSetting("vni_range"));
+  VPC_ASSIGN_OR_RETURN(auto range, store.GetSetting("vni_range"));
   if (range) {
     auto r = model::VniRange::Parse(*range);
     if (!r) return Corrupt("VNI range", r.error());
     f.vni_range = *r;
   }
-  VPC_ASSIGN_OR_RETURN(auto transport, GetSetting("transport_network"));
+  VPC_ASSIGN_OR_RETURN(auto transport, store.GetSetting("transport_network"));
   if (transport) {
     auto c = net::Cidr::Parse(*transport);
     if (!c) return Corrupt("transport network", c.error());
     f.transport.network = *c;
   }
-  VPC_ASSIGN_OR_RETURN(auto wg_port, GetSetting("wireguard_port"));
+  VPC_ASSIGN_OR_RETURN(auto wg_port, store.GetSetting("wireguard_port"));
   if (wg_port) {
     auto p = ParseUint(*wg_port, 65535);
     if (!p || *p == 0) return Failure("the state database holds an invalid WireGuard port");
     f.transport.port = static_cast<int>(*p);
   }
+  return {};
+}
+
+}  // namespace
+
+Result<model::Fabric> Store::LoadFabric() {
+  model::Fabric f;
+  VPC_TRY(LoadSettings(*this, f));
   std::map<int64_t, std::string> node_names;
   {
     VPC_ASSIGN_OR_RETURN(
@@ -224,33 +299,8 @@ Result<model::Fabric> Store::LoadFabric() {
     while (true) {
       VPC_ASSIGN_OR_RETURN(bool row, s.Step());
       if (!row) break;
-      model::Node n;
-      node_names[s.Int(0)] = s.Text(1);
-      n.name = s.Text(1);
-      n.ssh_host = s.Text(2);
-      n.ssh_port = static_cast<int>(s.Int(3));
-      n.ssh_user = s.Text(4);
-      auto u4 = ParseOptAddr(s.OptText(5));
-      auto u6 = ParseOptAddr(s.OptText(6));
-      if (!u4) return Corrupt("underlay address", u4.error());
-      if (!u6) return Corrupt("underlay address", u6.error());
-      n.underlay4 = *u4;
-      n.underlay6 = *u6;
-      auto p = model::ParsePlatform(s.Text(7));
-      if (!p) return Corrupt("platform", p.error());
-      n.platform = *p;
-      n.mtu = static_cast<int>(s.Int(8));
-      n.is_local = s.Int(9) != 0;
-      n.use_sudo = s.Int(10) != 0;
-      n.remote_vpcctl = s.Text(11);
-      n.host_key = s.Text(12);
-      // Printable even when an older vpcctl stored it raw (JSON output needs valid UTF-8).
-      n.remote_version = Printable(s.Text(13), model::kMaxVersionText);
-      n.last_check = s.Text(14);
-      auto tr = ParseOptAddr(s.OptText(15));
-      if (!tr) return Corrupt("transport address", tr.error());
-      n.transport = *tr;
-      n.wg_public_key = s.Text(16);
+      VPC_ASSIGN_OR_RETURN(model::Node n, NodeRow(s));
+      node_names[s.Int(0)] = n.name;
       f.nodes.push_back(std::move(n));
     }
   }
@@ -262,21 +312,7 @@ Result<model::Fabric> Store::LoadFabric() {
     while (true) {
       VPC_ASSIGN_OR_RETURN(bool row, s.Step());
       if (!row) break;
-      model::Vpc v;
-      v.id = static_cast<uint32_t>(s.Int(0));
-      v.name = s.Text(1);
-      auto c = net::Cidr::Parse(s.Text(2));
-      if (!c) return Corrupt("peer network", c.error());
-      v.peer_network = *c;
-      auto fam = model::ParseFamilyPref(s.Text(3));
-      if (!fam) return Corrupt("family", fam.error());
-      v.family = *fam;
-      v.mtu = static_cast<int>(s.Int(4));
-      v.mtu_fixed = s.Int(5) != 0;
-      v.port = static_cast<int>(s.Int(6));
-      if (auto q = s.OptInt(7)) v.max_jails = static_cast<int>(*q);
-      if (auto q = s.OptInt(8)) v.max_vms = static_cast<int>(*q);
-      v.encrypted = s.Int(9) != 0;
+      VPC_ASSIGN_OR_RETURN(model::Vpc v, VpcRow(s));
       vpc_index[s.Int(0)] = f.vpcs.size();
       f.vpcs.push_back(std::move(v));
     }
@@ -314,19 +350,7 @@ Result<model::Fabric> Store::LoadFabric() {
     while (true) {
       VPC_ASSIGN_OR_RETURN(bool row, s.Step());
       if (!row) break;
-      model::Vip v;
-      v.vhid = static_cast<int>(s.Int(1));
-      auto a = net::IpAddress::Parse(s.Text(2));
-      if (!a) return Corrupt("VIP address", a.error());
-      v.address = *a;
-      v.nodes = Split(s.Text(3), ',');
-      v.secret = s.Text(4);
-      v.advert_ms = static_cast<int>(s.Int(5));
-      v.preempt = s.Int(6) != 0;
-      v.lease_ms = static_cast<int>(s.Int(7));
-      v.check = s.Text(8);
-      v.witness = s.Text(9);
-      v.unsafe_two_node = s.Int(10) != 0;
+      VPC_ASSIGN_OR_RETURN(model::Vip v, VipRow(s));
       f.vpcs[vpc_index.at(s.Int(0))].vips.push_back(std::move(v));
     }
   }

@@ -293,57 +293,83 @@ void Candidate::HandleTransferReply(const Msg& m, Ms now, Step& out) {
   Won(now, out);
 }
 
+// A promise for this candidate's round: a quorum of them either lets it propose or, when another
+// node's lease is still running, has it wait for that lease's end (asking the holder to hand it
+// over when it may).
+void Candidate::HandlePromise(const Msg& m, Ms now, Step& out) {
+  if (round_->proposing) return;
+  round_->promised.insert(m.from);
+  // A grant of a lease its holder told us it gave up (it removed the address first) is void,
+  // though the acceptor may not have had the release yet.
+  bool given_up = m.holder == released_by_ && m.held <= released_ballot_ && now < released_until_;
+  if (!m.holder.empty() && m.holder != cfg_.self && m.remaining > 0 && !given_up &&
+      m.remaining > round_->foreign_remaining) {
+    round_->foreign = m.holder;
+    round_->foreign_ballot = m.held;
+    round_->foreign_remaining = m.remaining;
+  }
+  if (round_->promised.size() < cfg_.quorum) return;
+  round_trip_ = std::max(now - round_->start, round_trip_ * 3 / 4);
+  if (round_->foreign.empty() && YieldAfterLeaseEnd(now)) return;
+  if (round_->foreign.empty()) {
+    round_->proposing = true;
+    SendAll(Kind::kPropose, out);
+    return;
+  }
+  // Another candidate holds an unexpired lease: wait until it ends (or is handed over).
+  const Round r = *round_;
+  round_.reset();
+  if (holding_) Lost(now, out, "another node holds the lease");
+  known_holder_ = r.foreign;
+  known_until_ = now + r.foreign_remaining;
+  yielded_ = false;
+  epoch_ = r.foreign_ballot.n;
+  // Right after it ends, in rank order (the holder not counted), so that the best live
+  // candidate's prepare reaches the next one before that one starts (Heard defers it).
+  next_attempt_ = now + r.foreign_remaining + 1 + StaggerAfter(r.foreign);
+  int theirs = RankOf(r.foreign);
+  bool ask = moving_ || (cfg_.preempt && theirs > static_cast<int>(cfg_.rank));
+  if (ask) {
+    Msg q;
+    q.kind = moving_ ? Kind::kMove : Kind::kPreempt;
+    q.from = cfg_.self;
+    q.to = r.foreign;
+    q.ballot = r.ballot;
+    q.nonce = rng_();
+    transfer_ = Transfer{};
+    transfer_->nonce = q.nonce;
+    transfer_->asked = now;
+    out.send.push_back(std::move(q));
+  }
+}
+
+// A holder gave its lease up, naming who should take it: that node tries at once, the others
+// after it had its chance; a grant of the given-up lease no longer counts.
+void Candidate::HandleHandover(const Msg& m, Ms now) {
+  if (known_holder_ == m.from) known_holder_.clear();
+  released_by_ = m.from;
+  released_ballot_ = m.held;
+  released_until_ = now + cfg_.lease;
+  round_.reset();
+  // The named node first (once the transfer had its time, if one is under way); the others
+  // after it had its chance.
+  if (m.holder == cfg_.self && transfer_) {
+    transfer_->handed = true;
+    next_attempt_ = now + std::max(kRankStaggerMs, 3 * round_trip_);
+  } else {
+    next_attempt_ = m.holder == cfg_.self
+                        ? now
+                        : now + 30 + static_cast<Ms>(cfg_.rank) * 15 + Jitter(0, 10);
+  }
+}
+
 void Candidate::Handle(const Msg& m, Ms now, Step& out) {
   if (m.to != cfg_.self) return;
   const bool mine = round_ && m.ballot == round_->ballot && m.nonce == round_->nonce;
   switch (m.kind) {
-    case Kind::kPromise: {
-      if (!mine || round_->proposing) return;
-      round_->promised.insert(m.from);
-      // A grant of a lease its holder told us it gave up (it removed the address first) is void,
-      // though the acceptor may not have had the release yet.
-      bool given_up = m.holder == released_by_ && m.held <= released_ballot_ && now < released_until_;
-      if (!m.holder.empty() && m.holder != cfg_.self && m.remaining > 0 && !given_up &&
-          m.remaining > round_->foreign_remaining) {
-        round_->foreign = m.holder;
-        round_->foreign_ballot = m.held;
-        round_->foreign_remaining = m.remaining;
-      }
-      if (round_->promised.size() < cfg_.quorum) return;
-      round_trip_ = std::max(now - round_->start, round_trip_ * 3 / 4);
-      if (round_->foreign.empty() && YieldAfterLeaseEnd(now)) return;
-      if (round_->foreign.empty()) {
-        round_->proposing = true;
-        SendAll(Kind::kPropose, out);
-        return;
-      }
-      // Another candidate holds an unexpired lease: wait until it ends (or is handed over).
-      const Round r = *round_;
-      round_.reset();
-      if (holding_) Lost(now, out, "another node holds the lease");
-      known_holder_ = r.foreign;
-      known_until_ = now + r.foreign_remaining;
-      yielded_ = false;
-      epoch_ = r.foreign_ballot.n;
-      // Right after it ends, in rank order (the holder not counted), so that the best live
-      // candidate's prepare reaches the next one before that one starts (Heard defers it).
-      next_attempt_ = now + r.foreign_remaining + 1 + StaggerAfter(r.foreign);
-      int theirs = RankOf(r.foreign);
-      bool ask = moving_ || (cfg_.preempt && theirs > static_cast<int>(cfg_.rank));
-      if (ask) {
-        Msg q;
-        q.kind = moving_ ? Kind::kMove : Kind::kPreempt;
-        q.from = cfg_.self;
-        q.to = r.foreign;
-        q.ballot = r.ballot;
-        q.nonce = rng_();
-        transfer_ = Transfer{};
-        transfer_->nonce = q.nonce;
-        transfer_->asked = now;
-        out.send.push_back(std::move(q));
-      }
+    case Kind::kPromise:
+      if (mine) HandlePromise(m, now, out);
       return;
-    }
     case Kind::kAccept:
       if (!mine) return HandleTransferReply(m, now, out);
       if (!round_->proposing) return;
@@ -369,22 +395,7 @@ void Candidate::Handle(const Msg& m, Ms now, Step& out) {
       if (holding_ && RankOf(m.from) >= 0) HandOver(&m, now, out, "moved to " + m.from);
       return;
     case Kind::kHandover:
-      if (RankOf(m.from) < 0 || holding_) return;
-      if (known_holder_ == m.from) known_holder_.clear();
-      released_by_ = m.from;
-      released_ballot_ = m.held;
-      released_until_ = now + cfg_.lease;
-      round_.reset();
-      // The named node first (once the transfer had its time, if one is under way); the others
-      // after it had its chance.
-      if (m.holder == cfg_.self && transfer_) {
-        transfer_->handed = true;
-        next_attempt_ = now + std::max(kRankStaggerMs, 3 * round_trip_);
-      } else {
-        next_attempt_ = m.holder == cfg_.self
-                            ? now
-                            : now + 30 + static_cast<Ms>(cfg_.rank) * 15 + Jitter(0, 10);
-      }
+      if (RankOf(m.from) >= 0 && !holding_) HandleHandover(m, now);
       return;
     default:
       return;

@@ -209,6 +209,8 @@ class Candidate {
   // transferred to it; none: to whoever wins next).
   void HandOver(const Msg* ask, Ms now, Step& out, const std::string& why);
   void HandleTransferReply(const Msg& m, Ms now, Step& out);
+  void HandlePromise(const Msg& m, Ms now, Step& out);
+  void HandleHandover(const Msg& m, Ms now);
   int RankOf(const std::string& node) const;
   // When to try after `holder`'s lease ends: kRankStaggerMs per candidate ranked better than this
   // one, the holder not counted (its lease ran out: it is not the one to wait for).
