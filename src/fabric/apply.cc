@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "vpcctl/base/text.h"
+#include "vpcctl/exec/files.h"
 #include "vpcctl/fabric/format.h"
 #include "vpcctl/fabric/init.h"
 #include "vpcctl/fabric/node_state.h"
@@ -44,50 +45,27 @@ std::string ReadAll(std::istream& in) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-Status RemoveFile(const std::string& path) {
-  if (std::remove(path.c_str()) != 0 && errno != ENOENT) {
-    return Failure("cannot remove " + path + ": " + std::strerror(errno));
-  }
-  return {};
-}
-
 // Receive packet steering over every CPU for `ifname` (Linux). Tuning only: a failure is a
 // warning.
 void SpreadReceive(Context& ctx, const std::string& ifname) {
   std::string path = "/sys/class/net/" + ifname + "/queues/rx-0/rps_cpus";
   std::string mask = platform::RpsMask(std::max(1u, std::thread::hardware_concurrency())) + "\n";
-  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  bool ok = fd >= 0 && write(fd, mask.data(), mask.size()) == static_cast<ssize_t>(mask.size());
-  if (fd >= 0) close(fd);
-  if (!ok) ctx.io.Warn("cannot spread " + ifname + "'s receive work over the CPUs (" + path + ")");
-}
-
-// True when a process accepts connections on the unix socket at `path` (the file alone appears
-// a moment before its owner listens on it).
-bool Accepting(const std::string& path) {
-  sockaddr_un addr{};
-  if (path.size() >= sizeof addr.sun_path) return false;
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  close(fd);
-  return ok;
+  if (!ctx.Machine().WriteInPlace(path, mask).ok())
+    ctx.io.Warn("cannot spread " + ifname + "'s receive work over the CPUs (" + path + ")");
 }
 
 // Starts a daemon that stays in the foreground (wireguard-go) and waits until it accepts
 // connections on its `ready` socket.
 Status StartDetached(Context& ctx, const plan::DesiredDaemon& d) {
   VPC_ASSIGN_OR_RETURN(int pid, ctx.runner.Start(d.start, d.log, d.pidfile));
-  auto deadline = std::chrono::steady_clock::now() + kDaemonReady;
-  while (!d.ready.empty() && !Accepting(d.ready)) {
-    if (exec::PidFromFile(d.pidfile, Identity(d)) == 0 ||
-        std::chrono::steady_clock::now() > deadline) {
+  const exec::Host& host = ctx.Machine();
+  int64_t deadline = ctx.Time().NowMs() + kDaemonReady.count() * 1000;
+  while (!d.ready.empty() && !host.Accepting(d.ready)) {
+    if (host.DaemonPid(d.pidfile, Identity(d)) == 0 || ctx.Time().NowMs() > deadline) {
       return Failure(d.name + " (pid " + std::to_string(pid) + ") did not come up: no " + d.ready +
                      " after " + std::to_string(kDaemonReady.count()) + " s; see " + d.log);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ctx.Time().SleepMs(5);
   }
   if (!d.spread_interface.empty()) SpreadReceive(ctx, d.spread_interface);
   return {};
@@ -96,28 +74,24 @@ Status StartDetached(Context& ctx, const plan::DesiredDaemon& d) {
 // Carries out the part of a step that is not a command, before its commands: files, daemon
 // signals, detached daemons.
 Status Effect(Context& ctx, const plan::Step& s) {
+  const exec::Host& host = ctx.Machine();
   switch (s.action) {
     case plan::Action::kWriteFile:
-      return store::WriteFileAtomic(s.file.path, s.file.content, s.file.mode);
+      return host.WriteFile(s.file.path, s.file.content, s.file.mode);
     case plan::Action::kRemoveFile:
-      return RemoveFile(s.file.path);
+      return host.RemoveFile(s.file.path);
     case plan::Action::kLoadFirewall:
-      return store::WriteFileAtomic(s.firewall.rules_path, s.firewall.rules, 0600);
+      return host.WriteFile(s.firewall.rules_path, s.firewall.rules, 0600);
     case plan::Action::kStartDaemon:
-      for (const auto& f : s.daemon.stale) std::remove(f.c_str());
+      for (const auto& f : s.daemon.stale) (void)host.RemoveFile(f);
       if (s.daemon.detach) return StartDetached(ctx, s.daemon);
       return {};
     case plan::Action::kReloadDaemon:
-      if (s.daemon.reload_on_hup) {
-        return exec::SignalPidfile(s.daemon.pidfile, Identity(s.daemon), SIGHUP);
-      }
-      return exec::SignalPidfile(s.daemon.pidfile, Identity(s.daemon), SIGTERM,
-                                 std::chrono::seconds(3));
+      if (s.daemon.reload_on_hup) return host.Signal(s.daemon.pidfile, Identity(s.daemon), SIGHUP);
+      return host.Signal(s.daemon.pidfile, Identity(s.daemon), SIGTERM, std::chrono::seconds(3));
     case plan::Action::kStopDaemon:
-      VPC_TRY(exec::SignalPidfile(s.daemon.pidfile, Identity(s.daemon), SIGTERM,
-                                  std::chrono::seconds(3)));
-      std::remove(s.daemon.pidfile.c_str());
-      return {};
+      VPC_TRY(host.Signal(s.daemon.pidfile, Identity(s.daemon), SIGTERM, std::chrono::seconds(3)));
+      return host.RemoveFile(s.daemon.pidfile);
     default:
       return {};
   }
@@ -130,11 +104,11 @@ Status AfterEffect(Context& ctx, const platform::Driver& driver, const plan::Ste
     case plan::Action::kLoadFirewall: {
       auto listing = ProbeFirewall(ctx, driver);
       if (!listing) return Failure("the firewall was loaded, but listing it shows nothing");
-      return store::WriteFileAtomic(s.firewall.listing_path, *listing, 0600);
+      return ctx.Machine().WriteFile(s.firewall.listing_path, *listing, 0600);
     }
     case plan::Action::kRemoveFirewall:
-      VPC_TRY(RemoveFile(s.firewall.rules_path));
-      return RemoveFile(s.firewall.listing_path);
+      VPC_TRY(ctx.Machine().RemoveFile(s.firewall.rules_path));
+      return ctx.Machine().RemoveFile(s.firewall.listing_path);
     default:
       return {};
   }
@@ -158,13 +132,14 @@ bool HasEffect(const plan::Step& s) {
 // The firewall as `steps` left it, for the verifying re-probe: the listing the load recorded
 // (AfterEffect lists the table right after loading it), none after a removal, else what the probe
 // before them read. Unknown (probed again) when the recorded listing cannot be read.
-ProbeHints HintsAfter(const std::vector<plan::Step>& steps, const plan::Observed& before) {
+ProbeHints HintsAfter(const exec::Host& host, const std::vector<plan::Step>& steps,
+                      const plan::Observed& before) {
   ProbeHints h;
   h.firewall = before.firewall;
   for (const auto& s : steps) {
     if (s.action == plan::Action::kRemoveFirewall) h.firewall = std::optional<std::string>();
     if (s.action == plan::Action::kLoadFirewall) {
-      auto listed = store::ReadFile(s.firewall.listing_path);
+      auto listed = host.ReadFile(s.firewall.listing_path);
       if (!listed) return ProbeHints{};
       h.firewall = std::optional<std::string>(std::move(*listed));
     }
@@ -256,7 +231,7 @@ std::vector<std::string> SettleHandshakes(Context& ctx, const platform::Driver& 
     }
   }
   if (watched.empty() || !desired.wireguard) return {};
-  auto deadline = std::chrono::steady_clock::now() + kHandshakeWait;
+  int64_t deadline = ctx.Time().NowMs() + kHandshakeWait.count();
   auto stuck = [&]() {
     std::vector<plan::Step> out;
     auto r = ctx.runner.Run(platform::WireguardHandshakesProbe(desired.wireguard->ifname), "",
@@ -273,8 +248,8 @@ std::vector<std::string> SettleHandshakes(Context& ctx, const platform::Driver& 
     return out;
   };
   std::vector<plan::Step> left = stuck();
-  while (!left.empty() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  while (!left.empty() && ctx.Time().NowMs() < deadline) {
+    ctx.Time().SleepMs(20);
     left = stuck();
   }
   std::vector<std::string> restarted;
@@ -448,7 +423,7 @@ Result<std::optional<HeldMap>> LoadApplyMap(Context& ctx, store::Store& db, cons
   if (o.map_file == "-") {
     text = ReadAll(ctx.io.in);
   } else {
-    VPC_ASSIGN_OR_RETURN(text, store::ReadFile(o.map_file));
+    VPC_ASSIGN_OR_RETURN(text, ctx.Machine().ReadFile(o.map_file));
   }
   HeldMap held;
   VPC_ASSIGN_OR_RETURN(held.map, model::ParseMap(text));
@@ -506,14 +481,15 @@ Status ConvergeNode(Context& ctx, const platform::Driver& driver, store::Store& 
     }
   }
   VPC_ASSIGN_OR_RETURN(plan::Observed after,
-                       ProbeNode(ctx, driver, desired, HintsAfter(steps, observed)));
+                       ProbeNode(ctx, driver, desired, HintsAfter(ctx.Machine(), steps, observed)));
   VPC_ASSIGN_OR_RETURN(auto remaining, plan::Diff(desired, after));
   if (!remaining.empty()) {
     VPC_TRY(Execute(ctx, driver, remaining, &budget, &key_switch));
     report.key_switch_offset_ms = key_switch.offset_ms;
     for (auto& s : StepReports(remaining)) report.steps.push_back(std::move(s));
     report.changes = report.steps.size();
-    VPC_ASSIGN_OR_RETURN(after, ProbeNode(ctx, driver, desired, HintsAfter(remaining, after)));
+    VPC_ASSIGN_OR_RETURN(
+        after, ProbeNode(ctx, driver, desired, HintsAfter(ctx.Machine(), remaining, after)));
     VPC_ASSIGN_OR_RETURN(remaining, plan::Diff(desired, after));
   }
   report.remaining = StepReports(remaining);
@@ -544,7 +520,7 @@ Status Apply(Context& ctx, const ApplyOptions& o) {
   VPC_ASSIGN_OR_RETURN(std::optional<HeldMap> loaded, LoadApplyMap(ctx, *db, o, previous));
   if (!loaded) return ReportNoMap(ctx, o);
   const HeldMap& held = *loaded;
-  VPC_ASSIGN_OR_RETURN(model::Platform platform, LocalPlatform());
+  VPC_ASSIGN_OR_RETURN(model::Platform platform, LocalPlatform(ctx));
   const auto& driver = platform::DriverFor(platform);
   VPC_ASSIGN_OR_RETURN(plan::Desired desired,
                        NodeDesired(ctx, *db, held.map, held.node, platform, !o.dry_run));

@@ -3,6 +3,7 @@
 #include <ostream>
 
 #include "vpcctl/base/text.h"
+#include "vpcctl/exec/files.h"
 
 namespace vpcctl::fabric {
 
@@ -37,7 +38,7 @@ Result<std::unique_ptr<Session>> Session::Open(Context& ctx, bool lock, bool beg
   std::string hint = "vpcctl is not initialised in " + ctx.paths.dir +
                      ": run `vpcctl init --name NAME --address ADDRESS` first (or point "
                      "--state-dir / VPCCTL_STATE_DIR at an initialised state directory)";
-  if (!store::FileExists(ctx.paths.db())) return UsageError(hint);
+  if (!exec::FileExists(ctx.paths.db())) return UsageError(hint);
   std::vector<std::string> warnings;
   VPC_TRY(store::EnsureStateDir(ctx.paths.dir, &warnings));
   if (lock) {

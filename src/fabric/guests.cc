@@ -211,7 +211,7 @@ void PrintAttached(std::ostream& out, const model::Attachment& a, int mtu,
 // bridge (and the namespace), check it may join (pure), render its step, then print it
 // (--dry-run) or record it and run it, undoing the interface when a command fails.
 Status Attach(Context& ctx, const AttachOptions& o) {
-  VPC_ASSIGN_OR_RETURN(model::Platform platform, LocalPlatform());
+  VPC_ASSIGN_OR_RETURN(model::Platform platform, LocalPlatform(ctx));
   VPC_ASSIGN_OR_RETURN(model::Attachment a, AttachmentOf(o, platform));
   VPC_TRY(store::EnsureStateDir(ctx.paths.dir, nullptr));
   VPC_ASSIGN_OR_RETURN(
@@ -287,7 +287,7 @@ Status Attach(Context& ctx, const AttachOptions& o) {
 Status Detach(Context& ctx, const std::string& vpc, const std::string& guest, bool json) {
   VPC_TRY(model::ValidateVpcName(vpc));
   if (guest.empty() || guest.size() > 64) return UsageError("invalid guest name " + Quoted(guest));
-  VPC_ASSIGN_OR_RETURN(model::Platform platform, LocalPlatform());
+  VPC_ASSIGN_OR_RETURN(model::Platform platform, LocalPlatform(ctx));
   VPC_TRY(store::EnsureStateDir(ctx.paths.dir, nullptr));
   VPC_ASSIGN_OR_RETURN(
       store::StateLock lock,
@@ -332,7 +332,7 @@ Status Attachments(Context& ctx, const std::string& vpc, bool json_out) {
   if (!vpc.empty()) VPC_TRY(model::ValidateVpcName(vpc));
   VPC_ASSIGN_OR_RETURN(auto db, OpenNodeStore(ctx));
   VPC_ASSIGN_OR_RETURN(auto records, db->Attachments());
-  VPC_ASSIGN_OR_RETURN(model::Platform platform, LocalPlatform());
+  VPC_ASSIGN_OR_RETURN(model::Platform platform, LocalPlatform(ctx));
   auto observed = ProbeInterfaces(ctx, platform::DriverFor(platform));
   json arr = json::array();
   Table t({"VPC", "KIND", "GUEST", "INTERFACE", "INSIDE", "ADDRESS", "STATE"});

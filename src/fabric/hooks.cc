@@ -1,9 +1,7 @@
 #include "vpcctl/fabric/hooks.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -34,29 +32,14 @@ std::string ModeText(unsigned mode) {
   return buf;
 }
 
-FileFacts Facts(const std::string& path) {
-  FileFacts f;
-  f.path = path;
-  struct stat st {};
-  if (stat(path.c_str(), &st) != 0) return f;
-  f.exists = true;
-  f.directory = S_ISDIR(st.st_mode);
-  f.regular = S_ISREG(st.st_mode);
-  f.uid = st.st_uid;
-  f.mode = st.st_mode & 07777;
-  return f;
+FileFacts Facts(const exec::Host& host, const std::string& path) {
+  exec::FileInfo i = host.Stat(path);
+  return FileFacts{path, i.exists, i.directory, i.regular, i.uid, i.mode};
 }
 
-std::vector<FileFacts> Entries(const std::string& dir) {
+std::vector<FileFacts> Entries(const exec::Host& host, const std::string& dir) {
   std::vector<FileFacts> out;
-  if (DIR* d = opendir(dir.c_str())) {
-    while (dirent* e = readdir(d)) {
-      std::string name = e->d_name;
-      if (name.empty() || name[0] == '.') continue;
-      out.push_back(Facts(dir + "/" + name));
-    }
-    closedir(d);
-  }
+  for (const auto& name : host.ListDir(dir)) out.push_back(Facts(host, dir + "/" + name));
   return out;
 }
 
@@ -83,7 +66,7 @@ void RunInTurn(const store::StatePaths& paths, const HookEvent& e,
                const HookLimits& limits) {
   for (const auto& h : hooks) {
     auto r = exec::RunProgram(h, env, limits.timeout, limits.grace);
-    (void)AppendHookLog(paths, LogLine(e, h, Outcome(r, limits)));
+    (void)AppendHookLog(exec::SystemHost(), paths, LogLine(e, h, Outcome(r, limits)));
   }
 }
 
@@ -130,37 +113,33 @@ HookSelection SelectHooks(const FileFacts& dir, std::vector<FileFacts> entries, 
   return s;
 }
 
-Status AppendHookLog(const store::StatePaths& paths, const std::string& lines) {
+Status AppendHookLog(const exec::Host& host, const store::StatePaths& paths,
+                     const std::string& lines) {
   std::string log = paths.dir + "/hooks.log";
   VPC_ASSIGN_OR_RETURN(store::StateLock lock,
                        store::StateLock::Acquire(paths.dir + "/hooks.lock", "hooks.log",
                                                  std::chrono::seconds(30)));
-  struct stat st {};
-  if (stat(log.c_str(), &st) == 0 && static_cast<size_t>(st.st_size) + lines.size() > kLogMax) {
-    VPC_ASSIGN_OR_RETURN(std::string old, store::ReadFile(log));
+  exec::FileInfo info = host.Stat(log);
+  if (info.exists && info.size + lines.size() > kLogMax) {
+    VPC_ASSIGN_OR_RETURN(std::string old, host.ReadFile(log));
     if (old.size() > kLogMax / 2) old = old.substr(old.size() - kLogMax / 2);
     old = old.substr(std::min(old.size(), old.find('\n') + 1));  // from a whole line
-    return store::WriteFileAtomic(log, old + lines, 0600);
+    return host.WriteFile(log, old + lines, 0600);
   }
-  int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (fd < 0) return Failure("cannot open " + log + ": " + std::strerror(errno));
-  bool ok = write(fd, lines.data(), lines.size()) == static_cast<ssize_t>(lines.size());
-  int e = errno;
-  close(fd);
-  if (!ok) return Failure("cannot write " + log + ": " + std::strerror(e));
-  return {};
+  return host.AppendFile(log, lines, 0600);
 }
 
 Status RunHooks(Context& ctx, const HookEvent& e, const HookLimits& limits) {
   std::string state_dir = Absolute(ctx.paths.dir);
   std::string dir = state_dir + "/hooks.d";
-  HookSelection s = SelectHooks(Facts(dir), Entries(dir), geteuid());
+  const exec::Host& host = ctx.Machine();
+  HookSelection s = SelectHooks(Facts(host, dir), Entries(host, dir), geteuid());
   std::string skips;
   for (const auto& [path, why] : s.skipped) {
     ctx.io.Warn("hook " + Quoted(path) + " skipped: " + why);
     skips += LogLine(e, path, "skipped: " + why);
   }
-  if (!skips.empty()) VPC_TRY(AppendHookLog(ctx.paths, skips));
+  if (!skips.empty()) VPC_TRY(AppendHookLog(host, ctx.paths, skips));
   if (s.run.empty()) return {};
   store::StatePaths paths{state_dir};
   std::vector<std::string> env = HookEnvironment(e, state_dir);

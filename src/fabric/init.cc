@@ -2,7 +2,6 @@
 #include "vpcctl/fabric/init.h"
 
 #include <ostream>
-#include <random>
 
 #include "vpcctl/base/text.h"
 #include "vpcctl/fabric/format.h"
@@ -36,8 +35,8 @@ Result<int> UsableDetectedMtu(Context& ctx, int detected, const std::string& whe
   return detected;
 }
 
-Result<model::Platform> LocalPlatform() {
-  std::string sys = exec::LocalSystemName();
+Result<model::Platform> LocalPlatform(const Context& ctx) {
+  std::string sys = ctx.Machine().SystemName();
   if (sys == "Linux") return model::Platform::kLinux;
   if (sys == "FreeBSD") return model::Platform::kFreeBSD;
   return Failure("unsupported system " + Quoted(sys) + ": vpcctl runs on Linux and FreeBSD");
@@ -46,12 +45,11 @@ Result<model::Platform> LocalPlatform() {
 namespace {
 
 // 128 random bits, hex: identifies this controller's fabric in every map it sends.
-std::string NewFabricId() {
-  std::random_device rd;
+std::string NewFabricId(const exec::Host& host) {
   std::string out;
   const char* hex = "0123456789abcdef";
   for (int i = 0; i < 8; ++i) {
-    uint32_t v = rd();
+    uint32_t v = host.Random();
     for (int k = 0; k < 4; ++k) out += hex[(v >> (k * 4)) & 0xf];
   }
   return out;
@@ -72,7 +70,7 @@ struct InitValues {
   model::Transport transport;
 };
 
-Result<InitValues> InitValuesOf(const InitOptions& o) {
+Result<InitValues> InitValuesOf(const Context& ctx, const InitOptions& o) {
   Problems problems;
   problems.Add(model::ValidateNodeName(o.name));
   InitValues v;
@@ -118,7 +116,7 @@ Result<InitValues> InitValuesOf(const InitOptions& o) {
       transport.port = static_cast<int>(*p);
     }
   }
-  auto platform = LocalPlatform();
+  auto platform = LocalPlatform(ctx);
   problems.Add(platform);
   VPC_TRY(problems.ToStatus());
   node.platform = *platform;
@@ -168,7 +166,7 @@ void PrintInit(Context& ctx, const InitValues& v, const std::string& pubkey, uin
 // refuse a second init, the MTU, the key pair, the node and the fabric's settings in one
 // transaction, then print.
 Status Init(Context& ctx, const InitOptions& o) {
-  VPC_ASSIGN_OR_RETURN(InitValues v, InitValuesOf(o));
+  VPC_ASSIGN_OR_RETURN(InitValues v, InitValuesOf(ctx, o));
   std::vector<std::string> warnings;
   VPC_TRY(store::EnsureStateDir(ctx.paths.dir, &warnings));
   for (const auto& w : warnings) ctx.io.Warn(w);
@@ -192,7 +190,7 @@ Status Init(Context& ctx, const InitOptions& o) {
   VPC_TRY(db->SetSetting("vni_range", v.range.ToString()));
   VPC_TRY(db->SetSetting("transport_network", v.transport.network.ToString()));
   VPC_TRY(db->SetSetting("wireguard_port", std::to_string(v.transport.port)));
-  VPC_TRY(db->SetSetting("fabric_id", NewFabricId()));
+  VPC_TRY(db->SetSetting("fabric_id", NewFabricId(ctx.Machine())));
   VPC_ASSIGN_OR_RETURN(uint64_t gen, db->BumpGeneration());
   VPC_TRY(tx.Commit());
   PrintInit(ctx, v, pubkey, gen, o.json);

@@ -1,7 +1,5 @@
 #include "vpcctl/fabric/node_state.h"
 
-#include <sys/utsname.h>
-
 #include "vpcctl/base/text.h"
 #include "vpcctl/exec/runner.h"
 #include "vpcctl/fabric/wg_key.h"
@@ -16,16 +14,6 @@ constexpr std::chrono::seconds kStepTimeout{60};
 
 // The programs the plans of either platform may need.
 constexpr const char* kTools[] = {"wg", "wireguard-go", "nft", "pfctl"};
-
-// Linux: WireGuard is in the kernel (built in or loaded), or its module is installed and the
-// kernel loads it on `ip link add ... type wireguard`.
-bool KernelHasWireguard() {
-  if (store::FileExists("/sys/module/wireguard")) return true;
-  utsname u{};
-  if (uname(&u) != 0) return false;
-  return store::FileExists(std::string("/lib/modules/") + u.release +
-                           "/kernel/drivers/net/wireguard");
-}
 
 }  // namespace
 
@@ -74,7 +62,7 @@ Result<plan::Desired> BuildDesired(const model::Fabric& fabric, DesiredInputs in
 namespace {
 
 // Where this process keeps vpcctl and its state: itself, and its state directory.
-platform::NodeEnv HereEnv(const Context& ctx) { return {exec::SelfPath(), ctx.paths.dir}; }
+platform::NodeEnv HereEnv(const Context& ctx) { return {ctx.Machine().SelfPath(), ctx.paths.dir}; }
 
 }  // namespace
 
@@ -94,7 +82,8 @@ Result<plan::Desired> NodeDesired(Context& ctx, store::Store& db, const model::M
                        BuildDesired(map.fabric, DesiredInputs{node, platform, HereEnv(ctx),
                                                               std::move(records), ""}));
   if (d.wireguard) {
-    VPC_ASSIGN_OR_RETURN(d.wireguard->public_key, NodePublicKey(d.wireguard->key_file, make_key));
+    VPC_ASSIGN_OR_RETURN(d.wireguard->public_key,
+                         NodePublicKey(ctx.Machine(), d.wireguard->key_file, make_key));
   }
   return d;
 }
@@ -138,10 +127,10 @@ Result<plan::Observed> ProbeNode(Context& ctx, const platform::Driver& driver,
   VPC_ASSIGN_OR_RETURN(plan::Observed observed, ProbeInterfaces(ctx, driver, namespaces));
   std::set<std::string> tools;
   for (const char* t : kTools)
-    if (!exec::FindProgram(t).empty()) tools.insert(t);
+    if (!ctx.Machine().FindProgram(t).empty()) tools.insert(t);
   observed.tools = tools;
   if (driver.platform() == model::Platform::kLinux)
-    observed.wireguard_kernel = KernelHasWireguard();
+    observed.wireguard_kernel = ctx.Machine().KernelHasWireguard();
   std::string wg(model::kWgInterface);
   if (observed.Find(wg) && tools.count("wg")) {
     auto r = ctx.runner.Run(platform::WireguardProbe(wg), "", kStepTimeout);
@@ -164,16 +153,17 @@ Result<plan::Observed> ProbeNode(Context& ctx, const platform::Driver& driver,
   }
   std::vector<std::string> files = {desired.firewall.rules_path, desired.firewall.listing_path};
   for (const auto& f : desired.files) files.push_back(f.path);
+  const exec::Host& host = ctx.Machine();
   for (const auto& path : files) {
-    if (path.empty() || !store::FileExists(path)) continue;
-    VPC_ASSIGN_OR_RETURN(observed.files[path], store::ReadFile(path));
+    if (path.empty() || !host.Stat(path).exists) continue;
+    VPC_ASSIGN_OR_RETURN(observed.files[path], host.ReadFile(path));
   }
   for (const auto& d : desired.daemons) {
-    observed.daemons[d.name] = exec::PidFromFile(d.pidfile, Identity(d)) != 0;
+    observed.daemons[d.name] = host.DaemonPid(d.pidfile, Identity(d)) != 0;
   }
   if (!desired.wireguard_go.name.empty()) {
     observed.daemons[desired.wireguard_go.name] =
-        exec::PidFromFile(desired.wireguard_go.pidfile, Identity(desired.wireguard_go)) != 0;
+        host.DaemonPid(desired.wireguard_go.pidfile, Identity(desired.wireguard_go)) != 0;
   }
   return observed;
 }

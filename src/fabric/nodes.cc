@@ -6,6 +6,7 @@
 
 #include "vpcctl/alloc/alloc.h"
 #include "vpcctl/base/text.h"
+#include "vpcctl/exec/files.h"
 #include "vpcctl/fabric/format.h"
 #include "vpcctl/fabric/init.h"
 #include "vpcctl/fabric/remote.h"
@@ -130,7 +131,7 @@ ssh::PasswordSource PasswordOf(Context& ctx, const NodeAddOptions& o, const mode
   std::string prompt = "Password for " + node.ssh_user + "@" + node.ssh_host + ": ";
   return [&ctx, &o, prompt]() -> Result<std::optional<std::string>> {
     if (!o.password_file.empty()) {
-      VPC_ASSIGN_OR_RETURN(std::string pw, store::ReadSecretFile(o.password_file, "password file"));
+      VPC_ASSIGN_OR_RETURN(std::string pw, exec::ReadSecretFile(o.password_file, "password file"));
       return std::optional<std::string>(pw);
     }
     if (!ctx.term.Interactive()) return std::optional<std::string>();
@@ -145,7 +146,7 @@ using RunRemote = std::function<Result<ssh::RemoteResult>(std::vector<std::strin
 // Installs our public key in the node's authorized_keys; true when it was not there yet.
 Result<bool> InstallOurKey(Context& ctx, ssh::Connection& conn, const std::string& local_node,
                            const model::Node& node, std::chrono::milliseconds timeout) {
-  VPC_ASSIGN_OR_RETURN(std::string ours, store::ReadFile(ctx.paths.public_key()));
+  VPC_ASSIGN_OR_RETURN(std::string ours, ctx.Machine().ReadFile(ctx.paths.public_key()));
   auto words = Split(std::string(Trim(ours)), ' ');
   if (words.size() < 2) return Failure("cannot read our public key " + ctx.paths.public_key());
   VPC_ASSIGN_OR_RETURN(auto install,
@@ -386,7 +387,7 @@ void CheckConnectOptions(const NodeAddOptions& o, Problems& problems) {
                               ": expected SHA256:... as `ssh-keygen -lf` prints it"));
     }
     for (const auto* f : {&o.identity, &o.password_file}) {
-      if (!f->empty() && !store::FileExists(*f)) {
+      if (!f->empty() && !exec::FileExists(*f)) {
         problems.Add(UsageError("cannot read " + Quoted(*f) + ": no such file"));
       }
     }
@@ -562,7 +563,7 @@ Status NodeRemove(Context& ctx, const std::string& name, bool force, bool json) 
   if (pins.Find(n->ssh_host, n->ssh_port)) {
     auto remove_key = [&]() -> Result<std::string> {
       VPC_ASSIGN_OR_RETURN(auto conn, ConnectNode(ctx, pins, *n, kDefaultConnectTimeout));
-      VPC_ASSIGN_OR_RETURN(std::string ours, store::ReadFile(ctx.paths.public_key()));
+      VPC_ASSIGN_OR_RETURN(std::string ours, ctx.Machine().ReadFile(ctx.paths.public_key()));
       auto words = Split(std::string(Trim(ours)), ' ');
       if (words.size() < 2) return Failure("cannot read our public key");
       VPC_ASSIGN_OR_RETURN(auto cmd, ssh::RemoteCommand::Script({words[0], words[1]}));

@@ -211,7 +211,7 @@ std::vector<Answer> FanOut(Context& ctx, const model::Fabric& fabric,
       if (!n) return Failure("unknown node");
       std::string input = request.input ? request.input(*n) : std::string();
       if (n->is_local) {
-        std::vector<std::string> argv = {exec::SelfPath(), "--state-dir", ctx.paths.dir};
+        std::vector<std::string> argv = {ctx.Machine().SelfPath(), "--state-dir", ctx.paths.dir};
         auto more = request.args(*n);
         argv.insert(argv.end(), more.begin(), more.end());
         VPC_ASSIGN_OR_RETURN(auto r, ctx.runner.Run(argv, input, limits.command));

@@ -283,7 +283,7 @@ Status StatusLocal(Context& ctx, const StatusLocalOptions& o) {
   if (!o.vpc.empty()) VPC_TRY(model::ValidateVpcName(o.vpc));
   VPC_ASSIGN_OR_RETURN(auto db, OpenNodeStore(ctx));
   VPC_ASSIGN_OR_RETURN(HeldMap held, LoadHeldMap(*db));
-  VPC_ASSIGN_OR_RETURN(model::Platform platform, LocalPlatform());
+  VPC_ASSIGN_OR_RETURN(model::Platform platform, LocalPlatform(ctx));
   const auto& driver = platform::DriverFor(platform);
   VPC_ASSIGN_OR_RETURN(plan::Desired desired,
                        NodeDesired(ctx, *db, held.map, held.node, platform, false));

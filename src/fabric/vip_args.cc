@@ -1,11 +1,5 @@
 #include "vpcctl/fabric/vip_args.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include "vpcctl/base/text.h"
 #include "vpcctl/model/map.h"
 #include "vpcctl/model/names.h"
@@ -70,16 +64,15 @@ std::vector<std::string> ParseNodeList(const std::string& text, Problems& proble
 
 // A check's program must be an executable file on this node when this node is a candidate (the
 // other candidates are nodes this one cannot look into).
-Status CheckRunsHere(const model::Vip& vip, const std::string& local_node) {
+Status CheckRunsHere(const exec::Host& host, const model::Vip& vip, const std::string& local_node) {
   if (vip.check.empty() || vip.Rank(local_node) < 0) return {};
   std::string program(model::CheckProgram(vip.check));
-  struct stat st {};
-  if (stat(program.c_str(), &st) != 0) {
+  exec::FileInfo info = host.Stat(program);
+  if (!info.exists) {
     return UsageError("invalid check " + Quoted(vip.check) + ": " + Quoted(program) +
-                      " does not exist on " + local_node + " (a candidate of the VIP): " +
-                      std::strerror(errno));
+                      " does not exist on " + local_node + " (a candidate of the VIP)");
   }
-  if (!S_ISREG(st.st_mode) || access(program.c_str(), X_OK) != 0) {
+  if (!info.regular || !info.executable) {
     return UsageError("invalid check " + Quoted(vip.check) + ": " + Quoted(program) +
                       " is not an executable file on " + local_node + " (a candidate of the VIP)");
   }

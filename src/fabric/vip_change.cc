@@ -64,7 +64,7 @@ Status VipSet(Context& ctx, const VipSetOptions& o) {
   VPC_TRY(alloc::SetVip(next, o.vpc, vhid, change));
   const model::Vpc& nv = *next.FindVpc(o.vpc);
   const model::Vip& vip = *nv.FindVip(vhid);
-  if (change.check || change.nodes) VPC_TRY(CheckRunsHere(vip, s->local_node));
+  if (change.check || change.nodes) VPC_TRY(CheckRunsHere(ctx.Machine(), vip, s->local_node));
   VPC_TRY(s->store().SaveVpc(nv));
   // A witness that is no longer one is told to drop the lease by the next deploy.
   if (!old_witness.empty() && old_witness != vip.witness) {

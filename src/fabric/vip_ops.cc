@@ -8,11 +8,11 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
-#include <random>
 #include <thread>
 
 #include "vpcctl/alloc/vip.h"
 #include "vpcctl/base/text.h"
+#include "vpcctl/exec/files.h"
 #include "vpcctl/exec/syslog.h"
 #include "vpcctl/fabric/apply.h"
 #include "vpcctl/fabric/format.h"
@@ -31,11 +31,10 @@ using json = nlohmann::json;
 
 namespace {
 
-std::string NewSecret() {
+std::string NewSecret(const exec::Host& host) {
   static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  std::random_device rd;
   std::string s;
-  for (int i = 0; i < 16; ++i) s += kAlphabet[rd() % (sizeof kAlphabet - 1)];
+  for (int i = 0; i < 16; ++i) s += kAlphabet[host.Random() % (sizeof kAlphabet - 1)];
   return s;
 }
 
@@ -65,11 +64,11 @@ Status VipAdd(Context& ctx, const VipAddOptions& o) {
   spec.witness = o.witness;
   spec.unsafe_two_node = o.unsafe_two_node;
   if (!o.password_file.empty()) {
-    auto secret = store::ReadSecretFile(o.password_file, "secret file");
+    auto secret = exec::ReadSecretFile(o.password_file, "secret file");
     problems.Add(secret);
     if (secret) spec.secret = *secret;
   } else {
-    spec.secret = NewSecret();
+    spec.secret = NewSecret(ctx.Machine());
   }
   spec.preempt = !o.no_preempt;
   VPC_TRY(problems.ToStatus());
@@ -78,7 +77,7 @@ Status VipAdd(Context& ctx, const VipAddOptions& o) {
   VPC_TRY(alloc::AddVip(next, spec));
   const model::Vpc& v = *next.FindVpc(o.vpc);
   const model::Vip& vip = *v.FindVip(spec.vhid);
-  VPC_TRY(CheckRunsHere(vip, s->local_node));
+  VPC_TRY(CheckRunsHere(ctx.Machine(), vip, s->local_node));
   VPC_TRY(s->store().SaveVpc(v));
   VPC_TRY(s->Commit());
   if (o.json) {

@@ -15,21 +15,22 @@ namespace {
 
 constexpr std::chrono::seconds kLockWait{60};
 
-Status WriteNewKey(const std::string& key_file) {
+Status WriteNewKey(const exec::Host& host, const std::string& key_file) {
   VPC_ASSIGN_OR_RETURN(std::string key, crypto::NewWgPrivateKey());
-  Status st = store::WriteFileAtomic(key_file, key + "\n", 0600);
+  Status st = host.WriteFile(key_file, key + "\n", 0600);
   key.assign(key.size(), '\0');
   return st;
 }
 
 }  // namespace
 
-Result<std::string> NodePublicKey(const std::string& key_file, bool create) {
-  if (!store::FileExists(key_file)) {
+Result<std::string> NodePublicKey(const exec::Host& host, const std::string& key_file,
+                                  bool create) {
+  if (!host.Stat(key_file).exists) {
     if (!create) return std::string();
-    VPC_TRY(WriteNewKey(key_file));
+    VPC_TRY(WriteNewKey(host, key_file));
   }
-  auto text = store::ReadFile(key_file);
+  auto text = host.ReadFile(key_file);
   if (!text) return Failure("cannot read the WireGuard key " + key_file + ": " + text.error().message);
   std::string key(Trim(*text));
   text->assign(text->size(), '\0');
@@ -43,9 +44,9 @@ Result<std::string> NodePublicKey(const std::string& key_file, bool create) {
   return pub;
 }
 
-Result<std::string> RotateNodeKey(const std::string& key_file) {
-  VPC_TRY(WriteNewKey(key_file));
-  return NodePublicKey(key_file, false);
+Result<std::string> RotateNodeKey(const exec::Host& host, const std::string& key_file) {
+  VPC_TRY(WriteNewKey(host, key_file));
+  return NodePublicKey(host, key_file, false);
 }
 
 Status WgKey(Context& ctx, const WgKeyOptions& o) {
@@ -54,8 +55,9 @@ Status WgKey(Context& ctx, const WgKeyOptions& o) {
                                                   ctx.paths.apply_lock(), ctx.command_line,
                                                   kLockWait));
   std::string file = platform::WgKeyPath(platform::NodeEnv{"", ctx.paths.dir});
-  bool existed = store::FileExists(file);
-  Result<std::string> pub = o.rotate ? RotateNodeKey(file) : NodePublicKey(file, true);
+  const exec::Host& host = ctx.Machine();
+  bool existed = host.Stat(file).exists;
+  Result<std::string> pub = o.rotate ? RotateNodeKey(host, file) : NodePublicKey(host, file, true);
   if (!pub) return pub.take_error();
   if (o.json) {
     PrintJson(ctx.io.out, model::KeyReport{*pub, o.rotate || !existed, o.rotate}.ToJson());

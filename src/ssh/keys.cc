@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "vpcctl/base/text.h"
+#include "vpcctl/exec/files.h"
 #include "vpcctl/store/state_dir.h"
 
 namespace vpcctl::ssh {
@@ -44,7 +45,7 @@ Result<std::string> EnsureKeyPair(const std::string& private_path, const std::st
     KeyPtr key(raw);
     if ((st.st_mode & 077) != 0) chmod(private_path.c_str(), 0600);
     VPC_ASSIGN_OR_RETURN(std::string line, PublicLine(key.get(), comment));
-    VPC_TRY(store::WriteFileAtomic(pub_path, line + "\n", 0644));
+    VPC_TRY(exec::WriteFileAtomic(pub_path, line + "\n", 0644));
     return line;
   }
   ssh_key raw = nullptr;
@@ -60,9 +61,9 @@ Result<std::string> EnsureKeyPair(const std::string& private_path, const std::st
   std::string priv_text = priv;
   ssh_string_free_char(priv);
   if (priv_text.empty() || priv_text.back() != '\n') priv_text += '\n';
-  VPC_TRY(store::WriteFileAtomic(private_path, priv_text, 0600));
+  VPC_TRY(exec::WriteFileAtomic(private_path, priv_text, 0600));
   VPC_ASSIGN_OR_RETURN(std::string line, PublicLine(key.get(), comment));
-  VPC_TRY(store::WriteFileAtomic(pub_path, line + "\n", 0644));
+  VPC_TRY(exec::WriteFileAtomic(pub_path, line + "\n", 0644));
   return line;
 }
 

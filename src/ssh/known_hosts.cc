@@ -1,6 +1,7 @@
 #include "vpcctl/ssh/known_hosts.h"
 
 #include "vpcctl/base/text.h"
+#include "vpcctl/exec/files.h"
 #include "vpcctl/model/names.h"
 #include "vpcctl/store/state_dir.h"
 
@@ -108,15 +109,15 @@ std::string KnownHosts::Format() const {
 }
 
 Result<KnownHosts> LoadKnownHosts(const std::string& path) {
-  if (!store::FileExists(path)) return KnownHosts{};
-  VPC_ASSIGN_OR_RETURN(std::string text, store::ReadFile(path));
+  if (!exec::FileExists(path)) return KnownHosts{};
+  VPC_ASSIGN_OR_RETURN(std::string text, exec::ReadFile(path));
   auto k = KnownHosts::Parse(text);
   if (!k) return Failure(path + ": " + k.error().message);
   return k;
 }
 
 Status SaveKnownHosts(const std::string& path, const KnownHosts& hosts) {
-  return store::WriteFileAtomic(path, hosts.Format(), 0600);
+  return exec::WriteFileAtomic(path, hosts.Format(), 0600);
 }
 
 }  // namespace vpcctl::ssh

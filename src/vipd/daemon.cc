@@ -32,7 +32,9 @@
 #include <set>
 #include <thread>
 
+#include "netlink.h"
 #include "vpcctl/base/text.h"
+#include "vpcctl/exec/files.h"
 #include "vpcctl/exec/runner.h"
 #include "vpcctl/exec/syslog.h"
 #include "vpcctl/platform/freebsd.h"
@@ -41,7 +43,6 @@
 #include "vpcctl/vipd/fence.h"
 #include "vpcctl/vipd/lease.h"
 #include "vpcctl/vipd/wire.h"
-#include "netlink.h"
 
 namespace vpcctl::vipd {
 
@@ -257,7 +258,7 @@ class Daemon {
   // Re-reads the configuration: unchanged VIPs keep their lease; changed ones start over (their
   // address released, their grants forgotten: one grant of silence).
   void Reload() {
-    auto text = store::ReadFile(ConfigPath(ctx_.paths.dir));
+    auto text = exec::ReadFile(ConfigPath(ctx_.paths.dir));
     Result<Config> next = text ? ParseConfig(*text) : Result<Config>(text.error());
     if (!next) {
       Log("reload refused, keeping the running configuration: " + next.error().message,
@@ -567,7 +568,7 @@ class Daemon {
   void Announce(const Instance& in) {
     if (cfg_.platform != model::Platform::kLinux || in.cfg.bridge.empty()) return;
     unsigned ifindex = if_nametoindex(in.cfg.bridge.c_str());
-    auto mac_text = store::ReadFile("/sys/class/net/" + in.cfg.bridge + "/address");
+    auto mac_text = exec::ReadFile("/sys/class/net/" + in.cfg.bridge + "/address");
     if (ifindex == 0 || !mac_text) return;
     auto mac = net::MacAddress::Parse(Trim(*mac_text));
     if (!mac) return;
@@ -837,7 +838,7 @@ class Daemon {
 
 Status RunDaemon(fabric::Context& ctx) {
   std::string path = ConfigPath(ctx.paths.dir);
-  auto text = store::ReadFile(path);
+  auto text = exec::ReadFile(path);
   if (!text) return Failure("vipd: no configuration at " + path + " (apply --local writes it)");
   VPC_ASSIGN_OR_RETURN(Config cfg, ParseConfig(*text));
   struct sigaction sa{};

@@ -7,6 +7,7 @@
 
 #include "testing.h"
 #include "vpcctl/base/text.h"
+#include "vpcctl/exec/files.h"
 #include "vpcctl/exec/runner.h"
 #include "vpcctl/fabric/format.h"
 #include "vpcctl/fabric/vip_args.h"
@@ -395,14 +396,14 @@ TEST_F(Cli, WgKeyIsMadeOnceAndRotated) {
   std::string key_file = state_ + "/wg.key";
   EXPECT_EQ(std::filesystem::status(key_file).permissions() & std::filesystem::perms::all,
             std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-  std::string private_key = *store::ReadFile(key_file);
+  std::string private_key = *exec::ReadFile(key_file);
   EXPECT_EQ(first.out.find(std::string(Trim(private_key))), std::string::npos);
   auto again = json::parse(Run({"wg-key", "--json"}).out);
   EXPECT_EQ(again["public_key"], a["public_key"]);
   EXPECT_EQ(again["created"], false);
   auto rotated = json::parse(Run({"wg-key", "--rotate", "--json"}).out);
   EXPECT_NE(rotated["public_key"], a["public_key"]);
-  EXPECT_NE(*store::ReadFile(key_file), private_key);
+  EXPECT_NE(*exec::ReadFile(key_file), private_key);
 }
 
 TEST_F(Cli, EveryProblemIsReportedAtOnce) {

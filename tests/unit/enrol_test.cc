@@ -11,6 +11,7 @@
 #include "fake_world.h"
 #include "testing.h"
 #include "vpcctl/base/text.h"
+#include "vpcctl/exec/files.h"
 #include "vpcctl/fabric/check.h"
 #include "vpcctl/fabric/nodes.h"
 #include "vpcctl/fabric/state_check.h"
@@ -49,7 +50,7 @@ TEST_F(Enrol, PasswordBootstrapPinsInstallsAndDetects) {
   EXPECT_FALSE(j["ssh"]["sudo"].get<bool>());
   // The password is nowhere in the state directory.
   for (const auto& f : std::filesystem::directory_iterator(dir_ + "/state")) {
-    auto text = store::ReadFile(f.path().string());
+    auto text = exec::ReadFile(f.path().string());
     ASSERT_TRUE(text.ok());
     EXPECT_EQ(text->find("s3cret"), std::string::npos) << f.path();
   }
@@ -66,7 +67,7 @@ TEST_F(Enrol, FirstContactWithoutConfirmationSendsNothing) {
   EXPECT_NE(st.error().message.find("--fingerprint " + *ssh::Fingerprint(kKeyA.Line())),
             std::string::npos);
   EXPECT_TRUE(ssh_.Commands("192.0.2.1", 22).empty());
-  EXPECT_FALSE(store::FileExists(dir_ + "/state/known_hosts"));
+  EXPECT_FALSE(exec::FileExists(dir_ + "/state/known_hosts"));
   // On a terminal, the question is asked; "no" refuses too.
   term_.interactive = true;
   term_.answer = false;
@@ -120,7 +121,7 @@ TEST_F(Enrol, AWrongOrEmptyPasswordChangesNothing) {
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.error().message.find("is empty"), std::string::npos);
   EXPECT_TRUE(ssh_.Commands("192.0.2.1", 22).empty());
-  EXPECT_FALSE(store::FileExists(dir_ + "/state/known_hosts"));
+  EXPECT_FALSE(exec::FileExists(dir_ + "/state/known_hosts"));
 }
 
 TEST_F(Enrol, NonRootUsersRunRemoteCommandsThroughSudo) {

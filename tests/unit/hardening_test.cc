@@ -7,6 +7,7 @@
 
 #include "testing.h"
 #include "vpcctl/base/text.h"
+#include "vpcctl/exec/files.h"
 #include "vpcctl/exec/runner.h"
 #include "vpcctl/store/state_dir.h"
 
@@ -36,7 +37,7 @@ TEST_F(Hardening, NoCommandPrintsASecretOrKeyMaterialUnlessAsked) {
       dir_ + "/s1"});
   Ok({"vip", "add", "vpc2", "10.200.0.250", "--vhid", "20", "--nodes", "h2,h4",
       "--unsafe-two-node", "--password-file", dir_ + "/s2"});
-  auto key = store::ReadFile(state_ + "/id_ed25519");
+  auto key = exec::ReadFile(state_ + "/id_ed25519");
   ASSERT_TRUE(key.ok());
   std::vector<std::string> key_lines;
   for (const auto& l : Split(*key, '\n'))

@@ -1,4 +1,6 @@
 // Pid files: a pid is trusted, and signalled, only while it is still the daemon that wrote it.
+#include "vpcctl/exec/pidfile.h"
+
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -10,7 +12,7 @@
 #include <fstream>
 #include <thread>
 
-#include "vpcctl/exec/pidfile.h"
+#include "vpcctl/exec/files.h"
 #include "vpcctl/exec/runner.h"
 #include "vpcctl/store/state_dir.h"
 
@@ -171,7 +173,7 @@ TEST_F(RealPidfile, TheDaemonIsRecognisedAndAStrangerWithItsPidFileIsNeverSignal
   auto started = runner.Start({"sleep", "30"}, dir_ + "/sleep.log", pidfile_);
   ASSERT_TRUE(started.ok()) << started.error().message;
   daemon_ = *started;
-  auto text = store::ReadFile(pidfile_);
+  auto text = exec::ReadFile(pidfile_);
   ASSERT_TRUE(text.ok());
   auto record = exec::ParsePidRecord(*text);
   ASSERT_TRUE(record && record->start_time) << *text;
@@ -188,22 +190,22 @@ TEST_F(RealPidfile, TheDaemonIsRecognisedAndAStrangerWithItsPidFileIsNeverSignal
   stranger_ = Spawn("30");
   PidRecord reused = *record;
   reused.pid = stranger_;
-  ASSERT_TRUE(store::WriteFileAtomic(pidfile_, exec::FormatPidRecord(reused), 0600).ok());
+  ASSERT_TRUE(exec::WriteFileAtomic(pidfile_, exec::FormatPidRecord(reused), 0600).ok());
   EXPECT_EQ(exec::PidFromFile(pidfile_, sleep30_, &why), 0);
   EXPECT_NE(why.find("the pid was reused"), std::string::npos) << why;
   EXPECT_TRUE(exec::SignalPidfile(pidfile_, sleep30_, SIGTERM, std::chrono::seconds(1)).ok());
   EXPECT_TRUE(Running(stranger_)) << "the stranger was signalled";
-  EXPECT_FALSE(store::FileExists(pidfile_)) << "the stale pid file stays";
+  EXPECT_FALSE(exec::FileExists(pidfile_)) << "the stale pid file stays";
 
   // A bare pid, as keepalived writes: the test's own process is not a keepalived.
-  ASSERT_TRUE(store::WriteFileAtomic(pidfile_, std::to_string(getpid()) + "\n", 0600).ok());
+  ASSERT_TRUE(exec::WriteFileAtomic(pidfile_, std::to_string(getpid()) + "\n", 0600).ok());
   DaemonIdentity keepalived{"keepalived", {dir_ + "/keepalived.conf"}};
   EXPECT_EQ(exec::PidFromFile(pidfile_, keepalived, &why), 0);
   EXPECT_NE(why.find("not keepalived"), std::string::npos) << why;
   EXPECT_TRUE(exec::SignalPidfile(pidfile_, keepalived, SIGTERM).ok());  // would end the test
 
   // The daemon's own pid file again: signalled, and gone.
-  ASSERT_TRUE(store::WriteFileAtomic(pidfile_, *text, 0600).ok());
+  ASSERT_TRUE(exec::WriteFileAtomic(pidfile_, *text, 0600).ok());
   EXPECT_TRUE(exec::SignalPidfile(pidfile_, sleep30_, SIGTERM, std::chrono::seconds(2)).ok());
   if (Running(daemon_)) {
     ADD_FAILURE() << "the daemon is still running";
@@ -252,7 +254,7 @@ TEST_F(RealPidfile, AProgramThatCannotBeRunIsAnErrorAndNoPidFile) {
   ASSERT_FALSE(started.ok());
   EXPECT_NE(started.error().message.find("no-such-daemon"), std::string::npos)
       << started.error().message;
-  EXPECT_FALSE(store::FileExists(pidfile_));
+  EXPECT_FALSE(exec::FileExists(pidfile_));
 }
 
 }  // namespace

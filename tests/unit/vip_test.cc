@@ -1,4 +1,6 @@
 // VIP validation, CARP probe parsing and diff, and vip-event on scripted runners.
+#include "vpcctl/alloc/vip.h"
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,12 +12,12 @@
 #include <sstream>
 #include <thread>
 
-#include "fake_runner.h"
 #include "fake_client.h"
 #include "fake_prober.h"
+#include "fake_runner.h"
 #include "testing.h"
-#include "vpcctl/alloc/vip.h"
 #include "vpcctl/base/text.h"
+#include "vpcctl/exec/files.h"
 #include "vpcctl/fabric/apply.h"
 #include "vpcctl/fabric/vip_ops.h"
 #include "vpcctl/model/map.h"
@@ -269,9 +271,9 @@ class Hooks : public NodeVip {
     chmod(path.c_str(), mode);
     return path;
   }
-  bool Ran(const std::string& name) { return store::FileExists(out_ + "/" + name); }
+  bool Ran(const std::string& name) { return exec::FileExists(out_ + "/" + name); }
   std::string Log() {
-    auto text = store::ReadFile(dir_ + "/state/hooks.log");
+    auto text = exec::ReadFile(dir_ + "/state/hooks.log");
     return text.ok() ? *text : "";
   }
   // Polls (the hooks run detached) until hooks.log holds `n` lines or `limit` passes.
@@ -340,7 +342,7 @@ TEST_F(Hooks, OnlyTrustedHooksRunDetachedInOrderWithinTheirTimeAndExactEnvironme
   for (const char* not_run : {"20-group", "30-world", "40-nobody", "50-slow", "60-readme"}) {
     EXPECT_FALSE(Ran(not_run)) << not_run;
   }
-  auto env = store::ReadFile(out_ + "/10-good.env");
+  auto env = exec::ReadFile(out_ + "/10-good.env");
   ASSERT_TRUE(env.ok());
   EXPECT_EQ(*env, "PATH=" VPCCTL_DEFAULT_PATH "\n"
                   "VPC=vpc1\nVIP=10.100.0.250\nVHID=10\nSTATE=MASTER\n"
@@ -399,7 +401,7 @@ TEST_F(Hooks, LogLinesAreAppendedUnderALockAndTheLogStaysBounded) {
     std::optional<store::StateLock> held(std::move(*acquired));
     std::atomic<bool> done{false};
     std::thread writer([&] {
-      EXPECT_TRUE(fabric::AppendHookLog(paths, "line one\n").ok());
+      EXPECT_TRUE(fabric::AppendHookLog(exec::SystemHost(), paths, "line one\n").ok());
       done = true;
     });
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -412,8 +414,8 @@ TEST_F(Hooks, LogLinesAreAppendedUnderALockAndTheLogStaysBounded) {
   line += '\n';
   std::string big;
   while (big.size() < (1u << 20)) big += line;
-  ASSERT_TRUE(store::WriteFileAtomic(paths.dir + "/hooks.log", big, 0600).ok());
-  ASSERT_TRUE(fabric::AppendHookLog(paths, "last\n").ok());
+  ASSERT_TRUE(exec::WriteFileAtomic(paths.dir + "/hooks.log", big, 0600).ok());
+  ASSERT_TRUE(fabric::AppendHookLog(exec::SystemHost(), paths, "last\n").ok());
   std::string log = Log();
   EXPECT_LE(log.size(), (1u << 19) + 5);
   EXPECT_GT(log.size(), (1u << 19) - 200);

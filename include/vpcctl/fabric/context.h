@@ -9,6 +9,7 @@
 
 #include "vpcctl/base/clock.h"
 #include "vpcctl/base/result.h"
+#include "vpcctl/exec/host.h"
 #include "vpcctl/exec/runner.h"
 #include "vpcctl/exec/terminal.h"
 #include "vpcctl/fabric/faults.h"
@@ -44,12 +45,14 @@ struct Context {
   probe::Prober& prober;     // the overlay probes of status --local
   std::string command_line;  // recorded in the state lock
   Faults* faults = nullptr;  // crash points: only in the crash tests' binary
-  const Clock* clock = nullptr;  // null: the system's clock
+  const Clock* clock = nullptr;      // null: the system's clock
+  const exec::Host* host = nullptr;  // null: this machine
   // Reports a crash point to the faults port, when there is one.
   void Fault(std::string_view point) const {
     if (faults) faults->At(point);
   }
   const Clock& Time() const { return clock ? *clock : SystemClock(); }
+  const exec::Host& Machine() const { return host ? *host : exec::SystemHost(); }
 };
 
 // An open fabric database for a command. Write sessions hold the state lock and one transaction.

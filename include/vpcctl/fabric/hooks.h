@@ -58,7 +58,8 @@ HookSelection SelectHooks(const FileFacts& dir, std::vector<FileFacts> entries, 
 
 // Appends `lines` to <state dir>/hooks.log (0600) under an exclusive lock (hooks.lock), so that
 // concurrent events never mix their lines; past 1 MiB the log keeps its last half.
-Status AppendHookLog(const store::StatePaths& paths, const std::string& lines);
+Status AppendHookLog(const exec::Host& host, const store::StatePaths& paths,
+                     const std::string& lines);
 
 // Reports skipped hooks (stderr and hooks.log) at once, then runs the others, one after the
 // other within `limits`, in a detached process: the caller (a VIP daemon's notification) does

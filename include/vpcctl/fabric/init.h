@@ -24,7 +24,7 @@ struct InitOptions {
 Status Init(Context& ctx, const InitOptions& o);
 
 // linux or freebsd, from uname.
-Result<model::Platform> LocalPlatform();
+Result<model::Platform> LocalPlatform(const Context& ctx);
 
 // The MTU of the interface holding `address` in probe output, if any.
 std::optional<int> MtuOfAddress(const plan::Observed& observed, const net::IpAddress& address);

@@ -28,7 +28,7 @@ std::vector<std::string> ParseNodeList(const std::string& text, Problems& proble
 
 // A check's program must be an executable file on this node when this node is a candidate (the
 // other candidates are nodes this one cannot look into).
-Status CheckRunsHere(const model::Vip& vip, const std::string& local_node);
+Status CheckRunsHere(const exec::Host& host, const model::Vip& vip, const std::string& local_node);
 
 nlohmann::json VipJson(const model::Vpc& vpc, const model::Vip& v, bool show_secrets);
 

@@ -12,10 +12,10 @@ namespace vpcctl::fabric {
 
 // The public key of the private key in `key_file`; with `create`, a new private key is made first
 // when the file does not exist. Empty when there is none and `create` is false.
-Result<std::string> NodePublicKey(const std::string& key_file, bool create);
+Result<std::string> NodePublicKey(const exec::Host& host, const std::string& key_file, bool create);
 
 // Replaces the private key in `key_file` with a new one (atomically) and returns its public key.
-Result<std::string> RotateNodeKey(const std::string& key_file);
+Result<std::string> RotateNodeKey(const exec::Host& host, const std::string& key_file);
 
 struct WgKeyOptions {
   bool rotate = false;

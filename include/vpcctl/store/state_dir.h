@@ -61,12 +61,4 @@ Status TightenMode(const std::string& path, unsigned mode, std::vector<std::stri
 // daemon configurations, logs, locks); the database is checked when opened.
 Status TightenStateFiles(const StatePaths& paths, std::vector<std::string>* warnings);
 
-// Writes `data` to `path` atomically (temporary file, fsync, rename) with the given mode.
-Status WriteFileAtomic(const std::string& path, const std::string& data, unsigned mode);
-Result<std::string> ReadFile(const std::string& path);
-bool FileExists(const std::string& path);
-// The first line of a secret file (a password, a VIP secret), without its line ending; `what`
-// names the file in errors ("password file"). An empty first line is an error.
-Result<std::string> ReadSecretFile(const std::string& path, const std::string& what);
-
 }  // namespace vpcctl::store
