@@ -37,8 +37,7 @@ Result<int> UsableDetectedMtu(Context& ctx, int detected, const std::string& whe
 
 Result<model::Platform> LocalPlatform(const Context& ctx) {
   std::string sys = ctx.Machine().SystemName();
-  if (sys == "Linux") return model::Platform::kLinux;
-  if (sys == "FreeBSD") return model::Platform::kFreeBSD;
+  if (auto p = model::PlatformOfSystem(sys)) return *p;
   return Failure("unsupported system " + Quoted(sys) + ": vpcctl runs on Linux and FreeBSD");
 }
 

@@ -163,10 +163,8 @@ Result<bool> InstallOurKey(Context& ctx, ssh::Connection& conn, const std::strin
 Status DetectPlatform(const RunRemote& run, model::Node& node) {
   VPC_ASSIGN_OR_RETURN(auto uname, run({"uname", "-s"}));
   std::string sys(Trim(uname.out));
-  if (sys == "Linux") {
-    node.platform = model::Platform::kLinux;
-  } else if (sys == "FreeBSD") {
-    node.platform = model::Platform::kFreeBSD;
+  if (auto p = model::PlatformOfSystem(sys)) {
+    node.platform = *p;
   } else {
     return Failure("node " + Quoted(node.name) + " runs " + Quoted(sys) +
                    "; vpcctl supports Linux and FreeBSD");

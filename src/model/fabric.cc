@@ -16,6 +16,12 @@ Result<Platform> ParsePlatform(std::string_view text) {
   return UsageError("invalid platform " + Quoted(text) + ": must be linux or freebsd");
 }
 
+std::optional<Platform> PlatformOfSystem(std::string_view uname_s) {
+  if (uname_s == "Linux") return Platform::kLinux;
+  if (uname_s == "FreeBSD") return Platform::kFreeBSD;
+  return std::nullopt;
+}
+
 std::string_view FamilyPrefName(FamilyPref f) {
   switch (f) {
     case FamilyPref::kV4:

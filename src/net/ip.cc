@@ -223,4 +223,25 @@ std::string MacAddress::ToString() const {
   return buf;
 }
 
+bool ParseEndpoint(std::string_view text, IpAddress* addr, int* port) {
+  std::string_view host, p;
+  if (StartsWith(text, "[")) {
+    size_t close = text.find("]:");
+    if (close == std::string_view::npos) return false;
+    host = text.substr(1, close - 1);
+    p = text.substr(close + 2);
+  } else {
+    size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) return false;
+    host = text.substr(0, colon);
+    p = text.substr(colon + 1);
+  }
+  auto a = IpAddress::Parse(host);
+  auto n = ParseUint(p, 65535);
+  if (!a || !n) return false;
+  *addr = *a;
+  *port = static_cast<int>(*n);
+  return true;
+}
+
 }  // namespace vpcctl::net

@@ -201,32 +201,6 @@ void ScrubWgDump(std::string& output) {
   for (size_t i = 0; i < tab; ++i) output[i] = 'x';
 }
 
-namespace {
-
-// "10.77.0.2:51820", "[fd77::2]:51820"; "(none)" gives nothing.
-bool ParseWgEndpoint(std::string_view text, net::IpAddress* addr, int* port) {
-  std::string_view host, p;
-  if (StartsWith(text, "[")) {
-    size_t close = text.find("]:");
-    if (close == std::string_view::npos) return false;
-    host = text.substr(1, close - 1);
-    p = text.substr(close + 2);
-  } else {
-    size_t colon = text.rfind(':');
-    if (colon == std::string_view::npos) return false;
-    host = text.substr(0, colon);
-    p = text.substr(colon + 1);
-  }
-  auto a = net::IpAddress::Parse(host);
-  auto n = ParseUint(p, 65535);
-  if (!a || !n) return false;
-  *addr = *a;
-  *port = static_cast<int>(*n);
-  return true;
-}
-
-}  // namespace
-
 Result<plan::ObservedWireguard> ParseWgDump(std::string_view output) {
   plan::ObservedWireguard w;
   bool first = true;
@@ -254,7 +228,7 @@ Result<plan::ObservedWireguard> ParseWgDump(std::string_view output) {
     p.public_key = f[0];
     net::IpAddress a;
     int port = 0;
-    if (ParseWgEndpoint(f[2], &a, &port)) {
+    if (net::ParseEndpoint(f[2], &a, &port)) {  // "(none)" gives nothing
       p.endpoint = a;
       p.endpoint_port = port;
     }

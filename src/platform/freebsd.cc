@@ -387,28 +387,6 @@ int PrefixFromNetmask(std::string_view hex) {
   return n;
 }
 
-// "192.0.2.1:4789" or "[2001:db8::1]:4789".
-bool ParseEndpoint(std::string_view text, net::IpAddress* addr, int* port) {
-  std::string_view host, p;
-  if (StartsWith(text, "[")) {
-    size_t close = text.find("]:");
-    if (close == std::string_view::npos) return false;
-    host = text.substr(1, close - 1);
-    p = text.substr(close + 2);
-  } else {
-    size_t colon = text.rfind(':');
-    if (colon == std::string_view::npos) return false;
-    host = text.substr(0, colon);
-    p = text.substr(colon + 1);
-  }
-  auto a = net::IpAddress::Parse(host);
-  auto n = ParseUint(p, 65535);
-  if (!a || !n) return false;
-  *addr = *a;
-  *port = static_cast<int>(*n);
-  return true;
-}
-
 std::vector<std::string> Words(std::string_view line) {
   std::vector<std::string> out;
   for (auto& w : Split(Trim(line), ' '))
@@ -497,7 +475,7 @@ Result<plan::Observed> ParseIfconfig(std::string_view text) {
       for (size_t k = 3; k + 1 < w.size(); k += 2) {
         net::IpAddress a;
         int port = 0;
-        if (!ParseEndpoint(w[k + 1], &a, &port)) continue;
+        if (!net::ParseEndpoint(w[k + 1], &a, &port)) continue;
         if (w[k] == "local") {
           cur->local = a;
           cur->port = port;  // local and remote ports are equal for tunnels we create

@@ -122,4 +122,18 @@ TEST(IpAddress, RefusesEmbeddedNul) {
 }
 
 }  // namespace
+TEST(Endpoint, ReadsAnAddressAndPortAsIfconfigAndWgPrintThem) {
+  IpAddress a;
+  int port = 0;
+  ASSERT_TRUE(ParseEndpoint("192.0.2.1:4789", &a, &port));
+  EXPECT_EQ(a.ToString(), "192.0.2.1");
+  EXPECT_EQ(port, 4789);
+  ASSERT_TRUE(ParseEndpoint("[2001:db8::1]:51820", &a, &port));
+  EXPECT_EQ(a.ToString(), "2001:db8::1");
+  EXPECT_EQ(port, 51820);
+  for (const char* bad : {"(none)", "192.0.2.1", "192.0.2.1:65536", "[2001:db8::1]", "x:1", ":1"}) {
+    EXPECT_FALSE(ParseEndpoint(bad, &a, &port)) << bad;
+  }
+}
+
 }  // namespace vpcctl::net

@@ -44,7 +44,7 @@ class StoreTest : public ::testing::Test {
 TEST_F(StoreTest, MigratesFromEmptyAndSetsIdentity) {
   auto s = Store::Open(path_, true, nullptr);
   ASSERT_TRUE(s.ok()) << s.error().message;
-  EXPECT_EQ((*s)->schema_version(), static_cast<int64_t>(Migrations().size()));
+  EXPECT_EQ(*(*s)->db().QueryInt("PRAGMA user_version"), static_cast<int64_t>(Migrations().size()));
   EXPECT_EQ(*(*s)->db().QueryInt("PRAGMA application_id"), kApplicationId);
   EXPECT_EQ(*(*s)->db().QueryInt("PRAGMA foreign_keys"), 1);
   struct stat st {};
@@ -133,7 +133,7 @@ TEST_F(StoreTest, MigratesVipsToLeasesKeepingTwoMemberGroupsAsTheyWere) {
   }
   auto s = Store::Open(path_, false, nullptr);
   ASSERT_TRUE(s.ok()) << s.error().message;
-  EXPECT_EQ((*s)->schema_version(), static_cast<int64_t>(Migrations().size()));
+  EXPECT_EQ(*(*s)->db().QueryInt("PRAGMA user_version"), static_cast<int64_t>(Migrations().size()));
   auto f = (*s)->LoadFabric();
   ASSERT_TRUE(f.ok()) << f.error().message;
   const model::Vip& two = f->FindVpc("two")->vips.at(0);

@@ -19,6 +19,8 @@ std::string_view PlatformName(Platform p);  // "linux" / "freebsd"
 // /var/db/vpcctl on FreeBSD.
 std::string_view DefaultStateDir(Platform p);
 Result<Platform> ParsePlatform(std::string_view text);
+// The platform of a system as `uname -s` names it ("Linux", "FreeBSD"); none for any other.
+std::optional<Platform> PlatformOfSystem(std::string_view uname_s);
 
 // How a VPC picks the underlay family of each pair: per pair (IPv6 when both ends have one), or
 // forced.

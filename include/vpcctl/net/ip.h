@@ -98,4 +98,8 @@ class MacAddress {
   std::array<uint8_t, 6> bytes_{};
 };
 
+// An address and port as ifconfig and wg print them: "192.0.2.1:4789" or "[2001:db8::1]:4789".
+// False for anything else ("(none)").
+bool ParseEndpoint(std::string_view text, IpAddress* addr, int* port);
+
 }  // namespace vpcctl::net

@@ -83,7 +83,6 @@ class Store {
   Status AddVipEvent(const VipEvent& e);
   Result<std::vector<VipEvent>> VipEvents(const std::string& vpc, int vhid, int limit);
 
-  int64_t schema_version() const { return schema_version_; }
   Db& db() { return db_; }
 
  private:
