@@ -1,5 +1,6 @@
 // apply on a node, with its commands answered by a fake runner: the options it refuses, a node
-// that holds no map yet, and a dry run that plans against a map without storing or running it.
+// that holds no map yet, a dry run that plans against a map without storing or running it, its
+// crash points, and wireguard-go started on a fake host and waited for.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -10,6 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "fake_clock.h"
+#include "fake_host.h"
 #include "fake_node.h"
 
 namespace vpcctl::fabric {
@@ -209,6 +212,107 @@ TEST_F(ApplyTest, AnApplyReachesItsCrashPointOnceItHasRunItsBudgetOfCommandsAndN
   EXPECT_EQ(one.reached[0].first, "apply-budget-spent");
   EXPECT_EQ(one.reached[0].second, std::vector<std::string>{first});
   EXPECT_EQ(Ran(), std::vector<std::string>{first});
+}
+
+// An encrypted VPC on a Linux host whose kernel has no WireGuard: apply makes the node's key (in
+// the state directory, 0600), starts wireguard-go detached and goes on only once it listens on its
+// socket; one that never listens is reported after 5 s, with nothing of WireGuard set meanwhile.
+class WireguardGoApply : public ApplyTest {
+ protected:
+  void SetUp() override {
+    ApplyTest::SetUp();
+    Hold(testing::EncryptedSample());
+    LoadableFirewall();
+    runner_.On({"wg"}, "");
+  }
+  // The fake runner, where a daemon started is alive under its pid file (unless `dies_`).
+  class StartingRunner final : public exec::Runner {
+   public:
+    explicit StartingRunner(WireguardGoApply& t) : t_(t) {}
+    Result<exec::CommandResult> Run(const exec::Argv& argv, const std::string& input,
+                                    std::chrono::milliseconds timeout) override {
+      return t_.runner_.Run(argv, input, timeout);
+    }
+    Result<int> Start(const exec::Argv& argv, const std::string& log,
+                      const std::string& pidfile) override {
+      VPC_ASSIGN_OR_RETURN(int pid, t_.runner_.Start(argv, log, pidfile));
+      if (!t_.dies_) t_.host_.Run(pidfile, pid);
+      return pid;
+    }
+
+   private:
+    WireguardGoApply& t_;
+  };
+
+  Status ApplyOnHost() {
+    ApplyOptions o;
+    o.json = true;
+    out_.str("");
+    StartingRunner runner(*this);
+    Context ctx{store::StatePaths{dir_ + "/state"}, runner, ssh_, term_, io_, prober_, "apply"};
+    ctx.host = &host_;
+    ctx.clock = &clock_;
+    return Apply(ctx, o);
+  }
+  // The calls from the start of wireguard-go on, the listings left out.
+  std::vector<std::string> FromStart() {
+    std::vector<std::string> out;
+    bool started = false;
+    for (const auto& c : runner_.calls()) {
+      std::string line = Join(c, " ");
+      started = started || StartsWith(line, "start wireguard-go");
+      if (started && !StartsWith(line, "ip -j ") && !StartsWith(line, "wg show")) {
+        out.push_back(line);
+      }
+    }
+    return out;
+  }
+
+  testing::FakeHost host_{"Linux", {"ip", "nft", "wg", "wireguard-go"}};
+  testing::FakeClock clock_{1'800'000'000'000};
+  bool dies_ = false;
+  const std::string socket_ = "/var/run/wireguard/wg-vpcctl.sock";
+};
+
+TEST_F(WireguardGoApply, TheKeyIsMadeAndWireguardGoStartedThenConfiguredOnceItListens) {
+  host_.Listen(socket_);
+  (void)ApplyOnHost();  // the fake kernel never shows the interface: verification fails after
+  auto files = host_.files();
+  std::string key = dir_ + "/state/wg.key";
+  ASSERT_TRUE(files.count(key)) << "the node's WireGuard key is made at its first apply";
+  EXPECT_EQ(files[key].mode, 0600u);
+  EXPECT_EQ(files[key].content.size(), 45u) << "a base64 key and a newline";
+  std::vector<std::string> after = FromStart();
+  ASSERT_GE(after.size(), 2u) << Join(Changes(), "\n");
+  EXPECT_EQ(after[0], "start wireguard-go -f wg-vpcctl");
+  bool keyed = false;
+  for (const auto& line : after) {
+    keyed = keyed || line == "wg set wg-vpcctl listen-port 51820 private-key " + key;
+  }
+  EXPECT_TRUE(keyed) << Join(after, "\n");
+  EXPECT_TRUE(clock_.sleeps().empty()) << "it listened at once: no wait";
+}
+
+TEST_F(WireguardGoApply, AWireguardGoThatNeverListensIsReportedAfterFiveSeconds) {
+  int64_t before = clock_.NowMs();
+  Status st = ApplyOnHost();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("wireguard-go (pid 4242) did not come up: no " + socket_ +
+                                    " after 5 s"),
+            std::string::npos)
+      << st.error().message;
+  EXPECT_GE(clock_.NowMs() - before, 5000);
+  EXPECT_LT(clock_.NowMs() - before, 5100);
+  EXPECT_EQ(FromStart(), std::vector<std::string>{"start wireguard-go -f wg-vpcctl"})
+      << "nothing of WireGuard is set before wireguard-go is up";
+}
+
+TEST_F(WireguardGoApply, AWireguardGoThatDiesAtStartIsReportedAtOnce) {
+  dies_ = true;
+  Status st = ApplyOnHost();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("did not come up"), std::string::npos) << st.error().message;
+  EXPECT_LT(clock_.NowMs() - 1'800'000'000'000, 100);
 }
 
 }  // namespace
