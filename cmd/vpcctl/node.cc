@@ -20,6 +20,24 @@ struct Rekey {
   fabric::FanOutOptions fan;
 };
 
+// How a first contact logs in and confirms the host key (node add, node update --repin), and the
+// connect timeout; `when` ends each help text (" (with --repin)").
+void AddFirstContact(CLI::App* c, std::string& identity, std::string& password_file,
+                     std::string& fingerprint, bool& yes, std::string& timeout,
+                     const std::string& when) {
+  c->add_option("--identity", identity,
+                "Private key to log in with before ours is installed" + when)
+      ->type_name("FILE");
+  c->add_option("--password-file", password_file,
+                "File whose first line is the password (never give it on the command line)" + when)
+      ->type_name("FILE");
+  c->add_option("--fingerprint", fingerprint, "Expected host key fingerprint, SHA256:..." + when);
+  c->add_flag("--yes", yes, "Accept the host key shown on first contact" + when);
+  c->add_option("--timeout", timeout, "Connect timeout, 1-600 seconds (default 5)")
+      ->type_name("SECS")
+      ->check(Bounded("--timeout", 1, 600, "seconds"));
+}
+
 // node add
 void AddNodeAdd(CLI::App* node, Dispatch& d) {
   auto add = std::make_shared<fabric::NodeAddOptions>();
@@ -36,21 +54,36 @@ void AddNodeAdd(CLI::App* node, Dispatch& d) {
       ->type_name("MTU");
   c->add_option("--platform", add->platform, "linux or freebsd (detected when connecting)");
   c->add_flag("--no-connect", add->no_connect, "Register without contacting the node");
-  c->add_option("--identity", add->identity, "Private key to log in with before ours is installed")
-      ->type_name("FILE");
-  c->add_option("--password-file", add->password_file,
-                "File whose first line is the password (never give it on the command line)")
-      ->type_name("FILE");
-  c->add_option("--fingerprint", add->fingerprint, "Expected host key fingerprint, SHA256:...");
-  c->add_flag("--yes", add->yes, "Accept the host key shown on first contact");
+  AddFirstContact(c, add->identity, add->password_file, add->fingerprint, add->yes, add->timeout,
+                  "");
   c->add_option("--remote-vpcctl", add->remote_vpcctl, "Path of vpcctl on the node")
       ->type_name("PATH");
-  c->add_option("--timeout", add->timeout, "Connect timeout, 1-600 seconds (default 5)")
-      ->type_name("SECS")
-      ->check(Bounded("--timeout", 1, 600, "seconds"));
   c->add_flag("--json", add->json, "Print the result as JSON");
   c->callback(
       [add, &d] { d.action = [add](fabric::Context& ctx) { return fabric::NodeAdd(ctx, *add); }; });
+}
+
+// node update
+void AddNodeUpdate(CLI::App* node, Dispatch& d) {
+  auto up = std::make_shared<fabric::NodeUpdateOptions>();
+  auto* c = node->add_subcommand(
+      "update", "Change a node's addresses, SSH port or user, or MTU; nothing is renumbered");
+  c->add_option("name", up->name, "Node name")->required();
+  c->add_option("--underlay", up->underlay,
+                "New underlay address (repeat: one IPv4, one IPv6; replaces both)")
+      ->type_name("ADDR");
+  c->add_option("--address", up->address, "New address SSH reaches the node on")
+      ->type_name("ADDRESS");
+  c->add_option("--port", up->port, "New SSH port, 1-65535")->type_name("PORT");
+  c->add_option("--user", up->user, "New SSH user (others than root use sudo -n)");
+  c->add_option("--mtu", up->mtu, "New underlay MTU, 576-65535")->type_name("MTU");
+  c->add_flag("--repin", up->repin,
+              "Pin the node's new host key (a reinstalled host), confirmed as at enrolment");
+  AddFirstContact(c, up->identity, up->password_file, up->fingerprint, up->yes, up->timeout,
+                  " (with --repin)");
+  c->add_flag("--json", up->json, "Print the result as JSON");
+  c->callback(
+      [up, &d] { d.action = [up](fabric::Context& ctx) { return fabric::NodeUpdate(ctx, *up); }; });
 }
 
 // node list, node check
@@ -115,6 +148,7 @@ void AddNodeCommands(CLI::App& app, Dispatch& d) {
   auto* node = app.add_subcommand("node", "Manage the fabric's nodes");
   node->require_subcommand(1);
   AddNodeAdd(node, d);
+  AddNodeUpdate(node, d);
   AddNodeListCheck(node, d);
   AddNodeShowRekeyRemove(node, d);
 }

@@ -10,6 +10,7 @@
 #include "vpcctl/fabric/format.h"
 #include "vpcctl/fabric/init.h"
 #include "vpcctl/fabric/remote.h"
+#include "vpcctl/model/map.h"
 #include "vpcctl/model/names.h"
 #include "vpcctl/platform/driver.h"
 #include "vpcctl/ssh/keys.h"
@@ -36,11 +37,13 @@ void ParseUnderlay(const NodeAddOptions& o, model::Node& node, Problems& problem
 }
 
 // Refuses a node whose name (at another address), SSH endpoint or underlay address another node
-// already has. The same node at the same endpoint is a re-enrolment.
-void CheckUnique(const model::Fabric& f, const model::Node& node, Problems& problems) {
+// already has. The same node at the same endpoint is a re-enrolment; with `moving` (node update)
+// the same node may be at another endpoint.
+void CheckUnique(const model::Fabric& f, const model::Node& node, Problems& problems,
+                 bool moving) {
   for (const auto& other : f.nodes) {
     if (other.name == node.name) {
-      if (other.ssh_host != node.ssh_host || other.ssh_port != node.ssh_port) {
+      if (!moving && (other.ssh_host != node.ssh_host || other.ssh_port != node.ssh_port)) {
         problems.Add(UsageError("node " + Quoted(node.name) + " already exists (at " +
                                 other.ssh_host + " port " + std::to_string(other.ssh_port) +
                                 "); remove it first to move it"));
@@ -91,6 +94,8 @@ Status SaveNode(Session& s, const model::Node& node) {
   }
   return {};
 }
+
+enum class PinRule { kForAddress, kNodesOwn, kAskAgain };
 
 struct Enrolment {
   ssh::HostKey host_key;
@@ -251,21 +256,46 @@ Result<ssh::HostKey> VerifyWithOurKey(Context& ctx, const model::Node& node,
   return presented;
 }
 
+// The host key a node that moved must still present: its pinned one, wherever it is now.
+ssh::HostKeyCheck SameKeyCheck(const model::Node& node, const ssh::HostKey& pinned,
+                               const std::string& where) {
+  return [name = node.name, pinned, where](const ssh::HostKey& presented) -> Status {
+    if (presented == pinned) return {};
+    auto old_fp = ssh::Fingerprint(pinned.Line());
+    auto new_fp = ssh::Fingerprint(presented.Line());
+    return Failure("the host at " + where + " presented host key " +
+                   (new_fp ? *new_fp : std::string("?")) + ", not node " + Quoted(name) +
+                   "'s pinned " + (old_fp ? *old_fp : std::string("?")) +
+                   "; nothing was sent and nothing changed. If the node was reinstalled, add "
+                   "--repin");
+  };
+}
+
 // Connects on first contact or re-enrolment (the pinned key, or one confirmed now), installs our
 // key, detects platform, MTU (with `detect_mtu`) and vpcctl, then reconnects with our key and
-// pins the host key.
+// pins the host key. `pin` says which key is accepted without asking: the one pinned for the
+// address (node add), the node's own wherever it now is (node update), or none (--repin).
 Result<Enrolment> Enrol(Context& ctx, const NodeAddOptions& o, const std::string& local_node,
-                        std::chrono::milliseconds timeout, model::Node& node, bool detect_mtu) {
+                        std::chrono::milliseconds timeout, model::Node& node, bool detect_mtu,
+                        PinRule pin = PinRule::kForAddress, const model::Node* before = nullptr) {
   VPC_ASSIGN_OR_RETURN(auto pins, ssh::LoadKnownHosts(ctx.paths.known_hosts()));
   std::string where = node.ssh_host + " port " + std::to_string(node.ssh_port);
   // The key the first connection presented and the user confirmed (or the pinned one): the only
   // key any later connection of this enrolment accepts.
-  std::optional<ssh::HostKey> confirmed = pins.Find(node.ssh_host, node.ssh_port);
+  std::optional<ssh::HostKey> confirmed;
   ssh::ConnectSpec spec;
   spec.endpoint = EndpointOf(node);
   spec.timeout = timeout;
-  spec.check_host_key =
-      confirmed ? PinnedCheck(pins, node) : FirstContactCheck(ctx, o, where, confirmed);
+  if (pin == PinRule::kForAddress) {
+    confirmed = pins.Find(node.ssh_host, node.ssh_port);
+    if (confirmed) spec.check_host_key = PinnedCheck(pins, node);
+  } else if (pin == PinRule::kNodesOwn && before) {
+    if (auto k = ssh::ParseHostKey(before->host_key)) {
+      confirmed = *k;
+      spec.check_host_key = SameKeyCheck(node, *k, where);
+    }
+  }
+  if (!confirmed) spec.check_host_key = FirstContactCheck(ctx, o, where, confirmed);
   spec.identities = {ctx.paths.private_key()};
   if (!o.identity.empty()) spec.identities.push_back(o.identity);
   spec.password = PasswordOf(ctx, o, node);
@@ -291,6 +321,9 @@ Result<Enrolment> Enrol(Context& ctx, const NodeAddOptions& o, const std::string
   conn->reset();
   VPC_ASSIGN_OR_RETURN(e.host_key, VerifyWithOurKey(ctx, node, confirmed, where, timeout));
   VPC_ASSIGN_OR_RETURN(e.fingerprint, ssh::Fingerprint(e.host_key.Line()));
+  if (before && (before->ssh_host != node.ssh_host || before->ssh_port != node.ssh_port)) {
+    pins.Forget(before->ssh_host, before->ssh_port);  // the node no longer answers there
+  }
   pins.Pin(node.ssh_host, node.ssh_port, e.host_key);
   VPC_TRY(ssh::SaveKnownHosts(ctx.paths.known_hosts(), pins));
   node.host_key = e.host_key.Line();
@@ -393,9 +426,10 @@ void CheckConnectOptions(const NodeAddOptions& o, Problems& problems) {
 }
 
 // What the fabric refuses of the node: a name or address another node has, an underlay inside the
-// transport network, a member's underlay changed.
-void CheckAgainstFabric(const model::Fabric& fabric, const model::Node& node, Problems& problems) {
-  CheckUnique(fabric, node, problems);
+// transport network, a member's underlay changed (unless `updating`: node update changes it).
+void CheckAgainstFabric(const model::Fabric& fabric, const model::Node& node, Problems& problems,
+                        bool updating = false) {
+  CheckUnique(fabric, node, problems, updating);
   for (const auto* a : {&node.underlay4, &node.underlay6}) {
     if (*a && fabric.transport.network.Contains(**a)) {
       problems.Add(UsageError("underlay address " + (*a)->ToString() +
@@ -404,7 +438,7 @@ void CheckAgainstFabric(const model::Fabric& fabric, const model::Node& node, Pr
                               fabric.transport.network.ToString() + "; the two must not overlap"));
     }
   }
-  problems.Add(CheckUnderlayKept(fabric, node));
+  if (!updating) problems.Add(CheckUnderlayKept(fabric, node));
 }
 
 void PrintNodeAdded(Context& ctx, const NodeAddOptions& o, const model::Node& node,
@@ -473,6 +507,125 @@ Status NodeAdd(Context& ctx, const NodeAddOptions& o) {
   VPC_TRY(SaveNode(*s, node));
   VPC_TRY(s->Commit());
   PrintNodeAdded(ctx, o, node, enrolled, existing != nullptr, s->fabric.generation, s->local_node);
+  return {};
+}
+
+namespace {
+
+// The options of `node add` that describe `n` as it is, with what `o` changes.
+NodeAddOptions MergedOptions(const model::Node& n, const NodeUpdateOptions& o) {
+  NodeAddOptions m;
+  m.name = n.name;
+  m.address = o.address.empty() ? n.ssh_host : o.address;
+  m.port = o.port.empty() ? std::to_string(n.ssh_port) : o.port;
+  m.user = o.user.empty() ? n.ssh_user : o.user;
+  m.mtu = o.mtu.empty() ? std::to_string(n.mtu) : o.mtu;
+  m.remote_vpcctl = n.remote_vpcctl;
+  m.underlay = o.underlay;
+  if (m.underlay.empty()) {
+    for (const auto* a : {&n.underlay4, &n.underlay6})
+      if (*a) m.underlay.push_back((*a)->ToString());
+  }
+  m.identity = o.identity;
+  m.password_file = o.password_file;
+  m.fingerprint = o.fingerprint;
+  m.yes = o.yes;
+  m.timeout = o.timeout;
+  return m;
+}
+
+// What changed, as "what old -> new" for each field.
+std::vector<std::string> NodeChanges(const model::Node& a, const model::Node& b) {
+  std::vector<std::string> out;
+  auto field = [&out](const char* what, const std::string& x, const std::string& y) {
+    if (x != y) out.push_back(std::string(what) + " " + x + " -> " + y);
+  };
+  field("underlay", UnderlayText(a), UnderlayText(b));
+  field("ssh", SshText(a), SshText(b));
+  field("mtu", std::to_string(a.mtu), std::to_string(b.mtu));
+  field("platform", std::string(model::PlatformName(a.platform)),
+        std::string(model::PlatformName(b.platform)));
+  if (a.host_key != b.host_key) out.push_back("host key re-pinned");
+  return out;
+}
+
+// The node-update options alone: something to change, --repin's confirmations only with it.
+void CheckUpdateOptions(const NodeUpdateOptions& o, Problems& problems) {
+  problems.Add(model::ValidateNodeName(o.name));
+  bool changes = !o.underlay.empty() || !o.address.empty() || !o.port.empty() ||
+                 !o.user.empty() || !o.mtu.empty();
+  if (!changes && !o.repin) {
+    problems.Add(UsageError("nothing to update: give --underlay, --address, --port, --user, "
+                            "--mtu or --repin"));
+  }
+  if (!o.repin && (!o.fingerprint.empty() || o.yes)) {
+    problems.Add(UsageError("--fingerprint and --yes confirm a new host key: they go with "
+                            "--repin (a node that moved must present its pinned key)"));
+  }
+  problems.Add(ParseConnectTimeout(o.timeout));
+}
+
+}  // namespace
+
+// Pipeline: the options alone; under the state lock, the node as it would be, checked against the
+// fabric (addresses unique, every tunnel's ends still in its family); a login at the node's new
+// endpoint (its pinned key) or a new pin (--repin, confirmed as at enrolment); one transaction.
+Status NodeUpdate(Context& ctx, const NodeUpdateOptions& o) {
+  Problems problems;
+  CheckUpdateOptions(o, problems);
+  VPC_TRY(problems.ToStatus());
+  VPC_ASSIGN_OR_RETURN(auto s, Session::Locked(ctx));
+  const model::Node* found = s->fabric.FindNode(o.name);
+  if (!found) return UsageError("unknown node " + Quoted(o.name) + " (see `vpcctl node list`)");
+  const model::Node before = *found;
+  bool moves = !o.address.empty() || !o.port.empty() || !o.user.empty();
+  if (before.is_local && (moves || o.repin)) {
+    return UsageError("node " + Quoted(o.name) + " is this node (registered by `vpcctl init`): " +
+                      "vpcctl does not log in to it, so only --underlay and --mtu apply");
+  }
+  NodeAddOptions m = MergedOptions(before, o);
+  CheckConnectOptions(m, problems);
+  model::Node node = NodeOf(m, problems);
+  VPC_TRY(problems.ToStatus());
+  // What node add does not describe stays as it was.
+  node.host_key = before.host_key;
+  node.remote_version = before.remote_version;
+  node.last_check = before.last_check;
+  node.wg_public_key = before.wg_public_key;
+  node.platform = before.platform;
+  node.is_local = before.is_local;
+  node.transport = before.transport;
+  CheckAgainstFabric(s->fabric, node, problems, true);
+  VPC_TRY(problems.ToStatus());
+  model::Fabric next = s->fabric;
+  *next.FindNode(node.name) = node;
+  if (Status st = model::ValidateFabric(next); !st.ok()) {
+    return UsageError("cannot update node " + Quoted(o.name) + ": " + st.error().message);
+  }
+  if (moves || o.repin) {
+    auto timeout = ParseConnectTimeout(o.timeout);
+    VPC_ASSIGN_OR_RETURN(Enrolment enrolled,
+                         Enrol(ctx, m, s->local_node, *timeout, node, false,
+                               o.repin ? PinRule::kAskAgain : PinRule::kNodesOwn, &before));
+    (void)enrolled;
+  }
+  std::vector<std::string> changes = NodeChanges(before, node);
+  VPC_TRY(s->Begin());
+  VPC_TRY(SaveNode(*s, node));
+  VPC_TRY(s->Commit());
+  if (o.json) {
+    auto j = NodeJson(node);
+    j["changes"] = changes;
+    j["generation"] = s->fabric.generation;
+    PrintJson(ctx.io.out, j);
+    return {};
+  }
+  ctx.io.out << "updated node " << node.name << ": "
+             << (changes.empty() ? std::string("nothing changed") : Join(changes, "; ")) << "\n";
+  if (!changes.empty()) {
+    ctx.io.Info("nothing was renumbered (VNIs, overlay addresses and VIPs kept); `vpcctl vpc "
+                "deploy` applies the change on the nodes");
+  }
   return {};
 }
 

@@ -37,7 +37,8 @@ ssh::HostKeyCheck PinnedCheck(const ssh::KnownHosts& pins, const model::Node& n)
     return Failure("the host key of node " + Quoted(name) + " (" + where + ") has CHANGED: pinned " +
                    (old_fp ? *old_fp : std::string("?")) + ", presented " +
                    (new_fp ? *new_fp : std::string("?")) +
-                   "; nothing was sent. If the host was reinstalled, remove and re-add the node.");
+                   "; nothing was sent. If the host was reinstalled, re-pin it with `vpcctl node update " +
+                   name + " --repin`.");
   };
 }
 

@@ -221,6 +221,35 @@ e2e_check "h2 still holds generation $gen" [ "$(held)" = "$gen" ]
 n=$(e2e_on h2 "$VPCCTL_BIN" apply --local --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["changes"])')
 e2e_check "and its next apply changes nothing (got $n)" [ "$n" = 0 ]
 
+# ---- node update: h2 moves to another underlay address. Nothing is renumbered, deploy makes the
+# tunnels to it again everywhere (and the firewalls accept it), and traffic to its old address is
+# no longer needed: with VXLAN to 10.77.0.2 dropped, every pair still pings.
+ip -n "$(e2e_ns h2)" addr add 10.77.0.12/24 dev eth0
+numbers() { V vpc show "$1" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(sorted((t["vni"], [e["node"] for e in t["ends"]]) for t in d["tunnels"]), sorted((m["node"], m["overlay"]) for m in d["members"]))'; }
+before=$(numbers vpc1; numbers vpc3)
+out=$(V node update h2 --underlay 10.77.0.2 --underlay 10.77.0.3 2>&1)
+rc=$?
+e2e_check "node update to h3's underlay address is refused with exit 2 (got $rc), naming it" \
+    [ $rc = 2 ] && e2e_contains "$out" "10.77.0.3" && e2e_contains "$out" "h3"
+out=$(V node update h2 --underlay 10.77.0.12 2>&1)
+e2e_check "node update h2 --underlay 10.77.0.12 says what changed" \
+    e2e_contains "$out" "underlay 10.77.0.2 -> 10.77.0.12"
+e2e_check "deploy applies it on every node" V deploy
+e2e_check "no VNI or overlay address changed" [ "$(numbers vpc1; numbers vpc3)" = "$before" ]
+e2e_check "h1's tunnels to h2 now end at 10.77.0.12" e2e_contains "$(e2e_on h1 ip -d link show)" "remote 10.77.0.12 "
+e2e_check "no tunnel still ends at 10.77.0.2" [ -z "$(e2e_on h1 ip -d link show | grep 'remote 10.77.0.2 ')" ]
+e2e_on h2 nft -f - <<'NFT'
+table inet e2e_old_underlay {
+    chain in { type filter hook input priority -300; ip daddr 10.77.0.2 udp dport 4789 drop; }
+}
+NFT
+for p in "h1 2" "h2 1" "h3 2" "h2 3"; do
+    set -- $p
+    e2e_check "$1 pings 10.100.0.$2 over vpc1 with VXLAN to h2's old address dropped" ping_from $1 10.100.0.$2
+done
+e2e_check "vpc status vpc1 is healthy after the move" V vpc status vpc1
+e2e_on h2 nft delete table inet e2e_old_underlay
+
 # ---- Destroy: no vpcctl-owned interface is left on any host.
 for v in vpc1 vpc2 vpc3; do e2e_check "vpc destroy $v" V vpc destroy $v; done
 for h in h1 h2 h3 h4; do

@@ -30,6 +30,27 @@ struct NodeAddOptions {
 // key, detects platform, MTU and vpcctl). Running it again for the same node re-enrols it.
 Status NodeAdd(Context& ctx, const NodeAddOptions& o);
 
+// Changes a node's addresses, SSH port or user, or underlay MTU in place: nothing is renumbered
+// (VNIs, overlay addresses, VIPs stay) and the next deploy applies it everywhere. Empty fields
+// stay as they are. A node reached at a new endpoint must present its pinned host key; --repin
+// pins a new one (a reinstalled host) under enrolment's rules (--fingerprint, --yes, terminal).
+struct NodeUpdateOptions {
+  std::string name;
+  std::vector<std::string> underlay;
+  std::string address;
+  std::string port;
+  std::string user;
+  std::string mtu;
+  bool repin = false;
+  std::string identity;       // as node add: to log in before our key is back on a reinstalled host
+  std::string password_file;
+  std::string fingerprint;
+  bool yes = false;
+  std::string timeout = "5";
+  bool json = false;
+};
+Status NodeUpdate(Context& ctx, const NodeUpdateOptions& o);
+
 Status NodeList(Context& ctx, bool json);
 Status NodeShow(Context& ctx, const std::string& name, bool json);
 Status NodeRemove(Context& ctx, const std::string& name, bool force, bool json = false);
