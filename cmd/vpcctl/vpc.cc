@@ -93,6 +93,23 @@ void AddVpcMember(CLI::App* vpc, Dispatch& d) {
 }
 
 // vpc delete
+// vpc set
+void AddVpcSet(CLI::App* vpc, Dispatch& d) {
+  auto set = std::make_shared<fabric::VpcSetOptions>();
+  auto* c = vpc->add_subcommand("set", "Change a VPC's MTU, port or quotas; nothing is renumbered");
+  c->add_option("name", set->name, "VPC name")->required();
+  c->add_option("--mtu", set->mtu, "Fixed MTU (576-9216; 1280 for an IPv6 peer network), or auto")
+      ->type_name("MTU");
+  c->add_option("--port", set->port, "VXLAN UDP port, 1-65535")->type_name("PORT");
+  c->add_option("--max-jails", set->max_jails, "Jails allowed in the VPC per node, 0-1000000")
+      ->type_name("N");
+  c->add_option("--max-vms", set->max_vms, "VMs allowed in the VPC per node, 0-1000000")
+      ->type_name("N");
+  c->add_flag("--json", set->json, "Print the result as JSON");
+  c->callback(
+      [set, &d] { d.action = [set](fabric::Context& ctx) { return fabric::VpcSet(ctx, *set); }; });
+}
+
 void AddVpcDelete(CLI::App* vpc, Dispatch& d) {
   auto del = std::make_shared<Named>();
   auto* c = vpc->add_subcommand("delete", "Delete a VPC's local record (hosts are not touched)");
@@ -112,6 +129,7 @@ void AddVpcCommands(CLI::App& app, Dispatch& d) {
   AddVpcListShow(vpc, d);
   AddVpcMember(vpc, d);
   AddVpcDelete(vpc, d);
+  AddVpcSet(vpc, d);
 }
 
 }  // namespace vpcctl::cli

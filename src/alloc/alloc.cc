@@ -340,6 +340,34 @@ Status RemoveMember(Fabric& fabric, const std::string& vpc_name, const std::stri
   return {};
 }
 
+Status SetVpc(Fabric& fabric, const std::string& vpc_name, const VpcChange& change) {
+  Vpc* vpc = fabric.FindVpc(vpc_name);
+  if (!vpc) return UsageError("unknown VPC " + Quoted(vpc_name) + " (see `vpcctl vpc list`)");
+  Vpc copy = *vpc;
+  if (change.port) {
+    if (*change.port < 1 || *change.port > 65535) {
+      return UsageError("invalid port " + std::to_string(*change.port) + ": must be 1-65535");
+    }
+    if (copy.encrypted && *change.port == fabric.transport.port) {
+      return UsageError("port " + std::to_string(*change.port) +
+                        " is the fabric's WireGuard port; give the VPC another --port");
+    }
+    copy.port = *change.port;
+  }
+  for (const auto& q : {change.max_jails, change.max_vms}) {
+    if (q && *q < 0) return UsageError("invalid quota " + std::to_string(*q) + ": must be >= 0");
+  }
+  if (change.max_jails) copy.max_jails = *change.max_jails;
+  if (change.max_vms) copy.max_vms = *change.max_vms;
+  if (change.mtu) {
+    copy.mtu_fixed = *change.mtu != 0;
+    if (copy.mtu_fixed) copy.mtu = *change.mtu;
+  }
+  VPC_TRY(UpdateMtu(fabric, copy));
+  *vpc = std::move(copy);
+  return {};
+}
+
 Status RefreshMtu(Fabric& fabric, const std::string& vpc_name) {
   Vpc* vpc = fabric.FindVpc(vpc_name);
   if (!vpc) return UsageError("unknown VPC " + Quoted(vpc_name));

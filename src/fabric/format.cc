@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ostream>
 
+#include "vpcctl/base/text.h"
 #include "vpcctl/ssh/keys.h"
 
 namespace vpcctl::fabric {
@@ -32,6 +33,18 @@ void Table::Print(std::ostream& out) const {
 // rather than thrown on.
 void PrintJson(std::ostream& out, const json& j) {
   out << j.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+}
+
+void PrintUpdated(std::ostream& out, bool json, nlohmann::json j, const std::string& subject,
+                  const std::vector<std::string>& changes, uint64_t generation) {
+  if (json) {
+    j["changes"] = changes;
+    j["generation"] = generation;
+    PrintJson(out, j);
+    return;
+  }
+  out << "updated " << subject << ": "
+      << (changes.empty() ? std::string("nothing changed") : Join(changes, "; ")) << "\n";
 }
 
 namespace {

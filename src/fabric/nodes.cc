@@ -612,17 +612,10 @@ Status NodeUpdate(Context& ctx, const NodeUpdateOptions& o) {
   std::vector<std::string> changes = NodeChanges(before, node);
   VPC_TRY(s->Begin());
   VPC_TRY(SaveNode(*s, node));
-  VPC_TRY(s->Commit());
-  if (o.json) {
-    auto j = NodeJson(node);
-    j["changes"] = changes;
-    j["generation"] = s->fabric.generation;
-    PrintJson(ctx.io.out, j);
-    return {};
-  }
-  ctx.io.out << "updated node " << node.name << ": "
-             << (changes.empty() ? std::string("nothing changed") : Join(changes, "; ")) << "\n";
-  if (!changes.empty()) {
+  VPC_TRY(s->Commit(!changes.empty()));
+  PrintUpdated(ctx.io.out, o.json, NodeJson(node), "node " + node.name, changes,
+               s->fabric.generation);
+  if (!o.json && !changes.empty()) {
     ctx.io.Info("nothing was renumbered (VNIs, overlay addresses and VIPs kept); `vpcctl vpc "
                 "deploy` applies the change on the nodes");
   }

@@ -331,4 +331,76 @@ Status VpcDelete(Context& ctx, const std::string& name, bool json) {
   return {};
 }
 
+namespace {
+
+std::string QuotaText(const std::optional<int>& q) {
+  return q ? std::to_string(*q) : std::string("none");
+}
+
+// What changed, as "what old -> new" for each field.
+std::vector<std::string> VpcChanges(const model::Vpc& a, const model::Vpc& b) {
+  std::vector<std::string> out;
+  auto field = [&out](const char* what, const std::string& x, const std::string& y) {
+    if (x != y) out.push_back(std::string(what) + " " + x + " -> " + y);
+  };
+  auto mtu = [](const model::Vpc& v) {
+    return std::to_string(v.mtu) + (v.mtu_fixed ? " (fixed)" : " (derived)");
+  };
+  field("mtu", mtu(a), mtu(b));
+  field("port", std::to_string(a.port), std::to_string(b.port));
+  field("max-jails", QuotaText(a.max_jails), QuotaText(b.max_jails));
+  field("max-vms", QuotaText(a.max_vms), QuotaText(b.max_vms));
+  return out;
+}
+
+// The options as a change, every bad value named.
+alloc::VpcChange ChangeOf(const VpcSetOptions& o, Problems& problems) {
+  alloc::VpcChange c;
+  problems.Add(model::ValidateVpcName(o.name));
+  if (o.mtu == "auto") {
+    c.mtu = 0;
+  } else if (!o.mtu.empty()) {
+    auto v = ParseUint(o.mtu, 65535);
+    if (!v) {
+      problems.Add(UsageError("invalid MTU " + Quoted(o.mtu) + ": must be 576-9216, or auto"));
+    } else {
+      c.mtu = static_cast<int>(*v);
+    }
+  }
+  if (!o.port.empty()) {
+    problems.Add(model::ValidatePortText(o.port));
+    if (auto p = ParseUint(o.port, 65535)) c.port = static_cast<int>(*p);
+  }
+  c.max_jails = ParseCount(o.max_jails, "--max-jails", problems);
+  c.max_vms = ParseCount(o.max_vms, "--max-vms", problems);
+  if (o.mtu.empty() && o.port.empty() && o.max_jails.empty() && o.max_vms.empty()) {
+    problems.Add(UsageError("nothing to set: give --mtu, --port, --max-jails or --max-vms"));
+  }
+  return c;
+}
+
+}  // namespace
+
+// Pipeline: the options as a change (pure), applied to a copy of the fabric by alloc::SetVpc
+// (the MTU checked against the peer network), saved in one transaction, rendered.
+Status VpcSet(Context& ctx, const VpcSetOptions& o) {
+  Problems problems;
+  alloc::VpcChange change = ChangeOf(o, problems);
+  VPC_TRY(problems.ToStatus());
+  VPC_ASSIGN_OR_RETURN(auto s, Session::Write(ctx));
+  model::Fabric next = s->fabric;
+  VPC_TRY(alloc::SetVpc(next, o.name, change));
+  const model::Vpc& after = *next.FindVpc(o.name);
+  std::vector<std::string> changes = VpcChanges(*s->fabric.FindVpc(o.name), after);
+  VPC_TRY(s->store().SaveVpc(after));
+  VPC_TRY(s->Commit(!changes.empty()));
+  PrintUpdated(ctx.io.out, o.json, VpcJson(next, after), "VPC " + o.name, changes,
+               s->fabric.generation);
+  if (!o.json && !changes.empty()) {
+    ctx.io.Info("nothing was renumbered; `vpcctl vpc deploy " + o.name +
+                "` applies it (the tunnels are made again where the port or MTU changed)");
+  }
+  return {};
+}
+
 }  // namespace vpcctl::fabric

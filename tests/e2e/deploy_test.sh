@@ -250,6 +250,20 @@ done
 e2e_check "vpc status vpc1 is healthy after the move" V vpc status vpc1
 e2e_on h2 nft delete table inet e2e_old_underlay
 
+# ---- vpc set: vpc1 moves to UDP port 4790; deploy makes its tunnels again on it (and the
+# firewalls follow), every pair pings, and an MTU below the minimum is refused.
+out=$(V vpc set vpc1 --mtu 500 2>&1)
+rc=$?
+e2e_check "vpc set --mtu 500 is refused with exit 2 (got $rc), naming it" [ $rc = 2 ] && e2e_contains "$out" "500"
+e2e_check "vpc set vpc1 --port 4790" V vpc set vpc1 --port 4790
+e2e_check "deploy applies it" V vpc deploy vpc1
+e2e_check "h1's vpc1 tunnels use port 4790" e2e_contains "$(e2e_on h1 ip -d link show vx100)" "dstport 4790"
+e2e_check "no vpc1 VNI or overlay address changed" [ "$(numbers vpc1)" = "$(echo "$before" | head -1)" ]
+for p in "h1 2" "h2 3" "h3 1"; do
+    set -- $p
+    e2e_check "$1 pings 10.100.0.$2 over vpc1 on port 4790" ping_from $1 10.100.0.$2
+done
+
 # ---- Destroy: no vpcctl-owned interface is left on any host.
 for v in vpc1 vpc2 vpc3; do e2e_check "vpc destroy $v" V vpc destroy $v; done
 for h in h1 h2 h3 h4; do

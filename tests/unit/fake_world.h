@@ -133,6 +133,13 @@ class FakeWorld : public ::testing::Test {
     ASSERT_TRUE(st.ok()) << st.error().message;
   }
 
+  // The fabric as the controller's database holds it now.
+  model::Fabric Stored() {
+    auto s = Session::Read(*ctx_);
+    EXPECT_TRUE(s.ok());
+    return s.ok() ? (*s)->fabric : model::Fabric{};
+  }
+
   void WritePassword(const std::string& pw) { std::ofstream(dir_ + "/pw") << pw << "\n"; }
 
   NodeAddOptions Add(const std::string& name, const std::string& addr) {

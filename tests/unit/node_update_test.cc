@@ -20,11 +20,6 @@ class NodeUpdateTest : public FakeWorld {
     EnrolHosts({"h2", "h3"});
     PlainVpc("vpc1", "10.100.0.0/24", "h1,h2,h3");
   }
-  model::Fabric Fabric() {
-    auto s = Session::Read(*ctx_);
-    EXPECT_TRUE(s.ok());
-    return s.ok() ? (*s)->fabric : model::Fabric{};
-  }
   NodeUpdateOptions Update(const std::string& name) {
     NodeUpdateOptions o;
     o.name = name;
@@ -37,14 +32,14 @@ class NodeUpdateTest : public FakeWorld {
   }
   // Refused as bad input, naming each of `named`, with the fabric as it was.
   void ExpectRefused(const NodeUpdateOptions& o, std::initializer_list<const char*> named) {
-    model::Fabric before = Fabric();
+    model::Fabric before = Stored();
     Status st = Run(o);
     ASSERT_FALSE(st.ok());
     for (const char* n : named) {
       EXPECT_NE(st.error().message.find(n), std::string::npos)
           << n << " in: " << st.error().message;
     }
-    model::Fabric after = Fabric();
+    model::Fabric after = Stored();
     EXPECT_EQ(after.generation, before.generation);
     EXPECT_EQ(after.nodes.size(), before.nodes.size());
     for (const auto& n : before.nodes) {
@@ -60,7 +55,7 @@ class NodeUpdateTest : public FakeWorld {
 };
 
 TEST_F(NodeUpdateTest, AMembersUnderlayChangesWithNothingRenumbered) {
-  model::Fabric before = Fabric();
+  model::Fabric before = Stored();
   size_t sent = ssh_.Commands("192.0.2.2", 22).size();
   auto o = Update("h2");
   o.underlay = {"192.0.2.12"};
@@ -69,7 +64,7 @@ TEST_F(NodeUpdateTest, AMembersUnderlayChangesWithNothingRenumbered) {
   EXPECT_EQ(out_.str(), "updated node h2: underlay 192.0.2.2 -> 192.0.2.12\n");
   EXPECT_NE(err_.str().find("nothing was renumbered"), std::string::npos) << err_.str();
   EXPECT_EQ(ssh_.Commands("192.0.2.2", 22).size(), sent) << "an underlay change needs no login";
-  model::Fabric after = Fabric();
+  model::Fabric after = Stored();
   EXPECT_EQ(after.generation, before.generation + 1);
   EXPECT_EQ(after.FindNode("h2")->underlay4->ToString(), "192.0.2.12");
   EXPECT_EQ(after.FindNode("h2")->ssh_host, "192.0.2.2");
@@ -96,7 +91,7 @@ TEST_F(NodeUpdateTest, AnMtuChangeIsRecordedAndTheVpcsMtuFollows) {
   auto j = nlohmann::json::parse(out_.str());
   EXPECT_EQ(j["mtu"], 1400);
   EXPECT_EQ(j["changes"], nlohmann::json::array({"mtu 1500 -> 1400"}));
-  EXPECT_EQ(Fabric().FindVpc("vpc1")->mtu, 1400 - 50);
+  EXPECT_EQ(Stored().FindVpc("vpc1")->mtu, 1400 - 50);
 }
 
 TEST_F(NodeUpdateTest, AnAddressAnotherNodeHasIsRefused) {
@@ -151,7 +146,7 @@ TEST_F(NodeUpdateTest, ANodeThatMovesMustPresentItsPinnedKey) {
   ASSERT_TRUE(pins.ok());
   EXPECT_EQ(pins->Find("192.0.2.22", 22), kKeyA);
   EXPECT_FALSE(pins->Find("192.0.2.2", 22)) << "the old address is forgotten";
-  EXPECT_EQ(Fabric().FindNode("h2")->underlay4->ToString(), "192.0.2.2") << "underlay kept";
+  EXPECT_EQ(Stored().FindNode("h2")->underlay4->ToString(), "192.0.2.2") << "underlay kept";
 }
 
 TEST_F(NodeUpdateTest, RepinPinsAReinstalledHostsKeyOnlyOnceConfirmed) {
@@ -166,7 +161,7 @@ TEST_F(NodeUpdateTest, RepinPinsAReinstalledHostsKeyOnlyOnceConfirmed) {
   Status st = Run(o);
   ASSERT_TRUE(st.ok()) << st.error().message;
   EXPECT_EQ(out_.str(), "updated node h2: host key re-pinned\n");
-  EXPECT_EQ(Fabric().FindNode("h2")->host_key, kKeyB.Line());
+  EXPECT_EQ(Stored().FindNode("h2")->host_key, kKeyB.Line());
   auto pins = ssh::LoadKnownHosts(dir_ + "/state/known_hosts");
   ASSERT_TRUE(pins.ok());
   EXPECT_EQ(pins->Find("192.0.2.2", 22), kKeyB);
@@ -186,7 +181,7 @@ TEST_F(NodeUpdateTest, ThisNodeTakesOnlyUnderlayAndMtu) {
   o.underlay = {"192.0.2.201"};
   Status st = Run(o);
   ASSERT_TRUE(st.ok()) << st.error().message;
-  EXPECT_EQ(Fabric().FindNode("h1")->underlay4->ToString(), "192.0.2.201");
+  EXPECT_EQ(Stored().FindNode("h1")->underlay4->ToString(), "192.0.2.201");
 }
 
 }  // namespace

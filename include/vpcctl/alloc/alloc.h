@@ -46,6 +46,15 @@ struct VpcSpec {
 Status CreateVpc(model::Fabric& fabric, const VpcSpec& spec, uint32_t next_vpc_id);
 Status AddMember(model::Fabric& fabric, const std::string& vpc, const std::string& node);
 Status RemoveMember(model::Fabric& fabric, const std::string& vpc, const std::string& node);
+// What `vpc set` changes of a VPC (absent: kept). An MTU of 0 goes back to the derived one.
+struct VpcChange {
+  std::optional<int> mtu;
+  std::optional<int> port;
+  std::optional<int> max_jails;
+  std::optional<int> max_vms;
+};
+// Changes a VPC in place: members, tunnels, VNIs and addresses stay.
+Status SetVpc(model::Fabric& fabric, const std::string& vpc, const VpcChange& change);
 // Recomputes a VPC's MTU after its members or their underlay changed (no-op when fixed).
 Status RefreshMtu(model::Fabric& fabric, const std::string& vpc);
 

@@ -24,6 +24,10 @@ class Table {
 };
 
 void PrintJson(std::ostream& out, const nlohmann::json& j);
+// What an in-place change (node update, vpc set) did to `subject` ("node h2"): with `json`, `j`
+// with its "changes" and the fabric's "generation"; else one line, "updated SUBJECT: a -> b; ...".
+void PrintUpdated(std::ostream& out, bool json, nlohmann::json j, const std::string& subject,
+                  const std::vector<std::string>& changes, uint64_t generation);
 
 nlohmann::json NodeJson(const model::Node& n);
 nlohmann::json VpcSummaryJson(const model::Vpc& v);

@@ -33,4 +33,16 @@ Status VpcMemberRemove(Context& ctx, const std::string& vpc, const std::string& 
                        bool json = false);
 Status VpcDelete(Context& ctx, const std::string& name, bool json = false);
 
+// Changes a VPC in place (empty: kept): nothing is renumbered, and the next deploy makes the
+// tunnels again where the port or MTU changed. `mtu` "auto" goes back to the derived MTU.
+struct VpcSetOptions {
+  std::string name;
+  std::string mtu;
+  std::string port;
+  std::string max_jails;
+  std::string max_vms;
+  bool json = false;
+};
+Status VpcSet(Context& ctx, const VpcSetOptions& o);
+
 }  // namespace vpcctl::fabric
