@@ -7,6 +7,13 @@ namespace vpcctl::cli {
 
 namespace {
 
+// --max-jails and --max-vms (vpc init, vpc set).
+void AddQuotaOptions(CLI::App* c, std::string& max_jails, std::string& max_vms) {
+  c->add_option("--max-jails", max_jails, "Jails allowed in the VPC per node, 0-1000000")
+      ->type_name("N");
+  c->add_option("--max-vms", max_vms, "VMs allowed in the VPC per node, 0-1000000")->type_name("N");
+}
+
 struct Named {
   std::string name;
   bool json = false;
@@ -33,10 +40,7 @@ void AddVpcInit(CLI::App* vpc, Dispatch& d) {
                 "Fixed MTU, 576-9216 (1280 up for IPv6; default: derived from the underlay)")
       ->type_name("MTU");
   c->add_option("--port", init->port, "VXLAN UDP port, 1-65535 (default 4789)")->type_name("PORT");
-  c->add_option("--max-jails", init->max_jails, "Jails allowed in the VPC per node, 0-1000000")
-      ->type_name("N");
-  c->add_option("--max-vms", init->max_vms, "VMs allowed in the VPC per node, 0-1000000")
-      ->type_name("N");
+  AddQuotaOptions(c, init->max_jails, init->max_vms);
   c->add_flag("--plain", init->plain,
               "Tunnels over the underlay without encryption (one trusted site only)");
   c->add_flag("--encrypted", init->encrypted, "Tunnels inside WireGuard (the default)");
@@ -101,10 +105,7 @@ void AddVpcSet(CLI::App* vpc, Dispatch& d) {
   c->add_option("--mtu", set->mtu, "Fixed MTU (576-9216; 1280 for an IPv6 peer network), or auto")
       ->type_name("MTU");
   c->add_option("--port", set->port, "VXLAN UDP port, 1-65535")->type_name("PORT");
-  c->add_option("--max-jails", set->max_jails, "Jails allowed in the VPC per node, 0-1000000")
-      ->type_name("N");
-  c->add_option("--max-vms", set->max_vms, "VMs allowed in the VPC per node, 0-1000000")
-      ->type_name("N");
+  AddQuotaOptions(c, set->max_jails, set->max_vms);
   c->add_flag("--json", set->json, "Print the result as JSON");
   c->callback(
       [set, &d] { d.action = [set](fabric::Context& ctx) { return fabric::VpcSet(ctx, *set); }; });

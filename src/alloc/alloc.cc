@@ -246,20 +246,28 @@ Status CheckMtu(int mtu, Family peer_family, const std::string& context) {
   return {};
 }
 
+namespace {
+
+// A VPC's VXLAN port (1-65535, not the fabric's WireGuard port when encrypted) and quotas (>= 0).
+Status CheckPortAndQuotas(const Fabric& fabric, const Vpc& vpc) {
+  if (vpc.port < 1 || vpc.port > 65535) {
+    return UsageError("invalid port " + std::to_string(vpc.port) + ": must be 1-65535");
+  }
+  for (const auto& q : {vpc.max_jails, vpc.max_vms}) {
+    if (q && *q < 0) return UsageError("invalid quota " + std::to_string(*q) + ": must be >= 0");
+  }
+  if (vpc.encrypted && vpc.port == fabric.transport.port) {
+    return UsageError("port " + std::to_string(vpc.port) + " is the fabric's WireGuard port; " +
+                      "give the VPC another --port");
+  }
+  return {};
+}
+
+}  // namespace
+
 Status CreateVpc(Fabric& fabric, const VpcSpec& spec, uint32_t next_vpc_id) {
   if (fabric.FindVpc(spec.name)) {
     return UsageError("VPC " + Quoted(spec.name) + " already exists");
-  }
-  if (spec.port < 1 || spec.port > 65535) {
-    return UsageError("invalid port " + std::to_string(spec.port) + ": must be 1-65535");
-  }
-  for (const auto& q : {spec.max_jails, spec.max_vms}) {
-    if (q && *q < 0) return UsageError("invalid quota " + std::to_string(*q) + ": must be >= 0");
-  }
-  if (spec.members.empty()) return UsageError("a VPC needs at least one member");
-  if (spec.encrypted && spec.port == fabric.transport.port) {
-    return UsageError("port " + std::to_string(spec.port) + " is the fabric's WireGuard port; " +
-                      "give the VPC another --port");
   }
   Vpc vpc;
   vpc.id = next_vpc_id;
@@ -270,6 +278,8 @@ Status CreateVpc(Fabric& fabric, const VpcSpec& spec, uint32_t next_vpc_id) {
   vpc.port = spec.port;
   vpc.max_jails = spec.max_jails;
   vpc.max_vms = spec.max_vms;
+  VPC_TRY(CheckPortAndQuotas(fabric, vpc));
+  if (spec.members.empty()) return UsageError("a VPC needs at least one member");
   if (spec.mtu) {
     vpc.mtu = *spec.mtu;
     vpc.mtu_fixed = true;
@@ -344,21 +354,10 @@ Status SetVpc(Fabric& fabric, const std::string& vpc_name, const VpcChange& chan
   Vpc* vpc = fabric.FindVpc(vpc_name);
   if (!vpc) return UsageError("unknown VPC " + Quoted(vpc_name) + " (see `vpcctl vpc list`)");
   Vpc copy = *vpc;
-  if (change.port) {
-    if (*change.port < 1 || *change.port > 65535) {
-      return UsageError("invalid port " + std::to_string(*change.port) + ": must be 1-65535");
-    }
-    if (copy.encrypted && *change.port == fabric.transport.port) {
-      return UsageError("port " + std::to_string(*change.port) +
-                        " is the fabric's WireGuard port; give the VPC another --port");
-    }
-    copy.port = *change.port;
-  }
-  for (const auto& q : {change.max_jails, change.max_vms}) {
-    if (q && *q < 0) return UsageError("invalid quota " + std::to_string(*q) + ": must be >= 0");
-  }
+  if (change.port) copy.port = *change.port;
   if (change.max_jails) copy.max_jails = *change.max_jails;
   if (change.max_vms) copy.max_vms = *change.max_vms;
+  VPC_TRY(CheckPortAndQuotas(fabric, copy));
   if (change.mtu) {
     copy.mtu_fixed = *change.mtu != 0;
     if (copy.mtu_fixed) copy.mtu = *change.mtu;

@@ -35,6 +35,12 @@ void PrintJson(std::ostream& out, const json& j) {
   out << j.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
 }
 
+void AddChange(std::vector<std::string>& changes, const char* what, const std::string& old_value,
+               const std::string& new_value) {
+  if (old_value != new_value)
+    changes.push_back(std::string(what) + " " + old_value + " -> " + new_value);
+}
+
 void PrintUpdated(std::ostream& out, bool json, nlohmann::json j, const std::string& subject,
                   const std::vector<std::string>& changes, uint64_t generation) {
   if (json) {

@@ -537,14 +537,11 @@ NodeAddOptions MergedOptions(const model::Node& n, const NodeUpdateOptions& o) {
 // What changed, as "what old -> new" for each field.
 std::vector<std::string> NodeChanges(const model::Node& a, const model::Node& b) {
   std::vector<std::string> out;
-  auto field = [&out](const char* what, const std::string& x, const std::string& y) {
-    if (x != y) out.push_back(std::string(what) + " " + x + " -> " + y);
-  };
-  field("underlay", UnderlayText(a), UnderlayText(b));
-  field("ssh", SshText(a), SshText(b));
-  field("mtu", std::to_string(a.mtu), std::to_string(b.mtu));
-  field("platform", std::string(model::PlatformName(a.platform)),
-        std::string(model::PlatformName(b.platform)));
+  AddChange(out, "underlay", UnderlayText(a), UnderlayText(b));
+  AddChange(out, "ssh", SshText(a), SshText(b));
+  AddChange(out, "mtu", std::to_string(a.mtu), std::to_string(b.mtu));
+  AddChange(out, "platform", std::string(model::PlatformName(a.platform)),
+            std::string(model::PlatformName(b.platform)));
   if (a.host_key != b.host_key) out.push_back("host key re-pinned");
   return out;
 }
@@ -562,7 +559,6 @@ void CheckUpdateOptions(const NodeUpdateOptions& o, Problems& problems) {
     problems.Add(UsageError("--fingerprint and --yes confirm a new host key: they go with "
                             "--repin (a node that moved must present its pinned key)"));
   }
-  problems.Add(ParseConnectTimeout(o.timeout));
 }
 
 }  // namespace
@@ -573,6 +569,8 @@ void CheckUpdateOptions(const NodeUpdateOptions& o, Problems& problems) {
 Status NodeUpdate(Context& ctx, const NodeUpdateOptions& o) {
   Problems problems;
   CheckUpdateOptions(o, problems);
+  auto timeout = ParseConnectTimeout(o.timeout);
+  problems.Add(timeout);
   VPC_TRY(problems.ToStatus());
   VPC_ASSIGN_OR_RETURN(auto s, Session::Locked(ctx));
   const model::Node* found = s->fabric.FindNode(o.name);
@@ -603,11 +601,9 @@ Status NodeUpdate(Context& ctx, const NodeUpdateOptions& o) {
     return UsageError("cannot update node " + Quoted(o.name) + ": " + st.error().message);
   }
   if (moves || o.repin) {
-    auto timeout = ParseConnectTimeout(o.timeout);
-    VPC_ASSIGN_OR_RETURN(Enrolment enrolled,
-                         Enrol(ctx, m, s->local_node, *timeout, node, false,
-                               o.repin ? PinRule::kAskAgain : PinRule::kNodesOwn, &before));
-    (void)enrolled;
+    auto enrolled = Enrol(ctx, m, s->local_node, *timeout, node, false,
+                          o.repin ? PinRule::kAskAgain : PinRule::kNodesOwn, &before);
+    if (!enrolled) return enrolled.take_error();
   }
   std::vector<std::string> changes = NodeChanges(before, node);
   VPC_TRY(s->Begin());

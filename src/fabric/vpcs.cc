@@ -340,16 +340,13 @@ std::string QuotaText(const std::optional<int>& q) {
 // What changed, as "what old -> new" for each field.
 std::vector<std::string> VpcChanges(const model::Vpc& a, const model::Vpc& b) {
   std::vector<std::string> out;
-  auto field = [&out](const char* what, const std::string& x, const std::string& y) {
-    if (x != y) out.push_back(std::string(what) + " " + x + " -> " + y);
-  };
   auto mtu = [](const model::Vpc& v) {
     return std::to_string(v.mtu) + (v.mtu_fixed ? " (fixed)" : " (derived)");
   };
-  field("mtu", mtu(a), mtu(b));
-  field("port", std::to_string(a.port), std::to_string(b.port));
-  field("max-jails", QuotaText(a.max_jails), QuotaText(b.max_jails));
-  field("max-vms", QuotaText(a.max_vms), QuotaText(b.max_vms));
+  AddChange(out, "mtu", mtu(a), mtu(b));
+  AddChange(out, "port", std::to_string(a.port), std::to_string(b.port));
+  AddChange(out, "max-jails", QuotaText(a.max_jails), QuotaText(b.max_jails));
+  AddChange(out, "max-vms", QuotaText(a.max_vms), QuotaText(b.max_vms));
   return out;
 }
 

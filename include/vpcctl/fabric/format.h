@@ -24,6 +24,9 @@ class Table {
 };
 
 void PrintJson(std::ostream& out, const nlohmann::json& j);
+// Adds "WHAT OLD -> NEW" to `changes` when `old_value` and `new_value` differ.
+void AddChange(std::vector<std::string>& changes, const char* what, const std::string& old_value,
+               const std::string& new_value);
 // What an in-place change (node update, vpc set) did to `subject` ("node h2"): with `json`, `j`
 // with its "changes" and the fabric's "generation"; else one line, "updated SUBJECT: a -> b; ...".
 void PrintUpdated(std::ostream& out, bool json, nlohmann::json j, const std::string& subject,
