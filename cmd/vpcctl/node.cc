@@ -47,6 +47,10 @@ void AddNodeAdd(CLI::App* node, Dispatch& d) {
   c->add_option("--underlay", add->underlay,
                 "Underlay address when it differs from ADDRESS (repeat: one IPv4, one IPv6)")
       ->type_name("ADDR");
+  c->add_option("--local-address", add->local_address,
+                "Behind 1:1 NAT: the address the node has, where its tunnels start (the "
+                "underlay is its public one); default: detected")
+      ->type_name("ADDR");
   c->add_option("--port", add->port, "SSH port, 1-65535 (default 22)")->type_name("PORT");
   c->add_option("--user", add->user, "SSH user (default root; others use sudo -n)");
   c->add_option("--mtu", add->mtu,
@@ -72,6 +76,10 @@ void AddNodeUpdate(CLI::App* node, Dispatch& d) {
   c->add_option("--underlay", up->underlay,
                 "New underlay address (repeat: one IPv4, one IPv6; replaces both)")
       ->type_name("ADDR");
+  c->add_option("--local-address", up->local_address,
+                "Behind 1:1 NAT: the address the node has (repeat per family), or auto to "
+                "detect it again")
+      ->type_name("ADDR|auto");
   c->add_option("--address", up->address, "New address SSH reaches the node on")
       ->type_name("ADDRESS");
   c->add_option("--port", up->port, "New SSH port, 1-65535")->type_name("PORT");

@@ -379,6 +379,10 @@ std::string RedactSecrets(std::string text, const plan::Desired& desired) {
 
 void PrintApplyText(std::ostream& out, const model::ApplyReport& r) {
   for (const auto& s : r.steps) out << "  " << s.description << "\n";
+  for (const auto& n : r.behind_nat) {
+    out << "  behind NAT: local " << n.local << ", public " << n.public_address
+        << (n.detected ? " (the source of its route to the peers)" : "") << "\n";
+  }
   out << r.node.value_or("-") << ": generation " << r.generation.value_or(0) << ", " << r.changes
       << (r.dry_run ? " change(s) needed" : " change(s)");
   if (!r.dry_run) out << (r.converged ? ", converged" : ", NOT converged");
@@ -522,11 +526,12 @@ Status Apply(Context& ctx, const ApplyOptions& o) {
   const HeldMap& held = *loaded;
   VPC_ASSIGN_OR_RETURN(model::Platform platform, LocalPlatform(ctx));
   const auto& driver = platform::DriverFor(platform);
-  VPC_ASSIGN_OR_RETURN(plan::Desired desired,
-                       NodeDesired(ctx, *db, held.map, held.node, platform, !o.dry_run));
-  VPC_ASSIGN_OR_RETURN(plan::Observed observed, ProbeNode(ctx, driver, desired));
+  VPC_ASSIGN_OR_RETURN(LocatedNode located, DesireAndProbe(ctx, driver, *db, held, !o.dry_run));
+  plan::Desired& desired = located.desired;
+  const plan::Observed& observed = located.observed;
   model::ApplyReport report;
   report.node = held.node;
+  report.behind_nat = located.behind_nat;
   report.wireguard = WireguardReportOf(desired, observed);
   report.generation = held.generation;
   report.previous_generation = previous;

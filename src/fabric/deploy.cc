@@ -106,6 +106,11 @@ std::vector<Answer> Round(Context& ctx, Session& s, const model::Map& map,
       if (const auto* r = a.Get<model::ApplyReport>(); r && !r->handshakes_restarted.empty()) {
         out << "; handshake started again with " << Join(r->handshakes_restarted, ", ");
       }
+      if (const auto* r = a.Get<model::ApplyReport>()) {
+        for (const auto& n : r->behind_nat) {
+          out << "; behind NAT: local " << n.local << ", public " << n.public_address;
+        }
+      }
       out << "\n";
       if (const auto* r = a.Get<model::ApplyReport>(); r && dry_run) {
         for (const auto& st : r->steps) out << "      " << st.description << "\n";

@@ -78,6 +78,13 @@ std::string UnderlayText(const model::Node& n) {
   return out;
 }
 
+std::string LocalText(const model::Node& n) {
+  std::string out;
+  if (n.local4) out += n.local4->ToString();
+  if (n.local6) out += (out.empty() ? "" : ", ") + n.local6->ToString();
+  return out.empty() ? "-" : out;
+}
+
 std::string FingerprintText(const model::Node& n) {
   if (n.host_key.empty()) return "-";
   auto fp = ssh::Fingerprint(n.host_key);
@@ -90,9 +97,11 @@ json NodeJson(const model::Node& n) {
       {"name", n.name},
       {"platform", model::PlatformName(n.platform)},
       {"local", n.is_local},
-      {"ssh", {{"host", n.ssh_host}, {"port", n.ssh_port}, {"user", n.ssh_user},
-               {"sudo", n.use_sudo}}},
+      {"ssh",
+       {{"host", n.ssh_host}, {"port", n.ssh_port}, {"user", n.ssh_user}, {"sudo", n.use_sudo}}},
       {"underlay", {{"ipv4", OptAddr(n.underlay4)}, {"ipv6", OptAddr(n.underlay6)}}},
+      {"behind_nat", n.BehindNat()},
+      {"local_address", {{"ipv4", OptAddr(n.local4)}, {"ipv6", OptAddr(n.local6)}}},
       {"mtu", n.mtu},
       {"host_key_fingerprint", fp == "-" ? json(nullptr) : json(fp)},
       {"remote_vpcctl", OptText(n.remote_vpcctl)},

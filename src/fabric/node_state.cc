@@ -168,6 +168,82 @@ Result<plan::Observed> ProbeNode(Context& ctx, const platform::Driver& driver,
   return observed;
 }
 
+Result<std::vector<model::NatReport>> LocateBehindNat(Context& ctx, const platform::Driver& driver,
+                                                      model::Map& map, const std::string& node,
+                                                      const plan::Observed& observed) {
+  std::vector<model::NatReport> found;
+  model::Node* self = nullptr;
+  for (auto& n : map.fabric.nodes)
+    if (n.name == node) self = &n;
+  if (!self) return found;
+  // The families the node's plain tunnels use (encrypted ones start inside WireGuard).
+  std::set<net::Family> used;
+  for (const auto& v : map.fabric.vpcs) {
+    if (v.encrypted || !v.FindMember(node)) continue;
+    for (const auto& t : v.tunnels)
+      if (t.Has(node)) used.insert(t.family);
+  }
+  for (net::Family fam : {net::Family::kV4, net::Family::kV6}) {
+    auto& local = fam == net::Family::kV4 ? self->local4 : self->local6;
+    const auto& underlay = self->Underlay(fam);
+    if (!underlay) continue;
+    model::NatReport r{std::string(net::FamilyName(fam)), underlay->ToString(), "", false};
+    if (local && platform::HasAddress(observed, *local)) {
+      r.local = local->ToString();
+      found.push_back(r);
+      continue;
+    }
+    if (platform::HasAddress(observed, *underlay)) {
+      local.reset();
+      continue;
+    }
+    // The route to a peer (any other node with an address in the family), else to the node's
+    // own public address: behind NAT, both leave by the way out through the NAT.
+    net::IpAddress toward = *underlay;
+    for (const auto& n : map.fabric.nodes) {
+      if (n.name != node && n.Underlay(fam)) {
+        toward = *n.Underlay(fam);
+        break;
+      }
+    }
+    std::optional<net::IpAddress> source;
+    auto argv = driver.RouteProbe(toward);
+    auto out = ctx.runner.Run(argv, "", kStepTimeout);
+    if (out && out->ok()) source = driver.ParseRouteSource(out->out, observed, fam);
+    if (!source) {
+      if (!used.count(fam)) continue;
+      return Failure("node " + Quoted(node) + ": its underlay address " + underlay->ToString() +
+                     " is on none of its interfaces" +
+                     (local ? ", nor is its local address " + local->ToString() : std::string()) +
+                     ", and `" + ShellLine(argv) + "` gives no source address to start its " +
+                     "tunnels from. If it is behind NAT, give the address it has with `vpcctl " +
+                     "node update " + node + " --local-address ADDRESS`");
+    }
+    local = *source;
+    r.local = source->ToString();
+    r.detected = true;
+    found.push_back(r);
+  }
+  return found;
+}
+
+Result<LocatedNode> DesireAndProbe(Context& ctx, const platform::Driver& driver, store::Store& db,
+                                   const HeldMap& held, bool make_key) {
+  model::Platform platform = driver.platform();
+  LocatedNode out;
+  VPC_ASSIGN_OR_RETURN(out.desired, NodeDesired(ctx, db, held.map, held.node, platform, make_key));
+  VPC_ASSIGN_OR_RETURN(out.observed, ProbeNode(ctx, driver, out.desired));
+  model::Map located = held.map;
+  VPC_ASSIGN_OR_RETURN(out.behind_nat,
+                       LocateBehindNat(ctx, driver, located, held.node, out.observed));
+  const model::Node* before = held.map.fabric.FindNode(held.node);
+  const model::Node* after = located.fabric.FindNode(held.node);
+  if (before && after && (before->local4 != after->local4 || before->local6 != after->local6)) {
+    VPC_ASSIGN_OR_RETURN(out.desired, NodeDesired(ctx, db, located, held.node, platform, make_key));
+  }
+  return out;
+}
+
 Status RunBatched(Context& ctx, const platform::Driver& driver,
                   const std::vector<platform::Argv>& commands) {
   VPC_ASSIGN_OR_RETURN(auto batch, driver.Batch(commands));

@@ -1,6 +1,7 @@
 // vpcctl node add/list/show/remove.
 #include "vpcctl/fabric/nodes.h"
 
+#include <algorithm>
 #include <functional>
 #include <ostream>
 
@@ -177,27 +178,57 @@ Status DetectPlatform(const RunRemote& run, model::Node& node) {
   return {};
 }
 
-// The underlay MTU: that of the interface holding the SSH address, else an underlay address, as
-// the platform's probe lists them; 1500 with a warning when none is found.
-Status DetectMtu(Context& ctx, const RunRemote& run, model::Node& node) {
+// The node's interfaces, as its platform's probe lists them; nullopt when the probe fails.
+std::optional<plan::Observed> ProbeRemote(const RunRemote& run, const model::Node& node) {
   const auto& driver = platform::DriverFor(node.platform);
   std::vector<std::string> outputs;
   for (const auto& argv : driver.ProbeCommands()) {
     auto r = run(argv);
-    if (!r || !r->ok()) {
-      outputs.clear();
-      break;
-    }
+    if (!r || !r->ok()) return std::nullopt;
     outputs.push_back(r->out);
   }
-  std::optional<int> mtu;
-  if (!outputs.empty()) {
-    if (auto observed = driver.ParseProbe(outputs)) {
-      auto at = net::IpAddress::Parse(node.ssh_host);
-      if (at) mtu = MtuOfAddress(*observed, *at);
-      for (const auto* u : {&node.underlay4, &node.underlay6})
-        if (!mtu && *u) mtu = MtuOfAddress(*observed, **u);
+  auto observed = driver.ParseProbe(outputs);
+  if (!observed) return std::nullopt;
+  return std::move(*observed);
+}
+
+// Behind 1:1 NAT an underlay address is on none of the node's interfaces: it is the public one.
+// The local address is then the source of the node's route toward it (out through the NAT, as
+// toward any peer). A local address given (--local-address) is kept, with a warning when the node
+// does not have it.
+void DetectNat(Context& ctx, const RunRemote& run, const plan::Observed& observed,
+               model::Node& node) {
+  const auto& driver = platform::DriverFor(node.platform);
+  for (net::Family fam : {net::Family::kV4, net::Family::kV6}) {
+    auto& local = fam == net::Family::kV4 ? node.local4 : node.local6;
+    const auto& underlay = node.Underlay(fam);
+    if (local) {
+      if (!platform::HasAddress(observed, *local)) {
+        ctx.io.Warn("the local address " + local->ToString() + " is on none of " + node.name +
+                    "'s interfaces; apply will look for the one its route takes");
+      }
+      continue;
     }
+    if (!underlay || platform::HasAddress(observed, *underlay)) continue;
+    auto r = run(driver.RouteProbe(*underlay));
+    if (r && r->ok()) local = driver.ParseRouteSource(r->out, observed, fam);
+    if (!local) {
+      ctx.io.Warn("the underlay address " + underlay->ToString() + " is on none of " + node.name +
+                  "'s interfaces and its route gives no source address; if the node is behind " +
+                  "NAT, give the address it has with --local-address");
+    }
+  }
+}
+
+// The underlay MTU: that of the interface holding the SSH address, else an underlay or local
+// address, as the platform's probe lists them; 1500 with a warning when none is found.
+Status DetectMtu(Context& ctx, const std::optional<plan::Observed>& observed, model::Node& node) {
+  std::optional<int> mtu;
+  if (observed) {
+    auto at = net::IpAddress::Parse(node.ssh_host);
+    if (at) mtu = MtuOfAddress(*observed, *at);
+    for (const auto* u : {&node.underlay4, &node.underlay6, &node.local4, &node.local6})
+      if (!mtu && *u) mtu = MtuOfAddress(*observed, **u);
   }
   if (!mtu) {
     ctx.io.Warn("could not find the interface holding " + node.ssh_host + " on " + node.name +
@@ -316,7 +347,9 @@ Result<Enrolment> Enrol(Context& ctx, const NodeAddOptions& o, const std::string
     return (*conn)->Run(cmd, false, "", timeout * 4);
   };
   VPC_TRY(DetectPlatform(run, node));
-  if (detect_mtu) VPC_TRY(DetectMtu(ctx, run, node));
+  auto observed = ProbeRemote(run, node);
+  if (observed) DetectNat(ctx, run, *observed, node);
+  if (detect_mtu) VPC_TRY(DetectMtu(ctx, observed, node));
   DetectVersion(ctx, run, node);
   conn->reset();
   VPC_ASSIGN_OR_RETURN(e.host_key, VerifyWithOurKey(ctx, node, confirmed, where, timeout));
@@ -357,6 +390,33 @@ void ParseUnderlayAddresses(const std::vector<std::string>& given, model::Node& 
   }
 }
 
+void ParseLocalAddresses(const std::vector<std::string>& given, model::Node& node,
+                         Problems& problems) {
+  for (const auto& text : given) {
+    auto a = net::IpAddress::Parse(text);
+    if (!a || a->IsMulticast() || a->IsUnspecified()) {
+      problems.Add(
+          UsageError("invalid --local-address " + Quoted(text) + ": must be a unicast IP address"));
+      continue;
+    }
+    std::string fam(net::FamilyName(a->family()));
+    const auto& underlay = node.Underlay(a->family());
+    auto& slot = a->is_v4() ? node.local4 : node.local6;
+    if (!underlay) {
+      problems.Add(UsageError("--local-address " + a->ToString() + ": node " + Quoted(node.name) +
+                              " has no " + fam + " underlay address for it to stand for"));
+    } else if (*underlay == *a) {
+      problems.Add(UsageError("--local-address " + a->ToString() + " is the underlay address " +
+                              "itself; give the address the node has behind its NAT"));
+    } else if (slot) {
+      problems.Add(UsageError("two " + fam + " local addresses given (" + slot->ToString() + ", " +
+                              a->ToString() + "): a node has at most one of each family"));
+    } else {
+      slot = *a;
+    }
+  }
+}
+
 namespace {
 
 // The node the options describe (nothing connected yet); each bad value is reported.
@@ -374,6 +434,7 @@ model::Node NodeOf(const NodeAddOptions& o, Problems& problems) {
   node.use_sudo = o.user != "root";
   node.remote_vpcctl = o.remote_vpcctl;
   ParseUnderlay(o, node, problems);
+  ParseLocalAddresses(o.local_address, node, problems);
   if (!o.mtu.empty()) {
     auto v = model::ParseNodeMtu(o.mtu);
     problems.Add(v);
@@ -526,6 +587,18 @@ NodeAddOptions MergedOptions(const model::Node& n, const NodeUpdateOptions& o) {
     for (const auto* a : {&n.underlay4, &n.underlay6})
       if (*a) m.underlay.push_back((*a)->ToString());
   }
+  // "auto": none, so that enrolment detects it again; kept for a family whose underlay stays.
+  if (o.local_address.empty()) {
+    for (net::Family fam : {net::Family::kV4, net::Family::kV6}) {
+      const auto& l = fam == net::Family::kV4 ? n.local4 : n.local6;
+      bool kept = o.underlay.empty() ||
+                  std::count(o.underlay.begin(), o.underlay.end(),
+                             n.Underlay(fam) ? n.Underlay(fam)->ToString() : std::string());
+      if (l && kept) m.local_address.push_back(l->ToString());
+    }
+  } else if (o.local_address != std::vector<std::string>{"auto"}) {
+    m.local_address = o.local_address;
+  }
   m.identity = o.identity;
   m.password_file = o.password_file;
   m.fingerprint = o.fingerprint;
@@ -538,6 +611,7 @@ NodeAddOptions MergedOptions(const model::Node& n, const NodeUpdateOptions& o) {
 std::vector<std::string> NodeChanges(const model::Node& a, const model::Node& b) {
   std::vector<std::string> out;
   AddChange(out, "underlay", UnderlayText(a), UnderlayText(b));
+  AddChange(out, "local address", LocalText(a), LocalText(b));
   AddChange(out, "ssh", SshText(a), SshText(b));
   AddChange(out, "mtu", std::to_string(a.mtu), std::to_string(b.mtu));
   AddChange(out, "platform", std::string(model::PlatformName(a.platform)),
@@ -549,11 +623,16 @@ std::vector<std::string> NodeChanges(const model::Node& a, const model::Node& b)
 // The node-update options alone: something to change, --repin's confirmations only with it.
 void CheckUpdateOptions(const NodeUpdateOptions& o, Problems& problems) {
   problems.Add(model::ValidateNodeName(o.name));
-  bool changes = !o.underlay.empty() || !o.address.empty() || !o.port.empty() ||
-                 !o.user.empty() || !o.mtu.empty();
+  bool changes = !o.underlay.empty() || !o.address.empty() || !o.port.empty() || !o.user.empty() ||
+                 !o.mtu.empty() || !o.local_address.empty();
   if (!changes && !o.repin) {
-    problems.Add(UsageError("nothing to update: give --underlay, --address, --port, --user, "
-                            "--mtu or --repin"));
+    problems.Add(
+        UsageError("nothing to update: give --underlay, --local-address, --address, "
+                   "--port, --user, --mtu or --repin"));
+  }
+  if (o.local_address.size() > 1 &&
+      std::count(o.local_address.begin(), o.local_address.end(), "auto")) {
+    problems.Add(UsageError("--local-address auto detects both families again: give it alone"));
   }
   if (!o.repin && (!o.fingerprint.empty() || o.yes)) {
     problems.Add(UsageError("--fingerprint and --yes confirm a new host key: they go with "
@@ -576,10 +655,12 @@ Status NodeUpdate(Context& ctx, const NodeUpdateOptions& o) {
   const model::Node* found = s->fabric.FindNode(o.name);
   if (!found) return UsageError("unknown node " + Quoted(o.name) + " (see `vpcctl node list`)");
   const model::Node before = *found;
+  bool redetect = o.local_address == std::vector<std::string>{"auto"};
   bool moves = !o.address.empty() || !o.port.empty() || !o.user.empty();
-  if (before.is_local && (moves || o.repin)) {
+  if (before.is_local && (moves || o.repin || redetect)) {
     return UsageError("node " + Quoted(o.name) + " is this node (registered by `vpcctl init`): " +
-                      "vpcctl does not log in to it, so only --underlay and --mtu apply");
+                      "vpcctl does not log in to it, so only --underlay, --local-address ADDRESS " +
+                      "and --mtu apply (its apply finds a local address itself)");
   }
   NodeAddOptions m = MergedOptions(before, o);
   CheckConnectOptions(m, problems);
@@ -600,7 +681,7 @@ Status NodeUpdate(Context& ctx, const NodeUpdateOptions& o) {
   if (Status st = model::ValidateFabric(next); !st.ok()) {
     return UsageError("cannot update node " + Quoted(o.name) + ": " + st.error().message);
   }
-  if (moves || o.repin) {
+  if (moves || o.repin || redetect) {
     auto enrolled = Enrol(ctx, m, s->local_node, *timeout, node, false,
                           o.repin ? PinRule::kAskAgain : PinRule::kNodesOwn, &before);
     if (!enrolled) return enrolled.take_error();
@@ -655,8 +736,15 @@ Status NodeShow(Context& ctx, const std::string& name, bool json) {
       << "platform:     " << model::PlatformName(n->platform) << "\n"
       << "ssh:          " << SshText(*n) << (n->use_sudo ? " (commands through sudo -n)" : "")
       << "\n"
-      << "underlay:     " << UnderlayText(*n) << "\n"
-      << "mtu:          " << n->mtu << "\n"
+      << "underlay:     " << UnderlayText(*n) << "\n";
+  for (net::Family fam : {net::Family::kV4, net::Family::kV6}) {
+    const auto& l = fam == net::Family::kV4 ? n->local4 : n->local6;
+    if (l) {
+      out << "behind NAT:   local " << l->ToString() << ", public " << n->Underlay(fam)->ToString()
+          << "\n";
+    }
+  }
+  out << "mtu:          " << n->mtu << "\n"
       << "host key:     " << FingerprintText(*n) << "\n"
       << "vpcctl:       " << (n->remote_version.empty() ? "-" : n->remote_version)
       << (n->remote_vpcctl.empty() ? "" : " at " + n->remote_vpcctl) << "\n"

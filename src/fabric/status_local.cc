@@ -285,9 +285,9 @@ Status StatusLocal(Context& ctx, const StatusLocalOptions& o) {
   VPC_ASSIGN_OR_RETURN(HeldMap held, LoadHeldMap(*db));
   VPC_ASSIGN_OR_RETURN(model::Platform platform, LocalPlatform(ctx));
   const auto& driver = platform::DriverFor(platform);
-  VPC_ASSIGN_OR_RETURN(plan::Desired desired,
-                       NodeDesired(ctx, *db, held.map, held.node, platform, false));
-  VPC_ASSIGN_OR_RETURN(plan::Observed observed, ProbeNode(ctx, driver, desired));
+  VPC_ASSIGN_OR_RETURN(LocatedNode located, DesireAndProbe(ctx, driver, *db, held, false));
+  const plan::Desired& desired = located.desired;
+  const plan::Observed& observed = located.observed;
   StatusInputs in(held, desired, observed);
   in.only = o.vpc;
   if (auto steps = plan::Diff(desired, observed)) {

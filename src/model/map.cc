@@ -29,7 +29,8 @@ struct Reader : JsonReader {
 Result<Node> ParseNode(const json& j, const std::string& path) {
   Reader r(j, path);
   if (!j.is_object()) return Reader::Bad(path, "is not an object");
-  VPC_TRY(r.OnlyKeys({"name", "platform", "underlay", "mtu", "transport", "wireguard_key"}));
+  VPC_TRY(
+      r.OnlyKeys({"name", "platform", "underlay", "local", "mtu", "transport", "wireguard_key"}));
   Node n;
   VPC_ASSIGN_OR_RETURN(n.name, r.Str("name"));
   VPC_TRY(ValidateNodeName(n.name));
@@ -41,6 +42,13 @@ Result<Node> ParseNode(const json& j, const std::string& path) {
   VPC_ASSIGN_OR_RETURN(n.underlay4, ur.OptAddr("ipv4", net::Family::kV4));
   VPC_ASSIGN_OR_RETURN(n.underlay6, ur.OptAddr("ipv6", net::Family::kV6));
   if (!n.underlay4 && !n.underlay6) return Reader::Bad(path + ".underlay", "has no address");
+  if (auto it = j.find("local"); it != j.end() && !it->is_null()) {
+    if (!it->is_object()) return Reader::Bad(path + ".local", "is not an object");
+    Reader lr(*it, path + ".local");
+    VPC_TRY(lr.OnlyKeys({"ipv4", "ipv6"}));
+    VPC_ASSIGN_OR_RETURN(n.local4, lr.OptAddr("ipv4", net::Family::kV4));
+    VPC_ASSIGN_OR_RETURN(n.local6, lr.OptAddr("ipv6", net::Family::kV6));
+  }
   VPC_ASSIGN_OR_RETURN(int64_t mtu, r.Int("mtu", 576, 65535));
   n.mtu = static_cast<int>(mtu);
   n.ssh_host = n.underlay4 ? n.underlay4->ToString() : n.underlay6->ToString();
@@ -221,6 +229,10 @@ std::string MapToJson(const Map& m, bool include_secrets, std::string_view for_n
                      {"mtu", n.mtu},
                      {"transport", Addr(n.transport)},
                      {"wireguard_key", n.wg_public_key.empty() ? json() : json(n.wg_public_key)}});
+    // Only behind NAT: a map without NAT stays what older nodes read.
+    if (n.BehindNat()) {
+      nodes.back()["local"] = {{"ipv4", Addr(n.local4)}, {"ipv6", Addr(n.local6)}};
+    }
   }
   json vpcs = json::array();
   for (const auto& v : m.fabric.vpcs) {
@@ -393,6 +405,18 @@ Status ValidateNodes(const Fabric& f) {
       if (*a && transport.Contains(**a)) {
         return Failure("underlay address " + (*a)->ToString() + " of node " + Quoted(n.name) +
                        " is inside the transport network " + transport.ToString());
+      }
+    }
+    for (net::Family fam : {net::Family::kV4, net::Family::kV6}) {
+      const auto& local = fam == net::Family::kV4 ? n.local4 : n.local6;
+      if (!local) continue;
+      if (!n.Underlay(fam)) {
+        return Failure("node " + Quoted(n.name) + " has the local address " + local->ToString() +
+                       " but no " + std::string(net::FamilyName(fam)) + " underlay address");
+      }
+      if (*local == *n.Underlay(fam)) {
+        return Failure("node " + Quoted(n.name) + " has the local address " + local->ToString() +
+                       " equal to its underlay address (local is for nodes behind NAT)");
       }
     }
     if (n.transport) {

@@ -238,6 +238,17 @@ Result<VpcHealth> ReadVpc(const json&, const JsonReader& r) {
   return v;
 }
 
+Result<NatReport> ReadNat(const json&, const JsonReader& r) {
+  VPC_TRY(r.OnlyKeys({"family", "public", "local", "detected"}));
+  NatReport n;
+  VPC_ASSIGN_OR_RETURN(n.family, r.Str("family"));
+  if (n.family != "ipv4" && n.family != "ipv6") return r.Bad("family", "is not ipv4 or ipv6");
+  VPC_ASSIGN_OR_RETURN(n.public_address, Address(r, "public", false));
+  VPC_ASSIGN_OR_RETURN(n.local, Address(r, "local", false));
+  VPC_ASSIGN_OR_RETURN(n.detected, r.Bool("detected"));
+  return n;
+}
+
 }  // namespace
 
 json ApplyReport::ToJson() const {
@@ -258,15 +269,21 @@ json ApplyReport::ToJson() const {
   if (dry_run) j["commands"] = commands;
   if (!handshakes_restarted.empty()) j["handshakes_restarted"] = handshakes_restarted;
   if (key_switch_offset_ms) j["key_switch_offset_ms"] = *key_switch_offset_ms;
+  for (const auto& n : behind_nat) {
+    j["behind_nat"].push_back({{"family", n.family},
+                               {"public", n.public_address},
+                               {"local", n.local},
+                               {"detected", n.detected}});
+  }
   return j;
 }
 
 Result<ApplyReport> ApplyReport::FromJson(const json& j) {
   JsonReader r(j, "apply report", "report");
-  VPC_TRY(r.OnlyKeys({"node", "no_map", "generation", "previous_generation", "dry_run",
-                      "duration_ms", "error", "changes", "steps", "converged", "remaining",
-                      "commands", "wireguard", "handshakes_restarted",
-                      "key_switch_offset_ms"}));
+  VPC_TRY(
+      r.OnlyKeys({"node", "no_map", "generation", "previous_generation", "dry_run", "duration_ms",
+                  "error", "changes", "steps", "converged", "remaining", "commands", "wireguard",
+                  "handshakes_restarted", "key_switch_offset_ms", "behind_nat"}));
   ApplyReport a;
   if (r.Has("no_map")) {
     VPC_ASSIGN_OR_RETURN(a.no_map, r.Bool("no_map"));
@@ -295,6 +312,9 @@ Result<ApplyReport> ApplyReport::FromJson(const json& j) {
   if (r.Has("key_switch_offset_ms")) {
     VPC_ASSIGN_OR_RETURN(a.key_switch_offset_ms,
                          r.Int("key_switch_offset_ms", -kMaxKeySwitchOffsetMs, kMaxKeySwitchOffsetMs));
+  }
+  if (r.Has("behind_nat")) {
+    VPC_ASSIGN_OR_RETURN(a.behind_nat, List<NatReport>(r, "behind_nat", 2, ReadNat));
   }
   return a;
 }

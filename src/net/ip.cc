@@ -51,6 +51,11 @@ bool IpAddress::IsMulticast() const {
   return is_v4() ? (bytes_[0] & 0xf0) == 0xe0 : bytes_[0] == 0xff;
 }
 
+bool IpAddress::IsLinkLocal() const {
+  if (is_v4()) return bytes_[0] == 169 && bytes_[1] == 254;
+  return bytes_[0] == 0xfe && (bytes_[1] & 0xc0) == 0x80;
+}
+
 bool IpAddress::IsUnspecified() const {
   for (int i = 0; i < bits() / 8; ++i)
     if (bytes_[i] != 0) return false;

@@ -86,11 +86,12 @@ Result<DesiredVip> MemberVipFor(const model::Fabric& fabric, const model::Vpc& v
 }
 
 // The VIP as its witness (outside the VPC) sees it: it speaks on its underlay address (IPv4 when
-// it has one), to the members on their underlay addresses (IPv4 first), then their overlay.
+// it has one; behind NAT its local one), to the members on their underlay addresses (IPv4 first),
+// then their overlay.
 Result<DesiredVip> WitnessVipFor(const model::Fabric& fabric, const model::Vpc& vpc,
                               const model::Vip& vip, const model::Node& self) {
   VPC_ASSIGN_OR_RETURN(DesiredVip v, VipBase(vpc, vip, self.name));
-  v.local = self.underlay4 ? *self.underlay4 : *self.underlay6;
+  v.local = *self.Local(self.underlay4 ? net::Family::kV4 : net::Family::kV6);
   for (const auto& m : vpc.members) {
     const model::Node* n = fabric.FindNode(m.node);
     if (!n) return Failure("VPC " + vpc.name + " names unknown member " + m.node);
@@ -138,7 +139,7 @@ Result<Desired> DesiredFor(const model::Fabric& fabric, std::string_view node,
       if (!t.Has(node)) continue;
       const model::Node* peer = fabric.FindNode(t.Peer(node));
       if (!peer) return Failure("tunnel " + t.InterfaceName() + " names unknown node " + t.Peer(node));
-      const auto& local = self->Underlay(t.family);
+      const auto& local = self->Local(t.family);  // behind NAT: the address the node has
       const auto& remote = peer->Underlay(t.family);
       if (!local || !remote) {
         return Failure("tunnel " + t.InterfaceName() + " in VPC " + vpc.name + " needs " +

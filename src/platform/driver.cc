@@ -24,6 +24,13 @@ std::vector<Argv> RenderAll(const Driver& d, const std::vector<plan::Step>& step
   return out;
 }
 
+bool HasAddress(const plan::Observed& observed, const net::IpAddress& address) {
+  for (const auto& i : observed.interfaces)
+    for (const auto& a : i.addresses)
+      if (a.address == address) return true;
+  return false;
+}
+
 std::string Endpoint(const net::IpAddress& a, int port) {
   return (a.is_v6() ? "[" + a.ToString() + "]" : a.ToString()) + ":" + std::to_string(port);
 }

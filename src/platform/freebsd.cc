@@ -291,6 +291,27 @@ std::string RenderPfAnchor(const plan::Desired& d) {
   return out;
 }
 
+// route(8): `route -n get -inet ADDR` prints the route's fields, one per line, among them
+// "  interface: vtnet0"; the source is that interface's first address in the family.
+Argv FreeBsdDriver::RouteProbe(const net::IpAddress& to) const {
+  return {"route", "-n", "get", to.is_v4() ? "-inet" : "-inet6", to.ToString()};
+}
+
+std::optional<net::IpAddress> FreeBsdDriver::ParseRouteSource(std::string_view output,
+                                                              const plan::Observed& observed,
+                                                              net::Family family) const {
+  for (const auto& line : Split(std::string(output), '\n')) {
+    std::string_view l = Trim(line);
+    if (!StartsWith(l, "interface:")) continue;
+    const auto* iface = observed.Find(Trim(l.substr(10)));
+    if (!iface) return std::nullopt;
+    for (const auto& a : iface->addresses) {
+      if (a.address.family() == family && !a.address.IsLinkLocal()) return a.address;
+    }
+  }
+  return std::nullopt;
+}
+
 std::vector<Argv> FreeBsdDriver::FirewallProbe() const {
   std::vector<Argv> out = {{"pfctl", "-a", kPfAnchor, "-s", "rules"}};
   for (const char* table : {"vpcctl_plain", "vpcctl_transport", "vpcctl_nodes", "vpcctl_overlay"}) {

@@ -189,6 +189,27 @@ std::string RpsMask(unsigned cpus) {
   return out;
 }
 
+// `ip -j route get ADDR`: [{"dst": ..., "dev": "eth0", "prefsrc": "192.168.44.2", ...}]
+Argv LinuxDriver::RouteProbe(const net::IpAddress& to) const {
+  return {"ip", "-j", to.is_v4() ? "-4" : "-6", "route", "get", to.ToString()};
+}
+
+std::optional<net::IpAddress> LinuxDriver::ParseRouteSource(std::string_view output,
+                                                            const plan::Observed& observed,
+                                                            net::Family family) const {
+  json j = json::parse(output, nullptr, false);
+  if (!j.is_array()) return std::nullopt;
+  for (const auto& route : j) {
+    if (!route.is_object()) continue;
+    auto src = route.find("prefsrc");
+    if (src != route.end() && src->is_string()) {
+      auto a = net::IpAddress::Parse(src->get<std::string>());
+      if (a && a->family() == family && HasAddress(observed, *a)) return *a;
+    }
+  }
+  return std::nullopt;
+}
+
 std::vector<Argv> LinuxDriver::FirewallProbe() const {
   return {{"nft", "list", "table", "inet", "vpcctl"}};
 }

@@ -190,19 +190,23 @@ Error Corrupt(const std::string& what, const Error& e) {
   return Failure("the state database holds an invalid " + what + ": " + e.message);
 }
 
-// One row of `SELECT id, name, ssh_host, ... wg_public_key FROM node` (LoadFabric's).
+// Column `col` of the row, an optional address (NULL: none).
+Status AddrColumn(Stmt& s, int col, const char* what, std::optional<net::IpAddress>& into) {
+  auto a = ParseOptAddr(s.OptText(col));
+  if (!a) return Corrupt(what, a.error());
+  into = *a;
+  return {};
+}
+
+// One row of `SELECT id, name, ssh_host, ... local6 FROM node` (LoadFabric's).
 Result<model::Node> NodeRow(Stmt& s) {
   model::Node n;
   n.name = s.Text(1);
   n.ssh_host = s.Text(2);
   n.ssh_port = static_cast<int>(s.Int(3));
   n.ssh_user = s.Text(4);
-  auto u4 = ParseOptAddr(s.OptText(5));
-  auto u6 = ParseOptAddr(s.OptText(6));
-  if (!u4) return Corrupt("underlay address", u4.error());
-  if (!u6) return Corrupt("underlay address", u6.error());
-  n.underlay4 = *u4;
-  n.underlay6 = *u6;
+  VPC_TRY(AddrColumn(s, 5, "underlay address", n.underlay4));
+  VPC_TRY(AddrColumn(s, 6, "underlay address", n.underlay6));
   auto p = model::ParsePlatform(s.Text(7));
   if (!p) return Corrupt("platform", p.error());
   n.platform = *p;
@@ -214,10 +218,10 @@ Result<model::Node> NodeRow(Stmt& s) {
   // Printable even when an older vpcctl stored it raw (JSON output needs valid UTF-8).
   n.remote_version = Printable(s.Text(13), model::kMaxVersionText);
   n.last_check = s.Text(14);
-  auto tr = ParseOptAddr(s.OptText(15));
-  if (!tr) return Corrupt("transport address", tr.error());
-  n.transport = *tr;
+  VPC_TRY(AddrColumn(s, 15, "transport address", n.transport));
   n.wg_public_key = s.Text(16);
+  VPC_TRY(AddrColumn(s, 17, "local address", n.local4));
+  VPC_TRY(AddrColumn(s, 18, "local address", n.local6));
   return n;
 }
 
@@ -294,7 +298,8 @@ Result<model::Fabric> Store::LoadFabric() {
     VPC_ASSIGN_OR_RETURN(
         Stmt s, db_.Prepare("SELECT id, name, ssh_host, ssh_port, ssh_user, underlay4, underlay6, "
                             "platform, mtu, is_local, use_sudo, remote_vpcctl, host_key, "
-                            "remote_version, last_check, transport, wg_public_key FROM node "
+                            "remote_version, last_check, transport, wg_public_key, local4, local6 "
+                            "FROM node "
                             "ORDER BY id"));
     while (true) {
       VPC_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -362,12 +367,13 @@ Status Store::SaveNode(const model::Node& n) {
       Stmt s,
       db_.Prepare("INSERT INTO node (name, ssh_host, ssh_port, ssh_user, underlay4, underlay6, "
                   "platform, mtu, is_local, use_sudo, remote_vpcctl, host_key, remote_version, "
-                  "last_check, transport, wg_public_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-                  "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) "
+                  "last_check, transport, wg_public_key, local4, local6) VALUES (?1, ?2, ?3, ?4, "
+                  "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) "
                   "ON CONFLICT (name) DO UPDATE SET ssh_host = ?2, ssh_port = ?3, ssh_user = ?4, "
                   "underlay4 = ?5, underlay6 = ?6, platform = ?7, mtu = ?8, is_local = ?9, "
                   "use_sudo = ?10, remote_vpcctl = ?11, host_key = ?12, remote_version = ?13, "
-                  "last_check = ?14, transport = ?15, wg_public_key = ?16"));
+                  "last_check = ?14, transport = ?15, wg_public_key = ?16, local4 = ?17, "
+                  "local6 = ?18"));
   s.Bind(1, n.name)
       .Bind(2, n.ssh_host)
       .Bind(3, int64_t{n.ssh_port})
@@ -383,7 +389,9 @@ Status Store::SaveNode(const model::Node& n) {
       .Bind(13, n.remote_version)
       .Bind(14, n.last_check)
       .Bind(15, AddrText(n.transport))
-      .Bind(16, n.wg_public_key);
+      .Bind(16, n.wg_public_key)
+      .Bind(17, AddrText(n.local4))
+      .Bind(18, AddrText(n.local6));
   return s.Run();
 }
 

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <sstream>
 
@@ -79,6 +80,18 @@ class FakeWorld : public ::testing::Test {
         r.out = testing::ReadData("fixtures/linux/h1-vpc1.ip-addr.json");
       } else if (line.find("'ip' '-j' 'netns' 'list'") != std::string::npos) {
         r.out = "[]";
+      } else if (line.find("'route' 'get'") != std::string::npos) {
+        // The source of its routes, as a host behind NAT has one (route_source_).
+        auto src = route_source_.find(ip);
+        if (src == route_source_.end()) {
+          r.exit_status = 2;
+          r.err = "RTNETLINK answers: Network is unreachable\n";
+        } else {
+          r.out =
+              "[{\"dst\":\"0.0.0.0\",\"gateway\":\"192.0.2.254\",\"dev\":\"eth0\","
+              "\"prefsrc\":\"" +
+              src->second + "\",\"flags\":[],\"uid\":0,\"cache\":[]}]";
+        }
       } else if (line.find("'bridge'") != std::string::npos) {
         r.out = testing::ReadData("fixtures/linux/h1-vpc1.bridge-link.json");
       } else if (line.find("'--version'") != std::string::npos) {
@@ -157,6 +170,8 @@ class FakeWorld : public ::testing::Test {
   }
 
   std::string dir_;
+  // Host address -> the source address `ip route get` gives there (hosts behind NAT).
+  std::map<std::string, std::string> route_source_;
   exec::FakeRunner runner_;
   testing::FakeProber prober_;
   ssh::FakeClient ssh_;

@@ -40,6 +40,8 @@ nlohmann::json VpcJson(const model::Fabric& f, const model::Vpc& v);
 std::string SshText(const model::Node& n);
 // "192.0.2.1, 2001:db8::1"
 std::string UnderlayText(const model::Node& n);
+// Its local addresses behind NAT, "-" when it has none.
+std::string LocalText(const model::Node& n);
 // SHA256 fingerprint of the pinned host key, or "-" when none.
 std::string FingerprintText(const model::Node& n);
 // "path drops frames larger than 1400 bytes (VPC MTU 1450)", for a pair whose full-size

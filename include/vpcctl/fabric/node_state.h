@@ -78,6 +78,26 @@ struct ProbeHints {
 Result<plan::Observed> ProbeNode(Context& ctx, const platform::Driver& driver,
                                  const plan::Desired& desired, const ProbeHints& hints = {});
 
+// A node behind 1:1 NAT has its underlay (public) address on none of its interfaces. For each
+// family where that is so, sets the node's local address in `map`: the map's own when the node
+// has it, else the source of its route to a peer (the driver's route probe); clears a local
+// address the node no longer needs (its underlay address is its own again). Returns what it
+// found, one entry per family behind NAT; an error, naming the address and the fix, when a family
+// the node's tunnels use has neither.
+Result<std::vector<model::NatReport>> LocateBehindNat(Context& ctx, const platform::Driver& driver,
+                                                      model::Map& map, const std::string& node,
+                                                      const plan::Observed& observed);
+
+// NodeDesired and ProbeNode, then LocateBehindNat: behind NAT, the desired state is built again
+// from the located map (the probe does not depend on the tunnels' local addresses).
+struct LocatedNode {
+  plan::Desired desired;
+  plan::Observed observed;
+  std::vector<model::NatReport> behind_nat;
+};
+Result<LocatedNode> DesireAndProbe(Context& ctx, const platform::Driver& driver, store::Store& db,
+                                   const HeldMap& held, bool make_key);
+
 // What the pid file of daemon `d` must name to count as it.
 exec::DaemonIdentity Identity(const plan::DesiredDaemon& d);
 

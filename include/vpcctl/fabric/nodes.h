@@ -13,6 +13,9 @@ struct NodeAddOptions {
   std::string name;
   std::string address;  // where SSH reaches the node
   std::vector<std::string> underlay;
+  // Behind 1:1 NAT: the addresses the node has (one per family), where its tunnels start; the
+  // underlay addresses are then its public ones. Default: detected at enrolment.
+  std::vector<std::string> local_address;
   std::string port = "22";
   std::string user = "root";
   std::string mtu;       // default: detected (1500 with --no-connect)
@@ -37,6 +40,7 @@ Status NodeAdd(Context& ctx, const NodeAddOptions& o);
 struct NodeUpdateOptions {
   std::string name;
   std::vector<std::string> underlay;
+  std::vector<std::string> local_address;  // "auto": detect again (a login)
   std::string address;
   std::string port;
   std::string user;

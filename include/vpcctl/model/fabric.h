@@ -55,6 +55,11 @@ struct Node {
   std::string ssh_user = "root";
   std::optional<net::IpAddress> underlay4;
   std::optional<net::IpAddress> underlay6;
+  // Behind 1:1 NAT the underlay address is the node's public one, on no interface of its own;
+  // the local address is the one it has, where its tunnels start (peers send to the public one).
+  // Unset: the node has its underlay address (or apply finds the local one itself).
+  std::optional<net::IpAddress> local4;
+  std::optional<net::IpAddress> local6;
   Platform platform = Platform::kLinux;
   int mtu = 1500;  // underlay MTU
   bool is_local = false;
@@ -69,6 +74,12 @@ struct Node {
   const std::optional<net::IpAddress>& Underlay(net::Family f) const {
     return f == net::Family::kV4 ? underlay4 : underlay6;
   }
+  // Where the node's tunnels start in family f: its local address behind NAT, else its underlay.
+  const std::optional<net::IpAddress>& Local(net::Family f) const {
+    const auto& l = f == net::Family::kV4 ? local4 : local6;
+    return l ? l : Underlay(f);
+  }
+  bool BehindNat() const { return local4 || local6; }
 };
 
 struct Member {

@@ -34,6 +34,17 @@ struct WireguardReport {
   bool operator==(const WireguardReport&) const = default;
 };
 
+// A node behind 1:1 NAT, per underlay family: its public (underlay) address, on none of its
+// interfaces, and the local one its tunnels start from, given in the map or found by the route
+// to its peers.
+struct NatReport {
+  std::string family;  // "ipv4" / "ipv6"
+  std::string public_address;
+  std::string local;
+  bool detected = false;  // found by the route (else the map's local address)
+  bool operator==(const NatReport&) const = default;
+};
+
 // `apply --local --json`.
 struct ApplyReport {
   std::optional<std::string> node;  // null only with no_map
@@ -53,6 +64,7 @@ struct ApplyReport {
   // With a rekey's moment: how long after it the keys switched, in ms (negative: before it, the
   // moment being too far ahead of this node's clock). Empty when no key switched.
   std::optional<int64_t> key_switch_offset_ms;
+  std::vector<NatReport> behind_nat;  // empty: the node has its underlay addresses
 
   nlohmann::json ToJson() const;
   static Result<ApplyReport> FromJson(const nlohmann::json& j);

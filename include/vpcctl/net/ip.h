@@ -27,6 +27,7 @@ class IpAddress {
   int bits() const { return is_v4() ? 32 : 128; }
   bool IsMulticast() const;
   bool IsUnspecified() const;
+  bool IsLinkLocal() const;  // 169.254.0.0/16, fe80::/10
   std::string ToString() const;
   const std::array<uint8_t, 16>& bytes() const { return bytes_; }
 

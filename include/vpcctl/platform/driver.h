@@ -55,7 +55,17 @@ class Driver {
   // The commands that list vpcctl's firewall (their outputs, joined, are what the diff compares
   // with the listing recorded at the last load). A failure or empty output of the first: absent.
   virtual std::vector<Argv> FirewallProbe() const = 0;
+  // The command asking which route the node takes to `to`, and the source address its output
+  // gives in `to`'s family (FreeBSD names the interface: its address in `observed`); nullopt
+  // when it gives none. A node behind NAT starts its tunnels from that address.
+  virtual Argv RouteProbe(const net::IpAddress& to) const = 0;
+  virtual std::optional<net::IpAddress> ParseRouteSource(std::string_view output,
+                                                         const plan::Observed& observed,
+                                                         net::Family family) const = 0;
 };
+
+// The node's own addresses (every interface's), as the probe lists them.
+bool HasAddress(const plan::Observed& observed, const net::IpAddress& address);
 
 // The commands of the steps both platforms carry out the same way (files, daemons, WireGuard
 // through wg(8)); nullopt for interface steps. Apply performs the file write/removal and daemon

@@ -24,6 +24,10 @@ class FreeBsdDriver : public Driver {
   // the underlay firewall.
   void AddNodeSetup(plan::Desired& d, const NodeEnv& env) const override;
   std::vector<Argv> FirewallProbe() const override;
+  Argv RouteProbe(const net::IpAddress& to) const override;
+  std::optional<net::IpAddress> ParseRouteSource(std::string_view output,
+                                                 const plan::Observed& observed,
+                                                 net::Family family) const override;
 
  private:
   void AddVipSetup(plan::Desired& d, const NodeEnv& env) const;
