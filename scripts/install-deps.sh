@@ -8,7 +8,7 @@ PACKAGES="build-essential cmake pkg-config ca-certificates
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   openssh-server openssh-client keepalived iperf3 iproute2 iputils-ping
-  wireguard-go wireguard-tools nftables tcpdump
+  wireguard-go wireguard-tools nftables iptables tcpdump
   procps util-linux python3 python3-jsonschema sqlite3 time openssl
   mandoc man-db systemd zsh bash-completion"
 

@@ -18,6 +18,7 @@ E2E_P="${E2E_PREFIX:-vpce$$}"
 E2E_DIR=""
 E2E_FAILS=0
 E2E_HOSTS=""
+E2E_ROUTERS=""
 VPCCTL_SRC="${VPCCTL:-}"
 # vpcctl with crash points (tests/faults), for the crash tests; beside vpcctl unless named.
 VPCCTL_FAULTS_SRC="${VPCCTL_FAULTS:-$(dirname "${VPCCTL_SRC:-.}")/vpcctl-faults}"
@@ -59,10 +60,11 @@ e2e_teardown() {
         ns=$(e2e_ns "$h")
         for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
     done
-    for h in $E2E_HOSTS ul; do
+    for h in $E2E_HOSTS ul $E2E_ROUTERS; do
         ns=$(e2e_ns "$h")
         ip netns del "$ns" 2>/dev/null
     done
+    E2E_ROUTERS=""
     # Guest namespaces live in their host's mount namespace and went with it; drop their names.
     for f in /run/netns/"$E2E_P"*; do
         [ -e "$f" ] || continue
@@ -103,6 +105,41 @@ e2e_setup() {
     for i in $(seq 1 "$n"); do
         e2e_add_host "h$i" "$@"
     done
+}
+
+# e2e_behind_nat HOST PUBLIC NET: HOST (from e2e_add_host) moves behind a 1:1 NAT router, the
+# namespace r<N>: the router holds PUBLIC on the underlay and forwards all of it to HOST at NET.2
+# (iptables DNAT), masquerading what HOST sends out (MASQUERADE: as PUBLIC). HOST keeps only
+# NET.2 (default route via NET.1), where its sshd listens now: it has no underlay address.
+e2e_behind_nat() {
+    local h=$1 pub=$2 net=$3 r ns rns ul d
+    r="r${h#h}"
+    ns=$(e2e_ns "$h")
+    rns=$(e2e_ns "$r")
+    ul=$(e2e_ns ul)
+    d="$E2E_DIR/$h"
+    ip netns add "$rns" || return 1
+    E2E_ROUTERS="$E2E_ROUTERS $r"
+    ip -n "$rns" link set lo up
+    ip -n "$ul" link add "$r" type veth peer name eth0 netns "$rns"
+    ip -n "$ul" link set "$r" master ul up
+    ip -n "$rns" addr add "$pub/24" dev eth0
+    ip -n "$rns" link set eth0 up
+    # The host's leg leaves the underlay bridge for the router.
+    ip -n "$ul" link set "$h" nomaster
+    ip -n "$ul" link set "$h" netns "$rns"
+    ip -n "$rns" link set "$h" name lan
+    ip -n "$rns" addr add "$net.1/24" dev lan
+    ip -n "$rns" link set lan up
+    ip netns exec "$rns" sysctl -qw net.ipv4.ip_forward=1
+    ip netns exec "$rns" iptables -t nat -A PREROUTING -d "$pub" -j DNAT --to-destination "$net.2" || return 1
+    ip netns exec "$rns" iptables -t nat -A POSTROUTING -s "$net.0/24" -o eth0 -j MASQUERADE || return 1
+    ip -n "$ns" addr flush dev eth0 scope global
+    ip -n "$ns" addr add "$net.2/24" dev eth0
+    ip -n "$ns" route add default via "$net.1"
+    e2e_stop_sshd "$h"
+    sed -i -e '/^ListenAddress /d' -e "1i ListenAddress $net.2" "$d/sshd_config"
+    e2e_start_sshd "$h"
 }
 
 # e2e_static_underlay: every host knows every other host's underlay MAC (permanent neighbour
@@ -198,11 +235,14 @@ e2e_stop_sshd() {
     true
 }
 
+# Where HOST's sshd listens (its first ListenAddress).
+e2e_ssh_at() { awk '$1 == "ListenAddress" { print $2; exit }' "$E2E_DIR/$1/sshd_config"; }
+
 e2e_wait_port() {
     local h=$1 ns i
     ns=$(e2e_ns "$h")
     for i in $(seq 1 100); do
-        if ip netns exec "$ns" bash -c "echo > /dev/tcp/$(e2e_ip4 "$h")/22" 2>/dev/null; then
+        if ip netns exec "$ns" bash -c "echo > /dev/tcp/$(e2e_ssh_at "$h")/22" 2>/dev/null; then
             return 0
         fi
         sleep 0.05
