@@ -317,7 +317,14 @@ Result<ImportOutcome> ImportMap(store::Store& db, const std::string& text, const
                      Quoted(m.controller) +
                      " (use --force to switch fabrics); nothing was changed");
     }
-    if (m.fabric.generation < held->generation) {
+    if (m.epoch < held->epoch) {
+      return Failure("stale map: controller " + Quoted(m.controller) + " is at epoch " +
+                     std::to_string(m.epoch) + ", before the controller restored from a backup " +
+                     "(epoch " + std::to_string(held->epoch) + ") whose map this node holds; " +
+                     "nothing was changed. That controller was replaced: run vpcctl on the " +
+                     "restored one");
+    }
+    if (m.epoch == held->epoch && m.fabric.generation < held->generation) {
       return Failure("stale map: generation " + std::to_string(m.fabric.generation) +
                      " is older than the generation " + std::to_string(held->generation) +
                      " this node holds; nothing was changed (use --force to roll back)");
@@ -326,7 +333,8 @@ Result<ImportOutcome> ImportMap(store::Store& db, const std::string& text, const
   auto stored = [&]() -> Status {
     store::Transaction tx(db);
     VPC_TRY(tx.Begin());
-    VPC_TRY(db.SaveMap(store::StoredMap{name, m.fabric_id, m.fabric.generation, text, UtcNow()}));
+    VPC_TRY(db.SaveMap(
+        store::StoredMap{name, m.fabric_id, m.fabric.generation, text, UtcNow(), m.epoch}));
     return tx.Commit();
   }();
   if (!stored.ok()) {
@@ -344,8 +352,7 @@ Result<ImportOutcome> ImportMap(store::Store& db, const std::string& text, const
 
 Status MapExport(Context& ctx, bool show_secrets) {
   VPC_ASSIGN_OR_RETURN(auto s, Session::Read(ctx));
-  VPC_ASSIGN_OR_RETURN(auto id, s->store().GetSetting("fabric_id"));
-  model::Map m{id.value_or(""), s->local_node, s->fabric};
+  VPC_ASSIGN_OR_RETURN(model::Map m, MapOf(*s));
   ctx.io.out << model::MapToJson(m, show_secrets);
   return {};
 }

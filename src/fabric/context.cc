@@ -57,6 +57,13 @@ Result<std::unique_ptr<Session>> Session::Open(Context& ctx, bool lock, bool beg
   return s;
 }
 
+Result<model::Map> MapOf(Session& s) {
+  VPC_ASSIGN_OR_RETURN(auto id, s.store().GetSetting("fabric_id"));
+  VPC_ASSIGN_OR_RETURN(auto epoch, s.store().GetSetting("epoch"));
+  return model::Map{id ? *id : std::string(), s.local_node, s.fabric,
+                    epoch ? ParseUint(*epoch).value_or(0) : 0};
+}
+
 Status Session::Commit(bool bump_generation) {
   if (!tx_) return Failure("internal: commit without a transaction");
   if (bump_generation) {

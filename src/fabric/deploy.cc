@@ -47,13 +47,6 @@ std::vector<std::string> Targets(const model::Fabric& f, const std::string& vpc,
   return out;
 }
 
-// The map of the fabric, to be sent to the nodes (read here, before any fan-out: the session's
-// database connection is not for the fan-out's threads).
-Result<model::Map> MapOf(Session& s) {
-  VPC_ASSIGN_OR_RETURN(auto id, s.store().GetSetting("fabric_id"));
-  return model::Map{id ? *id : std::string(), s.local_node, s.fabric};
-}
-
 // The map `node` is sent: over SSH stdin, with the secrets of the VIP groups it is in and no
 // others. Pure: called from the fan-out's threads.
 std::string MapFor(const model::Map& m, const std::string& node) {

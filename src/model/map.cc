@@ -282,13 +282,15 @@ std::string MapToJson(const Map& m, bool include_secrets, std::string_view for_n
              {{"network", m.fabric.transport.network.ToString()}, {"port", m.fabric.transport.port}}},
             {"nodes", nodes},
             {"vpcs", vpcs}};
+  if (m.epoch > 0) j["epoch"] = m.epoch;  // only after a restore: older nodes read the rest
   return j.dump(1) + "\n";
 }
 
 Result<Map> ParseMap(std::string_view text) {
   VPC_ASSIGN_OR_RETURN(json j, ParseJsonObject(text, "map"));
   Reader r(j, "map");
-  VPC_TRY(r.OnlyKeys({"format", "fabric", "generation", "controller", "transport", "nodes", "vpcs"}));
+  VPC_TRY(r.OnlyKeys(
+      {"format", "fabric", "generation", "epoch", "controller", "transport", "nodes", "vpcs"}));
   VPC_ASSIGN_OR_RETURN(int64_t format, r.Int("format", 0, 1000));
   // Format 1 (before encrypted VPCs) is read as a map whose VPCs are all plain; formats 1 and 2
   // (before leases) with the lease defaults.
@@ -303,6 +305,10 @@ Result<Map> ParseMap(std::string_view text) {
   if (!hex) return Reader::Bad("map.fabric", "must be 32 lowercase hex digits");
   VPC_ASSIGN_OR_RETURN(int64_t gen, r.Int("generation", 0, INT64_MAX));
   m.fabric.generation = static_cast<uint64_t>(gen);
+  if (j.contains("epoch")) {
+    VPC_ASSIGN_OR_RETURN(int64_t epoch, r.Int("epoch", 0, INT64_MAX));
+    m.epoch = static_cast<uint64_t>(epoch);
+  }
   VPC_ASSIGN_OR_RETURN(m.controller, r.Str("controller"));
   VPC_TRY(ValidateNodeName(m.controller));
   if (j.contains("transport")) {

@@ -513,25 +513,28 @@ Result<uint64_t> Store::BumpGeneration() {
 }
 
 Result<std::optional<StoredMap>> Store::LoadMap() {
-  VPC_ASSIGN_OR_RETURN(Stmt s, db_.Prepare("SELECT node, fabric, generation, document, imported_at "
-                                           "FROM map WHERE id = 1"));
+  VPC_ASSIGN_OR_RETURN(Stmt s,
+                       db_.Prepare("SELECT node, fabric, generation, document, imported_at, "
+                                   "epoch FROM map WHERE id = 1"));
   VPC_ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return std::optional<StoredMap>();
-  StoredMap m{s.Text(0), s.Text(1), static_cast<uint64_t>(s.Int(2)), s.Text(3), s.Text(4)};
+  StoredMap m{s.Text(0), s.Text(1), static_cast<uint64_t>(s.Int(2)),
+              s.Text(3), s.Text(4), static_cast<uint64_t>(s.Int(5))};
   return std::optional<StoredMap>(std::move(m));
 }
 
 Status Store::SaveMap(const StoredMap& m) {
   VPC_ASSIGN_OR_RETURN(
-      Stmt s, db_.Prepare("INSERT INTO map (id, node, fabric, generation, document, imported_at) "
-                          "VALUES (1, ?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO UPDATE SET "
-                          "node = ?1, fabric = ?2, generation = ?3, document = ?4, "
-                          "imported_at = ?5"));
+      Stmt s, db_.Prepare("INSERT INTO map (id, node, fabric, generation, document, imported_at, "
+                          "epoch) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO UPDATE "
+                          "SET node = ?1, fabric = ?2, generation = ?3, document = ?4, "
+                          "imported_at = ?5, epoch = ?6"));
   s.Bind(1, m.node)
       .Bind(2, m.fabric_id)
       .Bind(3, static_cast<int64_t>(m.generation))
       .Bind(4, m.document)
-      .Bind(5, m.imported_at);
+      .Bind(5, m.imported_at)
+      .Bind(6, static_cast<int64_t>(m.epoch));
   return s.Run();
 }
 

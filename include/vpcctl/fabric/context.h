@@ -14,6 +14,7 @@
 #include "vpcctl/exec/terminal.h"
 #include "vpcctl/fabric/faults.h"
 #include "vpcctl/model/fabric.h"
+#include "vpcctl/model/map.h"
 #include "vpcctl/probe/prober.h"
 #include "vpcctl/ssh/client.h"
 #include "vpcctl/store/state_dir.h"
@@ -81,6 +82,11 @@ class Session {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<store::Transaction> tx_;
 };
+
+// The map of the session's fabric, as deploy sends it and `map export` prints it: fabric id,
+// controller (this node), epoch. Read before any fan-out (the session's database connection is
+// not for the fan-out's threads).
+Result<model::Map> MapOf(Session& s);
 
 // Combines several validation problems into one error; main prints one line per problem.
 class Problems {

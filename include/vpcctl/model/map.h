@@ -20,6 +20,9 @@ struct Map {
   std::string fabric_id;   // 32 hex digits, set by `vpcctl init` on the controller
   std::string controller;  // the controller's node name
   Fabric fabric;           // nodes (without SSH details) and VPCs; fabric.generation
+  // The controller's epoch: 0, then one more at each `state restore` (a new controller). Nodes
+  // refuse a map of an earlier epoch, whatever its generation.
+  uint64_t epoch = 0;
 };
 
 // VIP secrets are written only with `include_secrets` (what deploy sends); otherwise they read

@@ -24,6 +24,7 @@ struct StoredMap {
   uint64_t generation = 0;
   std::string document;
   std::string imported_at;
+  uint64_t epoch = 0;  // the controller's (state restore moves it on)
 };
 
 // A VIP state transition on this node, as the VIP daemon reported it.
