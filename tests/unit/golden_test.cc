@@ -48,6 +48,21 @@ TEST(Golden, FreeBsdPlansForEveryNode) {
   }
 }
 
+// h2 behind 1:1 NAT (public 192.0.2.2, local 10.0.2.2): its tunnels start from the local address
+// and pf's VXLAN rule guards that address; its peers still send to the public one.
+TEST(Golden, PlansForANodeBehindNat) {
+  model::Fabric f = testing::SampleFabric();
+  f.FindNode("h2")->local4 = testing::Ip("10.0.2.2");
+  std::string bsd = PlanFor(f, "h2", model::Platform::kFreeBSD);
+  testing::ExpectGolden("freebsd/vpc1-h2.nat.plan", bsd);
+  EXPECT_NE(bsd.find("vxlanlocal 10.0.2.2"), std::string::npos) << bsd;
+  EXPECT_EQ(bsd.find("vxlanlocal 192.0.2.2"), std::string::npos) << bsd;
+  std::string linux = PlanFor(f, "h2", model::Platform::kLinux);
+  testing::ExpectGolden("linux/vpc1-h2.nat.plan", linux);
+  EXPECT_NE(linux.find("local 10.0.2.2"), std::string::npos) << linux;
+  EXPECT_NE(PlanFor(f, "h1", model::Platform::kLinux).find("remote 192.0.2.2"), std::string::npos);
+}
+
 TEST(Golden, FreeBsdRcConfForEveryNode) {
   model::Fabric f = testing::SampleFabric();
   alloc::VpcSpec spec;
