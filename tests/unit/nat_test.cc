@@ -74,12 +74,16 @@ TEST(Nat, PlainTunnelsStartFromTheLocalAddressAndPeersSendToThePublicOne) {
   }
   EXPECT_EQ(v4, 1);  // h2-h3; h1-h3 runs over IPv6, which is not behind NAT
   for (const auto& t : h3->vpcs[0].tunnels) {
-    if (t.remote.is_v6()) EXPECT_EQ(t.local, Ip("2001:db8::3"));
+    if (t.remote.is_v6()) {
+      EXPECT_EQ(t.local, Ip("2001:db8::3"));
+    }
   }
   auto h2 = plan::DesiredFor(f, "h2");
   ASSERT_TRUE(h2.ok());
   for (const auto& t : h2->vpcs[0].tunnels) {
-    if (t.peer == "h3") EXPECT_EQ(t.remote, Ip("192.0.2.3"));
+    if (t.peer == "h3") {
+      EXPECT_EQ(t.remote, Ip("192.0.2.3"));
+    }
   }
   // The firewall lets in the peers' public addresses, which is where NATed traffic comes from.
   EXPECT_NE(std::find(h2->fabric_underlays.begin(), h2->fabric_underlays.end(), Ip("192.0.2.3")),
