@@ -75,7 +75,8 @@ std::string PinSelf(Context& ctx, const model::Node& self, std::chrono::millisec
 }
 
 // Makes sure a restored controller reaches this node: our key authorized here and this node's
-// host key pinned (recorded on its node and in known_hosts). Returns what it did.
+// host key pinned (recorded on its node and in known_hosts; `s` is then a locked session).
+// Returns what it did.
 Result<std::vector<std::string>> PrepareSelf(Context& ctx, Session& s,
                                              std::chrono::milliseconds timeout) {
   std::vector<std::string> done;
@@ -99,12 +100,17 @@ Result<std::vector<std::string>> PrepareSelf(Context& ctx, Session& s,
 
 }  // namespace
 
-// Pipeline: options; under the state lock, this node made reachable by a restored controller;
-// the entries (what the backup is, the key pair, known_hosts); the SQLite copy; render.
+// Pipeline: options; this node made reachable by a restored controller (under the state lock
+// only when its host key is to be pinned: a backup otherwise runs beside a deploy); the entries
+// (what the backup is, the key pair, known_hosts); the SQLite copy; render.
 Status StateBackup(Context& ctx, const StateBackupOptions& o) {
   if (o.file.empty()) return UsageError("give the backup file: vpcctl state backup FILE");
   VPC_ASSIGN_OR_RETURN(auto timeout, ParseConnectTimeout(o.timeout));
-  VPC_ASSIGN_OR_RETURN(auto s, Session::Locked(ctx));
+  VPC_ASSIGN_OR_RETURN(auto s, Session::Read(ctx));
+  if (const model::Node* self = s->fabric.FindNode(s->local_node); self && self->host_key.empty()) {
+    s.reset();
+    VPC_ASSIGN_OR_RETURN(s, Session::Locked(ctx));
+  }
   VPC_ASSIGN_OR_RETURN(std::vector<std::string> done, PrepareSelf(ctx, *s, timeout));
   VPC_ASSIGN_OR_RETURN(model::Map map, MapOf(*s));
   const exec::Host& host = ctx.Machine();
@@ -148,8 +154,7 @@ namespace {
 
 // What this node is, checked against the backup before anything changes: in its fabric (its
 // map's, unless --force), not a controller already (unless --force). Returns its name.
-Result<std::string> CheckRestoreTarget(Context& ctx, store::Store& db,
-                                       const store::BackupEntries& e,
+Result<std::string> CheckRestoreTarget(store::Store& db, const store::BackupEntries& e,
                                        const StateRestoreOptions& o) {
   const std::string& fabric = e.at("fabric");
   VPC_ASSIGN_OR_RETURN(auto held, db.LoadMap());
@@ -174,7 +179,6 @@ Result<std::string> CheckRestoreTarget(Context& ctx, store::Store& db,
         "--node NAME");
   }
   VPC_TRY(model::ValidateNodeName(me));
-  (void)ctx;
   return me;
 }
 
@@ -221,7 +225,7 @@ Status StateRestore(Context& ctx, const StateRestoreOptions& o) {
   if (!opened) return UsageError(opened.error().message + "; nothing was changed");
   std::unique_ptr<store::Backup> backup = std::move(*opened);
   const store::BackupEntries& e = backup->entries();
-  VPC_ASSIGN_OR_RETURN(std::string me, CheckRestoreTarget(ctx, *db, e, o));
+  VPC_ASSIGN_OR_RETURN(std::string me, CheckRestoreTarget(*db, e, o));
   VPC_ASSIGN_OR_RETURN(auto held, db->LoadMap());
   uint64_t generation = 0, epoch = 0;
   VPC_TRY(backup->CopyControllerTablesInto(*db, [&]() -> Status {
