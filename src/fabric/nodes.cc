@@ -710,8 +710,9 @@ Status NodeList(Context& ctx, bool json) {
   Table t({"NAME", "PLATFORM", "SSH", "UNDERLAY", "MTU", "HOST KEY", "LAST CHECK"});
   for (const auto& n : s->fabric.nodes) {
     t.Row({n.name + (n.is_local ? " (local)" : ""), std::string(model::PlatformName(n.platform)),
-           SshText(n), UnderlayText(n), std::to_string(n.mtu), FingerprintText(n),
-           n.last_check.empty() ? "-" : n.last_check});
+           SshText(n),
+           UnderlayText(n) + (n.BehindNat() ? " (behind NAT: local " + LocalText(n) + ")" : ""),
+           std::to_string(n.mtu), FingerprintText(n), n.last_check.empty() ? "-" : n.last_check});
   }
   t.Print(ctx.io.out);
   return {};

@@ -190,6 +190,10 @@ TEST_F(NatWorld, EnrolmentDetectsANodeBehindNat) {
   EXPECT_NE(Show("h4").find("behind NAT:   local 192.0.2.1, public 198.51.100.44\n"),
             std::string::npos)
       << Show("h4");
+  out_.str("");
+  ASSERT_TRUE(NodeList(*ctx_, false).ok());
+  EXPECT_NE(out_.str().find("198.51.100.44 (behind NAT: local 192.0.2.1)"), std::string::npos)
+      << out_.str();
   bool asked = false;
   for (const auto& c : ssh_.Commands("198.51.100.44", 22))
     asked = asked || c.find("'route' 'get' '198.51.100.44'") != std::string::npos;
