@@ -181,7 +181,8 @@ TEST_F(NatWorld, EnrolmentDetectsANodeBehindNat) {
   route_source_["198.51.100.44"] = "192.0.2.1";
   Status st = NodeAdd(*ctx_, Add("h4", "198.51.100.44"));
   ASSERT_TRUE(st.ok()) << st.error().message;
-  const model::Node* h4 = Stored().FindNode("h4");
+  model::Fabric stored = Stored();
+  const model::Node* h4 = stored.FindNode("h4");
   ASSERT_NE(h4, nullptr);
   EXPECT_EQ(h4->underlay4, testing::Ip("198.51.100.44"));
   EXPECT_EQ(h4->local4, testing::Ip("192.0.2.1"));
