@@ -172,9 +172,7 @@ Result<std::vector<model::NatReport>> LocateBehindNat(Context& ctx, const platfo
                                                       model::Map& map, const std::string& node,
                                                       const plan::Observed& observed) {
   std::vector<model::NatReport> found;
-  model::Node* self = nullptr;
-  for (auto& n : map.fabric.nodes)
-    if (n.name == node) self = &n;
+  model::Node* self = map.fabric.FindNode(node);
   if (!self) return found;
   // The families the node's plain tunnels use (encrypted ones start inside WireGuard).
   std::set<net::Family> used;

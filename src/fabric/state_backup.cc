@@ -225,6 +225,9 @@ Status StateRestore(Context& ctx, const StateRestoreOptions& o) {
   if (!opened) return UsageError(opened.error().message + "; nothing was changed");
   std::unique_ptr<store::Backup> backup = std::move(*opened);
   const store::BackupEntries& e = backup->entries();
+  if (!model::ValidateNodeName(e.at("controller")).ok()) {
+    return UsageError(Quoted(o.file) + " names no valid controller node; nothing was changed");
+  }
   VPC_ASSIGN_OR_RETURN(std::string me, CheckRestoreTarget(*db, e, o));
   VPC_ASSIGN_OR_RETURN(auto held, db->LoadMap());
   uint64_t generation = 0, epoch = 0;
@@ -245,7 +248,7 @@ Status StateRestore(Context& ctx, const StateRestoreOptions& o) {
                            {"fabric", e.at("fabric")},
                            {"controller", me},
                            {"previous_controller", old},
-                           {"made_at", e.at("made_at")},
+                           {"made_at", Printable(e.at("made_at"), 64)},
                            {"backup_generation", Number(e, "generation")},
                            {"generation", generation},
                            {"epoch", epoch}});
@@ -253,7 +256,7 @@ Status StateRestore(Context& ctx, const StateRestoreOptions& o) {
   }
   auto& out = ctx.io.out;
   out << "restored fabric " << e.at("fabric") << " from " << o.file << " (made on " << old << " at "
-      << e.at("made_at") << ", generation " << Number(e, "generation") << ")\n"
+      << Printable(e.at("made_at"), 64) << ", generation " << Number(e, "generation") << ")\n"
       << "this node, " << me << ", is its controller now: epoch " << epoch << ", generation "
       << generation << "\n";
   if (was && old != me) {
