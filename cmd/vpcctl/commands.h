@@ -34,7 +34,7 @@ void AddPlanCommands(CLI::App& app, Dispatch& d);
 // After AddVpcCommands: adds vpc sync/deploy/destroy/status, deploy, map, apply, status.
 void AddDeployCommands(CLI::App& app, Dispatch& d);
 void AddVipCommands(CLI::App& app, Dispatch& d);
-// vipd and vip-take: what runs on a node for VIP leases.
+// vipd and vip-take (what runs on a node for VIP leases), and the node agent.
 void AddVipdCommands(CLI::App& app, Dispatch& d);
 void AddGuestCommands(CLI::App& app, Dispatch& d);
 // connections list/close/serve: the SSH session keeper.

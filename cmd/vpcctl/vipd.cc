@@ -2,6 +2,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "vpcctl/agent/agent.h"
 #include "vpcctl/vipd/daemon.h"
 
 namespace vpcctl::cli {
@@ -10,6 +11,11 @@ void AddVipdCommands(CLI::App& app, Dispatch& d) {
   auto* c = app.add_subcommand(
       "vipd", "Run the VIP lease daemon of this node (apply --local starts and reloads it)");
   c->callback([&d] { d.action = [](fabric::Context& ctx) { return vipd::RunDaemon(ctx); }; });
+  c = app.add_subcommand(
+      "agent",
+      "Run this node's agent, which answers `vpc status` without starting processes (apply "
+      "--local starts it)");
+  c->callback([&d] { d.action = [](fabric::Context& ctx) { return agent::RunAgent(ctx); }; });
 
   struct TakeOpts {
     std::string vpc;

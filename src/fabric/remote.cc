@@ -2,11 +2,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <ctime>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <ctime>
 #include <thread>
 
+#include "vpcctl/agent/protocol.h"
 #include "vpcctl/base/output_cap.h"
 #include "vpcctl/base/parallel.h"
 #include "vpcctl/base/text.h"
@@ -195,6 +196,16 @@ void FanOutProgress::Done(const std::string& node, const std::string& error, dou
   io_.Progress(++done_, total_, line);
 }
 
+namespace {
+
+// Whether the node may run an agent that its SSH login can reach: Linux nodes run one (apply
+// starts it), and its socket answers only root.
+bool AgentReachable(const model::Node& n) {
+  return n.platform == model::Platform::kLinux && n.ssh_user == "root";
+}
+
+}  // namespace
+
 std::vector<Answer> FanOut(Context& ctx, const model::Fabric& fabric,
                            const std::vector<std::string>& targets, const Request& request,
                            const FanOutLimits& limits,
@@ -211,6 +222,15 @@ std::vector<Answer> FanOut(Context& ctx, const model::Fabric& fabric,
     auto run = [&]() -> Result<ssh::RemoteResult> {
       if (!n) return Failure("unknown node");
       std::string input = request.input ? request.input(*n) : std::string();
+      if (n->is_local && request.agent) {
+        auto asked =
+            agent::AskLocal(agent::SocketPath(ctx.paths.dir), request.agent(*n), limits.command);
+        if (asked) {
+          auto answer = agent::ParseAnswer(*asked);
+          a.agent = answer.ok();
+          if (answer) return answer;
+        }
+      }
       if (n->is_local) {
         std::vector<std::string> argv = {ctx.Machine().SelfPath(), "--state-dir", ctx.paths.dir};
         auto more = request.args(*n);
@@ -220,6 +240,19 @@ std::vector<Answer> FanOut(Context& ctx, const model::Fabric& fabric,
       }
       if (!pins) return pins.error();
       VPC_ASSIGN_OR_RETURN(auto conn, ConnectNode(ctx, *pins, *n, limits.connect));
+      if (request.agent && AgentReachable(*n)) {
+        std::string socket = agent::SocketPath(std::string(model::DefaultStateDir(n->platform)));
+        auto streamed = conn->Stream(socket, request.agent(*n), limits.command);
+        if (streamed && streamed->timed_out) {
+          a.agent = true;
+          return streamed;  // the agent took the whole time
+        }
+        if (streamed && !streamed->overflow) {
+          auto answer = agent::ParseAnswer(streamed->out);
+          a.agent = answer.ok();
+          if (answer) return answer;
+        }
+      }
       // The node stops its command itself at the deadline (sshd does not pass signals to root
       // sessions); we wait a little longer to hear how it ended.
       auto argv = RemoteVpcctl(*n, WithDeadline(limits.command, request.args(*n)));

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "vpcctl/agent/protocol.h"
 #include "vpcctl/base/text.h"
 #include "vpcctl/fabric/format.h"
 #include "vpcctl/fabric/vip_view.h"
@@ -61,6 +62,7 @@ void AddAnswer(VpcStatusView& v, const Answer& a,
       mine ? model::StatusReport{a.node, 0, {*mine}, {}, {}, false}.ToJson()["vpcs"][0] : json();
   json entry = {{"node", a.node},
                 {"reached", a.reached},
+                {"agent", a.agent},
                 {"generation", report ? json(report->generation) : json()},
                 {"stale", stale},
                 {"drift", mine ? vj["drift"] : json::array()},
@@ -184,6 +186,7 @@ Status VpcStatus(Context& ctx, const std::string& vpc, const FanOutOptions& o) {
     return {"status", "--local", "--vpc", vpc, "--json"};
   };
   req.report = ReportKind::kStatus;
+  req.agent = [&](const model::Node&) { return agent::StatusRequest(vpc); };
   VpcStatusView view =
       BuildVpcStatus(s->fabric, *v, FanOut(ctx, s->fabric, targets, req, limits, {}));
   if (o.json) {

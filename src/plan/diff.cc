@@ -746,7 +746,7 @@ struct Builder {
       } else if (wanted && rewritten.count(dm.config)) {
         s = Make(Action::kReloadDaemon, "", dm.name, "configuration changed");
       } else if (!wanted && running) {
-        s = Make(Action::kStopDaemon, "", dm.name, "no VIP left");
+        s = Make(Action::kStopDaemon, "", dm.name, dm.unwanted);
       } else {
         continue;
       }

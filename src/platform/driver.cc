@@ -1,10 +1,10 @@
 #include "vpcctl/platform/driver.h"
 
-#include "vpcctl/vipd/config.h"
-
+#include "vpcctl/agent/paths.h"
 #include "vpcctl/base/text.h"
 #include "vpcctl/platform/freebsd.h"
 #include "vpcctl/platform/linux.h"
+#include "vpcctl/vipd/config.h"
 
 namespace vpcctl::platform {
 
@@ -59,6 +59,22 @@ plan::DesiredDaemon VipdDaemon(const plan::Desired& d, const NodeEnv& env) {
   v.program = "vpcctl";
   v.marks = {"vipd", env.state_dir};
   return v;
+}
+
+plan::DesiredDaemon AgentDaemon(const plan::Desired& d, const NodeEnv& env) {
+  plan::DesiredDaemon a;
+  a.name = "agent";
+  a.pidfile = agent::PidfilePath(env.state_dir);
+  if (!d.vpcs.empty()) a.start = {env.vpcctl, "--state-dir", env.state_dir, "agent"};
+  a.detach = true;
+  a.log = agent::LogPath(env.state_dir);
+  a.ready = agent::SocketPath(env.state_dir);
+  // A socket left by an agent that died would pass for the new one's before it is ready.
+  a.stale = {a.pidfile, a.ready};
+  a.program = "vpcctl";
+  a.marks = {"agent", env.state_dir};
+  a.unwanted = "no VPC left";
+  return a;
 }
 
 plan::DesiredFirewall FirewallPaths(const NodeEnv& env) {

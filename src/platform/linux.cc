@@ -238,6 +238,7 @@ void LinuxDriver::AddNodeSetup(plan::Desired& d, const NodeEnv& env) const {
   d.firewall.tool = "nft";
   d.firewall.package = "the nftables package";
   AddVipSetup(d, env);
+  d.daemons.push_back(AgentDaemon(d, env));
 }
 
 void LinuxDriver::AddVipSetup(plan::Desired& d, const NodeEnv& env) const {

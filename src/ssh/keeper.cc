@@ -290,20 +290,28 @@ bool Keeper::Obtain(int fd, const json& req, Held& held, bool& reused) {
 
 bool Keeper::RunOne(int fd, const json& run, Held& held, int id) {
   auto input = RecvFrame(fd, Clock::now() + std::chrono::seconds(60));
-  auto cmd = RemoteCommand::Make(run.value("argv", std::vector<std::string>{}));
   auto limit = std::chrono::milliseconds(run.value("timeout_ms", 60000));
-  if (!input || !cmd || run.value("op", "") != "run") {
+  std::string op = run.value("op", "");
+  std::string path = run.value("path", "");
+  auto cmd = RemoteCommand::Make(run.value("argv", std::vector<std::string>{}));
+  if (!input || (op == "run" && !cmd) || (op == "stream" && path.empty()) ||
+      (op != "run" && op != "stream")) {
     (void)SendJson(fd, {{"ok", false}, {"message", "a bad run request"}},
                    Clock::now() + std::chrono::seconds(10));
     return false;
   }
-  auto r = held.conn->Run(*cmd, run.value("sudo", false), *input, limit);
+  auto r = op == "stream" ? held.conn->Stream(path, *input, limit)
+                          : held.conn->Run(*cmd, run.value("sudo", false), *input, limit);
   held.commands++;
   {
     std::lock_guard<std::mutex> lock(mu_);
     lent_[id].commands = held.commands;
   }
   auto by = Clock::now() + std::chrono::seconds(30);
+  if (!r && op == "stream") {
+    // Nothing listens there (or forwarding is refused): the session itself is fine.
+    return SendJson(fd, {{"ok", false}, {"message", r.error().message}}, by).ok();
+  }
   if (!r) {
     // The session failed under the command: it is not kept.
     (void)SendJson(fd, {{"ok", false}, {"message", r.error().message}}, by);
@@ -442,12 +450,23 @@ class KeeperConnection : public Connection {
 
   Result<RemoteResult> Run(const RemoteCommand& cmd, bool sudo, const std::string& input,
                            std::chrono::milliseconds timeout) override {
+    return Ask({{"op", "run"}, {"argv", cmd.argv()}, {"sudo", sudo}}, input, timeout);
+  }
+
+  Result<RemoteResult> Stream(const std::string& path, const std::string& input,
+                              std::chrono::milliseconds timeout) override {
+    return Ask({{"op", "stream"}, {"path", path}}, input, timeout);
+  }
+
+ private:
+  // One `run` or `stream` on the lent session: the request, the input, then the answer and its
+  // output.
+  Result<RemoteResult> Ask(json req, const std::string& input, std::chrono::milliseconds timeout) {
     auto lost = [&](const Error& e) {
       return Failure(where_ + ": the session keeper stopped answering (" + e.message + ")");
     };
     auto by = Clock::now() + timeout + std::chrono::seconds(30);
-    json req = {
-        {"op", "run"}, {"argv", cmd.argv()}, {"sudo", sudo}, {"timeout_ms", timeout.count()}};
+    req["timeout_ms"] = timeout.count();
     if (auto st = SendJson(fd_.get(), req, by); !st.ok()) return lost(st.error());
     if (auto st = SendFrame(fd_.get(), input, by); !st.ok()) return lost(st.error());
     auto answer = RecvJson(fd_.get(), by);
@@ -467,7 +486,6 @@ class KeeperConnection : public Connection {
     return r;
   }
 
- private:
   Fd fd_;
   std::string where_;
   std::string auth_;

@@ -191,6 +191,22 @@ class LibsshConnection : public Connection {
     return r;
   }
 
+  Result<RemoteResult> Stream(const std::string& path, const std::string& input,
+                              std::chrono::milliseconds timeout) override {
+    auto start = Clock::now();
+    ChannelPtr ch(ssh_channel_new(s_.get()));
+    if (!ch) return Failure(where_ + ": cannot open a channel: " + ssh_get_error(s_.get()));
+    // The originator fields are informational for a unix socket; OpenSSH ignores them.
+    if (ssh_channel_open_forward_unix(ch.get(), path.c_str(), "127.0.0.1", 0) != SSH_OK) {
+      return Failure(where_ + ": cannot open a stream to " + path + ": " + ssh_get_error(s_.get()));
+    }
+    Exchange x{s_.get(), ch.get(), where_, input, start + timeout};
+    VPC_ASSIGN_OR_RETURN(RemoteResult r, x.Run(timeout));
+    r.exit_status = -1;
+    r.ms = MsSince(start);
+    return r;
+  }
+
  private:
   SessionPtr s_;
   std::string where_;

@@ -276,6 +276,7 @@ class WireguardGoApply : public ApplyTest {
 
 TEST_F(WireguardGoApply, TheKeyIsMadeAndWireguardGoStartedThenConfiguredOnceItListens) {
   host_.Listen(socket_);
+  host_.Listen(dir_ + "/state/agent.sock");  // the node agent, started after it
   (void)ApplyOnHost();  // the fake kernel never shows the interface: verification fails after
   auto files = host_.files();
   std::string key = dir_ + "/state/wg.key";

@@ -30,6 +30,18 @@ class FakeConnection : public Connection {
     if (!handler) return RemoteResult{0, "", "", false, 0.1, false};
     return handler(line, input);
   }
+  Result<RemoteResult> Stream(const std::string& path, const std::string& input,
+                              std::chrono::milliseconds) override {
+    std::function<Result<std::string>(const std::string&, const std::string&)> stream;
+    {
+      std::lock_guard<std::mutex> lock(c_->mu_);
+      c_->log_[key_].push_back("stream " + path);
+      stream = c_->hosts_[key_].stream;
+    }
+    if (!stream) return Failure("cannot open a stream to " + path + ": connect failed");
+    VPC_ASSIGN_OR_RETURN(std::string out, stream(path, input));
+    return RemoteResult{-1, out, "", false, 0.1, false};
+  }
 
  private:
   FakeClient* c_;

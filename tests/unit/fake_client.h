@@ -24,6 +24,8 @@ class FakeClient : public Client {
     std::optional<std::string> password;
     // Answers a command line (as sent, quoted) with its stdin.
     std::function<RemoteResult(const std::string& line, const std::string& input)> handler;
+    // Answers a stream to a unix socket path with what was written; none: nothing listens.
+    std::function<Result<std::string>(const std::string& path, const std::string& input)> stream;
   };
   void AddHost(const std::string& host, int port, Host h);
   Host* Find(const std::string& host, int port);

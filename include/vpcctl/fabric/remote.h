@@ -80,6 +80,7 @@ struct Answer {
       report;
   std::string error;  // empty on success; always printable (made so from what the node sent)
   double ms = 0;
+  bool agent = false;  // the node's agent answered (Request::agent), not a command
 
   template <class Report>
   const Report* Get() const {
@@ -93,6 +94,10 @@ struct Request {
   std::function<std::vector<std::string>(const model::Node&)> args;
   std::function<std::string(const model::Node&)> input;  // empty: no input
   ReportKind report = ReportKind::kApply;
+  // The same request for the node's agent (agent/protocol.h), which answers without starting a
+  // process there; empty: always run the command. A node whose agent cannot be reached (none
+  // running, not Linux, not root, forwarding refused) runs the command.
+  std::function<std::string(const model::Node&)> agent;
   // The caller prints each node's line on stdout as it lands (deploy's text): the progress on
   // stderr is then the counter alone.
   bool lines_on_stdout = false;

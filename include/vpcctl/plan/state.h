@@ -121,6 +121,7 @@ struct DesiredDaemon {
   // or a reboot): the file name of its executable and arguments its command line holds.
   std::string program;
   std::vector<std::string> marks;
+  std::string unwanted = "no VIP left";  // why it is stopped when `start` is empty
 };
 
 // A WireGuard peer of this node: a node it shares an encrypted VPC with.

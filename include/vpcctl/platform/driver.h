@@ -95,6 +95,8 @@ std::string Endpoint(const net::IpAddress& a, int port);
 // changes. `start` is the argv that runs it: the caller wraps it for its platform.
 plan::DesiredFile VipdConfigFile(const plan::Desired& d, const NodeEnv& env);
 plan::DesiredDaemon VipdDaemon(const plan::Desired& d, const NodeEnv& env);
+// The node agent (agent/agent.h), which apply starts detached while the node has a VPC.
+plan::DesiredDaemon AgentDaemon(const plan::Desired& d, const NodeEnv& env);
 
 const Driver& DriverFor(model::Platform p);
 

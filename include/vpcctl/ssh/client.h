@@ -67,6 +67,15 @@ class Connection {
   // one that does not finish in time a result with timed_out.
   virtual Result<RemoteResult> Run(const RemoteCommand& cmd, bool sudo, const std::string& input,
                                    std::chrono::milliseconds timeout) = 0;
+  // Opens a stream to the unix socket `path` on the remote (OpenSSH's direct-streamlocal: the
+  // session's sshd connects itself, no process is started), writes `input`, and reads what the
+  // other end sends until it closes: `out` holds it, `exit_status` stays -1. An error when the
+  // channel cannot be opened (nothing listens there, or the server forbids forwarding).
+  virtual Result<RemoteResult> Stream(const std::string& path, const std::string& input,
+                                      std::chrono::milliseconds timeout) {
+    (void)path, (void)input, (void)timeout;
+    return Failure("this connection cannot open streams");
+  }
   // How authentication succeeded: "key FILE" or "password".
   virtual std::string auth_method() const = 0;
   // Milliseconds the connection took (TCP, key exchange, authentication).

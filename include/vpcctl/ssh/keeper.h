@@ -6,7 +6,8 @@
 // it answers only its own uid). A command's conversation on the socket is: `connect` (the
 // endpoint, our identity and the host key pinned for the node: the keeper verifies the key it is
 // presented against that pin before it logs in, and a reused session is proved alive with a fresh
-// channel first), then any number of `run`s, then close, which returns the session to the pool.
+// channel first), then any number of `run`s and `stream`s (Connection::Stream: a stream that
+// cannot be opened leaves the session kept), then close, which returns the session to the pool.
 // Sessions unused for `idle` are closed; the keeper exits once it has none and no conversation.
 //
 // Frames on the socket: a 4-byte big-endian length, then that many bytes (JSON for requests and
