@@ -17,8 +17,8 @@ V vpc deploy vpc1 >/dev/null || { echo "deploy failed"; exit 1; }
 ga=$(e2e_guest h2 ga); gb=$(e2e_guest h3 gb)
 e2e_vpcctl h2 attach vpc1 --netns "$ga" --ip 10.100.0.101/24 >/dev/null
 e2e_vpcctl h3 attach vpc1 --netns "$gb" --ip 10.100.0.102/24 >/dev/null
-e2e_in h3 "$gb" iperf3 -s -D -B 10.100.0.102
-e2e_on h3 iperf3 -s -D -B 10.77.0.3
+e2e_iperf3_server h3 "$gb" 10.100.0.102
+e2e_iperf3_server h3 10.77.0.3
 sleep 0.5
 gbps() { python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))'; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

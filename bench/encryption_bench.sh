@@ -24,7 +24,7 @@ guests() {
     ga=$(e2e_guest h2 ga); gb=$(e2e_guest h3 gb)
     e2e_vpcctl h2 attach "$1" --netns "$ga" --ip 10.100.0.101/24 >/dev/null || exit 1
     e2e_vpcctl h3 attach "$1" --netns "$gb" --ip 10.100.0.102/24 >/dev/null || exit 1
-    e2e_in h3 "$gb" iperf3 -s -D -B 10.100.0.102
+    e2e_iperf3_server h3 "$gb" 10.100.0.102
     sleep 0.5
 }
 overlay_gbps() { e2e_in h2 "$ga" iperf3 -J -t 5 -c 10.100.0.102 | gbps; }
@@ -48,7 +48,7 @@ throughput)
     done
     e2e_on h2 wg set wgbare peer "$(wg pubkey < "$E2E_DIR/h3/bare.key")" endpoint 10.77.0.3:51821 allowed-ips 10.99.0.3/32
     e2e_on h3 wg set wgbare peer "$(wg pubkey < "$E2E_DIR/h2/bare.key")" endpoint 10.77.0.2:51821 allowed-ips 10.99.0.2/32
-    e2e_on h3 iperf3 -s -D -B 10.99.0.3
+    e2e_iperf3_server h3 10.99.0.3
     sleep 0.5
     engine=$(e2e_on h2 ip -d link show wg-vpcctl | grep -q "tun type tun" && echo wireguard-go || echo kernel)
     over=() bare=()

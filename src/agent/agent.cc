@@ -7,11 +7,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -19,8 +21,10 @@
 #include "vpcctl/agent/listing_cache.h"
 #include "vpcctl/agent/protocol.h"
 #include "vpcctl/base/text.h"
+#include "vpcctl/fabric/apply.h"
 #include "vpcctl/fabric/init.h"
 #include "vpcctl/fabric/status_local.h"
+#include "vpcctl/model/map.h"
 #include "vpcctl/model/names.h"
 #include "vpcctl/platform/driver.h"
 #include "vpcctl/platform/linux.h"
@@ -32,6 +36,7 @@ using json = nlohmann::json;
 namespace {
 
 constexpr size_t kMaxRequest = 4096;
+constexpr size_t kMaxInput = 64u << 20;  // a map
 // A listing is read again at least this often, whatever the kernel reported.
 constexpr std::chrono::seconds kMaxListingAge{30};
 // How long a caller may take to send its request, and to take the answer.
@@ -79,16 +84,35 @@ Result<Fd> Listen(const std::string& path) {
   return fd;
 }
 
-// Reads one request line (without its newline), at most kMaxRequest bytes.
-std::optional<std::string> ReadRequest(int fd) {
-  std::string req;
-  char buf[1024];
-  while (req.size() <= kMaxRequest) {
-    if (auto nl = req.find('\n'); nl != std::string::npos) return req.substr(0, nl);
+// One request: its JSON line (without the newline, at most kMaxRequest bytes) and, for an
+// `apply`, what follows it until the caller's end of input (at most kMaxInput bytes).
+struct Request {
+  json header;
+  std::string input;
+};
+
+std::optional<Request> ReadRequest(int fd) {
+  std::string data;
+  char buf[16384];
+  size_t nl = std::string::npos;
+  while (nl == std::string::npos && data.size() <= kMaxRequest) {
     ssize_t n = read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return std::nullopt;
-    req.append(buf, static_cast<size_t>(n));
+    data.append(buf, static_cast<size_t>(n));
+    nl = data.find('\n');
+  }
+  if (nl == std::string::npos || nl > kMaxRequest) return std::nullopt;
+  Request r;
+  r.header = json::parse(data.substr(0, nl), nullptr, false);
+  r.input = data.substr(nl + 1);
+  if (!r.header.is_object() || r.header.value("op", "") != "apply") return r;
+  while (r.input.size() <= kMaxInput) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::nullopt;
+    if (n == 0) return r;
+    r.input.append(buf, static_cast<size_t>(n));
   }
   return std::nullopt;
 }
@@ -135,17 +159,20 @@ std::set<exec::Argv> Cacheable(model::Platform p) {
   return out;
 }
 
-// `status --local --json [--vpc NAME]`, run in this process on the cached listings.
-json StatusAnswer(fabric::Context& ctx, exec::Runner& runner, const std::string& vpc) {
-  std::istringstream in;
+// Runs `command` in this process, as a command line would: its output, and its exit code and
+// error as main prints them.
+json RunHere(fabric::Context& ctx, exec::Runner& runner, const std::string& what,
+             const std::string& input,
+             const std::function<vpcctl::Status(fabric::Context&)>& command) {
+  std::istringstream in(input);
   std::ostringstream out, err;
   fabric::Output io{in, out, err, false, false};
   fabric::Context c{
-      ctx.paths,  runner,    ctx.ssh, ctx.term, io, ctx.prober, "vpcctl agent: status",
+      ctx.paths,  runner,    ctx.ssh, ctx.term, io, ctx.prober, "vpcctl agent: " + what,
       ctx.faults, ctx.clock, ctx.host};
   int exit_code = 0;
   try {
-    vpcctl::Status st = fabric::StatusLocal(c, fabric::StatusLocalOptions{vpc, true});
+    vpcctl::Status st = command(c);
     if (!st.ok()) {
       exit_code = static_cast<int>(st.error().code);
       for (const auto& line : Split(st.error().message, '\n'))
@@ -158,19 +185,59 @@ json StatusAnswer(fabric::Context& ctx, exec::Runner& runner, const std::string&
   return {{"exit", exit_code}, {"out", out.str()}, {"err", err.str()}};
 }
 
-json Answer(fabric::Context& ctx, exec::Runner& runner, const std::string& line) {
-  auto req = json::parse(line, nullptr, false);
-  if (req.is_discarded() || !req.is_object() || !req.contains("op") || !req["op"].is_string()) {
+// Whether `node` is a member of a VPC in the map `text`: an agent applies only such a map (one
+// that leaves the node no VPC stops the agent itself, which is for the command to do).
+bool KeepsAVpc(const std::string& text, const std::string& node) {
+  auto map = model::ParseMap(text);
+  if (!map) return true;  // the import refuses it, naming why
+  for (const auto& v : map->fabric.vpcs) {
+    for (const auto& m : v.members) {
+      if (m.node == node) return true;
+    }
+  }
+  return false;
+}
+
+std::optional<std::string> StringField(const json& j, const char* key) {
+  if (!j.contains(key)) return std::string();
+  if (!j[key].is_string()) return std::nullopt;
+  return j[key].get<std::string>();
+}
+
+json Answer(fabric::Context& ctx, exec::Runner& runner, const Request& req) {
+  const json& h = req.header;
+  if (!h.is_object() || !h.contains("op") || !h["op"].is_string()) {
     return {{"error", "bad request"}};
   }
-  if (req["op"] != "status")
-    return {{"error", "unknown op " + Quoted(req["op"].get<std::string>())}};
-  std::string vpc;
-  if (req.contains("vpc")) {
-    if (!req["vpc"].is_string()) return {{"error", "bad request: vpc is not a string"}};
-    vpc = req["vpc"].get<std::string>();
+  std::string op = h["op"].get<std::string>();
+  if (op == "status") {
+    auto vpc = StringField(h, "vpc");
+    if (!vpc) return {{"error", "bad request: vpc is not a string"}};
+    return RunHere(ctx, runner, "status", "", [&](fabric::Context& c) {
+      return fabric::StatusLocal(c, fabric::StatusLocalOptions{*vpc, true});
+    });
   }
-  return StatusAnswer(ctx, runner, vpc);
+  if (op == "apply") {
+    auto node = StringField(h, "node");
+    auto at = StringField(h, "switch_keys_at");
+    if (!node || !at || node->empty()) return {{"error", "bad request: node or switch_keys_at"}};
+    if (!KeepsAVpc(req.input, *node)) return {{"error", "this map leaves the node no VPC"}};
+    fabric::ApplyOptions o;
+    o.import = true;
+    o.json = true;
+    o.node = *node;
+    o.switch_keys_at = *at;
+    return RunHere(ctx, runner, "apply", req.input,
+                   [&](fabric::Context& c) { return fabric::Apply(c, o); });
+  }
+  return {{"error", "unknown op " + Quoted(op)}};
+}
+
+// Daemons an apply here started are this process's children: the dead ones are reaped between
+// requests (none of a request's own commands is running then).
+void ReapChildren() {
+  while (waitpid(-1, nullptr, WNOHANG) > 0) {
+  }
 }
 
 }  // namespace
@@ -208,8 +275,8 @@ Status RunAgent(fabric::Context& ctx) {
       continue;  // only our own user (the socket's mode says so too)
     }
     SetTimeouts(conn.get(), kRequestSeconds);
-    auto line = ReadRequest(conn.get());
-    if (!line) continue;
+    auto req = ReadRequest(conn.get());
+    if (!req) continue;
     json answer;
     if (!self.Same()) {
       restart = true;
@@ -217,10 +284,11 @@ Status RunAgent(fabric::Context& ctx) {
       ctx.io.Info("agent: " + self.path +
                   " was replaced: exiting for the next apply to restart it");
     } else {
-      answer = Answer(ctx, cache, *line);
+      answer = Answer(ctx, cache, *req);
     }
     SetTimeouts(conn.get(), kAnswerSeconds);
     WriteAll(conn.get(), answer.dump() + "\n");
+    ReapChildren();
   }
   unlink(path.c_str());
   return {};

@@ -11,6 +11,7 @@
 
 #include "vpcctl/base/output_cap.h"
 #include "vpcctl/base/text.h"
+#include "vpcctl/model/json_reader.h"
 
 namespace vpcctl::agent {
 
@@ -20,9 +21,15 @@ std::string StatusRequest(const std::string& vpc) {
   return json{{"op", "status"}, {"vpc", vpc}}.dump() + "\n";
 }
 
+std::string ApplyRequest(const std::string& node, const std::string& switch_keys_at) {
+  return json{{"op", "apply"}, {"node", node}, {"switch_keys_at", switch_keys_at}}.dump() + "\n";
+}
+
 Result<ssh::RemoteResult> ParseAnswer(std::string_view text) {
-  auto j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return Failure("the agent's answer is not a JSON object");
+  // Flat: an answer nested deeper than its own shape is no answer (nor parsed as one).
+  auto parsed = model::ParseJsonObject(text, "agent answer", 2);
+  if (!parsed) return Failure("the agent's answer is not a JSON object");
+  const json& j = *parsed;
   if (j.value("restart", false))
     return Failure("the agent is restarting (its vpcctl was replaced)");
   if (j.contains("error")) {
@@ -64,6 +71,7 @@ Result<std::string> AskLocal(const std::string& socket_path, const std::string& 
     if (n <= 0) return Failure(std::string("writing to the agent: ") + std::strerror(errno));
     done += static_cast<size_t>(n);
   }
+  shutdown(fd, SHUT_WR);
   std::string answer;
   char buf[16384];
   while (answer.size() <= kMaxStdout + kMaxStderr) {

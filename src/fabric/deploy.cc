@@ -8,6 +8,7 @@
 #include <ostream>
 #include <set>
 
+#include "vpcctl/agent/protocol.h"
 #include "vpcctl/base/text.h"
 #include "vpcctl/crypto/wireguard_key.h"
 #include "vpcctl/fabric/format.h"
@@ -85,6 +86,12 @@ std::vector<Answer> Round(Context& ctx, Session& s, const model::Map& map,
   req.input = [&map](const model::Node& n) { return MapFor(map, n.name); };
   req.report = ReportKind::kApply;
   req.lines_on_stdout = !json_out;
+  if (!dry_run) {
+    req.agent = [&](const model::Node& n) {
+      auto it = switch_at.find(n.name);
+      return agent::ApplyRequest(n.name, it == switch_at.end() ? "" : std::to_string(it->second));
+    };
+  }
   return FanOut(ctx, s.fabric, targets, req, limits, [&](const Answer& a) {
     ctx.Fault("during-sync");
     if (json_out) return;
@@ -163,6 +170,7 @@ void PrintSummary(std::ostream& out, const std::string& label, uint64_t generati
       nodes.push_back({{"node", a.node},
                        {"ok", a.error.empty()},
                        {"reached", a.reached},
+                       {"agent", a.agent},
                        {"changes", Changes(a)},
                        {"converged", r && r->converged},
                        {"generation", r ? report["generation"] : json()},

@@ -223,8 +223,8 @@ std::vector<Answer> FanOut(Context& ctx, const model::Fabric& fabric,
       if (!n) return Failure("unknown node");
       std::string input = request.input ? request.input(*n) : std::string();
       if (n->is_local && request.agent) {
-        auto asked =
-            agent::AskLocal(agent::SocketPath(ctx.paths.dir), request.agent(*n), limits.command);
+        auto asked = agent::AskLocal(agent::SocketPath(ctx.paths.dir), request.agent(*n) + input,
+                                     limits.command);
         if (asked) {
           auto answer = agent::ParseAnswer(*asked);
           a.agent = answer.ok();
@@ -242,12 +242,12 @@ std::vector<Answer> FanOut(Context& ctx, const model::Fabric& fabric,
       VPC_ASSIGN_OR_RETURN(auto conn, ConnectNode(ctx, *pins, *n, limits.connect));
       if (request.agent && AgentReachable(*n)) {
         std::string socket = agent::SocketPath(std::string(model::DefaultStateDir(n->platform)));
-        auto streamed = conn->Stream(socket, request.agent(*n), limits.command);
-        if (streamed && streamed->timed_out) {
+        auto streamed = conn->Stream(socket, request.agent(*n) + input, limits.command);
+        if (streamed && (streamed->timed_out || streamed->overflow)) {
           a.agent = true;
-          return streamed;  // the agent took the whole time
+          return streamed;  // the agent took the whole time, or answered too much
         }
-        if (streamed && !streamed->overflow) {
+        if (streamed) {
           auto answer = agent::ParseAnswer(streamed->out);
           a.agent = answer.ok();
           if (answer) return answer;

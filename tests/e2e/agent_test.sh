@@ -1,7 +1,7 @@
 #!/bin/bash
-# The node agent: apply starts `vpcctl agent` on every Linux member; `vpc status` is answered by
-# it (over an SSH stream to its socket, and on the controller over the socket itself) and stays
-# true: a link, a pinned neighbour or the firewall changed by hand shows up as drift in the very
+# The node agent: apply starts `vpcctl agent` on every Linux member; `vpc status` and `deploy`
+# are answered by it (over an SSH stream to its socket, and on the controller over the socket
+# itself) and stay true: a link, a pinned neighbour or the firewall changed by hand shows up as drift in the very
 # next status, through the agent. A dead agent is drift that deploy repairs; an agent whose
 # vpcctl was replaced hands over to the command and the next deploy starts the new one.
 #
@@ -39,6 +39,23 @@ for h in h1 h2 h3; do
     e2e_check "$h's agent is the process in its pid file" e2e_on $h kill -0 "$(agent_pid $h)"
 done
 e2e_check "three agents run, one per host" [ "$(ps_agents)" = 3 ]
+
+# ---- Deploy through the agents: the map streamed to each, applied in its process.
+deployed=$(V1 deploy --json 2>"$E2E_DIR/deploy.err")
+rc=$?
+cat "$E2E_DIR/deploy.err" >&2
+by_agent() { printf '%s' "$deployed" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(" ".join(n["node"] for n in d["nodes"] if n["agent"]))'; }
+changes() { printf '%s' "$deployed" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(sum(n["changes"] for n in d["nodes"]))'; }
+e2e_check "a second deploy exits 0 ($rc)" [ $rc = 0 ]
+e2e_check "every node's agent applied it: $(by_agent)" [ "$(by_agent)" = "h1 h2 h3" ]
+e2e_check "and changed nothing: $(changes)" [ "$(changes)" = 0 ]
+e2e_on h3 ip link set dev vpc1 down
+deployed=$(V1 deploy --json 2>/dev/null)
+# Up again, and the pins the kernel flushed with the link.
+e2e_check "a deploy through h3's agent repairs a bridge set down by hand: $(changes) change(s)" \
+    [ "$(changes)" -ge 1 ]
+e2e_check "by the agents: $(by_agent)" [ "$(by_agent)" = "h1 h2 h3" ]
+e2e_check "h3's bridge is up again" e2e_contains "$(e2e_on h3 ip -br link show vpc1)" "UP"
 
 # ---- Status through the agents, direct SSH and kept sessions alike.
 status

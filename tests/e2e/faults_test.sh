@@ -115,6 +115,8 @@ esac
 HANG
 chmod 755 "$E2E_DIR/hang"
 VL node add h3 10.77.0.3 --remote-vpcctl "$E2E_DIR/hang"
+# The deploy runs the hanging vpcctl, not h3's agent (which would apply with the real one).
+e2e_kill_agent h3 || e2e_log "h3's agent did not stop"
 VL vpc member remove krand h3
 start=$(e2e_now_ms)
 out=$(V vpc deploy krand --command-timeout 3 2>&1)

@@ -7,6 +7,7 @@
 #    deploy converges and `state check` is clean.
 #  - Enrolment through a relay: the first connection reaches the real h4, later ones an impostor
 #    sshd (h5) that accepts any key. `node add` must fail, pin nothing, and leave no key on h5.
+#    Its agent answers the same way (a stand-in on its socket wraps the script's output).
 #  - The reports real nodes print validate against schema/*-report.schema.json.
 #
 #                 underlay bridge (10.77.0.0/24)
@@ -81,6 +82,11 @@ for cmd in "vpc deploy vpc1" "vpc status vpc1" "node check"; do
     base_rss[$cmd]=$RSS_KB
     printf 'normal: %s: exit %s, peak RSS %s KiB\n' "$cmd" "$RC" "$RSS_KB"
 done
+# h3's agent is hostile too: a stand-in on its socket answers with what the script prints.
+e2e_kill_agent h3 || e2e_log "h3's agent did not stop"
+e2e_on h3 python3 "$TOP/tests/e2e/fake_agent.py" /var/lib/vpcctl/agent.sock "$HOSTILE" \
+    >/dev/null 2>&1 &
+for _ in $(seq 50); do e2e_on h3 test -S /var/lib/vpcctl/agent.sock && break; sleep 0.1; done
 max_growth=0
 for mode in nested types missing huge escapes utf8; do
     echo "$mode" > "$MODE"
@@ -106,6 +112,7 @@ echo "largest growth of the controller's peak RSS over a well-behaved run: $max_
 grep -h "h3" "$E2E_DIR"/*-vpc-deploy-vpc1.out | head -8
 
 echo normal > "$MODE"
+e2e_on h3 pkill -f "fake_agent.py"
 e2e_check "once h3 behaves, deploy converges" V vpc deploy vpc1
 e2e_check "... and state check is clean" V state check
 e2e_check "... and node check passes" V node check

@@ -51,6 +51,13 @@ e2e_teardown() {
     local h ns pid
     set +e
     e2e_holders_stop
+    # Daemons the harness started by pid file (e2e_iperf3_server): a daemon started through
+    # `ip netns exec` has been seen to outlive the namespace sweep below.
+    if [ -n "$E2E_DIR" ]; then
+        for f in "$E2E_DIR"/daemons/*.pid; do
+            [ -s "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null
+        done
+    fi
     for h in $E2E_HOSTS; do
         [ "$h" = ul ] && continue
         # Processes in the host's guest namespaces (visible only from its mount namespace).
@@ -292,6 +299,36 @@ e2e_in() {
     local h=$1 ns=$2
     shift 2
     e2e_on "$h" ip netns exec "$ns" "$@"
+}
+
+# e2e_kill_agent HOST: stops HOST's node agent (the vpcctl agent processes in its network
+# namespace) and waits until its socket is gone: HOST's commands then run as before.
+e2e_kill_agent() {
+    local pid
+    for pid in $(ip netns pids "$(e2e_ns "$1")" 2>/dev/null); do
+        case "$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null)" in
+            *" agent "*) kill "$pid" 2>/dev/null ;;
+        esac
+    done
+    for _ in $(seq 50); do
+        e2e_on "$1" test -S /var/lib/vpcctl/agent.sock || return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# e2e_iperf3_server HOST [GUEST] ADDRESS: an iperf3 server, detached, on HOST (in its guest
+# namespace GUEST when given) bound to ADDRESS; its pid file is in $E2E_DIR/daemons, and teardown
+# kills it.
+e2e_iperf3_server() {
+    mkdir -p "$E2E_DIR/daemons"
+    local pidfile
+    pidfile=$(mktemp "$E2E_DIR/daemons/iperf3.XXXXXX.pid")
+    if [ $# = 3 ]; then
+        e2e_in "$1" "$2" iperf3 -s -D -B "$3" -I "$pidfile"
+    else
+        e2e_on "$1" iperf3 -s -D -B "$2" -I "$pidfile"
+    fi
 }
 
 # A key of the harness's own, authorised on the given hosts, for --identity bootstraps.

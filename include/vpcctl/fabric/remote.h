@@ -94,9 +94,10 @@ struct Request {
   std::function<std::vector<std::string>(const model::Node&)> args;
   std::function<std::string(const model::Node&)> input;  // empty: no input
   ReportKind report = ReportKind::kApply;
-  // The same request for the node's agent (agent/protocol.h), which answers without starting a
-  // process there; empty: always run the command. A node whose agent cannot be reached (none
-  // running, not Linux, not root, forwarding refused) runs the command.
+  // The same request for the node's agent (agent/protocol.h: its request line, which `input`
+  // follows), which answers without starting a process there; empty: always run the command. A node
+  // whose agent cannot be reached (none running, not Linux, not root, forwarding refused) runs the
+  // command.
   std::function<std::string(const model::Node&)> agent;
   // The caller prints each node's line on stdout as it lands (deploy's text): the progress on
   // stderr is then the counter alone.
