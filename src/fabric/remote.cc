@@ -144,12 +144,12 @@ void Typed(const nlohmann::json& doc, Answer& a) {
 void ReadAnswer(const ssh::RemoteResult& r, ReportKind kind, const FanOutLimits& limits,
                 Answer& a) {
   a.reached = true;
-  auto doc = model::ParseJsonObject(r.out, "report");
-  std::string detail = Printable(Trim(r.err.empty() ? r.out : r.err), 512);
   if (r.overflow) {
     a.error = OverflowMessage(r.out.size(), r.err.size());
-    return;  // what was read is a cut piece of the report: not read as one
+    return;  // what was read is a cut piece of the report: not read (nor parsed) as one
   }
+  auto doc = model::ParseJsonObject(r.out, "report");
+  std::string detail = Printable(Trim(r.err.empty() ? r.out : r.err), 512);
   if (r.timed_out || (r.exit_status == 124 && !doc) || r.exit_status == 137) {
     a.error = "stopped: no answer within the command timeout (" +
               std::to_string(limits.command.count() / 1000) + " s)";
