@@ -21,6 +21,7 @@
 #include "vpcctl/agent/listing_cache.h"
 #include "vpcctl/agent/protocol.h"
 #include "vpcctl/base/text.h"
+#include "vpcctl/exec/fd.h"
 #include "vpcctl/fabric/apply.h"
 #include "vpcctl/fabric/init.h"
 #include "vpcctl/fabric/status_local.h"
@@ -32,6 +33,7 @@
 namespace vpcctl::agent {
 
 using json = nlohmann::json;
+using exec::Fd;
 
 namespace {
 
@@ -45,21 +47,6 @@ constexpr int kAnswerSeconds = 30;
 
 volatile sig_atomic_t g_stop = 0;
 void OnSignal(int) { g_stop = 1; }
-
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 void SetTimeouts(int fd, int seconds) {
   timeval tv{seconds, 0};

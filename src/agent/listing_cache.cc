@@ -3,6 +3,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "vpcctl/exec/fd.h"
+
 #ifdef __linux__
 #include <arpa/inet.h>
 #include <linux/neighbour.h>
@@ -26,20 +28,6 @@ class NoFeed : public ChangeFeed {
 };
 
 #else
-
-class Socket {
- public:
-  explicit Socket(int fd = -1) : fd_(fd) {}
-  Socket(const Socket&) = delete;
-  Socket& operator=(const Socket&) = delete;
-  ~Socket() {
-    if (fd_ >= 0) close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 // A netlink socket of `protocol` joined to `groups` (group numbers, not masks); -1 on failure.
 int Subscribe(int protocol, std::initializer_list<unsigned> groups) {
@@ -127,7 +115,7 @@ class NetlinkFeed : public ChangeFeed {
     }
   }
 
-  Socket route_, nft_;
+  exec::Fd route_, nft_;
 };
 
 #endif

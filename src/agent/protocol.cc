@@ -11,6 +11,7 @@
 
 #include "vpcctl/base/output_cap.h"
 #include "vpcctl/base/text.h"
+#include "vpcctl/exec/fd.h"
 #include "vpcctl/model/json_reader.h"
 
 namespace vpcctl::agent {
@@ -51,12 +52,9 @@ Result<std::string> AskLocal(const std::string& socket_path, const std::string& 
                              std::chrono::milliseconds timeout) {
   sockaddr_un sa{};
   if (socket_path.size() >= sizeof sa.sun_path) return Failure("socket path too long");
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  exec::Fd owned(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  int fd = owned.get();
   if (fd < 0) return Failure(std::string("socket: ") + std::strerror(errno));
-  struct Closer {
-    int fd;
-    ~Closer() { close(fd); }
-  } closer{fd};
   sa.sun_family = AF_UNIX;
   std::memcpy(sa.sun_path, socket_path.c_str(), socket_path.size() + 1);
   timeval tv{static_cast<time_t>(std::max<int64_t>(1, timeout.count() / 1000)), 0};

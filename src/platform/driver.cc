@@ -44,35 +44,41 @@ plan::DesiredFile VipdConfigFile(const plan::Desired& d, const NodeEnv& env) {
   return f;
 }
 
+namespace {
+
+// A daemon that is vpcctl itself (`vpcctl --state-dir DIR COMMAND`), detached by apply, with its
+// pid file, log and socket in the state directory; started only when `wanted`.
+plan::DesiredDaemon VpcctlDaemon(const std::string& command, bool wanted, const NodeEnv& env,
+                                 std::string pidfile, std::string log, std::string socket) {
+  plan::DesiredDaemon d;
+  d.name = command;
+  d.pidfile = std::move(pidfile);
+  if (wanted) d.start = {env.vpcctl, "--state-dir", env.state_dir, command};
+  d.detach = true;
+  d.log = std::move(log);
+  d.ready = std::move(socket);
+  // A socket left by one that died would pass for the new one's before it is ready.
+  d.stale = {d.pidfile, d.ready};
+  d.program = "vpcctl";
+  d.marks = {command, env.state_dir};
+  return d;
+}
+
+}  // namespace
+
 plan::DesiredDaemon VipdDaemon(const plan::Desired& d, const NodeEnv& env) {
-  plan::DesiredDaemon v;
-  v.name = "vipd";
-  v.pidfile = vipd::PidfilePath(env.state_dir);
+  plan::DesiredDaemon v =
+      VpcctlDaemon("vipd", !vipd::ConfigFor(d).vips.empty(), env, vipd::PidfilePath(env.state_dir),
+                   vipd::LogPath(env.state_dir), vipd::SocketPath(env.state_dir));
   v.config = vipd::ConfigPath(env.state_dir);
-  if (!vipd::ConfigFor(d).vips.empty()) v.start = {env.vpcctl, "--state-dir", env.state_dir, "vipd"};
   v.reload_on_hup = true;
-  v.detach = true;
-  v.log = vipd::LogPath(env.state_dir);
-  v.ready = vipd::SocketPath(env.state_dir);
-  // A socket left by a vipd that died would pass for the new one's before it is ready.
-  v.stale = {v.pidfile, v.ready};
-  v.program = "vpcctl";
-  v.marks = {"vipd", env.state_dir};
   return v;
 }
 
 plan::DesiredDaemon AgentDaemon(const plan::Desired& d, const NodeEnv& env) {
-  plan::DesiredDaemon a;
-  a.name = "agent";
-  a.pidfile = agent::PidfilePath(env.state_dir);
-  if (!d.vpcs.empty()) a.start = {env.vpcctl, "--state-dir", env.state_dir, "agent"};
-  a.detach = true;
-  a.log = agent::LogPath(env.state_dir);
-  a.ready = agent::SocketPath(env.state_dir);
-  // A socket left by an agent that died would pass for the new one's before it is ready.
-  a.stale = {a.pidfile, a.ready};
-  a.program = "vpcctl";
-  a.marks = {"agent", env.state_dir};
+  plan::DesiredDaemon a =
+      VpcctlDaemon("agent", !d.vpcs.empty(), env, agent::PidfilePath(env.state_dir),
+                   agent::LogPath(env.state_dir), agent::SocketPath(env.state_dir));
   a.unwanted = "no VPC left";
   return a;
 }

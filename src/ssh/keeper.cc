@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "vpcctl/exec/fd.h"
 #include "vpcctl/ssh/command.h"
 #include "vpcctl/ssh/known_hosts.h"
 
@@ -24,6 +25,7 @@ namespace vpcctl::ssh {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using exec::Fd;
 using nlohmann::json;
 
 constexpr uint32_t kMaxFrame = 64u << 20;
@@ -31,25 +33,6 @@ constexpr uint32_t kMaxFrame = 64u << 20;
 constexpr std::chrono::hours kConversationIdle{24};
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-  Fd& operator=(Fd&& o) noexcept {
-    std::swap(fd_, o.fd_);
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 // Waits until `fd` is ready for `events` or the deadline passes.
 Status Wait(int fd, short events, Clock::time_point deadline) {
