@@ -39,8 +39,9 @@ namespace {
 
 constexpr size_t kMaxRequest = 4096;
 constexpr size_t kMaxInput = 64u << 20;  // a map
-// A listing is read again at least this often, whatever the kernel reported.
-constexpr std::chrono::seconds kMaxListingAge{30};
+// A listing is read again after this long plus a random part of the spread (each at its own time),
+// whatever the kernel reported.
+constexpr std::chrono::seconds kMaxListingAge{30}, kListingAgeSpread{30};
 // How long a caller may take to send its request, and to take the answer.
 constexpr int kRequestSeconds = 5;
 constexpr int kAnswerSeconds = 30;
@@ -246,7 +247,8 @@ Status RunAgent(fabric::Context& ctx) {
   }
   Executable self = ThisExecutable(ctx);
   auto feed = KernelChangeFeed();
-  ListingCache cache(ctx.runner, *feed, Cacheable(platform), ctx.Time(), kMaxListingAge);
+  ListingCache cache(ctx.runner, *feed, Cacheable(platform), ctx.Time(), kMaxListingAge,
+                     kListingAgeSpread);
   VPC_ASSIGN_OR_RETURN(Fd listener, Listen(path));
   ctx.io.Info("agent: serving " + path);
   bool restart = false;

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "vpcctl/exec/fd.h"
 
@@ -46,14 +47,17 @@ int Subscribe(int protocol, std::initializer_list<unsigned> groups) {
   return fd;
 }
 
-// A neighbour entry that is learnt, not set: its changes are ageing, not configuration. Its
-// address, when it is one; empty for every other message.
-std::string LearntNeighbour(const nlmsghdr* h) {
-  if (h->nlmsg_type != RTM_NEWNEIGH && h->nlmsg_type != RTM_DELNEIGH) return "";
-  if (h->nlmsg_len < NLMSG_LENGTH(sizeof(ndmsg))) return "";
+// The address a neighbour message names when its entry is not permanent (a learnt entry ageing, or
+// a multicast entry the kernel made and collected itself); empty for every other message. The
+// cached listings show permanent neighbour entries only, so such a message can change one only
+// where it names an address the listing shows: an entry that was permanent and is no longer
+// (deleting one reports it FAILED). Without an address (a learnt bridge forwarding entry) it
+// changes none; the kernel's deletion of a permanent entry reports it with its address.
+std::optional<std::string> NonPermanentNeighbour(const nlmsghdr* h) {
+  if (h->nlmsg_type != RTM_NEWNEIGH && h->nlmsg_type != RTM_DELNEIGH) return std::nullopt;
+  if (h->nlmsg_len < NLMSG_LENGTH(sizeof(ndmsg))) return std::nullopt;
   const auto* nd = static_cast<const ndmsg*>(NLMSG_DATA(h));
-  constexpr int kLearnt = NUD_INCOMPLETE | NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE;
-  if ((nd->ndm_state & kLearnt) == 0 || (nd->ndm_state & NUD_PERMANENT) != 0) return "";
+  if ((nd->ndm_state & NUD_PERMANENT) != 0) return std::nullopt;
   int len = static_cast<int>(h->nlmsg_len - NLMSG_LENGTH(sizeof(ndmsg)));
   for (const rtattr* a = reinterpret_cast<const rtattr*>(reinterpret_cast<const char*>(nd) +
                                                          NLMSG_ALIGN(sizeof(ndmsg)));
@@ -62,9 +66,10 @@ std::string LearntNeighbour(const nlmsghdr* h) {
     char text[INET6_ADDRSTRLEN] = "";
     size_t n = RTA_PAYLOAD(a);
     int family = n == 4 ? AF_INET : n == 16 ? AF_INET6 : 0;
-    if (family != 0 && inet_ntop(family, RTA_DATA(a), text, sizeof text)) return text;
+    if (family != 0 && inet_ntop(family, RTA_DATA(a), text, sizeof text)) return std::string(text);
+    return std::nullopt;  // an address of another kind: treated as a change of everything
   }
-  return "";
+  return std::string();
 }
 
 class NetlinkFeed : public ChangeFeed {
@@ -103,15 +108,9 @@ class NetlinkFeed : public ChangeFeed {
         c.all = true;
         continue;
       }
-      int len = static_cast<int>(n);
-      for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
-        std::string learnt = LearntNeighbour(h);
-        if (learnt.empty()) {
-          c.all = true;
-        } else {
-          c.neighbours.insert(std::move(learnt));
-        }
-      }
+      Changes got = RouteChanges(buf, static_cast<size_t>(n));
+      c.all = c.all || got.all;
+      c.neighbours.insert(got.neighbours.begin(), got.neighbours.end());
     }
   }
 
@@ -122,6 +121,22 @@ class NetlinkFeed : public ChangeFeed {
 
 }  // namespace
 
+#ifdef __linux__
+Changes RouteChanges(const void* data, size_t size) {
+  Changes c;
+  int len = static_cast<int>(size);
+  for (auto* h = static_cast<const nlmsghdr*>(data); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+    auto neighbour = NonPermanentNeighbour(h);
+    if (!neighbour) {
+      c.all = true;
+    } else if (!neighbour->empty()) {
+      c.neighbours.insert(std::move(*neighbour));
+    }
+  }
+  return c;
+}
+#endif
+
 std::unique_ptr<ChangeFeed> KernelChangeFeed() {
 #ifdef __linux__
   return std::make_unique<NetlinkFeed>();
@@ -131,12 +146,15 @@ std::unique_ptr<ChangeFeed> KernelChangeFeed() {
 }
 
 ListingCache::ListingCache(exec::Runner& inner, ChangeFeed& feed, std::set<exec::Argv> cacheable,
-                           const Clock& clock, std::chrono::milliseconds max_age)
+                           const Clock& clock, std::chrono::milliseconds max_age,
+                           std::chrono::milliseconds spread)
     : inner_(inner),
       feed_(feed),
       cacheable_(std::move(cacheable)),
       clock_(clock),
-      max_age_(max_age) {}
+      max_age_(max_age),
+      spread_(spread),
+      random_(std::random_device{}()) {}
 
 void ListingCache::Forget(const Changes& c) {
   if (c.all) {
@@ -163,7 +181,7 @@ Result<exec::CommandResult> ListingCache::Run(const exec::Argv& argv, const std:
   int64_t now = clock_.NowMs();
   if (auto it = entries_.find(argv); it != entries_.end()) {
     int64_t age = now - it->second.at_ms;
-    if (age >= 0 && age < max_age_.count()) {
+    if (age >= 0 && age < it->second.life_ms) {
       ++hits_;
       return it->second.result;
     }
@@ -171,7 +189,13 @@ Result<exec::CommandResult> ListingCache::Run(const exec::Argv& argv, const std:
   }
   ++runs_;
   auto r = inner_.Run(argv, input, timeout);
-  if (r && r->ok()) entries_[argv] = Entry{now, *r};
+  if (r && r->ok()) {
+    int64_t life = max_age_.count();
+    if (spread_.count() > 0) {
+      life += std::uniform_int_distribution<int64_t>(0, spread_.count() - 1)(random_);
+    }
+    entries_[argv] = Entry{now, life, *r};
+  }
   return r;
 }
 

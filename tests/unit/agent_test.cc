@@ -3,6 +3,12 @@
 // and the daemon apply keeps running for it.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#ifdef __linux__
+#include <arpa/inet.h>
+#include <linux/neighbour.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#endif
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -124,6 +130,28 @@ TEST_F(ListingCacheTest, ListingsAreReadAgainOnceTheyAreOld) {
   EXPECT_EQ(runner_.calls().size(), 3u);
 }
 
+TEST_F(ListingCacheTest, EachListingLivesItsOwnTimeWithinTheSpread) {
+  // Agents filled by one status must not all read their listings again in the same later one.
+  std::set<int64_t> lives;
+  for (int round = 0; round < 40; ++round) {
+    exec::FakeRunner runner;
+    runner.On({"ip"}, "[]");
+    ListingCache cache(runner, feed_, {addr_}, clock_, std::chrono::seconds(30),
+                       std::chrono::seconds(30));
+    (void)cache.Run(addr_, "", std::chrono::seconds(5));
+    int64_t lived = 0;
+    while (runner.calls().size() == 1 && lived <= 60'000) {
+      clock_.Advance(500);
+      lived += 500;
+      (void)cache.Run(addr_, "", std::chrono::seconds(5));
+    }
+    EXPECT_GT(lived, 29'500) << "read again before 30 s";
+    EXPECT_LE(lived, 60'000) << "kept past 30 s plus the spread";
+    lives.insert(lived);
+  }
+  EXPECT_GT(lives.size(), 10u) << "the lives are spread, not one";
+}
+
 TEST_F(ListingCacheTest, OtherCommandsAndFailedListingsAlwaysRun) {
   Argv wg = {"wg", "show", "wg-vpcctl", "dump"};
   (void)Run(wg);
@@ -146,6 +174,68 @@ TEST_F(ListingCacheTest, TheKernelFeedOfThisMachineReportsAChangeItCannotSee) {
   (void)cache.Run(addr_, "", std::chrono::seconds(5));
   EXPECT_EQ(cache.runs() + cache.hits(), 2);
 }
+
+#ifdef __linux__
+// One rtnetlink neighbour message: `state`, `family` and, when given, its address.
+void AppendNeighbour(std::string& datagram, uint16_t type, uint8_t family, uint16_t state,
+                     const std::string& dst) {
+  unsigned char addr[16] = {};
+  size_t alen = 0;
+  if (!dst.empty()) {
+    alen = inet_pton(AF_INET, dst.c_str(), addr) == 1 ? 4 : 16;
+    if (alen == 16) {
+      ASSERT_EQ(inet_pton(AF_INET6, dst.c_str(), addr), 1);
+    }
+  }
+  size_t attrs = alen ? RTA_SPACE(alen) : 0;
+  std::string m(NLMSG_SPACE(sizeof(ndmsg) + attrs), '\0');
+  auto* h = reinterpret_cast<nlmsghdr*>(m.data());
+  h->nlmsg_len = static_cast<uint32_t>(NLMSG_LENGTH(sizeof(ndmsg) + attrs));
+  h->nlmsg_type = type;
+  auto* nd = static_cast<ndmsg*>(NLMSG_DATA(h));
+  nd->ndm_family = family;
+  nd->ndm_state = state;
+  if (alen) {
+    auto* a = reinterpret_cast<rtattr*>(reinterpret_cast<char*>(nd) + NLMSG_ALIGN(sizeof(ndmsg)));
+    a->rta_type = NDA_DST;
+    a->rta_len = static_cast<uint16_t>(RTA_LENGTH(alen));
+    std::memcpy(RTA_DATA(a), addr, alen);
+  }
+  datagram += m;
+}
+
+TEST(KernelNotifications, OnlyPermanentNeighboursLinksAndAddressesTouchEveryListing) {
+  std::string d;
+  // The kernel collecting the multicast entry IPv6 made on a tunnel: no listing shows it.
+  AppendNeighbour(d, RTM_DELNEIGH, AF_INET6, NUD_NOARP, "ff02::2");
+  AppendNeighbour(d, RTM_NEWNEIGH, AF_INET, NUD_STALE, "10.77.0.1");
+  AppendNeighbour(d, RTM_NEWNEIGH, AF_BRIDGE, NUD_REACHABLE, "");  // a learnt forwarding entry
+  Changes c = RouteChanges(d.data(), d.size());
+  EXPECT_FALSE(c.all);
+  EXPECT_EQ(c.neighbours, (std::set<std::string>{"ff02::2", "10.77.0.1"}));
+
+  // Deleting a pin reports it FAILED, with its address: the listings that show it are dropped.
+  d.clear();
+  AppendNeighbour(d, RTM_NEWNEIGH, AF_INET, NUD_FAILED, "10.100.0.2");
+  c = RouteChanges(d.data(), d.size());
+  EXPECT_FALSE(c.all);
+  EXPECT_EQ(c.neighbours, (std::set<std::string>{"10.100.0.2"}));
+
+  for (uint16_t state : {NUD_PERMANENT, NUD_PERMANENT | NUD_NOARP}) {
+    d.clear();
+    AppendNeighbour(d, RTM_NEWNEIGH, AF_INET, state, "10.100.0.3");  // a pin set
+    EXPECT_TRUE(RouteChanges(d.data(), d.size()).all) << state;
+  }
+  d.clear();
+  AppendNeighbour(d, RTM_NEWNEIGH, AF_INET, NUD_STALE, "10.77.0.1");
+  std::string link(NLMSG_SPACE(sizeof(ifinfomsg)), '\0');
+  auto* h = reinterpret_cast<nlmsghdr*>(link.data());
+  h->nlmsg_len = static_cast<uint32_t>(NLMSG_LENGTH(sizeof(ifinfomsg)));
+  h->nlmsg_type = RTM_NEWLINK;
+  d += link;
+  EXPECT_TRUE(RouteChanges(d.data(), d.size()).all) << "a link message after a neighbour one";
+}
+#endif
 
 TEST(AgentAnswer, AnAnswerIsTheCommandsResult) {
   auto r = ParseAnswer(R"({"exit":5,"out":"{\"node\":\"h2\"}","err":"vpcctl: error: drift\n"})");

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <set>
 #include <string>
 
@@ -22,8 +23,9 @@ struct Changes {
   // Links, addresses, permanent neighbour entries or nftables: every listing may differ now (also
   // when notifications were lost).
   bool all = false;
-  // Addresses whose neighbour entries changed state without being permanent (learnt entries
-  // ageing): only a listing that names one of them may differ.
+  // Addresses whose neighbour entries changed without being permanent (learnt entries ageing,
+  // multicast entries the kernel collects, a permanent entry deleted): only a listing that names
+  // one of them may differ.
   std::set<std::string> neighbours;
 };
 
@@ -39,13 +41,23 @@ class ChangeFeed {
 // says everything changed: nothing is ever reused.
 std::unique_ptr<ChangeFeed> KernelChangeFeed();
 
+#ifdef __linux__
+// What one datagram of rtnetlink notifications (`size` bytes at `data`) changes: a neighbour
+// message of an entry that is not permanent names its address (or nothing, without one); every
+// other message changes everything.
+Changes RouteChanges(const void* data, size_t size);
+#endif
+
 // A Runner that answers the commands in `cacheable` from memory while the feed reports no change
-// that could touch their listing and the listing is younger than `max_age`; every other command
-// runs on `inner`. Only successful runs are kept. Thread-safe.
+// that could touch their listing and the listing is younger than its own life: `max_age` plus a
+// random part of `spread`, drawn when it is read (so the agents of a fabric, filled by one status,
+// do not all read theirs again in the same later one). Every other command runs on `inner`. Only
+// successful runs are kept. Thread-safe.
 class ListingCache : public exec::Runner {
  public:
   ListingCache(exec::Runner& inner, ChangeFeed& feed, std::set<exec::Argv> cacheable,
-               const Clock& clock, std::chrono::milliseconds max_age);
+               const Clock& clock, std::chrono::milliseconds max_age,
+               std::chrono::milliseconds spread = std::chrono::milliseconds(0));
   Result<exec::CommandResult> Run(const exec::Argv& argv, const std::string& input,
                                   std::chrono::milliseconds timeout) override;
   Result<int> Start(const exec::Argv& argv, const std::string& log,
@@ -59,13 +71,15 @@ class ListingCache : public exec::Runner {
   void Forget(const Changes& c);  // under mu_
   struct Entry {
     int64_t at_ms = 0;
+    int64_t life_ms = 0;
     exec::CommandResult result;
   };
   exec::Runner& inner_;
   ChangeFeed& feed_;
   std::set<exec::Argv> cacheable_;
   const Clock& clock_;
-  std::chrono::milliseconds max_age_;
+  std::chrono::milliseconds max_age_, spread_;
+  std::minstd_rand random_;
   mutable std::mutex mu_;
   std::map<exec::Argv, Entry> entries_;
   int hits_ = 0, runs_ = 0;
