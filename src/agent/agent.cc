@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "vpcctl/agent/listing_cache.h"
+#include "vpcctl/agent/netlink_listings.h"
 #include "vpcctl/agent/protocol.h"
 #include "vpcctl/base/text.h"
 #include "vpcctl/exec/fd.h"
@@ -247,7 +248,20 @@ Status RunAgent(fabric::Context& ctx) {
   }
   Executable self = ThisExecutable(ctx);
   auto feed = KernelChangeFeed();
-  ListingCache cache(ctx.runner, *feed, Cacheable(platform), ctx.Time(), kMaxListingAge,
+  // The interface listings from rtnetlink in this process, once they are seen to say what `ip`
+  // says on this node; `ip` otherwise.
+  NetlinkListings native(ctx.runner);
+  exec::Runner* listings = &ctx.runner;
+  if (platform == model::Platform::kLinux) {
+    Status checked = CheckNetlinkListings(ctx.runner);
+    if (checked.ok()) {
+      listings = &native;
+      ctx.io.Info("agent: interface listings read from rtnetlink (checked against ip)");
+    } else {
+      ctx.io.Info("agent: interface listings read by ip: " + checked.error().message);
+    }
+  }
+  ListingCache cache(*listings, *feed, Cacheable(platform), ctx.Time(), kMaxListingAge,
                      kListingAgeSpread);
   VPC_ASSIGN_OR_RETURN(Fd listener, Listen(path));
   ctx.io.Info("agent: serving " + path);

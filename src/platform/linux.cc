@@ -258,7 +258,9 @@ void LinuxDriver::AddVipSetup(plan::Desired& d, const NodeEnv& env) const {
 
 // `ip -d addr` lists every link with its details (vxlan settings, bridge port flags) and its
 // addresses: one process instead of three (`ip -d link`, `ip addr`, `bridge -d link`).
-std::vector<Argv> LinuxDriver::ProbeCommands() const { return {{"ip", "-j", "-d", "addr", "show"}}; }
+Argv LinuxLinkProbe() { return {"ip", "-j", "-d", "addr", "show"}; }
+
+std::vector<Argv> LinuxDriver::ProbeCommands() const { return {LinuxLinkProbe()}; }
 
 Argv LinuxDriver::NamespaceProbe() const { return {"ip", "-j", "netns", "list"}; }
 

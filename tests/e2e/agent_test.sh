@@ -39,6 +39,11 @@ for h in h1 h2 h3; do
     e2e_check "$h's agent is the process in its pid file" e2e_on $h kill -0 "$(agent_pid $h)"
 done
 e2e_check "three agents run, one per host" [ "$(ps_agents)" = 3 ]
+for h in h1 h2 h3; do
+    # Read from rtnetlink in the agent's own process, once they parse to what `ip` prints there.
+    e2e_check "$h's agent reads the interface listings from rtnetlink" \
+        e2e_contains "$(e2e_on $h cat /var/lib/vpcctl/agent.log)" "interface listings read from rtnetlink (checked against ip)"
+done
 
 # ---- Deploy through the agents: the map streamed to each, applied in its process.
 deployed=$(V1 deploy --json 2>"$E2E_DIR/deploy.err")
@@ -81,6 +86,28 @@ e2e_check "h2's drift names the MTU" e2e_contains "$(drift_of h2)" "mtu"
 e2e_check "deploy repairs it" V1 deploy
 status
 e2e_check "healthy again (exit $rc)" [ $rc = 0 ]
+
+# A tunnel's own settings, read from the vxlan's netlink details.
+vx=$(e2e_on h2 ip -o link show master vpc1 type vxlan | sed -n '1s/^[0-9]*: \([^:@]*\).*/\1/p')
+e2e_check "h2 has a tunnel on vpc1 ($vx)" [ -n "$vx" ]
+e2e_on h2 ip link set dev "$vx" type vxlan learning
+status
+e2e_check "learning turned on by hand on h2's $vx fails the next status (exit $rc)" [ $rc = 5 ]
+e2e_check "h2's drift names the tunnel: $(drift_of h2)" e2e_contains "$(drift_of h2)" "$vx"
+e2e_check "h2's agent answered it" e2e_contains " $(agents) " " h2 "
+e2e_check "deploy repairs the tunnel" V1 deploy
+e2e_on h2 ip link set dev "$vx" nomaster
+status
+e2e_check "a tunnel taken off the bridge on h2 fails the next status (exit $rc)" [ $rc = 5 ]
+e2e_check "h2's drift names it: $(drift_of h2)" e2e_contains "$(drift_of h2)" "$vx"
+e2e_check "deploy puts it back" V1 deploy
+e2e_on h3 ip addr flush dev vpc1
+status
+e2e_check "h3's overlay address flushed by hand fails the next status (exit $rc)" [ $rc = 5 ]
+e2e_check "h3's drift names the address: $(drift_of h3)" e2e_contains "$(drift_of h3)" "10.100.0.3"
+e2e_check "deploy puts the address back" V1 deploy
+status
+e2e_check "healthy again after the tunnel and the address (exit $rc)" [ $rc = 0 ]
 
 e2e_on h3 ip neigh del 10.100.0.1 dev vpc1
 status

@@ -24,6 +24,8 @@
 #include "fake_runner.h"
 #include "testing.h"
 #include "vpcctl/agent/listing_cache.h"
+#include "vpcctl/agent/netlink_listings.h"
+#include "vpcctl/exec/runner.h"
 #include "vpcctl/agent/protocol.h"
 #include "vpcctl/base/output_cap.h"
 #include "vpcctl/exec/terminal.h"
@@ -234,6 +236,34 @@ TEST(KernelNotifications, OnlyPermanentNeighboursLinksAndAddressesTouchEveryList
   h->nlmsg_type = RTM_NEWLINK;
   d += link;
   EXPECT_TRUE(RouteChanges(d.data(), d.size()).all) << "a link message after a neighbour one";
+}
+#endif
+
+#ifdef __linux__
+TEST(NetlinkListings, TheyParseToWhatIpPrintsOnThisMachine) {
+  // This machine's own links (the e2e agent test checks a node's bridge, tunnels and pins).
+  exec::LocalRunner local;
+  auto links = DumpLinks();
+  ASSERT_TRUE(links.ok()) << links.error().message;
+  auto parsed = platform::ParseIpLink(*links);
+  ASSERT_TRUE(parsed.ok());
+  bool lo = false;
+  for (const auto& i : *parsed) lo = lo || (i.name == "lo" && i.up && i.mtu > 0);
+  EXPECT_TRUE(lo) << *links;
+  Status same = CheckNetlinkListings(local);
+  EXPECT_TRUE(same.ok()) << same.error().message;
+
+  // The Runner answers those two and nothing else.
+  exec::FakeRunner inner;
+  inner.On({"ip"}, "[]");
+  NetlinkListings native(inner);
+  auto r = native.Run(platform::LinuxLinkProbe(), "", std::chrono::seconds(5));
+  ASSERT_TRUE(r.ok());
+  EXPECT_NE(r->out, "[]");
+  (void)native.Run(platform::LinuxNeighbourProbe(), "", std::chrono::seconds(5));
+  EXPECT_TRUE(inner.calls().empty());
+  (void)native.Run({"ip", "-j", "link", "show"}, "", std::chrono::seconds(5));
+  EXPECT_EQ(inner.calls().size(), 1u);
 }
 #endif
 

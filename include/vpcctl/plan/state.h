@@ -195,6 +195,7 @@ struct ObservedVip {
   int advbase = 0;   // seconds (CARP)
   int advskew = -1;
   std::string state;  // MASTER / BACKUP / INIT, when the platform reports it
+  bool operator==(const ObservedVip&) const = default;
 };
 
 struct ObservedInterface {
@@ -217,6 +218,7 @@ struct ObservedInterface {
   std::vector<net::IfAddress> addresses;
   std::vector<ObservedVip> vips;  // CARP addresses (FreeBSD)
   std::optional<net::MacAddress> mac;  // unknown when the probe does not say
+  bool operator==(const ObservedInterface&) const = default;
 };
 
 // A permanent neighbour entry (ip neigh ... nud permanent).
@@ -224,6 +226,7 @@ struct ObservedNeighbour {
   std::string dev;
   net::IpAddress address;
   std::optional<net::MacAddress> mac;
+  bool operator==(const ObservedNeighbour&) const = default;
 };
 
 // A peer as `wg show IFACE dump` lists it.

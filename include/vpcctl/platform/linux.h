@@ -63,6 +63,8 @@ struct BridgePort {
 Result<std::map<std::string, BridgePort>> ParseBridgeLink(std::string_view json);
 // Network namespace names (`ip -j netns list`; empty output when there are none).
 Result<std::set<std::string>> ParseNetnsList(std::string_view json);
+// `ip -j -d addr show`: the links with their details and addresses (the probe's one listing).
+Argv LinuxLinkProbe();
 // The permanent neighbour entries (where pinned peers are checked) and their parser.
 Argv LinuxNeighbourProbe();
 Result<std::vector<plan::ObservedNeighbour>> ParseIpNeigh(std::string_view json);
