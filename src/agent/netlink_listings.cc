@@ -27,7 +27,6 @@ using json = nlohmann::json;
 
 namespace {
 
-
 #ifdef __linux__
 
 constexpr int kDumpTries = 3;  // a dump the kernel marks interrupted (a change during it) is redone
@@ -283,7 +282,8 @@ Result<std::string> DumpPermanentNeighbours() {
 
 Result<exec::CommandResult> NetlinkListings::Run(const exec::Argv& argv, const std::string& input,
                                                  std::chrono::milliseconds timeout) {
-  bool links = argv == platform::LinuxLinkProbe(), neighbours = argv == platform::LinuxNeighbourProbe();
+  bool links = argv == platform::LinuxLinkProbe(),
+       neighbours = argv == platform::LinuxNeighbourProbe();
   if (!input.empty() || (!links && !neighbours)) return inner_.Run(argv, input, timeout);
   auto text = links ? DumpLinks() : DumpPermanentNeighbours();
   if (!text) return inner_.Run(argv, input, timeout);  // ip says what it says
