@@ -254,6 +254,10 @@ Status RunAgent(fabric::Context& ctx) {
   exec::Runner* listings = &ctx.runner;
   if (platform == model::Platform::kLinux) {
     Status checked = CheckNetlinkListings(ctx.runner);
+    // A change between the two readings differs too: asked again before giving up on them.
+    for (int again = 0; again < 2 && !checked.ok(); ++again) {
+      checked = CheckNetlinkListings(ctx.runner);
+    }
     if (checked.ok()) {
       listings = &native;
       ctx.io.Info("agent: interface listings read from rtnetlink (checked against ip)");
