@@ -164,6 +164,25 @@ json VxlanData(const rtattr* data) {
   return d;
 }
 
+Result<std::vector<std::string>> DumpLinkMessages() {
+  ifinfomsg link{};
+  link.ifi_family = AF_UNSPEC;
+  return Dump(RTM_GETLINK, &link, sizeof link);
+}
+
+// The links' names by ifindex (what `ip` prints for a master or a neighbour's device).
+std::map<int, std::string> LinkNames(const std::vector<std::string>& links) {
+  std::map<int, std::string> names;
+  for (const auto& m : links) {
+    const nlmsghdr* h = Header(m);
+    if (h->nlmsg_len < NLMSG_LENGTH(sizeof(ifinfomsg))) continue;
+    const auto* ifi = static_cast<const ifinfomsg*>(NLMSG_DATA(h));
+    auto a = Attributes(IFLA_RTA(ifi), static_cast<int>(IFLA_PAYLOAD(h)));
+    if (const rtattr* n = Find(a, IFLA_IFNAME)) names[ifi->ifi_index] = String(n);
+  }
+  return names;
+}
+
 json LinkInfo(const rtattr* info) {
   json li = json::object();
   auto a = Nested(info);
@@ -191,9 +210,7 @@ json LinkInfo(const rtattr* info) {
 #ifdef __linux__
 
 Result<std::string> DumpLinks() {
-  ifinfomsg link{};
-  link.ifi_family = AF_UNSPEC;
-  VPC_ASSIGN_OR_RETURN(auto links, Dump(RTM_GETLINK, &link, sizeof link));
+  VPC_ASSIGN_OR_RETURN(auto links, DumpLinkMessages());
   ifaddrmsg addr{};
   addr.ifa_family = AF_UNSPEC;
   VPC_ASSIGN_OR_RETURN(auto addrs, Dump(RTM_GETADDR, &addr, sizeof addr));
@@ -209,14 +226,7 @@ Result<std::string> DumpLinks() {
     if (list.is_null()) list = json::array();
     list.push_back({{"local", Address(local)}, {"prefixlen", ifa->ifa_prefixlen}});
   }
-  std::map<int, std::string> names;
-  for (const auto& m : links) {
-    const nlmsghdr* h = Header(m);
-    if (h->nlmsg_len < NLMSG_LENGTH(sizeof(ifinfomsg))) continue;
-    const auto* ifi = static_cast<const ifinfomsg*>(NLMSG_DATA(h));
-    auto a = Attributes(IFLA_RTA(ifi), static_cast<int>(IFLA_PAYLOAD(h)));
-    if (const rtattr* n = Find(a, IFLA_IFNAME)) names[ifi->ifi_index] = String(n);
-  }
+  std::map<int, std::string> names = LinkNames(links);
   json out = json::array();
   for (const auto& m : links) {
     const nlmsghdr* h = Header(m);
@@ -248,8 +258,6 @@ Result<std::string> DumpPermanentNeighbours() {
   ndmsg nd{};
   nd.ndm_family = AF_UNSPEC;
   VPC_ASSIGN_OR_RETURN(auto neighbours, Dump(RTM_GETNEIGH, &nd, sizeof nd));
-  ifinfomsg link{};
-  link.ifi_family = AF_UNSPEC;
   std::map<int, std::string> names;
   json out = json::array();
   for (const auto& m : neighbours) {
@@ -264,12 +272,8 @@ Result<std::string> DumpPermanentNeighbours() {
     const rtattr* dst = Find(a, NDA_DST);
     if (!dst) continue;
     if (names.empty()) {
-      VPC_ASSIGN_OR_RETURN(auto links, Dump(RTM_GETLINK, &link, sizeof link));
-      for (const auto& l : links) {
-        const auto* ifi = static_cast<const ifinfomsg*>(NLMSG_DATA(Header(l)));
-        auto la = Attributes(IFLA_RTA(ifi), static_cast<int>(IFLA_PAYLOAD(Header(l))));
-        if (const rtattr* n = Find(la, IFLA_IFNAME)) names[ifi->ifi_index] = String(n);
-      }
+      VPC_ASSIGN_OR_RETURN(auto links, DumpLinkMessages());
+      names = LinkNames(links);
     }
     auto it = names.find(e->ndm_ifindex);
     json j = {{"dst", Address(dst)},
