@@ -38,14 +38,14 @@ void AddFanOutOptions(CLI::App* c, fabric::FanOutOptions& o) {
 
 namespace {
 
-struct Named {
+struct NamedFanOut {
   std::string name;
   fabric::FanOutOptions fan;
 };
 
 // vpc sync, vpc deploy, deploy, vpc destroy, vpc status: the controller's rounds
 void AddVpcRounds(CLI::App& app, CLI::App* vpc, Dispatch& d) {
-  auto sync = std::make_shared<Named>();
+  auto sync = std::make_shared<NamedFanOut>();
   auto* c = vpc->add_subcommand("sync", "Push the map to every member (no changes on hosts)");
   c->add_option("name", sync->name, "VPC name")->required();
   AddFanOutOptions(c, sync->fan);
@@ -69,7 +69,7 @@ void AddVpcRounds(CLI::App& app, CLI::App* vpc, Dispatch& d) {
   c->callback(
       [all, &d] { d.action = [all](fabric::Context& ctx) { return fabric::Deploy(ctx, *all); }; });
 
-  auto destroy = std::make_shared<Named>();
+  auto destroy = std::make_shared<NamedFanOut>();
   c = vpc->add_subcommand("destroy", "Remove a VPC's interfaces on every member and its records");
   c->add_option("name", destroy->name, "VPC name")->required();
   AddFanOutOptions(c, destroy->fan);
@@ -79,7 +79,7 @@ void AddVpcRounds(CLI::App& app, CLI::App* vpc, Dispatch& d) {
     };
   });
 
-  auto status = std::make_shared<Named>();
+  auto status = std::make_shared<NamedFanOut>();
   c = vpc->add_subcommand("status",
                           "Drift and overlay health matrix of a VPC (exit 5 if unhealthy)");
   c->add_option("name", status->name, "VPC name")->required();

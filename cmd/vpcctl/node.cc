@@ -9,7 +9,7 @@ namespace vpcctl::cli {
 
 namespace {
 
-struct Named {
+struct NamedNode {
   std::string name;
   bool json = false;
   bool force = false;
@@ -117,7 +117,7 @@ void AddNodeListCheck(CLI::App* node, Dispatch& d) {
 
 // node show, node rekey, node remove
 void AddNodeShowRekeyRemove(CLI::App* node, Dispatch& d) {
-  auto show = std::make_shared<Named>();
+  auto show = std::make_shared<NamedNode>();
   auto* c = node->add_subcommand("show", "Show one node");
   c->add_option("name", show->name, "Node name")->required();
   c->add_flag("--json", show->json, "Print JSON");
@@ -137,7 +137,7 @@ void AddNodeShowRekeyRemove(CLI::App* node, Dispatch& d) {
     };
   });
 
-  auto remove = std::make_shared<Named>();
+  auto remove = std::make_shared<NamedNode>();
   c = node->add_subcommand("remove",
                            "Remove a node (in no VPC) and our key from its authorized_keys");
   c->add_option("name", remove->name, "Node name")->required();

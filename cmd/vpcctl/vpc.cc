@@ -14,7 +14,7 @@ void AddQuotaOptions(CLI::App* c, std::string& max_jails, std::string& max_vms) 
   c->add_option("--max-vms", max_vms, "VMs allowed in the VPC per node, 0-1000000")->type_name("N");
 }
 
-struct Named {
+struct NamedVpc {
   std::string name;
   bool json = false;
 };
@@ -59,7 +59,7 @@ void AddVpcListShow(CLI::App* vpc, Dispatch& d) {
     d.action = [list_json](fabric::Context& ctx) { return fabric::VpcList(ctx, *list_json); };
   });
 
-  auto show = std::make_shared<Named>();
+  auto show = std::make_shared<NamedVpc>();
   c = vpc->add_subcommand("show", "Show a VPC's members, addresses and tunnels");
   c->add_option("name", show->name, "VPC name")->required();
   c->add_flag("--json", show->json, "Print JSON");
@@ -112,7 +112,7 @@ void AddVpcSet(CLI::App* vpc, Dispatch& d) {
 }
 
 void AddVpcDelete(CLI::App* vpc, Dispatch& d) {
-  auto del = std::make_shared<Named>();
+  auto del = std::make_shared<NamedVpc>();
   auto* c = vpc->add_subcommand("delete", "Delete a VPC's local record (hosts are not touched)");
   c->add_option("name", del->name, "VPC name")->required();
   c->add_flag("--json", del->json, "Print the result as JSON");

@@ -83,7 +83,7 @@ nlohmann::json OrNull(const std::string& s) {
 }
 nlohmann::json OrNull(double v) { return v < 0 ? nlohmann::json() : nlohmann::json(v); }
 
-std::string Ms(double v) {
+std::string OneDecimal(double v) {
   if (v < 0) return "-";
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f", v);
@@ -169,7 +169,7 @@ void PrintCheck(const Output& io, const std::vector<CheckResult>& results) {
   Table t({"NODE", "REACH", "HOST KEY", "AUTH", "VPCCTL", "CONNECT MS", "RTT MS"});
   for (const auto& r : results) {
     t.Row({r.node, r.reach, r.host_key, r.auth, r.version.empty() ? "-" : r.version,
-           Ms(r.connect_ms), Ms(r.rtt_ms)});
+           OneDecimal(r.connect_ms), OneDecimal(r.rtt_ms)});
   }
   t.Print(io.out);
   for (const auto& r : results)

@@ -59,7 +59,7 @@ uint64_t Changes(const Answer& a) {
   return r ? r->changes : 0;
 }
 
-std::string Ms(double ms) { return std::to_string(static_cast<long>(ms + 0.5)) + " ms"; }
+std::string MsText(double ms) { return std::to_string(static_cast<long>(ms + 0.5)) + " ms"; }
 
 Status Outcome(size_t failed, size_t total, const std::string& what) {
   if (failed == 0) return {};
@@ -99,10 +99,10 @@ std::vector<Answer> Round(Context& ctx, Session& s, const model::Map& map,
     static std::mutex printing;
     std::lock_guard<std::mutex> lock(printing);
     if (!a.error.empty()) {
-      out << "  " << a.node << ": FAILED after " << Ms(a.ms) << ": " << a.error << "\n";
+      out << "  " << a.node << ": FAILED after " << MsText(a.ms) << ": " << a.error << "\n";
     } else {
       out << "  " << a.node << ": " << (dry_run ? "plan" : "converged") << ", " << Changes(a)
-          << (dry_run ? " change(s) needed" : " change(s)") << " (" << Ms(a.ms) << ")";
+          << (dry_run ? " change(s) needed" : " change(s)") << " (" << MsText(a.ms) << ")";
       if (const auto* r = a.Get<model::ApplyReport>(); r && !r->handshakes_restarted.empty()) {
         out << "; handshake started again with " << Join(r->handshakes_restarted, ", ");
       }
@@ -191,7 +191,7 @@ void PrintSummary(std::ostream& out, const std::string& label, uint64_t generati
     const auto* r = a.Get<model::ApplyReport>();
     std::string gen = r && r->generation ? std::to_string(*r->generation) : "-";
     t.Row({a.node, a.error.empty() ? (dry_run ? "planned" : "converged") : "FAILED",
-           a.error.empty() ? std::to_string(Changes(a)) : "-", gen, Ms(a.ms)});
+           a.error.empty() ? std::to_string(Changes(a)) : "-", gen, MsText(a.ms)});
   }
   t.Print(out);
 }

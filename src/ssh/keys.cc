@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 
+#include "libssh_handles.h"
 #include "vpcctl/base/text.h"
 #include "vpcctl/exec/files.h"
 #include "vpcctl/store/state_dir.h"
@@ -14,11 +15,6 @@
 namespace vpcctl::ssh {
 
 namespace {
-
-struct KeyDeleter {
-  void operator()(ssh_key k) const { ssh_key_free(k); }
-};
-using KeyPtr = std::unique_ptr<std::remove_pointer_t<ssh_key>, KeyDeleter>;
 
 Result<std::string> PublicLine(ssh_key key, const std::string& comment) {
   char* b64 = nullptr;

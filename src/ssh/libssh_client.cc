@@ -1,9 +1,10 @@
 #include <libssh/libssh.h>
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
+#include "libssh_handles.h"
 #include "vpcctl/base/output_cap.h"
 #include "vpcctl/base/text.h"
 #include "vpcctl/ssh/client.h"
@@ -29,11 +30,6 @@ struct SessionDeleter {
   }
 };
 using SessionPtr = std::unique_ptr<std::remove_pointer_t<ssh_session>, SessionDeleter>;
-
-struct KeyDeleter {
-  void operator()(ssh_key k) const { ssh_key_free(k); }
-};
-using KeyPtr = std::unique_ptr<std::remove_pointer_t<ssh_key>, KeyDeleter>;
 
 struct ChannelDeleter {
   void operator()(ssh_channel c) const {

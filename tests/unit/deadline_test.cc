@@ -14,7 +14,7 @@
 namespace vpcctl {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 class Deadline : public testing::BinaryTest {
  protected:
@@ -28,7 +28,7 @@ class Deadline : public testing::BinaryTest {
     std::vector<char*> cargv;
     for (auto& a : argv) cargv.push_back(a.data());
     cargv.push_back(nullptr);
-    auto start = Clock::now();
+    auto start = SteadyClock::now();
     pid_t pid = fork();
     if (pid == 0) {
       dup2(fds[0], 0);
@@ -47,7 +47,7 @@ class Deadline : public testing::BinaryTest {
       waitpid(pid, &status, 0);
     }
     close(fds[1]);
-    double secs = std::chrono::duration<double>(Clock::now() - start).count();
+    double secs = std::chrono::duration<double>(SteadyClock::now() - start).count();
     return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), secs};
   }
 };
@@ -67,9 +67,9 @@ TEST_F(Deadline, TheCommandsItRunsAreStoppedWithIt) {
   std::filesystem::permissions(ip, std::filesystem::perms::owner_all);
   std::string path = std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin";
   setenv("PATH", (dir_ + "/bin:" + path).c_str(), 1);
-  auto start = Clock::now();
+  auto start = SteadyClock::now();
   auto r = Run({"--deadline", "1", "init", "--name", "h1", "--address", "192.0.2.1"});
-  double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  double secs = std::chrono::duration<double>(SteadyClock::now() - start).count();
   setenv("PATH", path.c_str(), 1);
   EXPECT_EQ(r.exit_code, 124) << r.err;
   EXPECT_LT(secs, 4.0);

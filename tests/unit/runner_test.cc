@@ -17,10 +17,10 @@
 namespace vpcctl::exec {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
-double SecondsSince(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
+double SecondsSince(SteadyClock::time_point t) {
+  return std::chrono::duration<double>(SteadyClock::now() - t).count();
 }
 
 class Runner : public ::testing::Test {
@@ -53,7 +53,7 @@ class Runner : public ::testing::Test {
 };
 
 TEST_F(Runner, EndlessStdoutIsCutAtItsCapAndTheChildKilled) {
-  auto start = Clock::now();
+  auto start = SteadyClock::now();
   auto r = runner_.Run(Shell("head -c 200000000 /dev/zero"), "", std::chrono::seconds(30));
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_LT(SecondsSince(start), 5.0);
@@ -65,7 +65,7 @@ TEST_F(Runner, EndlessStdoutIsCutAtItsCapAndTheChildKilled) {
 }
 
 TEST_F(Runner, EndlessStderrIsCutAtItsCapAndTheChildKilled) {
-  auto start = Clock::now();
+  auto start = SteadyClock::now();
   auto r = runner_.Run(Shell("head -c 200000000 /dev/zero >&2"), "", std::chrono::seconds(30));
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_LT(SecondsSince(start), 5.0);
@@ -88,7 +88,7 @@ TEST_F(Runner, OutputJustUnderTheCapIsKeptWhole) {
 
 TEST_F(Runner, UnreadInputEndsAtTheDeadline) {
   std::string input(50u << 20, 'x');
-  auto start = Clock::now();
+  auto start = SteadyClock::now();
   auto r = runner_.Run(Shell("sleep 30"), input, std::chrono::seconds(1));
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_LT(SecondsSince(start), 3.0);
@@ -113,7 +113,7 @@ TEST_F(Runner, AChildThatExitsWithoutReadingItsInputDoesNotKillUs) {
 }
 
 TEST_F(Runner, AChildThatClosesItsOutputsIsStillStoppedAtTheDeadline) {
-  auto start = Clock::now();
+  auto start = SteadyClock::now();
   auto r = runner_.Run(Shell("exec >&- 2>&-; sleep 30"), "", std::chrono::seconds(1));
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_LT(SecondsSince(start), 3.0);

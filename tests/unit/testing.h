@@ -84,6 +84,14 @@ inline alloc::VipSpec MakeVipSpec(const std::string& vpc, const std::string& add
   return s;
 }
 
+// "ok" when `s` is added to `f`, else the refusal's message, which must be a usage error.
+inline std::string VipAddError(model::Fabric& f, const alloc::VipSpec& s) {
+  auto st = alloc::AddVip(f, s);
+  if (st.ok()) return "ok";
+  EXPECT_EQ(st.error().code, Exit::kUsage) << st.error().message;
+  return st.error().message;
+}
+
 inline std::string DataPath(const std::string& rel) { return std::string(VPCCTL_TEST_DATA) + "/" + rel; }
 
 inline std::string ReadData(const std::string& rel) {

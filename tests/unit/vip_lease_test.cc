@@ -37,13 +37,6 @@ alloc::VipSpec Spec(const std::string& vpc, const std::string& addr, int vhid,
   return testing::MakeVipSpec(vpc, addr, vhid, std::move(nodes));
 }
 
-std::string AddError(model::Fabric& f, const alloc::VipSpec& s) {
-  auto st = alloc::AddVip(f, s);
-  if (st.ok()) return "ok";
-  EXPECT_EQ(st.error().code, Exit::kUsage) << st.error().message;
-  return st.error().message;
-}
-
 std::string SetError(model::Fabric& f, const std::string& vpc, int vhid,
                      const alloc::VipChange& c) {
   auto st = alloc::SetVip(f, vpc, vhid, c);
@@ -86,7 +79,7 @@ TEST(VipLease, AddRefusesEveryBadLeaseSettingNamingTheValue) {
        "would have two acceptors only (the members of vpc2)"},
   };
   for (const auto& c : cases) {
-    std::string msg = AddError(f, c.spec);
+    std::string msg = testing::VipAddError(f, c.spec);
     EXPECT_NE(msg.find(c.expect), std::string::npos) << c.expect << " not in: " << msg;
   }
   EXPECT_EQ(f.FindVpc("vpc1")->vips.size(), 0u) << "nothing was added";
@@ -97,7 +90,7 @@ TEST(VipLease, AddRefusesEveryBadLeaseSettingNamingTheValue) {
     s.check = "relative";
     s.witness = "h3";
   });
-  std::string msg = AddError(f, many);
+  std::string msg = testing::VipAddError(f, many);
   for (const char* e : {"invalid lease 5 ms", "invalid check 'relative'", "witness 'h3'"}) {
     EXPECT_NE(msg.find(e), std::string::npos) << e << " not in: " << msg;
   }
@@ -109,7 +102,7 @@ TEST(VipLease, TwoMemberGroupsNeedAWitnessOrTheUnsafeFlag) {
   witnessed.witness = "h5";
   witnessed.lease_ms = 3000;
   witnessed.check = "/usr/bin/curl -fs http://127.0.0.1/";
-  ASSERT_EQ(AddError(f, witnessed), "ok");
+  ASSERT_EQ(testing::VipAddError(f, witnessed), "ok");
   const model::Vip& w = *f.FindVpc("vpc2")->FindVip(1);
   EXPECT_EQ(w.witness, "h5");
   EXPECT_EQ(w.lease_ms, 3000);
@@ -117,7 +110,7 @@ TEST(VipLease, TwoMemberGroupsNeedAWitnessOrTheUnsafeFlag) {
   EXPECT_FALSE(w.unsafe_two_node);
   auto unsafe = Spec("vpc2", "10.20.0.251", 2, {"h3", "h1"});
   unsafe.unsafe_two_node = true;
-  ASSERT_EQ(AddError(f, unsafe), "ok");
+  ASSERT_EQ(testing::VipAddError(f, unsafe), "ok");
   EXPECT_TRUE(f.FindVpc("vpc2")->FindVip(2)->unsafe_two_node);
   EXPECT_EQ(f.FindVpc("vpc2")->FindVip(2)->lease_ms, model::kDefaultLeaseMs);
   EXPECT_TRUE(model::ValidateFabric(f).ok()) << model::ValidateFabric(f).error().message;
@@ -136,7 +129,8 @@ TEST(VipLease, TwoMemberGroupsNeedAWitnessOrTheUnsafeFlag) {
   auto both = Spec("vpc2", "10.20.0.252", 3, {"h1", "h3"});
   both.witness = "h5";
   both.unsafe_two_node = true;
-  EXPECT_NE(AddError(f, both).find("has 3 (2 members and witness h5)"), std::string::npos);
+  EXPECT_NE(testing::VipAddError(f, both).find("has 3 (2 members and witness h5)"),
+            std::string::npos);
 }
 
 TEST(VipLease, AWitnessMustReachEveryMemberInItsFamily) {
@@ -145,18 +139,19 @@ TEST(VipLease, AWitnessMustReachEveryMemberInItsFamily) {
   // h6 speaks IPv6 only; vpc1's h2 has no IPv6 underlay address.
   auto s = Spec("vpc1", "10.100.0.250", 10, {"h1", "h3"});
   s.witness = "h6";
-  EXPECT_NE(AddError(f, s).find("witness 'h6' speaks ipv6 on the underlay, but member 'h2'"),
-            std::string::npos)
-      << AddError(f, s);
+  EXPECT_NE(
+      testing::VipAddError(f, s).find("witness 'h6' speaks ipv6 on the underlay, but member 'h2'"),
+      std::string::npos)
+      << testing::VipAddError(f, s);
   s.witness = "h4";  // IPv4 first: every member of vpc1 has IPv4
-  EXPECT_EQ(AddError(f, s), "ok");
+  EXPECT_EQ(testing::VipAddError(f, s), "ok");
 }
 
 TEST(VipLease, SetChangesInPlaceOrNothing) {
   model::Fabric f = LeaseFabric();
   auto s = Spec("vpc2", "10.20.0.250", 1, {"h1", "h3"});
   s.unsafe_two_node = true;
-  ASSERT_EQ(AddError(f, s), "ok");
+  ASSERT_EQ(testing::VipAddError(f, s), "ok");
   const model::Fabric before = f;
   auto vip = [&] { return *f.FindVpc("vpc2")->FindVip(1); };
   struct Case {
@@ -228,7 +223,7 @@ TEST(VipLease, SetChangesInPlaceOrNothing) {
 
 TEST(VipLease, MembershipChangesKeepEveryLeaseSafe) {
   model::Fabric f = LeaseFabric();
-  ASSERT_EQ(AddError(f, Spec("vpc1", "10.100.0.250", 10, {"h1", "h3"})), "ok");
+  ASSERT_EQ(testing::VipAddError(f, Spec("vpc1", "10.100.0.250", 10, {"h1", "h3"})), "ok");
   // vpc1 has three members: removing h2 (not a candidate) would leave two acceptors.
   auto st = alloc::RemoveMember(f, "vpc1", "h2");
   ASSERT_FALSE(st.ok());
@@ -265,11 +260,11 @@ model::Map LeaseMap() {
   s.check = "/usr/local/bin/healthy --port 80";
   s.witness = "h5";
   s.preempt = false;
-  EXPECT_EQ(AddError(f, s), "ok");
+  EXPECT_EQ(testing::VipAddError(f, s), "ok");
   auto u = Spec("vpc2", "10.20.0.250", 1, {"h1", "h3"});
   u.secret = "secret2";
   u.unsafe_two_node = true;
-  EXPECT_EQ(AddError(f, u), "ok");
+  EXPECT_EQ(testing::VipAddError(f, u), "ok");
   return model::Map{"0123456789abcdef0123456789abcdef", "h1", f};
 }
 

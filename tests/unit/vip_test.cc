@@ -32,14 +32,9 @@ alloc::VipSpec Spec(const std::string& addr, int vhid, std::vector<std::string> 
   return testing::MakeVipSpec("vpc1", addr, vhid, std::move(nodes));
 }
 
-std::string AddError(model::Fabric& f, const alloc::VipSpec& s) {
-  auto st = alloc::AddVip(f, s);
-  return st.ok() ? "ok" : st.error().message;
-}
-
 TEST(VipAlloc, RefusesEveryBadInputNamingIt) {
   model::Fabric f = testing::SampleFabric();  // vpc1: h1, h3 linux; h2 freebsd
-  ASSERT_EQ(AddError(f, Spec("10.100.0.250", 10, {"h1", "h3"})), "ok");
+  ASSERT_EQ(testing::VipAddError(f, Spec("10.100.0.250", 10, {"h1", "h3"})), "ok");
   const model::Fabric before = f;
   struct Case {
     alloc::VipSpec spec;
@@ -60,24 +55,24 @@ TEST(VipAlloc, RefusesEveryBadInputNamingIt) {
       {Spec("10.100.0.x", 11, {"h1", "h3"}), "'10.100.0.x'"},
   };
   for (auto& c : cases) {
-    std::string msg = AddError(f, c.spec);
+    std::string msg = testing::VipAddError(f, c.spec);
     EXPECT_NE(msg.find(c.expect), std::string::npos) << c.expect << " not in: " << msg;
   }
   auto empty = Spec("10.100.0.251", 11, {"h1", "h3"});
   empty.secret = "";
-  EXPECT_NE(AddError(f, empty).find("secret is empty"), std::string::npos);
+  EXPECT_NE(testing::VipAddError(f, empty).find("secret is empty"), std::string::npos);
   auto quote = Spec("10.100.0.251", 11, {"h1", "h3"});
   quote.secret = "a'b";
-  EXPECT_NE(AddError(f, quote).find("outside"), std::string::npos);
+  EXPECT_NE(testing::VipAddError(f, quote).find("outside"), std::string::npos);
   auto slow = Spec("10.100.0.251", 11, {"h1", "h3"});
   slow.advert_ms = 5;
-  EXPECT_NE(AddError(f, slow).find("invalid --advert 5"), std::string::npos);
+  EXPECT_NE(testing::VipAddError(f, slow).find("invalid --advert 5"), std::string::npos);
   EXPECT_EQ(f.FindVpc("vpc1")->vips.size(), before.FindVpc("vpc1")->vips.size());
 }
 
 TEST(VipAlloc, VipsAreReservedFromOverlayAllocationAndPinMembers) {
   model::Fabric f = testing::SampleFabric();
-  ASSERT_EQ(AddError(f, Spec("10.100.0.4", 10, {"h1", "h3"})), "ok");
+  ASSERT_EQ(testing::VipAddError(f, Spec("10.100.0.4", 10, {"h1", "h3"})), "ok");
   ASSERT_TRUE(alloc::AddMember(f, "vpc1", "h4").ok());
   EXPECT_EQ(f.FindVpc("vpc1")->FindMember("h4")->overlay, testing::Ip("10.100.0.5"));
   auto st = alloc::RemoveMember(f, "vpc1", "h3");
@@ -99,20 +94,20 @@ TEST(VipAlloc, FreeBsdGroupsAdvertiseInSecondsWithHostWidePreempt) {
   s.vpc = "vpc2";
   s.unsafe_two_node = true;  // two members, no witness
   s.advert_ms = 100;
-  EXPECT_NE(AddError(f, s).find("whole seconds"), std::string::npos);
+  EXPECT_NE(testing::VipAddError(f, s).find("whole seconds"), std::string::npos);
   s.advert_ms.reset();
-  ASSERT_EQ(AddError(f, s), "ok");
+  ASSERT_EQ(testing::VipAddError(f, s), "ok");
   EXPECT_EQ(f.FindVpc("vpc2")->FindVip(1)->advert_ms, 1000);
   auto nopre = Spec("10.20.0.251", 2, {"h4", "h2"});
   nopre.vpc = "vpc2";
   nopre.unsafe_two_node = true;
   nopre.preempt = false;
-  EXPECT_NE(AddError(f, nopre).find("host-wide"), std::string::npos);
+  EXPECT_NE(testing::VipAddError(f, nopre).find("host-wide"), std::string::npos);
 }
 
 TEST(VipMap, SecretsTravelOnlyWhenAsked) {
   model::Fabric f = testing::SampleFabric();
-  ASSERT_EQ(AddError(f, Spec("10.100.0.250", 10, {"h1", "h3"})), "ok");
+  ASSERT_EQ(testing::VipAddError(f, Spec("10.100.0.250", 10, {"h1", "h3"})), "ok");
   model::Map m{"0123456789abcdef0123456789abcdef", "h1", f};
   std::string shown = model::MapToJson(m, true);
   std::string hidden = model::MapToJson(m, false);
@@ -197,7 +192,7 @@ class NodeVip : public ::testing::Test {
     ctx_ = std::make_unique<fabric::Context>(fabric::Context{
         store::StatePaths{dir_ + "/state"}, runner_, ssh_, term_, io_, prober_, "vpcctl test"});
     model::Fabric f = testing::SampleFabric();
-    EXPECT_EQ(AddError(f, Spec("10.100.0.250", 10, {"h1", "h3"})), "ok");
+    EXPECT_EQ(testing::VipAddError(f, Spec("10.100.0.250", 10, {"h1", "h3"})), "ok");
     model::Map m{"0123456789abcdef0123456789abcdef", "h1", f};
     in_.str(model::MapToJson(m, true));
     fabric::MapImportOptions o;
