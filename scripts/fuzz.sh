@@ -10,7 +10,7 @@ secs=${1:-50}
 "$top/scripts/install-deps.sh"
 dir="$top/build-fuzz"
 cmake -S "$top" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
-    -DVPCCTL_FUZZ=ON -DVPCCTL_UNITY=OFF -DVPCCTL_BUILD_TESTS=OFF -DVPCCTL_BUILD_BENCH=OFF >/dev/null
+    -DVPCCTL_FUZZ=ON -DVPCCTL_UNITY=ON -DVPCCTL_BUILD_TESTS=OFF -DVPCCTL_BUILD_BENCH=OFF >/dev/null
 cmake --build "$dir" -j "$(nproc 2>/dev/null || echo 2)" --target fuzz_addresses fuzz_linux_probe \
     fuzz_freebsd_ifconfig fuzz_map fuzz_known_hosts fuzz_wg_dump fuzz_apply_report \
     fuzz_status_report fuzz_key_report fuzz_import_report fuzz_vip_take_report \
