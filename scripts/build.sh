@@ -2,8 +2,8 @@
 # Configures and builds vpcctl into a build directory.
 #   scripts/build.sh [BUILD_DIR] [extra cmake args...]
 # VPCCTL_WERROR=1 adds -Werror; CI sets it. The build is a unity build (sources compiled in
-# batches, about half the time from scratch) unless VPCCTL_UNITY=0; scripts/fuzz.sh builds the
-# core file by file, which keeps each source compiling on its own.
+# batches, about half the time from scratch) unless VPCCTL_UNITY=0, which compiles file by file
+# (and so shows a source that leans on a batch-mate's includes).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 dir=${1:-"$top/build"}
