@@ -1,6 +1,6 @@
 #!/bin/bash
 # Throughput between two guests (network namespaces) on different hosts across the VPC overlay,
-# against the underlay between those same hosts, with iperf3, in one run (TCP, 5 s, 5 rounds that
+# against the underlay between those same hosts, with iperf3, in one run (TCP, 5 s, 7 rounds that
 # alternate them, medians; iperf3 on this shared-kernel lab varies by about 10% run to run). Also
 # host to host over the overlay (the hosts' own VPC addresses), which splits the tunnel's cost
 # from the guests' veth pairs. A --plain VPC: bench/encryption_bench.sh measures encrypted ones.
@@ -25,7 +25,7 @@ sleep 0.5
 gbps() { python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))'; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 over=() under=() hosts=()
-for round in 1 2 3 4 5; do
+for round in 1 2 3 4 5 6 7; do
     over+=("$(e2e_in h2 "$ga" iperf3 -J -t 5 -c 10.100.0.102 | gbps)")
     under+=("$(e2e_on h2 iperf3 -J -t 5 -c 10.77.0.3 | gbps)")
     hosts+=("$(e2e_on h2 iperf3 -J -t 5 -c 10.100.0.3 | gbps)")
@@ -37,3 +37,7 @@ echo "guest to guest over the overlay (vpc1, mtu $(e2e_in h2 "$ga" cat /sys/clas
 echo "host to host over the underlay:                          ${u} Gbit/s  (rounds: ${under[*]})"
 echo "host to host over the overlay (vpc1 addresses):         ${t} Gbit/s  (rounds: ${hosts[*]})"
 awk -v o="$o" -v u="$u" -v t="$t" 'BEGIN { printf "overlay / underlay: %.3f (target 0.85); host to host over the overlay / underlay: %.3f\n", o / u, t / u }'
+# Each round's own ratio (its overlay stream against the underlay stream right after it): how far
+# one round can be from the medians' ratio on this machine.
+paired=$(for i in "${!over[@]}"; do awk -v o="${over[$i]}" -v u="${under[$i]}" 'BEGIN { printf "%.3f\n", o / u }'; done)
+echo "overlay / underlay round by round: $(echo $paired) (lowest $(echo "$paired" | sort -n | head -n 1), median $(echo "$paired" | median), highest $(echo "$paired" | sort -n | tail -n 1))"
