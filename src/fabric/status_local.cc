@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <ctime>
 #include <map>
 #include <ostream>
 
@@ -306,7 +305,7 @@ Status StatusLocal(Context& ctx, const StatusLocalOptions& o) {
       if (!wp.public_key.empty()) in.handshakes[wp.node] = in.wireguard->Find(wp.public_key);
     }
   }
-  in.now = static_cast<int64_t>(std::time(nullptr));
+  in.now = ctx.Time().NowMs() / 1000;  // the context's clock: tests hold it still
   in.leases = AskLeases(ctx, desired);
   for (const auto& dv : desired.vpcs) {
     for (const auto& vip : dv.vips) {

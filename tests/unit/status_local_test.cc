@@ -4,11 +4,11 @@
 
 #include <gtest/gtest.h>
 
-#include <ctime>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "fake_clock.h"
 #include "fake_node.h"
 #include "vpcctl/fabric/node_state.h"
 
@@ -39,9 +39,10 @@ class StatusLocalTest : public FakeNode {
     runner_.On({"bridge"}, "[]");
     runner_.On({"nft"}, "", 1);
   }
-  // Runs status --local --json with h2's last handshake `h2_age` seconds ago and none with h3.
+  // Runs status --local --json with h2's last handshake `h2_age` seconds ago and none with h3, on a
+  // clock that stands still (a second boundary crossed mid-test would age the handshake by one).
   json Status(int64_t h2_age, std::string* text = nullptr) {
-    int64_t now = static_cast<int64_t>(std::time(nullptr));
+    int64_t now = clock_.NowMs() / 1000;
     runner_.On({"wg", "show"}, "x\tnZx6Bl6DRx0OdPOL9mwhi4u8Xraymgjyr4a6lRJQcnY=\t51820\toff\n" +
                                    std::string(kKeyH2) +
                                    "\t(none)\t192.0.2.2:51820\t10.255.0.2/32\t" +
@@ -49,6 +50,7 @@ class StatusLocalTest : public FakeNode {
                                    "\t(none)\t[2001:db8::3]:51820\t10.255.0.3/32\t0\t0\t0\t25\n");
     out_.str("");
     Context ctx = Ctx("status");
+    ctx.clock = &clock_;
     StatusLocalOptions o;
     o.json = text == nullptr;
     last_ = StatusLocal(ctx, o);
@@ -56,6 +58,7 @@ class StatusLocalTest : public FakeNode {
     return json::parse(out_.str(), nullptr, false);
   }
 
+  testing::FakeClock clock_{1'780'000'000'500};
   vpcctl::Status last_;
 };
 
