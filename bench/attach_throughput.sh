@@ -40,4 +40,5 @@ awk -v o="$o" -v u="$u" -v t="$t" 'BEGIN { printf "overlay / underlay: %.3f (tar
 # Each round's own ratio (its overlay stream against the underlay stream right after it): how far
 # one round can be from the medians' ratio on this machine.
 paired=$(for i in "${!over[@]}"; do awk -v o="${over[$i]}" -v u="${under[$i]}" 'BEGIN { printf "%.3f\n", o / u }'; done)
-echo "overlay / underlay round by round: $(echo $paired) (lowest $(echo "$paired" | sort -n | head -n 1), median $(echo "$paired" | median), highest $(echo "$paired" | sort -n | tail -n 1))"
+sorted=$(echo "$paired" | sort -n)
+echo "overlay / underlay round by round: $(echo $paired) (lowest $(echo "$sorted" | head -n 1), median $(echo "$sorted" | median), highest $(echo "$sorted" | tail -n 1))"
