@@ -13,7 +13,10 @@
 #   - `node check`;
 #   - with kept sessions (`--persist`, the keeper warmed by one command first): `vpc deploy` from
 #     clean hosts (3 rounds) and `vpc status --json` (5 runs, false losses counted the same way);
-#   - the controller's peak RSS and CPU time (user+sys, per node) during one deploy from clean hosts.
+#   - the controller's peak RSS and CPU time (user+sys, per node) during one deploy from clean hosts;
+#   - what one status costs in CPU, with and without kept sessions (medians of the 5 runs): the
+#     controller, the keeper, the nodes' sshds and the nodes' agents, and the least wall time that
+#     much CPU needs on this machine's CPUs, which every namespace host shares.
 # All hosts share this machine's kernel, so every host gets permanent underlay neighbour entries
 # (e2e_static_underlay). Prints a line per size as it finishes, then a growth table.
 #   VPCCTL=build/vpcctl bench/scale_bench.sh [SIZES...]
@@ -58,16 +61,66 @@ floor_host() {
     [ -s "$E2E_DIR/$1.bridgebatch" ] || return 0
     e2e_on "$1" bridge -batch "$E2E_DIR/$1.bridgebatch"
 }
+# CPU used so far (ms) by the nodes' sshds (every process under each host's sshd listener, live or
+# reaped), by the nodes' agents, and by the keeper: "sshd agents keeper". All hosts share this
+# machine's CPUs, so what a status costs the nodes here is wall time of the controller's too.
+cpu_ms() {
+    local h
+    for h in $hosts; do cat "$E2E_DIR/$h/sshd.bgpid"; done | python3 -c '
+import os, sys
+hz = os.sysconf("SC_CLK_TCK")
+listeners = {int(x) for x in sys.stdin.read().split()}
+stat, parent, cmd = {}, {}, {}
+for d in os.listdir("/proc"):
+    if not d.isdigit():
+        continue
+    try:
+        f = open("/proc/%s/stat" % d).read().rsplit(")", 1)[1].split()
+        c = open("/proc/%s/cmdline" % d, "rb").read().split(b"\0")
+    except OSError:
+        continue
+    try:
+        exe = os.readlink("/proc/%s/exe" % d)
+    except OSError:
+        exe = ""
+    pid = int(d)
+    parent[pid] = int(f[1])
+    stat[pid] = (int(f[11]) + int(f[12]), int(f[13]) + int(f[14]))  # own, reaped children
+    cmd[pid] = (exe, [a.decode(errors="replace") for a in c if a])
+def under_listener(pid):
+    while pid > 1:
+        pid = parent.get(pid, 1)
+        if pid in listeners:
+            return True
+    return False
+sshd = sum(stat[p][1] for p in listeners if p in stat)
+sshd += sum(sum(stat[p]) for p in stat if under_listener(p))
+binary = sys.argv[1]
+def is_vpcctl(p, verb):
+    return cmd[p][0] == binary and verb in cmd[p][1]
+agents = sum(sum(stat[p]) for p in stat if is_vpcctl(p, "agent") and not under_listener(p))
+keeper = sum(sum(stat[p]) for p in stat if is_vpcctl(p, "serve"))
+print(*(t * 1000 // hz for t in (sshd, agents, keeper)))' "$VPCCTL_BIN"
+}
 # Five `vpc status --json` runs (extra vpcctl options in "$@"): sets status_t (ms), status_runs
-# (ms/exit/unhealthy pairs) and lost_total (directed pairs unhealthy over the five).
+# (ms/exit/unhealthy pairs), lost_total (directed pairs unhealthy over the five) and status_cpu
+# (the CPU one status cost, medians per run: controller, keeper, nodes' sshds, agents, in ms).
 measure_status() {
     status_t=() status_runs=() lost_total=0
-    local run start rc lost
+    local run start rc lost before after usr sys ctl_t=() sshd_t=() agent_t=() keeper_t=()
     for run in 1 2 3 4 5; do
+        before=$(cpu_ms)
         start=$(e2e_now_ms)
-        V "$@" vpc status vpc1 --json > "$E2E_DIR/status.$run.json" 2> "$E2E_DIR/status.$run.err"
+        e2e_on h1 /usr/bin/time -o "$E2E_DIR/status.$run.time" -f '%U %S' "$VPCCTL_BIN" "$@" \
+            vpc status vpc1 --json > "$E2E_DIR/status.$run.json" 2> "$E2E_DIR/status.$run.err"
         rc=$?
         status_t+=($(( $(e2e_now_ms) - start )))
+        after=$(cpu_ms)
+        read -r usr sys < <(tail -1 "$E2E_DIR/status.$run.time")
+        ctl_t+=("$(awk -v u="$usr" -v s="$sys" 'BEGIN { printf "%d", (u + s) * 1000 }')")
+        read -r -a b <<< "$before"
+        read -r -a a <<< "$after"
+        sshd_t+=($(( a[0] - b[0] ))) agent_t+=($(( a[1] - b[1] ))) keeper_t+=($(( a[2] - b[2] )))
         lost=$(python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -84,6 +137,13 @@ for p in json.load(open(sys.argv[1])).get("problems", [])[:10]: print("  " + p)'
         fi
         case "$lost" in '' | *[!0-9]*) lost_total="?" ;; *) [ "$lost_total" = "?" ] || lost_total=$((lost_total + lost)) ;; esac
     done
+    status_cpu="$(printf '%s\n' "${ctl_t[@]}" | median) $(printf '%s\n' "${keeper_t[@]}" | median)"
+    status_cpu="$status_cpu $(printf '%s\n' "${sshd_t[@]}" | median) $(printf '%s\n' "${agent_t[@]}" | median)"
+}
+# What status_cpu says, and the wall time that much CPU needs on this machine's CPUs at best.
+cpu_line() {
+    awk -v n="$n" -v cpus="$(nproc)" -v c="$1" -v k="$2" -v s="$3" -v a="$4" 'BEGIN {
+        printf "CPU per status: controller %d ms, keeper %d ms, nodes'"'"' sshds %d ms (%.1f ms per node), agents %d ms (%.1f ms per node); all %d ms over %d CPUs: %d ms of wall time at least", c, k, s, s / n, a, a / n, c + k + s + a, cpus, (c + k + s + a) / cpus }'
 }
 results=""
 for n in $sizes; do
@@ -151,6 +211,7 @@ for n in $sizes; do
         noop_t+=($(( $(e2e_now_ms) - start )))
     done
     measure_status
+    plain_cpu=$status_cpu
     check_t=()
     for round in 1 2 3; do
         start=$(e2e_now_ms)
@@ -170,6 +231,7 @@ for n in $sizes; do
     done
     measure_status --persist 600
     kept_status_t=("${status_t[@]}") kept_status_runs=("${status_runs[@]}") kept_lost=$lost_total
+    kept_cpu=$status_cpu
     V connections close >/dev/null 2>&1
     status_t=("${plain_status_t[@]}") status_runs=("${plain_status_runs[@]}") lost_total=$plain_lost
     d=$(printf '%s\n' "${deploy_t[@]}" | median)
@@ -185,6 +247,10 @@ for n in $sizes; do
     kept=$(awk -v c="$c" -v f="$f" -v dk="$dk" -v sk="$sk" \
         'BEGIN { printf "kept sessions: deploy %d ms (CBSD %.1fx, floor %.1fx), status %d ms", dk, c / dk, dk / f, sk }')
     echo "$line, peak RSS $rss KiB, CPU $cpu_node ms/node; $kept   (rounds: deploy ${deploy_t[*]} / CBSD ${cbsd_t[*]} / floor ${floor_t[*]} / no-op ${noop_t[*]} / node check ${check_t[*]} / kept deploy ${kept_t[*]}; status ms/exit/unhealthy pairs: ${status_runs[*]}; kept: ${kept_status_runs[*]})"
+    # shellcheck disable=SC2086  # four numbers
+    echo "$n hosts, status without kept sessions: $(cpu_line $plain_cpu)"
+    # shellcheck disable=SC2086
+    echo "$n hosts, status with kept sessions: $(cpu_line $kept_cpu)"
     results="$results$(printf '%s %s %s %s %s %s %s %s %s %s %s %s %s' "$n" "$d" "$c" "$f" "$o" "$s" "$lost_total" "$k" "$rss" "$cpu_node" "$dk" "$sk" "$kept_lost")
 "
     prefix=$E2E_P
