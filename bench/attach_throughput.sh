@@ -31,20 +31,29 @@ e2e_iperf3_server h3 10.100.0.3
 mtu=$(e2e_on h2 cat /sys/class/net/vpc1/mtu)
 hand_built() {
     local h=$1 peer=$2 addr=$3 guest=$4 guest_addr=$5
-    e2e_on "$h" ip link add hbvx mtu "$mtu" type vxlan id 4000 local "$(e2e_ip4 "$h")" \
-        remote "$(e2e_ip4 "$peer")" dstport 4790 nolearning &&
-        e2e_on "$h" ip link add hbbr mtu "$mtu" type bridge &&
-        e2e_on "$h" ip link set hbvx master hbbr &&
-        e2e_on "$h" ip addr add "$addr/24" dev hbbr &&
-        e2e_on "$h" ip link set hbvx up && e2e_on "$h" ip link set hbbr up &&
-        e2e_on "$h" ip link add hbg mtu "$mtu" type veth peer name eth0 mtu "$mtu" netns "$guest" &&
-        e2e_on "$h" ip link set hbg master hbbr && e2e_on "$h" ip link set hbg up &&
-        e2e_in "$h" "$guest" ip addr add "$guest_addr/24" dev eth0 &&
-        e2e_in "$h" "$guest" ip link set eth0 up && e2e_in "$h" "$guest" ip link set lo up
+    e2e_on "$h" ip -batch - <<EOF || return 1
+link add hbvx mtu $mtu type vxlan id 4000 local $(e2e_ip4 "$h") remote $(e2e_ip4 "$peer") dstport 4790 nolearning
+link add hbbr mtu $mtu type bridge
+link set hbvx master hbbr
+addr add $addr/24 dev hbbr
+link add hbg mtu $mtu type veth peer name eth0 mtu $mtu netns $guest
+link set hbg master hbbr
+link set hbvx up
+link set hbbr up
+link set hbg up
+EOF
+    e2e_in "$h" "$guest" ip -batch - <<EOF
+addr add $guest_addr/24 dev eth0
+link set eth0 up
+link set lo up
+EOF
 }
-hga=$(e2e_guest h2 hga) && hgb=$(e2e_guest h3 hgb) &&
+if ! { hga=$(e2e_guest h2 hga) && hgb=$(e2e_guest h3 hgb) &&
     hand_built h2 h3 10.199.0.2 "$hga" 10.199.0.102 &&
-    hand_built h3 h2 10.199.0.3 "$hgb" 10.199.0.103 || { echo "hand-built pair failed"; exit 1; }
+    hand_built h3 h2 10.199.0.3 "$hgb" 10.199.0.103; }; then
+    echo "hand-built pair failed"
+    exit 1
+fi
 e2e_iperf3_server h3 10.199.0.3
 e2e_iperf3_server h3 "$hgb" 10.199.0.103
 e2e_in h2 "$hga" ping -c 3 -W 1 10.199.0.103 >/dev/null || { echo "hand-built pair does not answer"; exit 1; }
@@ -80,7 +89,7 @@ by_round() {
     local -n a=$2 b=$3
     paired=$(for i in "${!a[@]}"; do awk -v x="${a[$i]}" -v y="${b[$i]}" 'BEGIN { printf "%.3f\n", x / y }'; done)
     sorted=$(echo "$paired" | sort -n)
-    echo "$what round by round: $(echo $paired) (lowest $(echo "$sorted" | head -n 1), median $(echo "$sorted" | median), highest $(echo "$sorted" | tail -n 1))"
+    echo "$what round by round: $(echo "$paired" | paste -sd' ') (lowest $(echo "$sorted" | head -n 1), median $(echo "$sorted" | median), highest $(echo "$sorted" | tail -n 1))"
 }
 by_round "overlay / underlay" over under
 by_round "vpcctl / hand-built, guest to guest" over hand_guests
